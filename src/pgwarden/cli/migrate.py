@@ -1,0 +1,157 @@
+"""``pgwarden migrate …``: versioned migrations."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from pgwarden.cli.common import EnvOpt, JsonOpt, console, emit_json, info, load, table
+
+if TYPE_CHECKING:
+    from pgwarden.db import Blocker
+    from pgwarden.migrations.commands import MigrateResult
+    from pgwarden.migrations.files import MigrationFile
+
+app = typer.Typer(help="Versioned SQL migrations: new, up, down, status, history, repair, baseline.",
+                  no_args_is_help=True)
+
+
+class CliReporter:
+    """Progress on stderr while migrations run."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+
+    def migration_started(self, migration: MigrationFile, direction: str) -> None:
+        if not self.quiet:
+            info(f"[bold]{direction:>4}[/] {migration.label}")
+
+    def lock_retry(self, what: str, attempt: int, blockers: list[Blocker], delay: float) -> None:
+        blocked_by = "; ".join(b.describe() for b in blockers) or "unknown session"
+        info(f"[yellow]lock timeout[/] on {what}; blocked by {blocked_by}; retry {attempt} in {delay:.1f}s")
+
+    def waiting_for_runner_lock(self) -> None:
+        info("another pgwarden is migrating this database; waiting for it to finish")
+
+
+def _render_steps(result: MigrateResult) -> None:
+    out = console()
+    if not result.steps:
+        out.print(f"[green]Nothing to do[/]: {result.env} ({result.database}) is at {result.version_after or 'no version'}")
+        return
+    rows = [[s.version, s.name, s.status, f"{s.duration_ms} ms", s.statements, s.lock_retries or ""]
+            for s in result.steps]
+    out.print(table(f"{result.env} ({result.database})" + (" - dry run, nothing changed" if result.dry_run else ""),
+                    ["version", "name", "status", "time", "statements", "lock retries"], rows))
+    for warning in result.warnings:
+        out.print(f"[yellow]warning[/]: {warning}")
+    out.print(f"version: {result.version_before or 'none'} -> {result.version_after or 'none'}")
+
+
+@app.command()
+def new(name: Annotated[str, typer.Argument(help="What the migration does, e.g. add_phone.")], json: JsonOpt = False) -> None:
+    """Write a timestamped migration file with empty up and down sections."""
+    from pgwarden.migrations.commands import new as new_migration
+
+    path = new_migration(load(), name)
+    if json:
+        emit_json({"path": str(path)})
+    else:
+        console().print(f"created {path}")
+
+
+@app.command()
+def up(env: EnvOpt = None, to: Annotated[str | None, typer.Option(help="Stop after this version.")] = None,
+       dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would run; change nothing.")] = False,
+       json: JsonOpt = False) -> None:
+    """Apply pending migrations (each in its own transaction with its history row)."""
+    from pgwarden.migrations.commands import up as migrate_up
+
+    result = migrate_up(load(), env, to=to, dry_run=dry_run, reporter=CliReporter(quiet=json))
+    emit_json(result) if json else _render_steps(result)
+
+
+@app.command()
+def down(env: EnvOpt = None,
+         steps: Annotated[int | None, typer.Option(help="How many migrations to revert (default 1).")] = None,
+         to: Annotated[str | None, typer.Option(help="Revert every migration newer than this version.")] = None,
+         dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would run; change nothing.")] = False,
+         json: JsonOpt = False) -> None:
+    """Revert migrations with their down sections (refused if one has none)."""
+    from pgwarden.migrations.commands import down as migrate_down
+
+    result = migrate_down(load(), env, steps=steps, to=to, dry_run=dry_run, reporter=CliReporter(quiet=json))
+    emit_json(result) if json else _render_steps(result)
+
+
+@app.command()
+def status(env: EnvOpt = None, json: JsonOpt = False) -> None:
+    """Show applied, pending, changed, missing and failed migrations (exit 1 if any problem)."""
+    from pgwarden.errors import EXIT_PROBLEMS
+    from pgwarden.migrations.commands import status as migrate_status
+
+    result = migrate_status(load(), env)
+    if json:
+        emit_json({**{"counts": result.counts}, **_status_doc(result)})
+    else:
+        colors = {"applied": "green", "pending": "cyan", "baseline": "blue", "changed": "red", "missing": "red",
+                  "failed": "red", "interrupted": "red"}
+        rows = [[m.version, m.name, f"[{colors[m.state]}]{m.state}[/]",
+                 m.applied_at.strftime("%Y-%m-%d %H:%M:%S") if m.applied_at else None, m.note or None]
+                for m in result.migrations]
+        out = console()
+        out.print(table(f"{result.env} ({result.database}) at version {result.current_version or 'none'}",
+                        ["version", "name", "state", "applied at", "note"], rows))
+        out.print(", ".join(f"{n} {state}" for state, n in sorted(result.counts.items())) or "no migrations")
+    if result.problems:
+        raise typer.Exit(EXIT_PROBLEMS)
+
+
+def _status_doc(result: object) -> dict[str, object]:
+    from pgwarden.output import to_jsonable
+
+    doc = to_jsonable(result)
+    assert isinstance(doc, dict)
+    return doc
+
+
+@app.command()
+def history(env: EnvOpt = None, json: JsonOpt = False) -> None:
+    """Show what was applied, when, by whom and how long it took."""
+    from pgwarden.migrations.commands import history_of
+
+    entries = history_of(load(), env)
+    if json:
+        emit_json(entries)
+        return
+    rows = [[e.version, e.name, e.status, e.applied_at.strftime("%Y-%m-%d %H:%M:%S"), e.applied_by,
+             f"{e.duration_ms} ms", "yes" if e.transactional else "no"] for e in entries]
+    console().print(table("history", ["version", "name", "status", "applied at", "by", "time", "transactional"], rows))
+
+
+@app.command()
+def repair(env: EnvOpt = None, json: JsonOpt = False) -> None:
+    """Accept edited applied files as they are now and forget failed runs (runs no migration SQL)."""
+    from pgwarden.migrations.commands import repair as migrate_repair
+
+    result = migrate_repair(load(), env)
+    if json:
+        emit_json(result)
+        return
+    out = console()
+    out.print(f"re-recorded checksums: {', '.join(result.rechecksummed) or 'none'}")
+    out.print(f"forgot failed runs: {', '.join(result.forgotten_failures) or 'none'}")
+
+
+@app.command()
+def baseline(version: Annotated[str, typer.Option("--version", help="Newest migration already in the database.")],
+             env: EnvOpt = None, json: JsonOpt = False) -> None:
+    """Adopt an existing database: count migrations up to VERSION as applied without running them."""
+    from pgwarden.migrations.commands import baseline as migrate_baseline
+
+    result = migrate_baseline(load(), env, version=version)
+    if json:
+        emit_json(result)
+        return
+    console().print(f"{result.env}: baselined at {result.version} ({len(result.covered)} migration file(s) covered)")

@@ -1,0 +1,234 @@
+"""pgwarden.toml (or ``[tool.pgwarden]`` in pyproject.toml) into validated objects.
+
+Guarantees: every error names the file and the dotted key; ``${VAR}`` and
+``${VAR:-default}`` are expanded from the process environment before validation;
+unknown keys are rejected.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pgwarden.errors import ConfigError
+from pgwarden.units import parse_duration, parse_size
+
+CONFIG_FILE = "pgwarden.toml"
+EMBEDDED = "embedded"
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_duration(value: str | None) -> str | None:
+    if value is not None:
+        parse_duration(value)
+    return value
+
+
+class Environment(_Strict):
+    """One named target database."""
+
+    url: str
+    protected: bool = False
+    allow_insecure: bool = False
+    database: str = "app"
+    lock_timeout: str | None = None
+
+    _duration = field_validator("lock_timeout")(_check_duration)
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.url == EMBEDDED
+
+
+class MigrateSettings(_Strict):
+    lock_timeout: str = "2s"
+    statement_timeout: str | None = None
+    retries: int = Field(default=8, ge=0, le=100)
+    retry_backoff: str = "500ms"
+    retry_backoff_max: str = "10s"
+    runner_lock_timeout: str = "10min"
+    lint: bool = True
+
+    _durations = field_validator(
+        "lock_timeout", "statement_timeout", "retry_backoff", "retry_backoff_max", "runner_lock_timeout"
+    )(_check_duration)
+
+
+class LintSettings(_Strict):
+    disable: list[str] = Field(default_factory=list)
+    small_table_rows: int = Field(default=10_000, ge=0)
+    small_table_size: str = "10MB"
+
+    @field_validator("small_table_size")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        parse_size(value)
+        return value
+
+
+class Keep(_Strict):
+    daily: int = Field(default=7, ge=0)
+    weekly: int = Field(default=4, ge=0)
+    monthly: int = Field(default=12, ge=0)
+
+
+class BackupSettings(_Strict):
+    dir: str = "backups"
+    keep: Keep = Field(default_factory=Keep)
+    format: Literal["custom", "directory"] = "custom"
+    compress: Literal["zstd", "lz4", "gzip", "none"] | None = None
+
+
+class PartitionSpec(_Strict):
+    table: str
+    key: str
+    schema_name: str = Field(default="public", alias="schema")
+    interval: str | None = None
+    modulus: int | None = Field(default=None, ge=2)
+    premake: int = Field(default=3, ge=0)
+    retention: str | None = None
+    retention_mode: Literal["detach", "drop", "archive"] = "detach"
+    default_partition: bool = False
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class DoctorSettings(_Strict):
+    thresholds: dict[str, float | int | str] = Field(default_factory=dict)
+    checks_disabled: list[str] = Field(default_factory=list)
+
+
+class _ConfigModel(_Strict):
+    migrations_dir: str = "migrations"
+    seeds_dir: str = "seeds"
+    default_env: str = "dev"
+    environments: dict[str, Environment] = Field(default_factory=dict)
+    migrate: MigrateSettings = Field(default_factory=MigrateSettings)
+    lint: LintSettings = Field(default_factory=LintSettings)
+    backup: BackupSettings = Field(default_factory=BackupSettings)
+    partitions: list[PartitionSpec] = Field(default_factory=list)
+    doctor: DoctorSettings = Field(default_factory=DoctorSettings)
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated configuration and where it came from."""
+
+    settings: _ConfigModel
+    source: Path
+    root: Path
+
+    @property
+    def migrations_path(self) -> Path:
+        return self.root / self.settings.migrations_dir
+
+    @property
+    def seeds_path(self) -> Path:
+        return self.root / self.settings.seeds_dir
+
+    @property
+    def backup_path(self) -> Path:
+        return self.root / self.settings.backup.dir
+
+    @property
+    def state_path(self) -> Path:
+        """Folder for pgwarden's local state (embedded servers): ``.pgwarden/`` in the project."""
+        return self.root / ".pgwarden"
+
+    def env_name(self, name: str | None) -> str:
+        """The environment to use: the given name, ``$PGWARDEN_ENV``, or ``default_env``."""
+        chosen = name or os.environ.get("PGWARDEN_ENV") or self.settings.default_env
+        if chosen not in self.settings.environments:
+            known = ", ".join(sorted(self.settings.environments)) or "none"
+            raise ConfigError(f"{self.source}: environments.{chosen}: no such environment (known: {known})")
+        return chosen
+
+    def environment(self, name: str | None) -> tuple[str, Environment]:
+        """The named environment (see :meth:`env_name`) and its settings."""
+        chosen = self.env_name(name)
+        return chosen, self.settings.environments[chosen]
+
+    def lock_timeout(self, env: Environment) -> float:
+        """Seconds of lock_timeout for statements run in ``env``."""
+        return parse_duration(env.lock_timeout or self.settings.migrate.lock_timeout)
+
+
+def expand_variables(value: Any, *, source: Path, key: str = "") -> Any:
+    """Expand ``${VAR}`` / ``${VAR:-default}`` in every string; a missing variable names its key."""
+    if isinstance(value, dict):
+        return {k: expand_variables(v, source=source, key=f"{key}.{k}" if key else k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand_variables(v, source=source, key=f"{key}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"{source}: {key}: environment variable {name} is not set")
+
+    return _VAR.sub(replace, value)
+
+
+def find_config(start: Path | None = None) -> Path:
+    """The config file for ``start`` (default: cwd) or its nearest parent; ``$PGWARDEN_CONFIG`` wins."""
+    explicit = os.environ.get("PGWARDEN_CONFIG")
+    if explicit:
+        return Path(explicit)
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_FILE
+        if candidate.is_file():
+            return candidate
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and "[tool.pgwarden" in pyproject.read_text(encoding="utf-8", errors="replace"):
+            return pyproject
+    raise ConfigError(f"no {CONFIG_FILE} found in {here} or its parents", hint="run `pgwarden init` to create one")
+
+
+def _format_loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read, expand and validate the configuration; raises ConfigError naming file and key."""
+    source = (path or find_config()).resolve()
+    try:
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{source}: file not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    if source.name == "pyproject.toml":
+        data = data.get("tool", {}).get("pgwarden")
+        if data is None:
+            raise ConfigError(f"{source}: no [tool.pgwarden] table")
+    data = expand_variables(data, source=source)
+    try:
+        settings = _ConfigModel.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = _format_loc(first["loc"]) or "(top level)"
+        message = first["msg"].removeprefix("Value error, ")
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{source}: {key}: {message}{more}") from None
+    for index, spec in enumerate(settings.partitions):
+        if (spec.interval is None) == (spec.modulus is None):
+            raise ConfigError(f"{source}: partitions[{index}]: give exactly one of interval or modulus")
+    return Config(settings=settings, source=source, root=source.parent)

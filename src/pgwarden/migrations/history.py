@@ -1,0 +1,141 @@
+"""pgwarden's own records in the target database: ``pgwarden.migrations`` and ``pgwarden.events``.
+
+Guarantees: the schema is created idempotently; a history row is written in the
+same transaction as a transactional migration, so the two never disagree.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+SCHEMA_SQL = """
+CREATE SCHEMA IF NOT EXISTS pgwarden;
+CREATE TABLE IF NOT EXISTS pgwarden.migrations (
+    version          text PRIMARY KEY,
+    name             text NOT NULL,
+    checksum         text NOT NULL,
+    applied_at       timestamptz NOT NULL DEFAULT now(),
+    applied_by       text NOT NULL,
+    duration_ms      integer NOT NULL DEFAULT 0,
+    transactional    boolean NOT NULL,
+    status           text NOT NULL CHECK (status IN ('applied', 'baseline', 'running', 'failed')),
+    statements_done  integer NOT NULL DEFAULT 0,
+    statements_total integer NOT NULL DEFAULT 0,
+    error            text
+);
+CREATE TABLE IF NOT EXISTS pgwarden.events (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at         timestamptz NOT NULL DEFAULT now(),
+    who        text NOT NULL,
+    kind       text NOT NULL,
+    what       text NOT NULL,
+    outcome    text NOT NULL,
+    details    jsonb NOT NULL DEFAULT '{}'::jsonb
+);
+"""
+
+_SELECT = """
+SELECT version, name, checksum, applied_at, applied_by, duration_ms, transactional, status,
+       statements_done, statements_total, error
+FROM pgwarden.migrations
+"""
+
+
+@dataclass(frozen=True)
+class AppliedMigration:
+    """One row of ``pgwarden.migrations``."""
+
+    version: str
+    name: str
+    checksum: str
+    applied_at: datetime
+    applied_by: str
+    duration_ms: int
+    transactional: bool
+    status: str
+    statements_done: int
+    statements_total: int
+    error: str | None
+
+
+def who() -> str:
+    """``user@host`` of the person or job running pgwarden (recorded in history and events)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def ensure_schema(conn: psycopg.Connection[Any]) -> None:
+    """Create schema ``pgwarden`` and its tables if missing (call under the runner lock)."""
+    exists = conn.execute(
+        "SELECT to_regclass('pgwarden.migrations') IS NOT NULL AND to_regclass('pgwarden.events') IS NOT NULL"
+    ).fetchone()
+    if exists and exists[0]:
+        return
+    with conn.transaction():
+        conn.execute(SCHEMA_SQL)
+
+
+def history_exists(conn: psycopg.Connection[Any]) -> bool:
+    """Whether pgwarden has ever recorded anything in this database."""
+    row = conn.execute("SELECT to_regclass('pgwarden.migrations') IS NOT NULL").fetchone()
+    return bool(row and row[0])
+
+
+def applied(conn: psycopg.Connection[Any]) -> dict[str, AppliedMigration]:
+    """Every recorded migration by version (empty when the history table does not exist yet)."""
+    if not history_exists(conn):
+        return {}
+    rows = conn.execute(_SELECT).fetchall()
+    return {row[0]: AppliedMigration(*row) for row in rows}
+
+
+def record(conn: psycopg.Connection[Any], *, version: str, name: str, checksum: str, duration_ms: int,
+           transactional: bool, status: str, statements_done: int, statements_total: int,
+           error: str | None = None) -> None:
+    """Insert or replace the history row of ``version``."""
+    conn.execute(
+        """
+        INSERT INTO pgwarden.migrations (version, name, checksum, applied_by, duration_ms, transactional, status,
+                                         statements_done, statements_total, error)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        ON CONFLICT (version) DO UPDATE SET
+            name = EXCLUDED.name, checksum = EXCLUDED.checksum, applied_at = now(),
+            applied_by = EXCLUDED.applied_by, duration_ms = EXCLUDED.duration_ms,
+            transactional = EXCLUDED.transactional, status = EXCLUDED.status,
+            statements_done = EXCLUDED.statements_done, statements_total = EXCLUDED.statements_total,
+            error = EXCLUDED.error
+        """,
+        [version, name, checksum, who(), duration_ms, transactional, status, statements_done, statements_total,
+         error],
+    )
+
+
+def update_checksum(conn: psycopg.Connection[Any], version: str, checksum: str) -> None:
+    """Re-record the checksum of an applied migration (``migrate repair``)."""
+    conn.execute("UPDATE pgwarden.migrations SET checksum = %s WHERE version = %s", [checksum, version])
+
+
+def delete(conn: psycopg.Connection[Any], version: str) -> None:
+    """Remove the history row of ``version`` (after its down section ran)."""
+    conn.execute("DELETE FROM pgwarden.migrations WHERE version = %s", [version])
+
+
+def record_event(conn: psycopg.Connection[Any], kind: str, what: str, outcome: str,
+                 details: dict[str, Any] | None = None) -> None:
+    """Append to ``pgwarden.events`` (creating the schema if needed); ``details`` must be JSON-able."""
+    ensure_schema(conn)
+    conn.execute(
+        "INSERT INTO pgwarden.events (who, kind, what, outcome, details) VALUES (%s, %s, %s, %s, %s::jsonb)",
+        [who(), kind, what, outcome, json.dumps(details or {}, default=str)],
+    )

@@ -1,0 +1,122 @@
+"""Shared fixtures: one embedded PostgreSQL per test session (per xdist worker), a fresh database per test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from pgwarden.server import FAST_SETTINGS, EmbeddedServer
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
+    """A running embedded server for the whole session (fsync off: throw-away data)."""
+    server = EmbeddedServer(tmp_path_factory.mktemp("pg") / "data", settings=FAST_SETTINGS)
+    server.start()
+    yield server
+    server.stop(mode="immediate")
+
+
+def _admin(server: EmbeddedServer) -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(server.url("postgres"), autocommit=True)
+
+
+@pytest.fixture
+def db_url(pg_server: EmbeddedServer) -> Iterator[str]:
+    """URL of a new, empty database, dropped after the test."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with _admin(pg_server) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield pg_server.url(name)
+    with _admin(pg_server) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """An autocommit connection to the test's database."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        yield conn
+
+
+@dataclass
+class Project:
+    """A pgwarden project folder whose ``test`` environment is the test's database."""
+
+    root: Path
+    url: str
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "pgwarden.toml"
+
+    @property
+    def migrations(self) -> Path:
+        return self.root / "migrations"
+
+    def write_config(self, extra: str = "", *, env_extra: str = "", lock_timeout: str = "2s",
+                     retries: int = 2) -> Path:
+        self.config_path.write_text(textwrap.dedent(f"""\
+            migrations_dir = "migrations"
+            default_env = "test"
+            [environments.test]
+            url = "{self.url}"
+            {env_extra}
+            [migrate]
+            lock_timeout = "{lock_timeout}"
+            retries = {retries}
+            retry_backoff = "50ms"
+            retry_backoff_max = "200ms"
+            """) + textwrap.dedent(extra), encoding="utf-8")
+        return self.config_path
+
+    def write_migration(self, filename: str, up: str, down: str | None = None, *,
+                        up_options: str = "", down_options: str = "") -> Path:
+        body = f"-- migrate:up {up_options}\n{textwrap.dedent(up).strip()}\n"
+        if down is not None:
+            body += f"\n-- migrate:down {down_options}\n{textwrap.dedent(down).strip()}\n"
+        path = self.migrations / filename
+        path.write_text(body, encoding="utf-8")
+        return path
+
+    def config(self):  # type: ignore[no-untyped-def]
+        from pgwarden.config import load_config
+
+        return load_config(self.config_path)
+
+    def cli(self, *args: str, env: dict[str, str] | None = None, timeout: float = 120,
+            check_exit: int | None = None) -> subprocess.CompletedProcess[str]:
+        """Run ``pgwarden ARGS`` in a subprocess from the project folder."""
+        result = run_cli(*args, cwd=self.root, env={"PGWARDEN_CONFIG": str(self.config_path), **(env or {})},
+                         timeout=timeout)
+        if check_exit is not None:
+            assert result.returncode == check_exit, (result.returncode, result.stdout, result.stderr)
+        return result
+
+
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the real command line (``python -m pgwarden.cli.main``) and capture its output."""
+    full_env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "pgwarden.cli.main", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def project(tmp_path: Path, db_url: str) -> Project:
+    """A project folder with a config pointing at the test's database and an empty migrations folder."""
+    root = tmp_path / "project"
+    (root / "migrations").mkdir(parents=True)
+    proj = Project(root, db_url)
+    proj.write_config()
+    return proj
