@@ -55,6 +55,7 @@ class Project:
 
     root: Path
     url: str
+    scratch_url: str
 
     @property
     def config_path(self) -> Path:
@@ -69,6 +70,7 @@ class Project:
         self.config_path.write_text(textwrap.dedent(f"""\
             migrations_dir = "migrations"
             default_env = "test"
+            scratch_url = "{self.scratch_url}"
             [environments.test]
             url = "{self.url}"
             {env_extra}
@@ -113,10 +115,10 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None,
 
 
 @pytest.fixture
-def project(tmp_path: Path, db_url: str) -> Project:
+def project(tmp_path: Path, db_url: str, pg_server: EmbeddedServer) -> Project:
     """A project folder with a config pointing at the test's database and an empty migrations folder."""
     root = tmp_path / "project"
     (root / "migrations").mkdir(parents=True)
-    proj = Project(root, db_url)
+    proj = Project(root, db_url, pg_server.url("postgres"))
     proj.write_config()
     return proj

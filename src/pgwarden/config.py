@@ -112,6 +112,7 @@ class _ConfigModel(_Strict):
     migrations_dir: str = "migrations"
     seeds_dir: str = "seeds"
     default_env: str = "dev"
+    scratch_url: str = EMBEDDED
     environments: dict[str, Environment] = Field(default_factory=dict)
     migrate: MigrateSettings = Field(default_factory=MigrateSettings)
     lint: LintSettings = Field(default_factory=LintSettings)

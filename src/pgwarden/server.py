@@ -18,9 +18,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from pgwarden.errors import Unreachable
+
+if TYPE_CHECKING:
+    from pgwarden.config import Config
 
 SERVER_USER_WHEN_ROOT = "embedded_postgres"
 PORT = 5432
@@ -247,3 +251,49 @@ def ensure_database(server_url: str, database: str) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
         except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
             pass
+
+
+def scratch_admin_url(config: Config) -> str:
+    """Admin URL of the server that holds scratch databases.
+
+    ``scratch_url = "embedded"`` (the default) means a local embedded server
+    under ``.pgwarden/scratch/``, started on demand; tests point it at their
+    session server instead.
+    """
+    url = config.settings.scratch_url
+    if url != "embedded":
+        return url
+    server = EmbeddedServer(config.state_path / "scratch", settings=FAST_SETTINGS)
+    server.start()
+    return server.url("postgres")
+
+
+@contextmanager
+def scratch_database(config: Config, purpose: str = "scratch") -> Iterator[str]:
+    """Create an empty, uniquely named database for ``purpose``, yield its URL, drop it afterwards.
+
+    The database is dropped (WITH FORCE) even when the body fails.
+    """
+    import uuid
+
+    import psycopg
+    from psycopg import sql
+
+    admin_url = scratch_admin_url(config)
+    name = f"pgwarden_{purpose}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield database_url(admin_url, name)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def database_url(url: str, database: str) -> str:
+    """``url`` with its database name replaced by ``database`` (keeps host, user, options)."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(url)
+    params["dbname"] = database
+    return make_conninfo(**params)  # type: ignore[arg-type]

@@ -1,0 +1,52 @@
+"""up / down / status / history round trip on a real database."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import Project
+
+
+def _tables(db) -> set[str]:  # type: ignore[no-untyped-def]
+    rows = db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
+    return {r[0] for r in rows}
+
+
+def _write_three(project: Project) -> None:
+    project.write_migration("001_users.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email text);",
+                            "DROP TABLE users;")
+    project.write_migration("002_orders.sql", "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint);\n"
+                            "CREATE INDEX orders_user_idx ON orders (user_id);", "DROP TABLE orders;")
+    project.write_migration("003_notes.sql", "CREATE TABLE notes (id bigint PRIMARY KEY);", "DROP TABLE notes;")
+
+
+def test_up_down_status_history_round_trip(project: Project, db) -> None:  # type: ignore[no-untyped-def]
+    _write_three(project)
+    result = project.cli("migrate", "up", "--json", check_exit=0)
+    doc = json.loads(result.stdout)
+    assert [s["version"] for s in doc["steps"]] == ["001", "002", "003"]
+    assert _tables(db) == {"users", "orders", "notes"}
+    rows = db.execute("SELECT version, status, transactional FROM pgwarden.migrations ORDER BY version").fetchall()
+    assert rows == [("001", "applied", True), ("002", "applied", True), ("003", "applied", True)]
+
+    project.cli("migrate", "down", "--json", check_exit=0)
+    assert _tables(db) == {"users", "orders"}
+    status = json.loads(project.cli("migrate", "status", "--json", check_exit=0).stdout)
+    assert {m["version"]: m["state"] for m in status["migrations"]} == {
+        "001": "applied", "002": "applied", "003": "pending"}
+
+    project.cli("migrate", "down", "--to", "001", check_exit=0)
+    assert _tables(db) == {"users"}
+    project.cli("migrate", "up", "--to", "002", check_exit=0)
+    assert _tables(db) == {"users", "orders"}
+    history = json.loads(project.cli("migrate", "history", "--json", check_exit=0).stdout)
+    assert [h["version"] for h in history] == ["001", "002"]
+
+
+def test_dry_run_changes_nothing(project: Project, db) -> None:  # type: ignore[no-untyped-def]
+    _write_three(project)
+    result = project.cli("migrate", "up", "--dry-run", "--json", check_exit=0)
+    assert [s["status"] for s in json.loads(result.stdout)["steps"]] == ["would apply"] * 3
+    assert _tables(db) == set()
+    schema = db.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'pgwarden'").fetchone()
+    assert schema == (0,)
