@@ -256,7 +256,8 @@ def test_duplicate_versions_exit_2(project: Project) -> None:
 )
 def test_bad_config_exits_2_naming_key(tmp_path, config_text: str, expected: str) -> None:  # type: ignore[no-untyped-def]
     config = tmp_path / "pgwarden.toml"
-    config.write_text(config_text)
+    config.write_text('default_env = "test"\n' + config_text)
+    (tmp_path / "migrations").mkdir()
     result = run_cli("migrate", "status", cwd=tmp_path, env={"PGWARDEN_CONFIG": str(config)})
     assert result.returncode == 2, result.stderr
     assert str(config) in result.stderr and expected in result.stderr

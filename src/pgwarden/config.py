@@ -87,6 +87,13 @@ class BackupSettings(_Strict):
     keep: Keep = Field(default_factory=Keep)
     format: Literal["custom", "directory"] = "custom"
     compress: Literal["zstd", "lz4", "gzip", "none"] | None = None
+    exact_count_max_size: str = "100MB"  # tables larger than this get an estimated row count in the manifest
+
+    @field_validator("exact_count_max_size")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        parse_size(value)
+        return value
 
 
 class PartitionSpec(_Strict):
@@ -157,15 +164,30 @@ class Config:
     def environment(self, name: str | None) -> tuple[str, Environment]:
         """The named environment (see :meth:`env_name`) and its settings."""
         chosen = self.env_name(name)
-        return chosen, self.settings.environments[chosen]
+        env = self.settings.environments[chosen]
+        for field_name, value in env.model_dump().items():
+            if isinstance(value, str) and (missing := _VAR.search(value)):
+                raise ConfigError(f"{self.source}: environments.{chosen}.{field_name}: "
+                                  f"environment variable {missing.group(1)} is not set")
+        return chosen, env
 
     def lock_timeout(self, env: Environment) -> float:
         """Seconds of lock_timeout for statements run in ``env``."""
         return parse_duration(env.lock_timeout or self.settings.migrate.lock_timeout)
 
 
+def _deferred(key: str) -> bool:
+    # An environment's variables are needed only when that environment is used:
+    # a developer without $DATABASE_URL can still work on dev.
+    return key.startswith("environments.")
+
+
 def expand_variables(value: Any, *, source: Path, key: str = "") -> Any:
-    """Expand ``${VAR}`` / ``${VAR:-default}`` in every string; a missing variable names its key."""
+    """Expand ``${VAR}`` / ``${VAR:-default}`` in every string; a missing variable names its key.
+
+    Missing variables inside ``environments.*`` are left as written and reported
+    by :meth:`Config.environment` when that environment is chosen.
+    """
     if isinstance(value, dict):
         return {k: expand_variables(v, source=source, key=f"{key}.{k}" if key else k) for k, v in value.items()}
     if isinstance(value, list):
@@ -179,6 +201,8 @@ def expand_variables(value: Any, *, source: Path, key: str = "") -> Any:
             return os.environ[name]
         if default is not None:
             return default
+        if _deferred(key):
+            return match.group(0)
         raise ConfigError(f"{source}: {key}: environment variable {name} is not set")
 
     return _VAR.sub(replace, value)

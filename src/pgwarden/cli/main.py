@@ -37,7 +37,7 @@ def _root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version.")] = False,
 ) -> None:
-    common.state.config_path = config
+    common.state.config_path = config if config and str(config) else None
 
 
 def main() -> None:
