@@ -50,3 +50,18 @@ def test_dry_run_changes_nothing(project: Project, db) -> None:  # type: ignore[
     assert _tables(db) == set()
     schema = db.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'pgwarden'").fetchone()
     assert schema == (0,)
+
+
+def test_sql_with_percent_braces_and_dollar_quotes_runs_verbatim(project: Project, db) -> None:  # type: ignore[no-untyped-def]
+    project.write_migration("001_text.sql", """
+        CREATE TABLE notes (body text);
+        INSERT INTO notes VALUES ('100% {not a placeholder} %s %(x)s');
+        CREATE FUNCTION shout(t text) RETURNS text LANGUAGE plpgsql AS $$
+        BEGIN
+            RETURN upper(t) || '!';  -- a ; inside a function body
+        END;
+        $$;
+        """, "DROP FUNCTION shout(text);\nDROP TABLE notes;")
+    project.cli("migrate", "up", check_exit=0)
+    assert db.execute("SELECT body, shout('hi') FROM notes").fetchone() == (
+        "100% {not a placeholder} %s %(x)s", "HI!")

@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from psycopg import sql
+
 from pgwarden.config import Config
 from pgwarden.db import LockRetryPolicy, Target, advisory_lock, connect, resolve_target
 from pgwarden.errors import BadInput, ProblemsFound, Refused
@@ -173,17 +175,19 @@ def _pending_up_to(files: list[MigrationFile], states: list[MigrationState], to:
     return [f for f in files if f.version in resumable and (limit is None or f.sort_key <= limit)]
 
 
-def _apply_up(ctx: ExecutionContext, migration: MigrationFile, row: AppliedMigration | None) -> StepResult:
+def _apply_up(ctx: ExecutionContext, migration: MigrationFile, row: AppliedMigration | None, *,
+              last: bool = True) -> StepResult:
     section = migration.up
     ctx.reporter.migration_started(migration, "up")
     started = time.monotonic()
     if section.transactional:
-        def record(duration_ms: int) -> None:
-            history.record(ctx.conn, version=migration.version, name=migration.name, checksum=migration.checksum,
-                           duration_ms=duration_ms, transactional=True, status="applied",
-                           statements_done=len(section.statements), statements_total=len(section.statements))
+        def record(duration_ms: int) -> sql.Composed:
+            return history.record_sql(version=migration.version, name=migration.name, checksum=migration.checksum,
+                                      duration_ms=duration_ms, transactional=True, status="applied",
+                                      statements_done=len(section.statements),
+                                      statements_total=len(section.statements))
 
-        retries = run_transactional(ctx, migration, section, record)
+        retries = run_transactional(ctx, migration, section, record, flush=last)
         return StepResult(migration.version, migration.name, "up", "applied", int((time.monotonic() - started) * 1000),
                           len(section.statements), retries, True)
 
@@ -241,7 +245,8 @@ def up(config: Config, env: str | None = None, *, to: str | None = None, dry_run
         _refuse_problems(states)
         version_before = current_version(applied)
         warnings = [f"{s.version}_{s.name}: {s.note}" for s in states if s.state == "pending" and s.note]
-        steps = [_apply_up(ctx, f, applied.get(f.version)) for f in _pending_up_to(files, states, to)]
+        todo = _pending_up_to(files, states, to)
+        steps = [_apply_up(ctx, f, applied.get(f.version), last=i == len(todo) - 1) for i, f in enumerate(todo)]
         version_after = current_version(history.applied(ctx.conn))
         database = ctx.conn.info.dbname
     return MigrateResult(target.env_name, database, "up", False, steps, version_before, version_after, warnings)
@@ -319,7 +324,7 @@ def _apply_down(ctx: ExecutionContext, migration: MigrationFile) -> StepResult:
     ctx.reporter.migration_started(migration, "down")
     started = time.monotonic()
     if section.transactional:
-        retries = run_transactional(ctx, migration, section, lambda _ms: history.delete(ctx.conn, migration.version))
+        retries = run_transactional(ctx, migration, section, lambda _ms: history.delete_sql(migration.version))
     else:
         retries = run_statements(ctx, migration, section, start_at=1, progress=lambda done, error: None)
         history.delete(ctx.conn, migration.version)

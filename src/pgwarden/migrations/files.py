@@ -8,8 +8,10 @@ file and line (exit 2). Checksums ignore line endings and trailing blanks.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,17 +25,35 @@ _TRANSACTION_CONTROL = {"TransactionStmt"}
 
 @dataclass(frozen=True)
 class Statement:
-    """One SQL statement of a section, located in its file."""
+    """One SQL statement of a section, located in its file.
+
+    ``tree`` is pglast's JSON parse tree (cheap); ``node`` the pglast AST object,
+    built on first use (ten times the cost, needed by lint only).
+    """
 
     sql: str
     line: int
     column: int
     index: int
-    node: Any = field(default=None, compare=False, repr=False)
+    tree: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def kind(self) -> str:
-        return type(self.node).__name__ if self.node is not None else "Unknown"
+        """The parse node's type name, e.g. ``CreateStmt``, ``IndexStmt``."""
+        return next(iter(self.tree), "Unknown")
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """The parse node's fields (JSON form)."""
+        value = self.tree.get(self.kind, {})
+        return value if isinstance(value, dict) else {}
+
+    @cached_property
+    def node(self) -> Any:
+        """The pglast AST node of this statement."""
+        import pglast
+
+        return pglast.parse_sql(self.sql)[0].stmt
 
 
 @dataclass(frozen=True)
@@ -115,26 +135,29 @@ def parse_statements(sql_text: str, *, source: str, first_line: int = 1,
     ``full_text``/``offset`` locate ``sql_text`` inside a bigger file so that lines
     and columns are reported in the file's terms.
     """
-    import pglast
-    from pglast.parser import ParseError
+    from pglast.parser import ParseError, parse_sql_json
 
     whole = full_text if full_text is not None else sql_text
     try:
-        raw_statements = pglast.parse_sql(sql_text)
+        raw_statements = json.loads(parse_sql_json(sql_text)).get("stmts", [])
     except ParseError as exc:
         message, position = (exc.args + (None,))[:2]
         line = _line_of(whole, offset + position) if isinstance(position, int) else first_line
         raise MigrationFileError(f"{source}:{line}: {message}") from None
+    # libpg_query reports byte offsets into the UTF-8 text
+    encoded = sql_text.encode("utf-8")
     statements = []
     for index, raw in enumerate(raw_statements, start=1):
-        begin = raw.stmt_location or 0
-        end = begin + raw.stmt_len if raw.stmt_len else len(sql_text)
+        begin_byte = raw.get("stmt_location", 0)
+        end_byte = begin_byte + raw["stmt_len"] if raw.get("stmt_len") else len(encoded)
+        begin = len(encoded[:begin_byte].decode("utf-8", errors="replace"))
+        end = begin + len(encoded[begin_byte:end_byte].decode("utf-8", errors="replace"))
         begin = _skip_comments(sql_text, begin, end)
         absolute = offset + begin
         line = _line_of(whole, absolute)
         column = absolute - (whole.rfind("\n", 0, absolute) + 1) + 1
         text = sql_text[begin:end].strip().rstrip(";").rstrip()
-        statements.append(Statement(text, line, column, index, raw.stmt))
+        statements.append(Statement(text, line, column, index, raw["stmt"]))
     return tuple(statements)
 
 

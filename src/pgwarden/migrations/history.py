@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 SCHEMA_SQL = """
 CREATE SCHEMA IF NOT EXISTS pgwarden;
@@ -100,25 +101,37 @@ def applied(conn: psycopg.Connection[Any]) -> dict[str, AppliedMigration]:
     return {row[0]: AppliedMigration(*row) for row in rows}
 
 
-def record(conn: psycopg.Connection[Any], *, version: str, name: str, checksum: str, duration_ms: int,
-           transactional: bool, status: str, statements_done: int, statements_total: int,
-           error: str | None = None) -> None:
-    """Insert or replace the history row of ``version``."""
-    conn.execute(
-        """
-        INSERT INTO pgwarden.migrations (version, name, checksum, applied_by, duration_ms, transactional, status,
-                                         statements_done, statements_total, error)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-        ON CONFLICT (version) DO UPDATE SET
-            name = EXCLUDED.name, checksum = EXCLUDED.checksum, applied_at = now(),
-            applied_by = EXCLUDED.applied_by, duration_ms = EXCLUDED.duration_ms,
-            transactional = EXCLUDED.transactional, status = EXCLUDED.status,
-            statements_done = EXCLUDED.statements_done, statements_total = EXCLUDED.statements_total,
-            error = EXCLUDED.error
-        """,
-        [version, name, checksum, who(), duration_ms, transactional, status, statements_done, statements_total,
-         error],
-    )
+_INSERT = sql.SQL("""
+INSERT INTO pgwarden.migrations (version, name, checksum, applied_by, duration_ms, transactional, status,
+                                 statements_done, statements_total, error)
+VALUES ({values})
+ON CONFLICT (version) DO UPDATE SET
+    name = EXCLUDED.name, checksum = EXCLUDED.checksum, applied_at = now(),
+    applied_by = EXCLUDED.applied_by, duration_ms = EXCLUDED.duration_ms,
+    transactional = EXCLUDED.transactional, status = EXCLUDED.status,
+    statements_done = EXCLUDED.statements_done, statements_total = EXCLUDED.statements_total,
+    error = EXCLUDED.error""")
+
+
+def record_sql(*, version: str, name: str, checksum: str, duration_ms: int, transactional: bool, status: str,
+               statements_done: int, statements_total: int, error: str | None = None) -> sql.Composed:
+    """The statement that inserts or replaces the history row of ``version`` (values as literals).
+
+    Composed rather than parameterised so that it can share one round trip with COMMIT.
+    """
+    values = [version, name, checksum, who(), duration_ms, transactional, status, statements_done,
+              statements_total, error]
+    return _INSERT.format(values=sql.SQL(", ").join(sql.Literal(v) for v in values))
+
+
+def record(conn: psycopg.Connection[Any], **fields: Any) -> None:
+    """Insert or replace the history row of ``version`` (fields as for :func:`record_sql`)."""
+    conn.execute(record_sql(**fields))
+
+
+def delete_sql(version: str) -> sql.Composed:
+    """The statement that removes the history row of ``version``."""
+    return sql.SQL("DELETE FROM pgwarden.migrations WHERE version = {}").format(sql.Literal(version))
 
 
 def update_checksum(conn: psycopg.Connection[Any], version: str, checksum: str) -> None:
@@ -128,7 +141,7 @@ def update_checksum(conn: psycopg.Connection[Any], version: str, checksum: str) 
 
 def delete(conn: psycopg.Connection[Any], version: str) -> None:
     """Remove the history row of ``version`` (after its down section ran)."""
-    conn.execute("DELETE FROM pgwarden.migrations WHERE version = %s", [version])
+    conn.execute(delete_sql(version))
 
 
 def record_event(conn: psycopg.Connection[Any], kind: str, what: str, outcome: str,

@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol
 import psycopg
 from psycopg import sql
 
-from pgwarden.db import Blocker, LockRetryPolicy, retry_on_lock_timeout, watch_lock_waits
+from pgwarden.db import Blocker, LockAttemptTimedOut, LockRetryPolicy, retry_on_lock_timeout, watch_lock_waits
 from pgwarden.errors import MigrationFailed
 from pgwarden.migrations import history
 from pgwarden.migrations.files import MigrationFile, Section, Statement
@@ -83,7 +83,7 @@ def _set_timeouts(ctx: ExecutionContext, *, local: bool, lock_timeout: float) ->
 
 
 def _is_concurrent(statement: Statement) -> bool:
-    return bool(getattr(statement.node, "concurrent", False))
+    return bool(statement.fields.get("concurrent"))
 
 
 def _failure_hint(migration: MigrationFile, statement: Statement, transactional: bool) -> str:
@@ -115,26 +115,75 @@ def _fail(migration: MigrationFile, section: Section, statement: Statement, exc:
     )
 
 
-def run_transactional(ctx: ExecutionContext, migration: MigrationFile, section: Section,
-                      record_history: Callable[[int], None]) -> int:
-    """Run ``section`` and ``record_history(duration_ms)`` in one transaction; returns lock retries."""
-    retries = 0
-    lock_timeout = ctx.policy.lock_timeout
+def _begin_sql(ctx: ExecutionContext, *, flush: bool) -> sql.Composed:
+    parts = [sql.SQL("BEGIN"), sql.SQL("SET LOCAL lock_timeout = {}").format(
+        sql.Literal(postgres_duration(ctx.policy.lock_timeout)))]
+    if not flush:
+        # Atomicity is untouched (the change and its history row commit together); only the
+        # WAL flush is deferred to the run's last commit, which flushes everything before it.
+        parts.append(sql.SQL("SET LOCAL synchronous_commit = off"))
+    if ctx.statement_timeout is not None:
+        parts.append(sql.SQL("SET LOCAL statement_timeout = {}").format(
+            sql.Literal(postgres_duration(ctx.statement_timeout))))
+    return sql.SQL("; ").join(parts)
 
-    def attempt() -> None:
+
+def run_transactional(ctx: ExecutionContext, migration: MigrationFile, section: Section,
+                      history_sql: Callable[[int], sql.Composable], *, flush: bool = True) -> int:
+    """Run ``section`` and ``history_sql(duration_ms)`` in one transaction; returns lock retries.
+
+    BEGIN with its settings, and the history change with COMMIT, each travel in
+    one round trip: a migration costs its statements plus two. ``flush=False``
+    lets the commit return before its WAL reaches disk; the caller must end the
+    run with a flushed commit so that everything is durable when it reports.
+    """
+    retries = 0
+    conn = ctx.conn
+
+    def rollback() -> None:
+        if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            conn.execute("ROLLBACK")
+
+    def one_round_trip() -> None:
+        started = time.monotonic()
+        body = sql.SQL(";\n").join(sql.SQL(s.sql) for s in section.statements)  # type: ignore[arg-type]
+        with watch_lock_waits(ctx.watcher, conn.info.backend_pid, ctx.policy.lock_timeout):
+            conn.execute(_begin_sql(ctx, flush=flush))
+            if section.statements:
+                conn.execute(body)
+        duration_ms = int((time.monotonic() - started) * 1000)
+        conn.execute(sql.SQL("{}; COMMIT").format(history_sql(duration_ms)))
+
+    def statement_by_statement() -> None:
         started = time.monotonic()
         current: Statement | None = None
         try:
-            with ctx.conn.transaction():
-                _set_timeouts(ctx, local=True, lock_timeout=lock_timeout)
-                with watch_lock_waits(ctx.watcher, ctx.conn.info.backend_pid, lock_timeout):
-                    for current in section.statements:
-                        ctx.conn.execute(current.sql)  # type: ignore[arg-type]
-                record_history(int((time.monotonic() - started) * 1000))
+            conn.execute(_begin_sql(ctx, flush=flush))
+            with watch_lock_waits(ctx.watcher, conn.info.backend_pid, ctx.policy.lock_timeout):
+                for current in section.statements:
+                    conn.execute(current.sql)  # type: ignore[arg-type]
+            duration_ms = int((time.monotonic() - started) * 1000)
+            conn.execute(sql.SQL("{}; COMMIT").format(history_sql(duration_ms)))
         except psycopg.Error as exc:
-            if isinstance(exc, psycopg.errors.LockNotAvailable) or current is None:
+            rollback()
+            if current is None:
                 raise
             raise _fail(migration, section, current, exc) from None
+
+    def attempt() -> None:
+        # The whole section travels in one round trip; only when it fails is it run again
+        # statement by statement (and rolled back) to name the statement that fails.
+        try:
+            one_round_trip()
+        except LockAttemptTimedOut:
+            rollback()
+            raise
+        except psycopg.Error:
+            rollback()
+            statement_by_statement()
+        except BaseException:
+            rollback()
+            raise
 
     def on_retry(attempt_no: int, blockers: list[Blocker], delay: float) -> None:
         nonlocal retries
