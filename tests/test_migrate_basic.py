@@ -65,3 +65,16 @@ def test_sql_with_percent_braces_and_dollar_quotes_runs_verbatim(project: Projec
     project.cli("migrate", "up", check_exit=0)
     assert db.execute("SELECT body, shout('hi') FROM notes").fetchone() == (
         "100% {not a placeholder} %s %(x)s", "HI!")
+
+
+def test_migrate_new_writes_timestamped_file_that_parses(project: Project) -> None:
+    first = project.cli("migrate", "new", "Add phone to users!", "--json", check_exit=0)
+    second = project.cli("migrate", "new", "add phone to users", "--json", check_exit=0)
+    paths = [json.loads(r.stdout)["path"] for r in (first, second)]
+    names = [p.rsplit("/", 1)[1] for p in paths]
+    assert all(n.endswith("_add_phone_to_users.sql") and n[:14].isdigit() for n in names)
+    assert names[0] != names[1]  # same second: the second one is bumped, never overwritten
+    text = open(paths[0]).read()
+    assert "-- migrate:up" in text and "-- migrate:down" in text
+    status = json.loads(project.cli("migrate", "status", "--json", check_exit=0).stdout)
+    assert [m["state"] for m in status["migrations"]] == ["pending", "pending"]
