@@ -35,20 +35,24 @@ def main() -> None:
         root = Path(work)
         url = server.url("postgres")
         load = timed([str(bin_dir() / "pgbench"), "-i", "-q", "-s", str(args.scale), "--dbname", url])
-        size = subprocess.run([str(bin_dir() / "psql"), "-XAtc", "SELECT pg_size_pretty(pg_database_size('postgres'))",
-                               url], capture_output=True, text=True, check=True).stdout.strip()
+        query = "SELECT pg_size_pretty(pg_database_size('postgres'))"
+        size = subprocess.run([str(bin_dir() / "psql"), "-XAtc", query, url], capture_output=True, text=True,
+                              check=True).stdout.strip()
         (root / "pgwarden.toml").write_text(f'default_env = "bench"\n[environments.bench]\nurl = "{url}"\n'
                                             f'[backup]\ndir = "{root / "backups"}"\n')
-        pgwarden = [bin_path("pgwarden"), "--config", str(root / "pgwarden.toml"), "backup", "create", "--json"]
+        config = str(root / "pgwarden.toml")
+        pgwarden = [bin_path("pgwarden"), "--config", config, "backup", "create", "--json"]
         bare_file = root / "bare.pgdump"
         bare = [str(bin_dir() / "pg_dump"), "-Fc", "-Z", compression, "-f", str(bare_file), "--dbname", url]
-        print(f"data: pgbench scale {args.scale}, database {size}, loaded in {load:.1f}s; compression {compression}")
+        print(f"data: pgbench scale {args.scale}, database {size}, loaded in {load:.1f}s; "
+              f"compression {compression}")
 
         def reset() -> None:
             shutil.rmtree(root / "backups", ignore_errors=True)
             bare_file.unlink(missing_ok=True)
 
-        times: dict[str, list[float]] = {"pg_dump -Fc": [], "pgwarden custom": [], "pgwarden directory -j2": []}
+        names = ("pg_dump -Fc", "pgwarden custom", "pgwarden directory -j2")
+        times: dict[str, list[float]] = {name: [] for name in names}
         for _ in range(args.rounds):
             reset()
             times["pg_dump -Fc"].append(timed(bare))

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import psycopg
+
 from conftest import run_cli
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from conftest import Project
 
@@ -74,7 +75,7 @@ def test_migrate_new_writes_timestamped_file_that_parses(project: Project) -> No
     names = [p.rsplit("/", 1)[1] for p in paths]
     assert all(n.endswith("_add_phone_to_users.sql") and n[:14].isdigit() for n in names)
     assert names[0] != names[1]  # same second: the second one is bumped, never overwritten
-    text = open(paths[0]).read()
+    text = Path(paths[0]).read_text()
     assert "-- migrate:up" in text and "-- migrate:down" in text
     status = json.loads(project.cli("migrate", "status", "--json", check_exit=0).stdout)
     assert [m["state"] for m in status["migrations"]] == ["pending", "pending"]

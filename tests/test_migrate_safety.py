@@ -12,6 +12,7 @@ import time
 
 import psycopg
 import pytest
+
 from conftest import Project, run_cli
 
 

@@ -66,6 +66,7 @@ class MigrateSettings(_Strict):
 
 class LintSettings(_Strict):
     disable: list[str] = Field(default_factory=list)
+    severity: dict[str, Literal["error", "warning", "info"]] = Field(default_factory=dict)
     small_table_rows: int = Field(default=10_000, ge=0)
     small_table_size: str = "10MB"
 
@@ -256,4 +257,7 @@ def load_config(path: Path | None = None) -> Config:
     for index, spec in enumerate(settings.partitions):
         if (spec.interval is None) == (spec.modulus is None):
             raise ConfigError(f"{source}: partitions[{index}]: give exactly one of interval or modulus")
+        from pgwarden.partition.spec import from_spec  # validates interval and retention, naming the key
+
+        from_spec(spec, where=f"{source}: partitions[{index}]")
     return Config(settings=settings, source=source, root=source.parent)

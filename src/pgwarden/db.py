@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -116,10 +116,9 @@ def advisory_lock(url: str, name: str, *, timeout: float, poll: float = 0.1,
             yield conn
         finally:
             if not conn.closed:
-                try:
+                # closing the connection releases the lock anyway
+                with suppress(Exception):
                     conn.execute("SELECT pg_advisory_unlock(%s)", [key])
-                except Exception:  # noqa: BLE001 - closing the connection releases it anyway
-                    pass
     finally:
         conn.close()
 

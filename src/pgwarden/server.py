@@ -15,7 +15,7 @@ import pwd
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -161,8 +161,9 @@ class EmbeddedServer:
             entry = _server_user()
             identity = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
         try:
-            return subprocess.run(command, check=True, capture_output=True, text=True, timeout=timeout,
-                                  cwd="/", **identity)  # type: ignore[call-overload]
+            completed: subprocess.CompletedProcess[str] = subprocess.run(  # type: ignore[call-overload]
+                command, check=True, capture_output=True, text=True, timeout=timeout, cwd="/", **identity)
+            return completed
         except subprocess.CalledProcessError as exc:
             tail = (exc.stderr or exc.stdout or "").strip().splitlines()[-3:]
             raise Unreachable(f"{program} failed for {self.pgdata}: {' | '.join(tail)}",
@@ -247,10 +248,9 @@ def ensure_database(server_url: str, database: str) -> None:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
         if exists:
             return
-        try:
+        # another process may create it between the check and here
+        with suppress(psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-        except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
-            pass
 
 
 def scratch_admin_url(config: Config) -> str:

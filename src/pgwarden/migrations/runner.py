@@ -91,11 +91,13 @@ def _failure_hint(migration: MigrationFile, statement: Statement, transactional:
         return "the migration was rolled back, nothing of it was kept; fix the file and run `pgwarden migrate up`"
     steps = []
     if statement.kind == "IndexStmt" and _is_concurrent(statement):
-        index = getattr(statement.node, "idxname", None)
-        name = f"{statement.node.relation.schemaname + '.' if statement.node.relation.schemaname else ''}{index}"
-        steps.append(f"drop the INVALID index the failed build may have left: DROP INDEX CONCURRENTLY IF EXISTS {name};")
+        schema = statement.node.relation.schemaname
+        name = f"{schema + '.' if schema else ''}{statement.node.idxname}"
+        steps.append("drop the INVALID index the failed build may have left: "
+                     f"DROP INDEX CONCURRENTLY IF EXISTS {name};")
     steps.append(f"fix the cause, then `pgwarden migrate up` resumes {migration.label} at statement {statement.index}")
-    steps.append("or run `pgwarden migrate repair` to forget the failed run and start the file from its first statement")
+    steps.append("or run `pgwarden migrate repair` to forget the failed run and start the file again from "
+                 "its first statement")
     return "; ".join(steps)
 
 
@@ -146,7 +148,7 @@ def run_transactional(ctx: ExecutionContext, migration: MigrationFile, section: 
 
     def one_round_trip() -> None:
         started = time.monotonic()
-        body = sql.SQL(";\n").join(sql.SQL(s.sql) for s in section.statements)  # type: ignore[arg-type]
+        body = sql.SQL(";\n").join(sql.SQL(s.sql) for s in section.statements)
         with watch_lock_waits(ctx.watcher, conn.info.backend_pid, ctx.policy.lock_timeout):
             conn.execute(_begin_sql(ctx, flush=flush))
             if section.statements:
@@ -161,7 +163,7 @@ def run_transactional(ctx: ExecutionContext, migration: MigrationFile, section: 
             conn.execute(_begin_sql(ctx, flush=flush))
             with watch_lock_waits(ctx.watcher, conn.info.backend_pid, ctx.policy.lock_timeout):
                 for current in section.statements:
-                    conn.execute(current.sql)  # type: ignore[arg-type]
+                    conn.execute(current.sql)
             duration_ms = int((time.monotonic() - started) * 1000)
             conn.execute(sql.SQL("{}; COMMIT").format(history_sql(duration_ms)))
         except psycopg.Error as exc:
@@ -210,7 +212,7 @@ def run_statements(ctx: ExecutionContext, migration: MigrationFile, section: Sec
         def attempt(statement: Statement = statement, lock_timeout: float = lock_timeout) -> None:
             _set_timeouts(ctx, local=False, lock_timeout=lock_timeout)
             with watch_lock_waits(ctx.watcher, ctx.conn.info.backend_pid, ctx.policy.lock_timeout):
-                ctx.conn.execute(statement.sql)  # type: ignore[arg-type]
+                ctx.conn.execute(statement.sql)
 
         def on_retry(attempt_no: int, blockers: list[Blocker], delay: float, statement: Statement = statement) -> None:
             nonlocal retries
