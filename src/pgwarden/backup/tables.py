@@ -30,8 +30,8 @@ SELECT n.nspname, c.relname, pg_total_relation_size(c.oid), c.reltuples::bigint,
                  WHERE f.confrelid = c.oid AND f.contype = 'f' AND f.conrelid <> c.oid), '{}')
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%%'
-  AND n.nspname NOT LIKE 'pg\\_temp%%'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
+  AND n.nspname NOT LIKE 'pg\\_temp%'
   AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.objid = c.oid AND e.deptype = 'e')
 ORDER BY 1, 2
 """
@@ -43,8 +43,9 @@ def split_name(name: str) -> tuple[str, str]:
     return schema or "public", table
 
 
-def list_tables(conn: psycopg.Connection[Any], *, exact_max_bytes: int,
-                only: list[str] | None = None) -> list[TableInfo]:
+def list_tables(
+    conn: psycopg.Connection[Any], *, exact_max_bytes: int, only: list[str] | None = None
+) -> list[TableInfo]:
     """Every user table (partitioned parents count their partitions' rows), with its row count.
 
     ``only`` restricts to the given ``[schema.]table`` names.
@@ -57,21 +58,36 @@ def list_tables(conn: psycopg.Connection[Any], *, exact_max_bytes: int,
             continue
         exact = size <= exact_max_bytes
         count = count_rows(conn, schema, name) if exact else max(int(estimate), 0)
-        out.append(TableInfo(schema, name, count, exact, int(size), list(indexes), list(sequences),
-                             [list(r) for r in referenced_by]))
+        out.append(
+            TableInfo(
+                schema,
+                name,
+                count,
+                exact,
+                int(size),
+                list(indexes),
+                list(sequences),
+                [list(r) for r in referenced_by],
+            )
+        )
     return out
 
 
 def count_rows(conn: psycopg.Connection[Any], schema: str, name: str) -> int:
     """Exact ``count(*)`` of a table (including its partitions)."""
-    row = conn.execute(sql.SQL("SELECT count(*) FROM {}.{}").format(sql.Identifier(schema),
-                                                                    sql.Identifier(name))).fetchone()
+    row = conn.execute(
+        sql.SQL("SELECT count(*) FROM {}.{}").format(sql.Identifier(schema), sql.Identifier(name))
+    ).fetchone()
     assert row is not None
     return int(row[0])
 
 
 def existing_tables(conn: psycopg.Connection[Any]) -> set[tuple[str, str]]:
     """(schema, table) of every user table now in the database."""
-    return {(r[0], r[1]) for r in conn.execute(
-        "SELECT schemaname, tablename FROM pg_tables "
-        "WHERE schemaname NOT IN ('pg_catalog', 'information_schema')").fetchall()}
+    return {
+        (r[0], r[1])
+        for r in conn.execute(
+            "SELECT schemaname, tablename FROM pg_tables "
+            "WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+        ).fetchall()
+    }

@@ -9,7 +9,11 @@ from typing import Annotated
 import typer
 
 from pgwarden import __version__
-from pgwarden.cli import common, dev, migrate, project
+from pgwarden.cli import backup as backup_cli
+from pgwarden.cli import common, dev, lint, migrate, project
+from pgwarden.cli import deploy as deploy_cli
+from pgwarden.cli import doctor as doctor_cli
+from pgwarden.cli import partition as partition_cli
 
 app = typer.Typer(
     name="pgwarden",
@@ -21,7 +25,12 @@ app = typer.Typer(
 )
 app.add_typer(migrate.app, name="migrate")
 app.add_typer(dev.app, name="dev")
+app.add_typer(lint.app, name="lint")
+app.add_typer(backup_cli.app, name="backup")
+app.add_typer(partition_cli.app, name="partition")
 project.register(app)
+deploy_cli.register(app)
+doctor_cli.register(app)
 
 
 def _version(value: bool) -> None:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pgwarden.cli.common import EnvOpt, JsonOpt, console, emit_json, info, load, table
+from pgwarden.cli.common import EnvOpt, JsonOpt, YesOpt, console, emit_json, info, is_interactive, load, table
 
 if TYPE_CHECKING:
     from pgwarden.db import Blocker
@@ -155,3 +155,43 @@ def baseline(version: Annotated[str, typer.Option("--version", help="Newest migr
         emit_json(result)
         return
     console().print(f"{result.env}: baselined at {result.version} ({len(result.covered)} migration file(s) covered)")
+
+
+@app.command("test")
+def test_round_trip(json: JsonOpt = False) -> None:
+    """On a scratch database: each migration up, down, up again; the schema must match each time (exit 1)."""
+    from pgwarden.errors import EXIT_PROBLEMS
+    from pgwarden.migrations.roundtrip import round_trip
+
+    result = round_trip(load())
+    failed = result.failed
+    if json:
+        emit_json({"ok": failed is None, **_status_doc(result)})
+    else:
+        rows = [[m.version, m.name, f"[{'green' if m.ok else 'red'}]{m.outcome}[/]", f"{m.seconds:.2f}s"]
+                for m in result.migrations]
+        console().print(table("round trip: up, down, up on a scratch database",
+                              ["version", "name", "outcome", "time"], rows))
+        if failed is not None:
+            console().print(f"[red]{failed.version}_{failed.name}: {failed.outcome}[/]")
+            if failed.error:
+                console().print(f"  {failed.error}")
+            for difference in failed.differences:
+                console().print(f"  {difference.describe()}")
+    if failed is not None:
+        raise typer.Exit(EXIT_PROBLEMS)
+
+
+@app.command()
+def reset(env: EnvOpt = None, yes: YesOpt = False, json: JsonOpt = False) -> None:
+    """Drop and re-create the database, then apply every migration (refused on protected environments)."""
+    from pgwarden.cli.deploy import prompt_typed
+    from pgwarden.deploy.reset import reset as reset_database
+
+    result = reset_database(load(), env, yes=yes, confirm=prompt_typed if is_interactive() else None,
+                            reporter=CliReporter(quiet=json))
+    if json:
+        emit_json(result)
+        return
+    console().print(f"re-created {result.database} on {result.env}")
+    _render_steps(result.migrate)

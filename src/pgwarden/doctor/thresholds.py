@@ -104,6 +104,20 @@ def _parse(threshold: Threshold, value: str | int | float) -> float:
     return float(value)
 
 
+def check_overrides(overrides: Mapping[str, str | int | float]) -> None:
+    """Raise ValueError ``"<name>: <problem>"`` for the first unknown name or bad value (config validation)."""
+    for name, value in overrides.items():
+        threshold = BY_NAME.get(name)
+        if threshold is None:
+            raise ValueError(f"{name}: no such threshold (known: {', '.join(sorted(BY_NAME))})")
+        try:
+            parsed = _parse(threshold, value)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
+        if parsed < 0:
+            raise ValueError(f"{name}: must not be negative")
+
+
 def resolve(overrides: Mapping[str, str | int | float], *, source: str = "config") -> dict[str, float]:
     """Every threshold in base units (seconds, bytes, percent, count), with ``overrides`` applied.
 

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from psycopg import sql
 
@@ -140,6 +141,27 @@ def _refuse_problems(states: list[MigrationState]) -> None:
                             hint="restore the original file, or record the edit with `pgwarden migrate repair`")
 
 
+def _lint_gate(config: Config, target: Target, todo: list[MigrationFile], conn: Any) -> list[str]:
+    """Lint the pending up sections (graded by live table sizes) before any of them runs.
+
+    In a protected environment an unsuppressed error raises ProblemsFound (exit 1)
+    and nothing is applied; otherwise the findings come back as warning lines.
+    """
+    if not config.settings.migrate.lint or not todo:
+        return []
+    from pgwarden.lint.api import lint_migrations
+
+    report = lint_migrations(config, todo, target.env_name, include_down=False, conn=conn)
+    if report.errors and target.env.protected:
+        listing = "; ".join(f"{f.location} [{f.rule}] {f.message}" for f in report.errors[:5])
+        raise ProblemsFound(f"lint found {len(report.errors)} error(s) in pending migrations; nothing was applied: "
+                            f"{listing}", hint="fix them, or add '-- pgwarden:ignore RULE reason' above the "
+                            "statement (see `pgwarden lint --explain RULE`)",
+                            details={"findings": [f"{f.location} [{f.rule}] {f.message}" for f in report.errors]})
+    return [f"{f.location}: {f.severity} [{f.rule}] {f.message}" for f in report.findings
+            if not f.suppressed and f.severity != "info"]
+
+
 # -- commands -----------------------------------------------------------------
 
 def new(config: Config, name: str, *, now: datetime | None = None) -> Path:
@@ -245,6 +267,7 @@ def up(config: Config, env: str | None = None, *, to: str | None = None, dry_run
         version_before = current_version(applied)
         warnings = [f"{s.version}_{s.name}: {s.note}" for s in states if s.state == "pending" and s.note]
         todo = _pending_up_to(files, states, to)
+        warnings += _lint_gate(config, target, todo, ctx.conn)
         steps = [_apply_up(ctx, f, applied.get(f.version), last=i == len(todo) - 1) for i, f in enumerate(todo)]
         version_after = current_version(history.applied(ctx.conn))
         database = ctx.conn.info.dbname

@@ -42,8 +42,9 @@ class Difference:
 
 
 _SINGULAR = {"schemas": "schema", "extensions": "extension", "tables": "table", "columns": "column",
-             "partitions": "partition", "indexes": "index", "constraints": "constraint", "sequences": "sequence",
-             "views": "view", "functions": "function", "triggers": "trigger", "enums": "enum type"}
+             "partitions": "partition", "indexes": "index", "constraints": "constraint",
+             "sequences": "sequence", "views": "view", "functions": "function", "triggers": "trigger",
+             "enums": "enum type"}
 
 
 def _show(value: Any) -> str:

@@ -54,4 +54,5 @@ def check(config: Config, env: str | None = None) -> DriftResult:
             result = commands.up(with_scratch_env(config, url), SCRATCH_ENV, to=version)
             steps = [s.version for s in result.steps]
         expected = snapshot_of(url)
-    return DriftResult(target.env_name, database, version, steps, expected.count(), diff(expected, live), pending)
+    return DriftResult(target.env_name, database, version, steps, expected.count(), diff(expected, live),
+                       pending)

@@ -31,8 +31,10 @@ FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
 
 TABLES = f"""
 SELECT n.nspname || '.' || c.relname AS key,
-       CASE c.relkind WHEN 'p' THEN 'partitioned table' WHEN 'f' THEN 'foreign table' ELSE 'table' END AS kind,
-       CASE c.relpersistence WHEN 'u' THEN 'unlogged' WHEN 't' THEN 'temporary' ELSE 'logged' END AS persistence,
+       CASE c.relkind WHEN 'p' THEN 'partitioned table' WHEN 'f' THEN 'foreign table' ELSE 'table' END
+         AS kind,
+       CASE c.relpersistence WHEN 'u' THEN 'unlogged' WHEN 't' THEN 'temporary' ELSE 'logged' END
+         AS persistence,
        CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key,
        c.relrowsecurity AS row_security,
        coalesce(array_to_string(c.reloptions, ', '), '') AS options

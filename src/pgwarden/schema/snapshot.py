@@ -73,7 +73,7 @@ def take_snapshot(conn: psycopg.Connection[Any],
         conn.execute("SELECT set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true), "
                      "set_config('search_path', 'public', true), set_config('extra_float_digits', '1', true)")
         for kind, sql_text in queries.BY_KIND.items():
-            cur = conn.execute(sql_text, {"exclude": list(exclude_schemas)})  # type: ignore[call-overload]
+            cur = conn.execute(sql_text, {"exclude": list(exclude_schemas)})
             names = [column.name for column in cur.description or []][1:]
             found[kind] = {row[0]: {n: _normalise(v) for n, v in zip(names, row[1:], strict=True)}
                            for row in cur.fetchall()}

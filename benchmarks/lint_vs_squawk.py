@@ -1,0 +1,163 @@
+"""pgwarden lint vs squawk (PyPI squawk-cli) on 1,000 generated migration files, in one run.
+
+Prints the wall time of each tool (best of 3 runs, both as the CLI a user runs, one
+process for all files), the ratio, and per rule family how often the two agree on
+whether a file has a problem of that family.
+
+    python benchmarks/lint_vs_squawk.py [--files 1000] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TABLES = ["orders", "users", "invoices", "events", "payments", "accounts", "sessions", "line_items"]
+
+# (family, template); {t} a table, {c} a column, {n} a unique number
+TEMPLATES: list[tuple[str, str]] = [
+    ("index", "CREATE INDEX {t}_{c}_idx_{n} ON {t} ({c});"),
+    ("index", "CREATE INDEX CONCURRENTLY IF NOT EXISTS {t}_{c}_cidx_{n} ON {t} ({c});"),
+    ("index", "DROP INDEX IF EXISTS {t}_old_idx_{n};"),
+    ("index", "DROP INDEX CONCURRENTLY IF EXISTS {t}_old_cidx_{n};"),
+    ("index", "BEGIN;\nCREATE INDEX CONCURRENTLY {t}_{c}_bidx_{n} ON {t} ({c});\nCOMMIT;"),
+    ("columns", "ALTER TABLE {t} ADD COLUMN {c}_{n} text;"),
+    ("columns", "ALTER TABLE {t} ADD COLUMN {c}_{n} text NOT NULL;"),
+    ("columns", "ALTER TABLE {t} ADD COLUMN {c}_{n} boolean NOT NULL DEFAULT false;"),
+    ("columns", "ALTER TABLE {t} ADD COLUMN {c}_{n} uuid DEFAULT gen_random_uuid();"),
+    ("columns", "ALTER TABLE {t} ADD COLUMN {c}_{n} timestamptz DEFAULT now();"),
+    ("columns", "ALTER TABLE {t} ALTER COLUMN {c} TYPE bigint;"),
+    ("columns", "ALTER TABLE {t} ALTER COLUMN {c} TYPE varchar(320);"),
+    ("columns", "ALTER TABLE {t} ALTER COLUMN {c} TYPE text;"),
+    ("columns", "ALTER TABLE {t} ALTER COLUMN {c} SET NOT NULL;"),
+    ("constraints", "ALTER TABLE {t} ADD CONSTRAINT {t}_fk_{n} FOREIGN KEY ({c}) REFERENCES accounts (id);"),
+    ("constraints", "ALTER TABLE {t} ADD CONSTRAINT {t}_fk_{n} FOREIGN KEY ({c}) REFERENCES accounts (id) "
+                    "NOT VALID;"),
+    ("constraints", "ALTER TABLE {t} ADD CONSTRAINT {t}_ck_{n} CHECK ({c} > 0);"),
+    ("constraints", "ALTER TABLE {t} ADD CONSTRAINT {t}_ck_{n} CHECK ({c} > 0) NOT VALID;"),
+    ("constraints", "ALTER TABLE {t} VALIDATE CONSTRAINT {t}_ck_{n};"),
+    ("constraints", "ALTER TABLE {t} ADD CONSTRAINT {t}_uq_{n} UNIQUE ({c});"),
+    ("destructive", "DROP TABLE IF EXISTS {t}_legacy_{n};"),
+    ("destructive", "ALTER TABLE {t} DROP COLUMN {c}_old;"),
+    ("destructive", "ALTER TABLE {t} RENAME COLUMN {c} TO {c}_{n};"),
+    ("destructive", "ALTER TABLE {t}_tmp_{n} RENAME TO {t}_new_{n};"),
+    ("destructive", "TRUNCATE {t}_staging;"),
+    ("destructive", "DELETE FROM {t}_staging;"),
+    ("destructive", "UPDATE {t} SET {c} = 0;"),
+    ("heavy", "VACUUM FULL {t};"),
+    ("heavy", "CLUSTER {t} USING {t}_pkey;"),
+    ("heavy", "REFRESH MATERIALIZED VIEW {t}_summary;"),
+    ("heavy", "REFRESH MATERIALIZED VIEW CONCURRENTLY {t}_summary;"),
+    ("hygiene", "CREATE TABLE {t}_{n} (id serial PRIMARY KEY, code char(2), seen_at timestamp);"),
+    ("hygiene", "CREATE TABLE {t}_{n} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+                "seen_at timestamptz NOT NULL DEFAULT now());"),
+    ("locking", "SET lock_timeout = '2s';"),
+    ("other", "UPDATE {t} SET {c} = 0 WHERE id BETWEEN {n} AND {n} + 1000;"),
+    ("other", "CREATE OR REPLACE VIEW {t}_v_{n} AS SELECT id FROM {t};"),
+    ("other", "COMMENT ON TABLE {t} IS 'generated {n}';"),
+]
+COLUMNS = ["customer_id", "amount", "status", "email", "plan_id", "score"]
+
+# squawk rule -> pgwarden family (style-only rules such as prefer-robust-stmts map to None)
+SQUAWK_FAMILY = {
+    "require-concurrent-index-creation": "index", "require-concurrent-index-deletion": "index",
+    "ban-concurrent-index-creation-in-transaction": "index",
+    "adding-required-field": "columns", "adding-field-with-default": "columns", "changing-column-type": "columns",
+    "adding-not-nullable-field": "columns", "adding-serial-primary-key-field": "constraints",
+    "adding-foreign-key-constraint": "constraints", "constraint-missing-not-valid": "constraints",
+    "disallowed-unique-constraint": "constraints", "ban-alter-domain-with-add-constraint": "constraints",
+    "ban-drop-table": "destructive", "ban-drop-column": "destructive", "ban-drop-database": "destructive",
+    "renaming-table": "destructive", "renaming-column": "destructive", "ban-truncate-cascade": "destructive",
+    "prefer-bigint-over-int": "hygiene", "prefer-bigint-over-smallint": "hygiene", "prefer-big-int": "hygiene",
+    "prefer-identity": "hygiene", "prefer-timestamptz": "hygiene", "ban-char-field": "hygiene",
+    "require-lock-timeout": "locking", "require-timeout-settings": "locking",
+}
+FAMILIES = ["index", "columns", "constraints", "destructive", "heavy", "partitions", "hygiene", "locking"]
+
+
+def generate(folder: Path, count: int, seed: int) -> list[Path]:
+    """``count`` plain .sql migration files of 1 to 6 statements each."""
+    rng = random.Random(seed)
+    paths = []
+    for i in range(count):
+        body = []
+        for j in range(rng.randint(1, 6)):
+            _family, template = rng.choice(TEMPLATES)
+            body.append(template.format(t=rng.choice(TABLES), c=rng.choice(COLUMNS), n=i * 10 + j))
+        path = folder / f"{i:04d}_generated.sql"
+        path.write_text("\n".join(body) + "\n", encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def best_of(runs: int, argv: list[str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+    best, last = float("inf"), None
+    for _ in range(runs):
+        started = time.perf_counter()
+        last = subprocess.run(argv, capture_output=True, text=True)
+        best = min(best, time.perf_counter() - started)
+    assert last is not None
+    return best, last
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    squawk = shutil.which("squawk") or str(Path(sys.executable).parent / "squawk")
+    if not Path(squawk).exists():
+        sys.exit("squawk not found: pip install squawk-cli (the `bench` extra)")
+    version = subprocess.run([squawk, "--version"], capture_output=True, text=True).stdout.strip()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        paths = generate(folder, args.files, args.seed)
+        statements = sum(p.read_text().count(";") for p in paths)
+        ours_time, ours = best_of(args.runs, [sys.executable, "-m", "pgwarden.cli.main", "lint", "--format", "json",
+                                              str(folder)])
+        if ours.returncode not in (0, 1):
+            sys.exit(f"pgwarden lint failed: {ours.stderr}")
+        theirs_time, theirs = best_of(args.runs, [squawk, "--reporter", "json", *map(str, paths)])
+        ours_doc = json.loads(ours.stdout)
+        theirs_doc = json.loads(theirs.stdout or "[]")
+
+    ours_flags: dict[str, set[str]] = {f: set() for f in FAMILIES}
+    for finding in ours_doc["findings"]:
+        if not finding["suppressed"]:
+            ours_flags[finding["family"]].add(Path(finding["path"]).name)
+    theirs_flags: dict[str, set[str]] = {f: set() for f in FAMILIES}
+    unmapped: dict[str, int] = {}
+    for violation in theirs_doc:
+        family = SQUAWK_FAMILY.get(violation["rule_name"])
+        if family is None:
+            unmapped[violation["rule_name"]] = unmapped.get(violation["rule_name"], 0) + 1
+            continue
+        theirs_flags[family].add(Path(violation["file"]).name)
+
+    names = {p.name for p in paths}
+    print(f"{args.files} files, {statements} statements; pgwarden (python -m pgwarden.cli.main lint) vs {version}")
+    print(f"wall time (best of {args.runs}): pgwarden {ours_time:.3f} s, squawk {theirs_time:.3f} s, "
+          f"ratio pgwarden/squawk = {ours_time / theirs_time:.2f}x (goal <= 3x)")
+    print(f"findings: pgwarden {len(ours_doc['findings'])}, squawk {len(theirs_doc)} "
+          f"(of which {sum(unmapped.values())} from rules with no pgwarden family)")
+    print(f"{'family':12} {'agree':>7} {'both':>6} {'only pgwarden':>14} {'only squawk':>12}")
+    for family in FAMILIES:
+        a, b = ours_flags[family], theirs_flags[family]
+        both, only_a, only_b = len(a & b), len(a - b), len(b - a)
+        agree = sum(1 for n in names if (n in a) == (n in b)) / len(names)
+        print(f"{family:12} {agree:7.1%} {both:6} {only_a:14} {only_b:12}")
+    if unmapped:
+        print("squawk rules without a pgwarden family: " +
+              ", ".join(f"{k} ({v})" for k, v in sorted(unmapped.items(), key=lambda kv: -kv[1])))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+"""``backup restore``: put a backup back, in place or into a new database.
+
+Guarantees: a protected environment is refused (exit 5, nothing touched)
+without ``yes``, and gets a fresh safety backup before an in-place restore;
+the backup's checksums are checked before anything changes; the restore runs
+in one transaction (``--single-transaction --exit-on-error``), so a failure
+leaves the database as it was; ``target_db`` must be a new database, which is
+dropped again if the restore fails.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pgwarden.backup.catalog import find
+from pgwarden.backup.events import record
+from pgwarden.backup.manifest import Manifest, TableInfo, check_files
+from pgwarden.backup.runner import ToolFailed, Tools
+from pgwarden.backup.tables import split_name
+from pgwarden.backup.verify import restore_args, restore_tools
+from pgwarden.config import Config
+from pgwarden.db import connect, redact, resolve_target
+from pgwarden.errors import BadInput, ProblemsFound, Refused
+
+# TOC entry types whose tag starts with the table's name
+_TABLE_TAGGED = (
+    "TABLE DATA",
+    "TABLE",
+    "DEFAULT",
+    "FK CONSTRAINT",
+    "CONSTRAINT",
+    "TRIGGER",
+    "POLICY",
+    "ROW SECURITY",
+    "RULE",
+)
+_SEQUENCE = ("SEQUENCE OWNED BY", "SEQUENCE SET", "SEQUENCE")
+_KNOWN = sorted({*_TABLE_TAGGED, *_SEQUENCE, "INDEX", "ACL", "COMMENT"}, key=len, reverse=True)
+
+
+@dataclass
+class RestoreResult:
+    """What was restored where, and the migration version the database is now at."""
+
+    id: str
+    env: str
+    database: str
+    target_db: str | None
+    tables: list[str] | None
+    safety_backup_id: str | None
+    migration_version: str | None
+    pg_restore: str
+    seconds: float
+
+
+def select_toc(toc: str, tables: list[TableInfo]) -> list[str]:
+    """The lines of a ``pg_restore --list`` output that restore ``tables`` with their own objects.
+
+    Kept: each table, its data, defaults, constraints, triggers, policies,
+    rules, indexes, owned sequences, comments and grants, and the foreign keys
+    of other tables that point at it.
+    """
+    names = {(t.schema, t.name) for t in tables}
+    indexes = {(t.schema, i) for t in tables for i in t.indexes}
+    sequences = {(t.schema, s) for t in tables for s in t.sequences}
+    foreign = {(r[0], r[1], r[2]) for t in tables for r in t.referenced_by}
+    kept: list[str] = []
+    for line in toc.splitlines():
+        if not line or line.startswith(";"):
+            continue
+        head, _, rest = line.partition(";")
+        parts = rest.strip().split(" ", 2)
+        if len(parts) < 3:
+            continue
+        body = parts[2]
+        kind = next((k for k in _KNOWN if body.startswith(k + " ")), None)
+        if kind is None:
+            continue
+        tokens = body[len(kind) + 1 :].split()
+        if len(tokens) < 2:
+            continue
+        schema, tag = tokens[0], tokens[1:-1] if len(tokens) > 2 else tokens[1:]
+        if not tag:
+            continue
+        keep = (
+            (kind in _TABLE_TAGGED and (schema, tag[0]) in names)
+            or (kind == "INDEX" and (schema, tag[0]) in indexes)
+            or (kind in _SEQUENCE and (schema, tag[0]) in sequences)
+            or (kind == "FK CONSTRAINT" and len(tag) >= 2 and (schema, tag[0], tag[1]) in foreign)
+            or (
+                kind in ("ACL", "COMMENT")
+                and len(tag) >= 2
+                and tag[0] == "TABLE"
+                and (schema, tag[1]) in names
+            )
+        )
+        if keep:
+            kept.append(line)
+    return kept
+
+
+def _tables_of(manifest: Manifest, wanted: list[str]) -> list[TableInfo]:
+    by_name = {(t.schema, t.name): t for t in manifest.tables}
+    missing = [w for w in wanted if split_name(w) not in by_name]
+    if missing:
+        raise BadInput(f"--tables: not in backup {manifest.id}: {', '.join(missing)}")
+    return [by_name[split_name(w)] for w in wanted]
+
+
+def _list_file(
+    tools: Tools, manifest: Manifest, folder: Path, tables: list[TableInfo], workdir: Path
+) -> Path:
+    toc = subprocess.run(
+        [str(tools.pg_restore), "--list", str(folder / manifest.dump_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    ).stdout
+    lines = select_toc(toc, tables)
+    path = workdir / "restore.list"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def restore(
+    config: Config,
+    backup_id: str,
+    env: str | None,
+    *,
+    target_db: str | None = None,
+    tables: list[str] | None = None,
+    yes: bool = False,
+) -> RestoreResult:
+    """Restore ``backup_id`` into ``env``'s database (or a new ``target_db`` on the same server)."""
+    from psycopg import sql
+
+    from pgwarden.backup.create import create
+    from pgwarden.migrations.history import applied
+    from pgwarden.migrations.plan import current_version
+    from pgwarden.server import database_url
+
+    env_name, environment = config.environment(env)
+    if environment.protected and not yes:
+        raise Refused(
+            f"restore into protected environment {env_name} needs --yes; nothing was changed",
+            hint=f"pgwarden backup restore {backup_id} --env {env_name} --yes",
+        )
+    started = time.monotonic()
+    storage, manifest, folder = find(config, backup_id, env_name)
+    problems = check_files(folder, manifest.files)
+    if problems:
+        raise ProblemsFound(
+            f"backup {backup_id} is damaged, nothing was restored: {problems[0]}",
+            details={"problems": problems},
+        )
+    chosen = _tables_of(manifest, tables) if tables else None
+    target = resolve_target(config, env_name)
+    with connect(target.url) as conn:
+        tools = restore_tools(manifest, conn.info.server_version // 10000)
+        database = conn.info.dbname
+        if target_db is not None:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [target_db]).fetchone():
+                raise BadInput(f"--target-db {target_db}: database already exists; choose a new name")
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target_db)))
+    safety_id = None
+    if target_db is None and environment.protected:
+        safety_id = create(config, env_name, reason=f"safety backup before restoring {backup_id}").id
+    url = database_url(target.url, target_db) if target_db else target.url
+    try:
+        with tempfile.TemporaryDirectory(prefix="pgwarden-restore-") as workdir:
+            list_file = _list_file(tools, manifest, folder, chosen, Path(workdir)) if chosen else None
+            from pgwarden.backup.runner import run_tool
+
+            run_tool(
+                restore_args(tools, manifest, folder, clean=target_db is None, list_file=list_file),
+                url=url,
+                what=f"pg_restore of {backup_id} into {target_db or database}",
+            )
+    except ToolFailed as exc:
+        if target_db is not None:
+            with connect(target.url) as conn:
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(target_db))
+                )
+        else:
+            record(url, "restore", backup_id, "failed", {"error": redact(exc.message)})
+        raise ToolFailed(
+            f"{exc.message}; the single transaction was rolled back, {target_db or database} is unchanged"
+        ) from None
+    with connect(url) as conn:
+        version = current_version(applied(conn))
+    record(
+        url,
+        "restore",
+        backup_id,
+        "ok",
+        {"from_env": manifest.env, "tables": tables, "safety_backup": safety_id, "target_db": target_db},
+    )
+    return RestoreResult(
+        backup_id,
+        env_name,
+        database,
+        target_db,
+        tables,
+        safety_id,
+        version,
+        f"{tools.source} pg_restore {tools.version}",
+        round(time.monotonic() - started, 3),
+    )

@@ -1,0 +1,241 @@
+"""``pgwarden backup …``: backups that are known to restore."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from pgwarden.cli.common import EnvOpt, JsonOpt, YesOpt, console, emit_json, info, is_interactive, load, table
+
+if TYPE_CHECKING:
+    from pgwarden.backup.runner import DumpProgress
+
+app = typer.Typer(help="Verified backups: create, list, verify, restore, prune.", no_args_is_help=True)
+
+TablesOpt = Annotated[list[str] | None, typer.Option("--tables", "-t", help="Only this [schema.]table (repeatable).")]
+
+
+def _size(n: int) -> str:
+    from pgwarden.units import human_size
+
+    return human_size(n)
+
+
+def _age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f}h"
+    return f"{seconds / 86400:.0f}d"
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[DumpProgress], None] | None]:
+    """A rich progress bar on stderr when it is a terminal (else no callback)."""
+    err = console(stderr=True)
+    if not enabled or not err.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("pg_dump"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} tables"),
+        TextColumn("{task.fields[written]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("dump", total=None, written="0 B")
+
+        def update(p: DumpProgress) -> None:
+            bar.update(
+                task,
+                completed=min(p.tables_done, p.tables_total or p.tables_done),
+                total=p.tables_total or None,
+                written=_size(p.bytes_written),
+            )
+
+        yield update
+
+
+@app.command()
+def create(
+    env: EnvOpt = None,
+    tables: TablesOpt = None,
+    format: Annotated[str | None, typer.Option("--format", "-F", help="custom or directory.")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel dump jobs (directory format).")] = 1,
+    compress: Annotated[str | None, typer.Option(help="zstd, lz4, gzip or none (default: best available).")] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Dump the environment's database into a new backup with its manifest (published only when complete)."""
+    from pgwarden.backup.api import create as create_backup
+
+    with _progress(not json) as progress:
+        result = create_backup(
+            load(), env, tables=tables, format=format, jobs=jobs, compress=compress, progress=progress
+        )
+    if json:
+        emit_json(result)
+        return
+    m = result.manifest
+    out = console()
+    out.print(f"[green]backup {result.id}[/] of {result.env} ({m.database}): {_size(m.size)} in {result.seconds:.1f}s")
+    out.print(f"  path: {result.path}")
+    out.print(f"  pg_dump: {result.pg_dump}; format {m.format}, compression {result.compression}")
+    exact = sum(1 for t in m.tables if t.exact)
+    out.print(
+        f"  migration version: {m.migration_version or 'none'}; {len(m.tables)} table(s), "
+        f"{exact} counted exactly, {len(m.tables) - exact} estimated"
+    )
+    if result.cleaned_incomplete:
+        out.print(f"  removed {len(result.cleaned_incomplete)} abandoned incomplete backup folder(s)")
+    out.print(f"  next: pgwarden backup verify {result.id}")
+
+
+@app.command("list")
+def list_(env: EnvOpt = None, json: JsonOpt = False) -> None:
+    """Usable backups, newest first, with size, age, migration version and verification state."""
+    from pgwarden.backup.api import list_backups
+
+    config = load()
+    backups = list_backups(config, env)
+    if json:
+        emit_json(backups)
+        return
+    colors = {"ok": "green", "failed": "red", "never": "yellow"}
+    rows = [
+        [
+            b.id,
+            _size(b.size),
+            _age(b.age_seconds),
+            b.migration_version,
+            f"[{colors[b.verified]}]{b.verified}[/]",
+            f"{b.format}/{b.compression}",
+            b.reason,
+        ]
+        for b in backups
+    ]
+    out = console()
+    rendered = table(
+        f"backups of {config.env_name(env)}", ["id", "size", "age", "migration", "verified", "dump", "note"], rows
+    )
+    for column in rendered.columns[:3]:
+        column.no_wrap = True
+    out.print(rendered)
+    if not backups:
+        out.print("no backups yet: pgwarden backup create")
+
+
+@app.command()
+def verify(
+    backup_id: Annotated[str, typer.Argument(help="Backup id (see backup list).")],
+    env: EnvOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Check every sha256, restore into a scratch database, compare row counts (exit 1 on any mismatch)."""
+    from pgwarden.backup.api import verify as verify_backup
+    from pgwarden.errors import EXIT_PROBLEMS
+
+    if not json:
+        info(f"verifying {backup_id}: checksums, then a restore into a scratch database")
+    result = verify_backup(load(), backup_id, env)
+    if json:
+        emit_json(result)
+    else:
+        out = console()
+        if result.tables:
+            rows = [
+                [
+                    f"{t.schema}.{t.name}",
+                    t.expected if t.exact else f"~{t.expected}",
+                    t.actual,
+                    "[green]ok[/]" if t.ok else "[red]MISMATCH[/]",
+                ]
+                for t in result.tables
+            ]
+            out.print(table(f"backup {result.id}", ["table", "manifest rows", "restored rows", "state"], rows))
+        for problem in result.problems:
+            out.print(f"[red]problem[/]: {problem}")
+        state = "[green]verified[/]" if result.ok else "[red]FAILED[/]"
+        out.print(
+            f"{state}: {result.files_checked} file(s) checked, {len(result.tables)} table(s) compared, "
+            f"migration version {result.migration_version or 'none'}, {result.seconds:.1f}s"
+        )
+    if not result.ok:
+        raise typer.Exit(EXIT_PROBLEMS)
+
+
+@app.command()
+def restore(
+    backup_id: Annotated[str, typer.Argument(help="Backup id (see backup list).")],
+    env: EnvOpt = None,
+    target_db: Annotated[
+        str | None,
+        typer.Option("--target-db", help="Restore into this new database on the same server instead."),
+    ] = None,
+    tables: TablesOpt = None,
+    yes: YesOpt = False,
+    json: JsonOpt = False,
+) -> None:
+    """Restore a backup in place (pg_restore --clean --if-exists, one transaction) or into a new database."""
+    from pgwarden.backup.api import restore as restore_backup
+
+    config = load()
+    env_name, environment = config.environment(env)
+    if environment.protected and not yes and is_interactive() and not json:
+        where = f"a new database {target_db}" if target_db else f"{env_name} (replacing its current contents)"
+        yes = typer.confirm(f"Restore {backup_id} into {where}? A safety backup is taken first", default=False)
+    result = restore_backup(config, backup_id, env_name, target_db=target_db, tables=tables, yes=yes)
+    if json:
+        emit_json(result)
+        return
+    out = console()
+    if result.safety_backup_id:
+        out.print(f"safety backup of the current state: {result.safety_backup_id}")
+    where = f"new database {result.target_db}" if result.target_db else f"{result.env} ({result.database})"
+    what = f"table(s) {', '.join(result.tables)}" if result.tables else "everything"
+    out.print(
+        f"[green]restored[/] {what} from {result.id} into {where} with {result.pg_restore} in {result.seconds:.1f}s"
+    )
+    out.print(f"migration version now in the database: {result.migration_version or 'none'}")
+    if result.target_db:
+        out.print(f"  switch to it by pointing the environment's url at database {result.target_db}")
+
+
+@app.command()
+def prune(
+    env: EnvOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be deleted; delete nothing.")] = False,
+    json: JsonOpt = False,
+) -> None:
+    """Apply keep = {daily, weekly, monthly}; never deletes the newest verified backup or anything newer."""
+    from pgwarden.backup.api import prune as prune_backups
+
+    result = prune_backups(load(), env, dry_run=dry_run)
+    if json:
+        emit_json(result)
+        return
+    rows: list[list[Any]] = [[d.id, "[green]keep[/]", ", ".join(d.reasons)] for d in result.kept]
+    rows += [
+        [d.id, "[red]would delete[/]" if dry_run else "[red]deleted[/]", "no rule keeps it"] for d in result.deleted
+    ]
+    rows.sort(key=lambda r: r[0], reverse=True)
+    out = console()
+    out.print(
+        table(
+            f"prune {result.env}" + (" - dry run, nothing deleted" if dry_run else ""),
+            ["id", "action", "reason"],
+            rows,
+        )
+    )
+    if result.cleaned_incomplete:
+        out.print(f"removed {len(result.cleaned_incomplete)} abandoned incomplete folder(s)")
+    out.print(f"kept {len(result.kept)}, {'would delete' if dry_run else 'deleted'} {len(result.deleted)}")

@@ -1,0 +1,169 @@
+"""Top-level commands ``doctor``, ``tune`` and ``metrics``: parse, call pgwarden.doctor, render."""
+
+from __future__ import annotations
+
+import json as jsonlib
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from pgwarden.cli.common import EnvOpt, JsonOpt, console, emit_json, load, table
+
+if TYPE_CHECKING:
+    from pgwarden.doctor.model import CheckResult, DoctorReport
+    from pgwarden.doctor.tune import TuneResult
+
+_STYLE = {"ok": "green", "warn": "yellow", "fail": "red", "error": "magenta"}
+_EVIDENCE_ROWS = 5
+
+
+def _cell(value: Any) -> str:
+    from rich.markup import escape
+
+    if value is None:
+        return "-"
+    if isinstance(value, list | dict):
+        return escape(jsonlib.dumps(value, default=str)[:120])
+    text = str(value)
+    return escape(text if len(text) <= 80 else text[:77] + "...")
+
+
+def _render_check(result: CheckResult) -> None:
+    from rich.markup import escape
+
+    out = console()
+    style = _STYLE[result.status]
+    out.print(f"[{style}]{result.status.upper():5}[/] [bold]{result.name}[/]: {escape(result.summary)}")
+    if result.status == "ok":
+        return
+    out.print(f"      [dim]why: {escape(result.why)}[/]")
+    if result.evidence:
+        columns = list(dict.fromkeys(k for row in result.evidence[:_EVIDENCE_ROWS] for k in row))
+        rows = [[_cell(row.get(c)) for c in columns] for row in result.evidence[:_EVIDENCE_ROWS]]
+        out.print(table(None, columns, rows))
+        if len(result.evidence) > _EVIDENCE_ROWS:
+            out.print(f"      [dim]... {len(result.evidence) - _EVIDENCE_ROWS} more (see --json)[/]")
+    for line in result.fix:
+        out.print(f"      fix: {line}", markup=False, highlight=False)
+
+
+def _render_report(report: DoctorReport) -> None:
+    for result in report.checks:
+        _render_check(result)
+    c = report.counts
+    console().print(f"\n{report.database} (PostgreSQL {report.server_version}"
+                    + (f", env {report.env}" if report.env else "") + f"): {c['ok']} ok, {c['warn']} warn, "
+                    f"{c['fail']} fail, {c['error']} error in {report.seconds:.2f}s")
+
+
+def doctor(env: EnvOpt = None,
+           check: Annotated[list[str] | None, typer.Option("--check", help="Run only this check (repeatable).")]
+           = None,
+           list_checks: Annotated[bool, typer.Option("--list", help="List the checks and thresholds.")] = False,
+           json: JsonOpt = False) -> None:
+    """Health checks: each says ok, warn or fail with its evidence and the fix; exit 1 if any fails."""
+    if list_checks:
+        _list_checks(json)
+        return
+    from pgwarden.doctor.runner import run_doctor
+
+    config = load()
+    report = run_doctor(config, env, checks=check or None)
+    if json:
+        emit_json(report)
+    else:
+        _render_report(report)
+    raise typer.Exit(report.exit_code)
+
+
+def _list_checks(json: bool) -> None:
+    from pgwarden.doctor.registry import all_checks
+    from pgwarden.doctor.thresholds import THRESHOLDS
+
+    checks = all_checks()
+    if json:
+        emit_json({"checks": [{"name": c.name, "category": c.category, "why": c.why} for c in checks.values()],
+                   "thresholds": list(THRESHOLDS)})
+        return
+    console().print(table("checks", ["check", "category", "why"], [[c.name, c.category, c.why]
+                                                                   for c in checks.values()]))
+    console().print(table("thresholds ([doctor] thresholds = {...})", ["name", "default", "check", "meaning"],
+                          [[t.name, t.default, t.check, t.doc] for t in THRESHOLDS]))
+
+
+def _render_tune(result: TuneResult) -> None:
+    from pgwarden.units import human_size
+
+    out = console()
+    out.print(f"{human_size(result.ram_bytes)} RAM, {result.cpus} CPUs, {result.storage}, {result.workload}, "
+              f"{result.connections} connections  [dim]({result.formulas})[/]")
+    for note in result.machine:
+        out.print(f"  [dim]{note}[/]")
+    columns = ["setting", "value", "formula", "seed 001"]
+    if result.env:
+        columns.insert(2, "live")
+    rows = []
+    for s in result.settings:
+        row = [s.name, s.value, s.formula, s.seed_001]
+        if result.env:
+            row.insert(2, (s.live or "-") + (" *" if s.differs else ""))
+        rows.append(row)
+    out.print(table(None, columns, rows))
+    notes = [(s.name, s.note) for s in result.settings if s.note and s.note != "same as seed 001"]
+    if notes:
+        out.print("notes:")
+        for name, note in notes:
+            out.print(f"  {name}: {note}", markup=False)
+    if result.env:
+        if not result.alter_system:
+            out.print(f"environment {result.env} already matches every recommendation")
+            return
+        out.print(f"\nto apply on {result.env} (* = differs; review first, nothing was changed):")
+        for command in result.alter_system:
+            out.print(f"  {command}", markup=False, highlight=False)
+        if result.restart_needed:
+            out.print(f"  then restart PostgreSQL for: {', '.join(result.restart_needed)}")
+
+
+def tune(ram: Annotated[str | None, typer.Option("--ram", help="Memory for PostgreSQL, e.g. 4GB "
+                                                 "(default: this machine's, honouring cgroup limits).")] = None,
+         cpus: Annotated[int | None, typer.Option("--cpus", help="CPUs (default: this machine's, cgroup aware).")]
+         = None,
+         storage: Annotated[str, typer.Option("--storage", help="ssd, hdd, san or nvme.")] = "ssd",
+         workload: Annotated[str, typer.Option("--workload", help="web, oltp, dw, mixed or desktop.")] = "web",
+         connections: Annotated[int | None, typer.Option("--connections", help="Expected max_connections "
+                                                         "(default: pgtune's for the workload).")] = None,
+         env: EnvOpt = None, json: JsonOpt = False) -> None:
+    """Recommended settings with the formula behind each; with --env, the diff against the live server."""
+    from pgwarden.doctor.tune import tune as run_tune
+    from pgwarden.errors import BadInput
+    from pgwarden.units import parse_size
+
+    try:
+        ram_bytes = parse_size(ram) if ram else None
+    except ValueError as exc:
+        raise BadInput(f"--ram: {exc}") from None
+    config = load() if env is not None else None
+    result = run_tune(ram_bytes=ram_bytes, cpus=cpus, storage=storage, workload=workload,
+                      connections=connections, config=config, env=env)
+    if json:
+        emit_json(result)
+    else:
+        _render_tune(result)
+
+
+def metrics(env: EnvOpt = None,
+            with_checks: Annotated[bool, typer.Option("--with-checks", help="Also run doctor and export each "
+                                                      "check's status.")] = False) -> None:
+    """Key figures in the Prometheus text format (for a textfile collector or a scrape wrapper)."""
+    from pgwarden.doctor.metrics import collect, render
+
+    config = load()
+    typer.echo(render(collect(config, env, with_checks=with_checks)), nl=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``doctor``, ``tune`` and ``metrics`` to ``app``."""
+    app.command()(doctor)
+    app.command()(tune)
+    app.command()(metrics)

@@ -1,0 +1,76 @@
+"""``pgwarden lint``: the migration safety linter."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pgwarden.cli.common import EnvOpt, state
+
+app = typer.Typer(help="Lint migrations for locks, data loss and run-time failures.", invoke_without_command=True,
+                  context_settings={"allow_interspersed_args": True})
+
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="Output: text, json, sarif or github.")]
+
+
+def _config_or_none():  # type: ignore[no-untyped-def]
+    """The project config when one is found; None for explicit paths outside a project."""
+    from pgwarden.config import find_config, load_config
+    from pgwarden.errors import ConfigError
+
+    try:
+        source = state.config_path or find_config()
+    except ConfigError:
+        return None
+    return load_config(source)
+
+
+@app.callback(invoke_without_command=True)
+def lint(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: the project's "
+                                                             "pending migrations).")] = None,
+    env: EnvOpt = None,
+    fmt: FormatOpt = "text",
+    explain: Annotated[str | None, typer.Option("--explain", help="Print a rule's why, bad example and "
+                                                                   "safe rewrite.")] = None,
+    list_rules: Annotated[bool, typer.Option("--rules", help="List every rule.")] = False,
+    json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+) -> None:
+    """Lint migrations: exit 1 on any unsuppressed error, 2 on unparsable input, 0 otherwise.
+
+    Each finding names the rule, file:line:column, the lock the statement takes and
+    what it blocks, and a safe rewrite. With --env the severity follows the live
+    table sizes (a strong lock on a small table is a warning, on a large one an error).
+    """
+    from pgwarden.errors import BadInput
+
+    if explain:
+        from pgwarden.lint.registry import explain as explain_rule
+
+        sys.stdout.write(explain_rule(explain))
+        return
+    if list_rules:
+        from pgwarden.lint.registry import all_rules
+
+        for rule in all_rules().values():
+            sys.stdout.write(f"{rule.id:38} {rule.family:12} {rule.severity:8} {rule.summary}\n")
+        return
+    fmt = "json" if json else fmt
+    from pgwarden.lint.reporters import FORMATS, render
+
+    if fmt not in FORMATS:
+        raise BadInput(f"--format {fmt}: unknown format (use {', '.join(FORMATS)})")
+    from pgwarden.lint import api
+
+    if paths:
+        report = api.lint_paths(list(paths), config=_config_or_none(), env=env)
+    else:
+        from pgwarden.cli.common import load
+
+        report = api.lint_project(load(), env)
+    sys.stdout.write(render(report, fmt))
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)

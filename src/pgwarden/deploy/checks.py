@@ -1,0 +1,89 @@
+"""Preflight and post-deploy checks, one small function each: raise a PgwardenError or return a detail."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any
+
+import psycopg
+
+from pgwarden.config import Config
+from pgwarden.errors import ProblemsFound
+from pgwarden.migrations.files import MigrationFile
+from pgwarden.migrations.plan import MigrationState
+
+HEALTH_QUERY = "SELECT count(*) FROM pg_catalog.pg_class"
+INVALID_INDEXES = """
+SELECT n.nspname || '.' || c.relname
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT i.indisvalid
+ORDER BY 1
+"""
+
+
+def optional_module(name: str) -> ModuleType | None:
+    """``name`` imported, or None when that part of pgwarden is not installed."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and name.startswith(exc.name):
+            return None
+        raise
+
+
+def server_version(conn: psycopg.Connection[Any]) -> str:
+    """The server's version as ``major.minor``."""
+    number = conn.info.server_version
+    return f"{number // 10000}.{number % 10000}"
+
+
+def no_changed_files(states: list[MigrationState]) -> str:
+    """Refuse (exit 1) when an applied file was edited, failed half-way is reported as resumable."""
+    changed = [s for s in states if s.state == "changed"]
+    if changed:
+        names = ", ".join(f"{s.version}_{s.name}" for s in changed)
+        raise ProblemsFound(f"applied migration(s) edited since they ran: {names}; nothing was changed",
+                            hint="restore the original file, or record the edit with "
+                                 "`pgwarden migrate repair`")
+    resumable = [s.version for s in states if s.state in ("failed", "interrupted")]
+    return f"no edited files{'; will resume ' + ', '.join(resumable) if resumable else ''}"
+
+
+def lint_clean(config: Config, files: list[MigrationFile], env: str) -> str:
+    """Lint the pending files with ``pgwarden.lint``; unsuppressed errors raise ProblemsFound (exit 1)."""
+    from pgwarden.lint.api import lint_migrations
+
+    report = lint_migrations(config, files, env)
+    errors = list(report.errors)
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ProblemsFound(f"lint: {first.path}:{first.line}: {first.rule}: {first.message}{more}; "
+                            "nothing was changed",
+                            hint="fix the migration, or run `pgwarden lint` for every finding "
+                                 "and how to suppress one")
+    return f"{len(files)} file(s), no errors"
+
+
+def all_reversible(files: list[MigrationFile]) -> str:
+    """Each pending migration has a down section or is explicitly marked irreversible (else exit 1)."""
+    missing = [f for f in files if f.down is None]
+    if missing:
+        raise ProblemsFound(f"{missing[0].path}: no down section; add one, or mark it "
+                            "'-- migrate:down irreversible' to say there is no way back; nothing was changed")
+    irreversible = [f.version for f in files if not f.reversible]
+    return "all have a down section" + (f"; irreversible: {', '.join(irreversible)}" if irreversible else "")
+
+
+def invalid_indexes(conn: psycopg.Connection[Any]) -> list[str]:
+    """Names of INVALID indexes (left by a failed CREATE INDEX CONCURRENTLY)."""
+    return [row[0] for row in conn.execute(INVALID_INDEXES).fetchall()]
+
+
+def healthy(conn: psycopg.Connection[Any]) -> str:
+    """Run the health query under a short statement timeout."""
+    with conn.transaction():
+        conn.execute("SET LOCAL statement_timeout = '5s'")
+        row = conn.execute(HEALTH_QUERY).fetchone()
+    return f"health query ok ({row[0] if row else 0} relations)"

@@ -1,0 +1,11 @@
+"""The health checks, one small function each, registered in report order by importing these modules."""
+
+from pgwarden.doctor.checks import (  # noqa: F401 - importing registers the checks
+    activity,
+    indexes,
+    maintenance,
+    partitions,
+    project,
+    statements,
+    tables,
+)

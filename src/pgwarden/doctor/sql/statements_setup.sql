@@ -1,0 +1,5 @@
+-- Is pg_stat_statements preloaded, available and created in this database (and in which schema)?
+SELECT current_setting('shared_preload_libraries') AS preload,
+       EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_stat_statements') AS available,
+       (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+         WHERE e.extname = 'pg_stat_statements') AS schema

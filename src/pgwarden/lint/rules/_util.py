@@ -1,0 +1,95 @@
+"""Small AST helpers shared by the rule families."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pgwarden.lint.context import StatementContext
+from pgwarden.lint.tree import const_value, kind_of
+
+Checker = Callable[[StatementContext, Any], None]
+
+
+def checkers(table: dict[str, list[Checker]], *kinds: str) -> Callable[[Checker], Checker]:
+    """Decorator: register a check function for the given node class names."""
+    def register(fn: Checker) -> Checker:
+        for kind in kinds:
+            table.setdefault(kind, []).append(fn)
+        return fn
+    return register
+
+
+def name_of(relation: Any) -> str:
+    """A RangeVar as SQL text (``schema.name`` or ``name``)."""
+    if relation is None:
+        return "?"
+    return f"{relation.schemaname}.{relation.relname}" if relation.schemaname else relation.relname
+
+
+def strings(nodes: Iterable[Any] | None) -> list[str]:
+    """The ``sval`` of each String node (e.g. a qualified name)."""
+    return [n.sval for n in nodes or () if getattr(n, "sval", None) is not None]
+
+
+def deparse(node: Any) -> str:
+    """SQL text of a pglast AST node (only for the rare rewrites that need it: costs a pglast parse)."""
+    from pglast.stream import RawStream
+
+    return str(RawStream()(node))
+
+
+def with_concurrently(sql: str) -> str:
+    """``CREATE [UNIQUE] INDEX ...`` rewritten as ``CREATE [UNIQUE] INDEX CONCURRENTLY ...``."""
+    return re.sub(r"(?is)^(\s*CREATE\s+(?:UNIQUE\s+)?INDEX)\b(?!\s+CONCURRENTLY)", r"\1 CONCURRENTLY", sql, count=1)
+
+
+def not_valid(sql: str) -> str:
+    """A one-command ``ALTER TABLE ... ADD CONSTRAINT ...`` with NOT VALID appended."""
+    return sql if re.search(r"(?i)\bNOT\s+VALID\s*$", sql) else f"{sql} NOT VALID"
+
+
+_ALIASES = {"int4": "integer", "int8": "bigint", "int2": "smallint", "bpchar": "char", "float8": "double precision",
+            "float4": "real", "bool": "boolean", "timestamptz": "timestamptz", "varchar": "varchar"}
+
+
+def type_name(type_node: Any) -> tuple[str, tuple[int, ...]]:
+    """(base name, integer typmods) of a TypeName node, e.g. ("varchar", (20,))."""
+    names = strings(type_node.names)
+    base = names[-1].lower() if names else "?"
+    mods = []
+    for mod in type_node.typmods or ():
+        value = const_value(mod)
+        if isinstance(value, int) and not isinstance(value, bool):
+            mods.append(value)
+    if type_node.arrayBounds:
+        base += "[]"
+    return _ALIASES.get(base, base), tuple(mods)
+
+
+def type_text(type_node: Any) -> str:
+    base, mods = type_name(type_node)
+    return f"{base}({','.join(map(str, mods))})" if mods else base
+
+
+def column_constraints(column_def: Any) -> list[Any]:
+    return list(column_def.constraints or ())
+
+
+def has_identity_or_serial(column_def: Any) -> bool:
+    base, _ = type_name(column_def.typeName) if column_def.typeName is not None else ("", ())
+    if base in ("serial", "bigserial", "smallserial", "serial4", "serial8", "serial2"):
+        return True
+    return any(c.contype == "CONSTR_IDENTITY" for c in column_constraints(column_def))
+
+
+def not_null_check_column(expr: Any) -> str | None:
+    """``col`` when ``expr`` is exactly ``col IS NOT NULL`` (the CHECK that lets SET NOT NULL skip its scan)."""
+    if kind_of(expr) != "NullTest" or expr.nulltesttype != "IS_NOT_NULL":
+        return None
+    arg = expr.arg
+    if kind_of(arg) != "ColumnRef":
+        return None
+    fields = strings(arg.fields)
+    return fields[-1] if fields else None

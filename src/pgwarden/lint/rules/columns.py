@@ -1,0 +1,223 @@
+"""Column rules: ADD COLUMN that fails or rewrites, type changes that rewrite, SET NOT NULL that scans."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pgwarden.lint.context import StatementContext, table_key
+from pgwarden.lint.model import Rule
+from pgwarden.lint.rules._util import Checker, checkers, has_identity_or_serial, name_of, strings, type_name, type_text
+from pgwarden.lint.tree import J, func_calls
+
+RULES = [
+    Rule(
+        "add-column-not-null-no-default", "columns", "error",
+        "ADD COLUMN ... NOT NULL without a DEFAULT",
+        "Existing rows would get NULL in the new column, so the statement fails on any table that has rows. "
+        "Since PostgreSQL 11 a constant DEFAULT is stored in the catalog without rewriting the table.",
+        "ALTER TABLE users ADD COLUMN country text NOT NULL;",
+        "ALTER TABLE users ADD COLUMN country text NOT NULL DEFAULT 'unknown';\n"
+        "-- or: add it nullable, backfill in batches, then add a NOT NULL constraint NOT VALID and validate it",
+        lock="ACCESS EXCLUSIVE"),
+    Rule(
+        "add-column-rewrites-table", "columns", "error",
+        "ADD COLUMN with a volatile default, serial, identity or a stored generated column",
+        "A DEFAULT that must be computed per row (clock_timestamp(), random(), gen_random_uuid(), nextval() from "
+        "serial or identity) or a GENERATED ... STORED column makes PostgreSQL rewrite the whole table under an "
+        "ACCESS EXCLUSIVE lock: no reads or writes until it is done. Constant and stable defaults (now(), "
+        "CURRENT_TIMESTAMP, literals) are free.",
+        "ALTER TABLE orders ADD COLUMN public_id uuid NOT NULL DEFAULT gen_random_uuid();",
+        "ALTER TABLE orders ADD COLUMN public_id uuid;\n"
+        "ALTER TABLE orders ALTER COLUMN public_id SET DEFAULT gen_random_uuid();\n"
+        "-- backfill old rows in batches (separate migration, outside the DDL transaction):\n"
+        "UPDATE orders SET public_id = gen_random_uuid() WHERE id BETWEEN 1 AND 10000 AND public_id IS NULL;",
+        lock="ACCESS EXCLUSIVE", graded=True),
+    Rule(
+        "alter-column-type", "columns", "error",
+        "ALTER COLUMN ... TYPE that rewrites the table",
+        "Changing a column's type rewrites the table and rebuilds its indexes under an ACCESS EXCLUSIVE lock, "
+        "except for binary-compatible changes: varchar(n) to a larger varchar or to text, and widening "
+        "numeric(p,s) precision. A USING clause always rewrites.",
+        "ALTER TABLE orders ALTER COLUMN id TYPE bigint;",
+        "-- expand/contract: add the new column, keep it in sync with a trigger, backfill in batches,\n"
+        "-- then swap names in one short transaction:\n"
+        "ALTER TABLE orders ADD COLUMN id_new bigint;\n"
+        "-- ... trigger + batched backfill ...\n"
+        "-- widening varchar is safe as is:\nALTER TABLE users ALTER COLUMN email TYPE varchar(320);",
+        lock="ACCESS EXCLUSIVE", graded=True),
+    Rule(
+        "set-not-null", "columns", "error",
+        "SET NOT NULL without a validated CHECK (col IS NOT NULL)",
+        "SET NOT NULL scans the whole table under an ACCESS EXCLUSIVE lock to prove there is no NULL, unless a "
+        "validated CHECK (col IS NOT NULL) constraint already proves it (PostgreSQL 12+).",
+        "ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
+        "ALTER TABLE users ADD CONSTRAINT users_email_not_null CHECK (email IS NOT NULL) NOT VALID;\n"
+        "-- next migration (own transaction):\n"
+        "ALTER TABLE users VALIDATE CONSTRAINT users_email_not_null;\n"
+        "ALTER TABLE users ALTER COLUMN email SET NOT NULL;\n"
+        "ALTER TABLE users DROP CONSTRAINT users_email_not_null;",
+        lock="ACCESS EXCLUSIVE", graded=True),
+]
+
+CHECKERS: dict[str, list[Checker]] = {}
+
+VOLATILE = frozenset({
+    "random", "random_normal", "clock_timestamp", "timeofday", "gen_random_uuid", "uuid_generate_v1",
+    "uuid_generate_v1mc", "uuid_generate_v4", "uuidv4", "uuidv7", "uuid_generate_v7", "nextval", "setval",
+    "currval", "lastval", "txid_current", "pg_current_xact_id", "gen_random_bytes", "gen_salt", "crypt",
+    "nanoid", "ulid", "gen_ulid", "generate_ulid", "uuid_time_nextval", "uuid_sequence_nextval",
+})
+
+
+def volatile_call(expr: Any) -> str | None:
+    """The first known-volatile function called in ``expr`` (e.g. "gen_random_uuid()"), else None."""
+    if expr is None:
+        return None
+    for name in func_calls(expr.tree if isinstance(expr, J) else expr):
+        if name in VOLATILE:
+            return f"{name}()"
+    return None
+
+
+def _constraint(column_def: Any, *kinds: str) -> Any:
+    for c in column_def.constraints or ():
+        if c.contype in kinds:
+            return c
+    return None
+
+
+def _rewrite_reason(column_def: Any) -> str | None:
+    base, _ = type_name(column_def.typeName) if column_def.typeName is not None else ("", ())
+    if base in ("serial", "bigserial", "smallserial", "serial2", "serial4", "serial8"):
+        return f"{base} fills every existing row from a sequence"
+    if _constraint(column_def, "CONSTR_IDENTITY") is not None:
+        return "an identity column fills every existing row from a sequence"
+    generated = _constraint(column_def, "CONSTR_GENERATED")
+    if generated is not None and generated.generated_kind != "v":
+        return "a stored generated column is computed for every existing row"
+    default = _constraint(column_def, "CONSTR_DEFAULT")
+    if default is not None:
+        call = volatile_call(default.raw_expr)
+        if call:
+            return f"the volatile default {call} is evaluated for every existing row"
+    return None
+
+
+def _add_column(ctx: StatementContext, node: Any, cmd: Any, key: str) -> None:
+    col = cmd.def_
+    table = name_of(node.relation)
+    reason = _rewrite_reason(col)
+    if reason:
+        ctx.report("add-column-rewrites-table",
+                   f"ADD COLUMN {col.colname} rewrites {table} under ACCESS EXCLUSIVE: {reason}", table=key,
+                   rewrite=f"ALTER TABLE {table} ADD COLUMN {col.colname} {type_text(col.typeName)};\n"
+                           f"-- set the default for new rows, then backfill old rows in batches",
+                   )
+        ctx.took_lock(key, "ACCESS EXCLUSIVE")
+        return
+    not_null = col.is_not_null or _constraint(col, "CONSTR_NOTNULL", "CONSTR_PRIMARY") is not None
+    if not_null and _constraint(col, "CONSTR_DEFAULT", "CONSTR_GENERATED", "CONSTR_IDENTITY") is None:
+        info = ctx.knowledge.table(key)
+        if ctx.knowledge.is_new(key) or (info is not None and info.live and info.rows == 0 and info.size == 0):
+            return
+        if ctx.knowledge.live_mode and (info is None or not info.live):
+            return
+        ctx.report("add-column-not-null-no-default",
+                   f"ADD COLUMN {col.colname} ... NOT NULL without DEFAULT fails when {table} has rows",
+                   rewrite=f"ALTER TABLE {table} ADD COLUMN {col.colname} {type_text(col.typeName)} NOT NULL "
+                           f"DEFAULT <constant>;")
+
+
+_SAFE_TARGETS = {"text", "varchar", "numeric", "citext", "varbit", "bit varying"}
+
+
+def _type_change_is_safe(old: str | None, new_base: str, new_mods: tuple[int, ...]) -> bool:
+    """Whether changing ``old`` (e.g. "varchar(20)", None when unknown) to the new type avoids a rewrite."""
+    if new_base not in _SAFE_TARGETS:
+        return old is not None and old == (f"{new_base}({','.join(map(str, new_mods))})" if new_mods else new_base)
+    if old is None:
+        return True  # unknown old type: the target is one of the documented no-rewrite widenings
+    old_base, _, rest = old.partition("(")
+    old_mods = tuple(int(x) for x in rest.rstrip(")").split(",") if x.strip().lstrip("-").isdigit())
+    if new_base == "text":
+        return old_base in ("varchar", "text", "citext")
+    if new_base == "varchar":
+        if old_base == "text":
+            return not new_mods
+        if old_base != "varchar":
+            return False
+        return not new_mods or (bool(old_mods) and new_mods[0] >= old_mods[0])
+    if new_base == "numeric":
+        if old_base != "numeric":
+            return False
+        if not new_mods:
+            return True
+        if not old_mods:
+            return False
+        old_scale = old_mods[1] if len(old_mods) > 1 else 0
+        new_scale = new_mods[1] if len(new_mods) > 1 else 0
+        return new_scale == old_scale and new_mods[0] >= old_mods[0]
+    return old_base == new_base
+
+
+def _alter_type(ctx: StatementContext, node: Any, cmd: Any, key: str) -> None:
+    col = cmd.def_
+    base, mods = type_name(col.typeName)
+    info = ctx.knowledge.table(key)
+    old = info.columns.get(cmd.name) if info is not None else None
+    table = name_of(node.relation)
+    if col.raw_default is None and _type_change_is_safe(old, base, mods):
+        if info is not None:
+            info.columns[cmd.name] = type_text(col.typeName)
+        return
+    why = "USING rewrites every row" if col.raw_default is not None else (
+        f"{old} to {type_text(col.typeName)} is not binary compatible" if old else
+        f"changing to {type_text(col.typeName)} is not a binary-compatible widening")
+    ctx.report("alter-column-type",
+               f"ALTER COLUMN {cmd.name} TYPE {type_text(col.typeName)} rewrites {table} and its indexes "
+               f"under ACCESS EXCLUSIVE ({why})", table=key,
+               rewrite=f"ALTER TABLE {table} ADD COLUMN {cmd.name}_new {type_text(col.typeName)};\n"
+                       f"-- sync with a trigger, backfill in batches, then in one short transaction:\n"
+                       f"-- ALTER TABLE {table} RENAME COLUMN {cmd.name} TO {cmd.name}_old;\n"
+                       f"-- ALTER TABLE {table} RENAME COLUMN {cmd.name}_new TO {cmd.name};")
+    ctx.took_lock(key, "ACCESS EXCLUSIVE")
+    if info is not None:
+        info.columns[cmd.name] = type_text(col.typeName)
+
+
+def _set_not_null(ctx: StatementContext, node: Any, column: str, key: str) -> None:
+    info = ctx.knowledge.table(key)
+    if info is not None and (column in info.not_null_checks or column in info.not_null or info.validated_unknown):
+        return
+    table = name_of(node.relation)
+    ctx.report("set-not-null", f"SET NOT NULL on {table}.{column} scans the whole table under ACCESS EXCLUSIVE",
+               table=key,
+               rewrite=f"ALTER TABLE {table} ADD CONSTRAINT {node.relation.relname}_{column}_not_null "
+                       f"CHECK ({column} IS NOT NULL) NOT VALID;\n"
+                       f"-- next migration:\nALTER TABLE {table} VALIDATE CONSTRAINT "
+                       f"{node.relation.relname}_{column}_not_null;\n"
+                       f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL;\n"
+                       f"ALTER TABLE {table} DROP CONSTRAINT {node.relation.relname}_{column}_not_null;")
+    ctx.took_lock(key, "ACCESS EXCLUSIVE")
+
+
+@checkers(CHECKERS, "AlterTableStmt")
+def _alter_table(ctx: StatementContext, node: Any) -> None:
+    if node.objtype not in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
+        return
+    key = table_key(node.relation)
+    for cmd in node.cmds or ():
+        sub = cmd.subtype
+        if sub == "AT_AddColumn":
+            _add_column(ctx, node, cmd, key)
+        elif sub == "AT_AlterColumnType":
+            _alter_type(ctx, node, cmd, key)
+        elif sub == "AT_SetNotNull":
+            _set_not_null(ctx, node, cmd.name, key)
+        elif sub == "AT_AddConstraint" and cmd.def_.contype == "CONSTR_NOTNULL" \
+                and not cmd.def_.skip_validation:
+            for column in strings(cmd.def_.keys):
+                _set_not_null(ctx, node, column, key)
+
+
+__all__ = ["RULES", "CHECKERS", "has_identity_or_serial", "volatile_call"]

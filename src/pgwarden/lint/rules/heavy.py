@@ -1,0 +1,126 @@
+"""Heavy operations: full rewrites under ACCESS EXCLUSIVE, and data changes that hold DDL locks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pgwarden.lint.context import StatementContext, table_key
+from pgwarden.lint.model import Rule
+from pgwarden.lint.rules._util import Checker, checkers, name_of
+from pgwarden.lint.tree import kind_of
+
+RULES = [
+    Rule("vacuum-full", "heavy", "error", "VACUUM FULL",
+         "VACUUM FULL rewrites the table under an ACCESS EXCLUSIVE lock: no reads or writes until it is done. "
+         "Plain VACUUM (or pg_repack / pg_squeeze for bloat) runs alongside traffic.",
+         "VACUUM FULL orders;", "-- migrate:up transaction:false\nVACUUM (ANALYZE) orders;",
+         lock="ACCESS EXCLUSIVE", graded=True),
+    Rule("cluster", "heavy", "error", "CLUSTER",
+         "CLUSTER rewrites the table in index order under an ACCESS EXCLUSIVE lock. Use pg_repack "
+         "(--order-by) outside migrations, or accept the current order.",
+         "CLUSTER orders USING orders_created_at_idx;",
+         "-- outside migrations, online:\n-- pg_repack --table orders --order-by created_at",
+         lock="ACCESS EXCLUSIVE", graded=True),
+    Rule("refresh-matview-not-concurrently", "heavy", "error", "REFRESH MATERIALIZED VIEW without CONCURRENTLY",
+         "A plain refresh locks the view ACCESS EXCLUSIVE: every query reading it waits for the whole refresh. "
+         "CONCURRENTLY (needs a unique index on the view) keeps it readable.",
+         "REFRESH MATERIALIZED VIEW daily_sales;",
+         "CREATE UNIQUE INDEX CONCURRENTLY daily_sales_day_key ON daily_sales (day);\n"
+         "REFRESH MATERIALIZED VIEW CONCURRENTLY daily_sales;", lock="ACCESS EXCLUSIVE", graded=True),
+    Rule("table-rewrite", "heavy", "error", "ALTER TABLE that rewrites the table (SET TABLESPACE, SET LOGGED, ...)",
+         "SET TABLESPACE, SET LOGGED / UNLOGGED, SET ACCESS METHOD and SET EXPRESSION copy or rewrite the whole "
+         "table under an ACCESS EXCLUSIVE lock.",
+         "ALTER TABLE events SET TABLESPACE fast_ssd;",
+         "-- online alternative: pg_repack --table events --tablespace fast_ssd (outside migrations)",
+         lock="ACCESS EXCLUSIVE", graded=True),
+    Rule("data-change-with-ddl", "heavy", "warning",
+         "UPDATE, DELETE or INSERT ... SELECT in the same transaction as DDL that locks an existing table",
+         "Locks are held until the transaction commits: a backfill that runs in the same transaction as an "
+         "ALTER TABLE keeps that table's ACCESS EXCLUSIVE (or SHARE) lock for the whole data change. Run schema "
+         "changes and data changes in separate migrations, and backfill in batches.",
+         "-- migrate:up\nALTER TABLE users ADD COLUMN country text;\n"
+         "UPDATE users SET country = 'unknown' WHERE country IS NULL;",
+         "-- 001_add_country.sql\nALTER TABLE users ADD COLUMN country text;\n"
+         "-- 002_backfill_country.sql (transaction:false, batches)\n"
+         "UPDATE users SET country = 'unknown' WHERE id BETWEEN 1 AND 10000 AND country IS NULL;",
+         lock="ACCESS EXCLUSIVE"),
+]
+
+CHECKERS: dict[str, list[Checker]] = {}
+
+_REWRITES = {"AT_SetTableSpace": "SET TABLESPACE", "AT_SetLogged": "SET LOGGED", "AT_SetUnLogged": "SET UNLOGGED",
+             "AT_SetAccessMethod": "SET ACCESS METHOD", "AT_SetExpression": "SET EXPRESSION"}
+
+
+@checkers(CHECKERS, "VacuumStmt")
+def _vacuum(ctx: StatementContext, node: Any) -> None:
+    if not any(o.defname == "full" for o in node.options or ()):
+        return
+    rels = [r.relation for r in node.rels or () if r.relation is not None]
+    if not rels:
+        ctx.report("vacuum-full", "VACUUM FULL of the whole database rewrites every table under ACCESS EXCLUSIVE")
+    for rel in rels:
+        ctx.report("vacuum-full", f"VACUUM FULL {name_of(rel)} rewrites it under ACCESS EXCLUSIVE",
+                   table=table_key(rel),
+                   rewrite=f"-- migrate:up transaction:false\nVACUUM (ANALYZE) {name_of(rel)};")
+
+
+@checkers(CHECKERS, "ClusterStmt")
+def _cluster(ctx: StatementContext, node: Any) -> None:
+    target = name_of(node.relation) if node.relation is not None else "every clustered table"
+    ctx.report("cluster", f"CLUSTER {target} rewrites it under ACCESS EXCLUSIVE",
+               table=table_key(node.relation) if node.relation is not None else None)
+
+
+@checkers(CHECKERS, "RefreshMatViewStmt")
+def _refresh(ctx: StatementContext, node: Any) -> None:
+    if node.concurrent:
+        return
+    name = name_of(node.relation)
+    ctx.report("refresh-matview-not-concurrently", f"REFRESH MATERIALIZED VIEW {name} blocks every read of it "
+               "until the refresh ends", table=table_key(node.relation),
+               rewrite=f"REFRESH MATERIALIZED VIEW CONCURRENTLY {name};  -- needs a unique index on {name}")
+
+
+@checkers(CHECKERS, "AlterTableStmt")
+def _rewrites(ctx: StatementContext, node: Any) -> None:
+    for cmd in node.cmds or ():
+        what = _REWRITES.get(cmd.subtype)
+        if what:
+            ctx.report("table-rewrite", f"{what} rewrites {name_of(node.relation)} under ACCESS EXCLUSIVE",
+                       table=table_key(node.relation))
+
+
+def data_change_target(node: Any) -> str | None:
+    """The table a backfill-like statement writes (UPDATE, DELETE, INSERT ... SELECT), else None."""
+    kind = kind_of(node)
+    if kind in ("UpdateStmt", "DeleteStmt"):
+        return table_key(node.relation)
+    if kind == "InsertStmt" and node.selectStmt is not None:
+        select = node.selectStmt
+        if select.valuesLists is None or select.fromClause:
+            return table_key(node.relation)
+    return None
+
+
+def check_transaction(ctx: StatementContext, new_locks: list[tuple[str, str]]) -> None:
+    """Flag a data change and DDL on an existing table sharing one explicit transaction (either order)."""
+    if not ctx.txn.explicit:
+        return
+    target = data_change_target(ctx.node)
+    if target is not None and ctx.knowledge.is_new(target) and kind_of(ctx.node) != "InsertStmt":
+        target = None
+    if target is not None:
+        held = [(t, lock, line) for t, lock, line in ctx.txn.strong_locks]
+        if held:
+            table, lock, line = held[0]
+            ctx.report("data-change-with-ddl",
+                       f"this data change runs in the transaction that locked {table} {lock} (line {line}): the "
+                       "lock is held until the data change commits", lock=lock)
+        ctx.txn.data_changes.append((target, ctx.line))
+    elif new_locks and ctx.txn.data_changes:
+        table, lock = new_locks[0]
+        _target, line = ctx.txn.data_changes[0]
+        ctx.report("data-change-with-ddl",
+                   f"this DDL locks {table} {lock} in the transaction that already changes data (line {line}): the "
+                   "lock is held until the transaction commits", lock=lock)

@@ -1,0 +1,321 @@
+"""``partition maintain``: premake, rescue rows from the default partition, apply retention.
+
+Guarantees:
+
+* Idempotent: a second run with the same ``--now`` changes nothing.
+* Serialised: the whole run holds the advisory lock ``pgwarden:partition-maintain``
+  (polled, never queued); a concurrent run waits for it, then finds nothing to do.
+* Every DDL runs under ``lock_timeout`` with retries; nothing waits in a lock queue
+  longer than ``lock_timeout``.
+* Rows are never lost: rows moved out of the default partition are moved in
+  transactions (DELETE ... RETURNING into the new partition) and a crash leaves
+  them in the not-yet-attached partition, which the next run picks up again.
+* Every run is recorded in ``pgwarden.events`` (kind ``partition.maintain``).
+
+Lock profile, step by step:
+
+1. New partition (no rows for it in the default partition): ``CREATE TABLE (LIKE parent)``
+   then ``ATTACH PARTITION``: SHARE UPDATE EXCLUSIVE on the parent, so reads and writes
+   go on. With a default partition, ATTACH also holds ACCESS EXCLUSIVE on the default
+   partition while it checks that none of its rows belong to the new range.
+2. Rows found in the default partition for a period: the period's table is created
+   detached with a CHECK equal to its bounds; rows are moved in batches of ``batch``
+   (row locks on the moved rows only; moved rows are not visible through the parent
+   until step 3 commits); then one transaction locks the default partition (ACCESS
+   EXCLUSIVE, only that partition), moves the remainder and attaches the table
+   (SHARE UPDATE EXCLUSIVE on the parent; no validation scan thanks to the CHECK).
+3. Retention without a default partition: ``DETACH PARTITION ... CONCURRENTLY``:
+   SHARE UPDATE EXCLUSIVE on the parent only; never blocks reads or writes. An
+   interrupted detach (``detach pending``) is completed with ``DETACH ... FINALIZE``.
+4. Retention with a default partition (PostgreSQL forbids CONCURRENTLY then): all
+   expired partitions are detached together in ONE short transaction (plain DETACH,
+   ACCESS EXCLUSIVE on the parent for catalog work only, milliseconds) under
+   ``lock_timeout`` with retries. pg_partman takes that lock once per partition and
+   waits in the lock queue without a bound; we take it once per run, bounded.
+   Better still: do not configure a default partition; ``premake`` covers the future.
+5. ``drop``: DROP TABLE of the already detached table (ACCESS EXCLUSIVE on it only).
+   ``archive``: a pgwarden backup of the partition is taken first, while it is still
+   attached (pg_dump, AccessShare on that partition only), then detach and drop: a
+   crash in between only means the next run archives it again. ``detach``: the table is left in place, detached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from psycopg import sql
+
+from pgwarden.partition import ddl
+from pgwarden.partition.inspect import PartitionInfo, open_session, partitions, table_info
+from pgwarden.partition.naming import Interval, Period, default_name, hash_name, period, wanted_periods
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from pgwarden.config import Config
+    from pgwarden.db import LockRetryPolicy
+    from pgwarden.partition.inspect import TableInfo
+    from pgwarden.partition.spec import Layout
+
+LOCK_NAME = "pgwarden:partition-maintain"
+_TRUNC_UNIT = {Interval.DAY: "day", Interval.WEEK: "week", Interval.MONTH: "month", Interval.YEAR: "year"}
+
+
+@dataclass
+class TableMaintenance:
+    """What maintain did to one table."""
+
+    table: str
+    created: list[str] = field(default_factory=list)
+    moved_rows: dict[str, int] = field(default_factory=dict)
+    detached: list[str] = field(default_factory=list)
+    finalized: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    archived: dict[str, str] = field(default_factory=dict)  # partition -> backup id
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.moved_rows or self.detached or self.finalized or self.dropped)
+
+
+@dataclass
+class MaintainResult:
+    """``partition maintain``: one entry per configured table."""
+
+    env: str
+    now: datetime
+    tables: list[TableMaintenance]
+
+    @property
+    def problems(self) -> list[str]:
+        return [f"{t.table}: {p}" for t in self.tables for p in t.problems]
+
+
+def maintain(config: Config, env: str | None, *, now: datetime | None = None, tables: list[str] | None = None,
+             batch: int = 10_000, lock_wait: float | None = None) -> MaintainResult:
+    """Run maintenance for every ``[[partitions]]`` entry (or only ``tables``); see the module doc."""
+    from pgwarden.db import LockRetryPolicy, advisory_lock, resolve_target
+    from pgwarden.errors import BadInput
+    from pgwarden.migrations.history import record_event
+    from pgwarden.partition.spec import configured
+    from pgwarden.units import parse_duration
+
+    now = now or datetime.now(UTC)
+    layouts = configured(config)
+    if tables:
+        wanted = {t if "." in t else f"public.{t}" for t in tables}
+        unknown = wanted - {layout.qualified for layout in layouts}
+        if unknown:
+            raise BadInput(f"no [[partitions]] entry for {', '.join(sorted(unknown))}")
+        layouts = [layout for layout in layouts if layout.qualified in wanted]
+    target = resolve_target(config, env)
+    policy = LockRetryPolicy.from_config(config, target.env)
+    wait = lock_wait if lock_wait is not None else parse_duration(config.settings.migrate.runner_lock_timeout)
+    results: list[TableMaintenance] = []
+    with advisory_lock(target.url, LOCK_NAME, timeout=wait):
+        conn = open_session(target.url)
+        try:
+            for layout in layouts:
+                done = TableMaintenance(layout.qualified)
+                results.append(done)
+                try:
+                    _maintain_one(conn, config, target.env_name, layout, now, policy, batch, done)
+                except Exception as exc:  # one table's failure must not stop the others; reported below
+                    if conn.info.transaction_status != 0:
+                        conn.rollback()
+                    done.problems.append(getattr(exc, "message", None) or str(exc).strip().splitlines()[0])
+                record_event(conn, "partition.maintain", layout.qualified, "failed" if done.problems else "ok",
+                             {"now": now.isoformat(), "created": done.created, "moved_rows": done.moved_rows,
+                              "detached": done.detached, "dropped": done.dropped, "archived": done.archived,
+                              "finalized": done.finalized, "problems": done.problems})
+        finally:
+            conn.close()
+    return MaintainResult(target.env_name, now, results)
+
+
+def _maintain_one(conn: psycopg.Connection[Any], config: Config, env: str, layout: Layout, now: datetime,
+                  policy: LockRetryPolicy, batch: int, done: TableMaintenance) -> None:
+    info = table_info(conn, layout.schema, layout.table)
+    if not info.partitioned:
+        done.problems.append("not partitioned (run `pgwarden partition create` or `partition convert`)")
+        return
+    parts = partitions(conn, info.oid, exact_below=0)
+    for part in [p for p in parts if p.detach_pending]:
+        _finalize(conn, info, part.name, policy)
+        done.finalized.append(part.name)
+    parts = [p for p in parts if not p.detach_pending]
+    if layout.modulus:
+        _ensure_hash(conn, info, layout, parts, policy, done)
+        return
+    assert layout.interval is not None and info.key_type is not None
+    default = next((p for p in parts if p.is_default), None)
+    if layout.default_partition and default is None:
+        name = default_name(layout.table)
+        _create_attached(conn, info, name, sql.SQL("DEFAULT"), policy)
+        done.created.append(name)
+        default = PartitionInfo(info.schema, name, "DEFAULT", True, False)
+    needed = {p.lower: p for p in wanted_periods(layout.table, layout.interval, now, layout.premake)}
+    cutoff = layout.retention.cutoff(now) if layout.retention else None
+    if default is not None:  # rows of expired periods stay in the default partition (never re-created)
+        for start in _default_periods(conn, info, default, layout.interval):
+            rescue = period(layout.table, layout.interval, start)
+            if cutoff is None or rescue.upper > cutoff:
+                needed.setdefault(rescue.lower, rescue)
+    for wanted in sorted(needed.values(), key=lambda p: p.lower):
+        clash = [p for p in parts if not p.is_default and _overlaps(p, wanted)]
+        if any(p.lower == wanted.lower and p.upper == wanted.upper for p in clash):
+            continue
+        if clash:
+            done.problems.append(f"{wanted.name}: range overlaps existing {', '.join(p.name for p in clash)}")
+            continue
+        moved = _create_period(conn, info, layout, wanted, default, policy, batch)
+        done.created.append(wanted.name)
+        if moved:
+            done.moved_rows[wanted.name] = moved
+    if layout.retention:
+        _apply_retention(conn, config, env, info, layout, parts, default, now, policy, done)
+
+
+def _overlaps(part: PartitionInfo, wanted: Period) -> bool:
+    if part.lower is None and part.upper is None:
+        return False
+    lower_ok = part.upper is None or part.upper > wanted.lower
+    upper_ok = part.lower is None or part.lower < wanted.upper
+    return lower_ok and upper_ok
+
+
+def _ensure_hash(conn: psycopg.Connection[Any], info: TableInfo, layout: Layout, parts: list[PartitionInfo],
+                 policy: LockRetryPolicy, done: TableMaintenance) -> None:
+    assert layout.modulus
+    present = {p.remainder for p in parts if p.modulus == layout.modulus}
+    for remainder in range(layout.modulus):
+        if remainder not in present:
+            name = hash_name(layout.table, remainder)
+            _create_attached(conn, info, name, ddl.hash_bounds(layout.modulus, remainder), policy)
+            done.created.append(name)
+
+
+def _create_attached(conn: psycopg.Connection[Any], info: TableInfo, name: str, bounds: sql.Composable,
+                     policy: LockRetryPolicy) -> None:
+    """CREATE TABLE (LIKE parent) + ATTACH in one transaction (SHARE UPDATE EXCLUSIVE on the parent)."""
+    ddl.run_locked(conn, [ddl.create_like(info.schema, name, info.name),
+                          ddl.attach(info.schema, info.name, name, bounds)],
+                   policy, what=f"attach {info.schema}.{name}")
+
+
+def key_expr(info: TableInfo, interval: Interval, key_column: str | None = None) -> sql.Composable:
+    """``date_trunc(unit, key)`` in UTC: the start of the period a row belongs to."""
+    unit = sql.Literal(_TRUNC_UNIT[interval])
+    name = key_column or info.key[0]
+    key = sql.Identifier(name)
+    key_type = info.column(name).type
+    if key_type.startswith("timestamp with time zone"):
+        return sql.SQL("date_trunc({}, {}, 'UTC')").format(unit, key)
+    return sql.SQL("date_trunc({}, {}::timestamp)").format(unit, key)
+
+
+def _default_periods(conn: psycopg.Connection[Any], info: TableInfo, default: PartitionInfo,
+                     interval: Interval) -> list[datetime]:
+    """Starts of the periods that rows in the default partition belong to."""
+    rows = conn.execute(sql.SQL("SELECT DISTINCT {} FROM {} WHERE {} IS NOT NULL").format(
+        key_expr(info, interval), ddl.ident(default.schema, default.name), sql.Identifier(info.key[0]))).fetchall()
+    return sorted(r[0] for r in rows)
+
+
+def _exists(conn: psycopg.Connection[Any], schema: str, name: str) -> bool:
+    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", [sql.Identifier(schema, name).as_string(conn)]).fetchone()
+    return bool(row and row[0])
+
+
+def _move_sql(info: TableInfo, default: PartitionInfo, target: str, wanted: Period, limit: int | None) -> sql.Composed:
+    key, key_type = info.key[0], info.key_type or ""
+    from pgwarden.partition.naming import bound_literal
+
+    cols = sql.SQL(", ").join(sql.Identifier(c.name) for c in info.columns if not c.generated)
+    where = sql.SQL("{k} >= {lo} AND {k} < {hi}").format(
+        k=sql.Identifier(key), lo=sql.Literal(bound_literal(wanted.lower, key_type)),
+        hi=sql.Literal(bound_literal(wanted.upper, key_type)))
+    pick = sql.SQL("ctid = ANY (ARRAY(SELECT ctid FROM {d} WHERE {w} LIMIT {n} FOR UPDATE SKIP LOCKED))").format(
+        d=ddl.ident(default.schema, default.name), w=where, n=sql.Literal(limit)) if limit else where
+    return sql.SQL("WITH moved AS (DELETE FROM {d} WHERE {pick} RETURNING {cols}) "
+                   "INSERT INTO {t} ({cols}) OVERRIDING SYSTEM VALUE SELECT {cols} FROM moved").format(
+        d=ddl.ident(default.schema, default.name), pick=pick, cols=cols, t=ddl.ident(info.schema, target))
+
+
+def _create_period(conn: psycopg.Connection[Any], info: TableInfo, layout: Layout, wanted: Period,
+                   default: PartitionInfo | None, policy: LockRetryPolicy, batch: int) -> int:
+    """Create the partition of ``wanted``, moving its rows out of the default partition first; rows moved."""
+    schema, key_type = info.schema, info.key_type or ""
+    bounds = ddl.range_bounds(wanted.lower, wanted.upper, key_type)
+    if default is None:
+        _create_attached(conn, info, wanted.name, bounds, policy)
+        return 0
+    if not _exists(conn, schema, wanted.name):  # a crashed earlier run may have left it, detached, with rows
+        ddl.run_locked(conn, [ddl.create_like(schema, wanted.name, info.name),
+                              ddl.range_check(schema, wanted.name, info.key[0], wanted.lower, wanted.upper, key_type)],
+                       policy, what=f"create {schema}.{wanted.name}")
+    moved = 0
+    while True:  # batches: short transactions, row locks only
+        with conn.transaction():
+            cur = conn.execute(_move_sql(info, default, wanted.name, wanted, batch))
+            count = cur.rowcount
+        moved += max(count, 0)
+        if count < batch:
+            break
+    counter = {"rows": 0}
+
+    def finish() -> None:
+        conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(ddl.ident(schema, default.name)))
+        counter["rows"] = max(conn.execute(_move_sql(info, default, wanted.name, wanted, None)).rowcount, 0)
+        conn.execute(ddl.attach(schema, info.name, wanted.name, bounds))
+        conn.execute(ddl.drop_range_check(schema, wanted.name))
+
+    ddl.run_locked(conn, finish, policy, what=f"attach {schema}.{wanted.name}")
+    return moved + counter["rows"]
+
+
+def _finalize(conn: psycopg.Connection[Any], info: TableInfo, name: str, policy: LockRetryPolicy) -> None:
+    ddl.run_locked(conn, [ddl.detach(info.schema, info.name, name, "FINALIZE")], policy,
+                   what=f"detach {info.schema}.{name} finalize", transaction=False)
+
+
+def _detach_concurrently(conn: psycopg.Connection[Any], info: TableInfo, name: str, policy: LockRetryPolicy) -> None:
+    def attempt() -> None:
+        row = conn.execute("SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = %s::regclass",
+                           [sql.Identifier(info.schema, name).as_string(conn)]).fetchone()
+        if row is None:
+            return  # already detached by an earlier attempt
+        conn.execute(ddl.detach(info.schema, info.name, name, "FINALIZE" if row[0] else "CONCURRENTLY"))
+
+    ddl.run_locked(conn, attempt, policy, what=f"detach {info.schema}.{name} concurrently", transaction=False)
+
+
+def _apply_retention(conn: psycopg.Connection[Any], config: Config, env: str, info: TableInfo, layout: Layout,
+                     parts: list[PartitionInfo], default: PartitionInfo | None, now: datetime,
+                     policy: LockRetryPolicy, done: TableMaintenance) -> None:
+    assert layout.retention is not None
+    cutoff = layout.retention.cutoff(now)
+    expired = [p for p in parts if not p.is_default and p.upper is not None and p.upper <= cutoff]
+    if not expired:
+        return
+    if layout.retention_mode == "archive":  # archive while still attached: a crash later just archives again
+        from pgwarden.partition.archive import archive_table
+
+        for part in expired:
+            backup_id, _path = archive_table(config, env, part.schema, part.name)
+            done.archived[part.name] = backup_id
+    if default is not None:
+        ddl.run_locked(conn, [ddl.detach(info.schema, info.name, p.name) for p in expired], policy,
+                       what=f"detach {len(expired)} expired partitions of {info.qualified}")
+    else:
+        for part in expired:
+            _detach_concurrently(conn, info, part.name, policy)
+    done.detached.extend(p.name for p in expired)
+    if layout.retention_mode == "detach":
+        return
+    for part in expired:
+        ddl.run_locked(conn, [ddl.drop(part.schema, part.name)], policy, what=f"drop {part.schema}.{part.name}")
+        done.dropped.append(part.name)

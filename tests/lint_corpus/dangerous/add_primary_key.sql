@@ -1,0 +1,1 @@
+ALTER TABLE legacy_customers ADD PRIMARY KEY (id);

@@ -1,0 +1,2 @@
+-- ids are running out
+ALTER TABLE orders ALTER COLUMN id TYPE bigint;

@@ -1,0 +1,1 @@
+ALTER TABLE tickets ALTER COLUMN priority TYPE integer USING priority::integer;

@@ -1,0 +1,2 @@
+-- clear old notifications
+DELETE FROM notifications;

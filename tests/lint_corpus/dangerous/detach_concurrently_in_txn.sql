@@ -1,0 +1,2 @@
+-- migrate:up
+ALTER TABLE measurements DETACH PARTITION measurements_2022 CONCURRENTLY;

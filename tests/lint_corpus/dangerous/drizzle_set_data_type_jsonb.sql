@@ -1,0 +1,1 @@
+ALTER TABLE "profiles" ALTER COLUMN "settings" SET DATA TYPE jsonb USING settings::jsonb;--> statement-breakpoint

@@ -1,0 +1,2 @@
+-- rebuild bloated indexes
+REINDEX TABLE orders;

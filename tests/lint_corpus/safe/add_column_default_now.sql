@@ -1,0 +1,1 @@
+ALTER TABLE orders ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now();

@@ -1,0 +1,124 @@
+"""Live grading with --env (table sizes from the catalog) and the lint gate of `migrate up`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pgwarden.errors import ProblemsFound
+from pgwarden.lint.api import lint_paths
+from pgwarden.migrations.commands import up
+
+LINT_CONFIG = '\n[lint]\nsmall_table_rows = 1000\nsmall_table_size = "10MB"\n'
+
+
+def _tables(db) -> None:  # type: ignore[no-untyped-def]
+    db.execute("CREATE TABLE big_orders AS SELECT g AS id, g % 97 AS customer_id FROM generate_series(1, 5000) g")
+    db.execute("CREATE TABLE tiny_plans AS SELECT g AS id, 'p' || g AS code FROM generate_series(1, 10) g")
+    db.execute("ANALYZE big_orders")
+    db.execute("ANALYZE tiny_plans")
+
+
+def test_env_grades_by_live_size(project, db) -> None:  # type: ignore[no-untyped-def]
+    _tables(db)
+    project.write_config(LINT_CONFIG)
+    sql = project.root / "check.sql"
+    sql.write_text("SET lock_timeout = '2s';\n"
+                   "CREATE INDEX big_orders_customer_idx ON big_orders (customer_id);\n"
+                   "CREATE INDEX tiny_plans_code_idx ON tiny_plans (code);\n"
+                   "CREATE INDEX ghost_idx ON not_in_database (x);\n")
+    out = project.cli("lint", "--env", "test", "--format", "json", str(sql), check_exit=1)
+    doc = json.loads(out.stdout)
+    found = {(f["line"], f["rule"], f["severity"]) for f in doc["findings"]}
+    assert found == {(2, "create-index-not-concurrently", "error"), (3, "create-index-not-concurrently", "warning")}
+    big = next(f for f in doc["findings"] if f["line"] == 2)
+    assert "about 5.0k rows" in big["message"] and "kB" in big["message"]
+    assert doc["env"] == "test"
+    # without --env every existing table is assumed large
+    offline = project.cli("lint", "--format", "json", str(sql), check_exit=1)
+    assert {f["severity"] for f in json.loads(offline.stdout)["findings"]} == {"error"}
+
+
+def test_env_knows_column_types_and_validated_checks(project, db) -> None:  # type: ignore[no-untyped-def]
+    db.execute("CREATE TABLE people (id bigint, name varchar(40), code text, score numeric(6,2))")
+    db.execute("INSERT INTO people SELECT g, 'n', 'c', 1 FROM generate_series(1, 3000) g")
+    db.execute("ALTER TABLE people ADD CONSTRAINT people_name_nn CHECK (name IS NOT NULL)")
+    db.execute("ANALYZE people")
+    project.write_config(LINT_CONFIG)
+    config = project.config()
+    path = project.root / "types.sql"
+    path.write_text("SET lock_timeout = '2s';\n"
+                    "ALTER TABLE people ALTER COLUMN name TYPE varchar(80);\n"   # widening: fine
+                    "ALTER TABLE people ALTER COLUMN name TYPE varchar(10);\n"   # narrowing: rewrite/scan
+                    "ALTER TABLE people ALTER COLUMN code TYPE varchar(5);\n"    # text -> varchar(n): scan
+                    "ALTER TABLE people ALTER COLUMN score TYPE numeric(8,2);\n"  # widening: fine
+                    "ALTER TABLE people ALTER COLUMN name SET NOT NULL;\n"       # validated check exists
+                    "ALTER TABLE people ALTER COLUMN code SET NOT NULL;\n")
+    report = lint_paths([path], config=config, env="test")
+    assert [(f.rule, f.line) for f in report.active] == [
+        ("alter-column-type", 3), ("alter-column-type", 4), ("set-not-null", 7)]
+
+
+def _migrations(project) -> None:  # type: ignore[no-untyped-def]
+    project.write_migration("001_orders.sql", """
+        CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint);
+        INSERT INTO orders SELECT g, g % 50 FROM generate_series(1, 4000) g;
+    """, "DROP TABLE orders;")
+
+
+def test_migrate_up_blocks_on_lint_error_in_protected_env(project, db) -> None:  # type: ignore[no-untyped-def]
+    _migrations(project)
+    project.write_config(LINT_CONFIG)
+    up(project.config(), "test")
+    db.execute("ANALYZE orders")
+    project.write_migration("002_index.sql", "CREATE INDEX orders_customer_idx ON orders (customer_id);",
+                            "DROP INDEX orders_customer_idx;")
+    project.write_config(LINT_CONFIG, env_extra="protected = true")
+    with pytest.raises(ProblemsFound) as info:
+        up(project.config(), "test")
+    assert "002_index.sql:2:1 [create-index-not-concurrently]" in info.value.message
+    assert "about 4.0k rows" in info.value.message and info.value.exit_code == 1
+    assert db.execute("SELECT count(*) FROM pg_indexes WHERE indexname = 'orders_customer_idx'").fetchone() == (0,)
+    assert db.execute("SELECT version FROM pgwarden.migrations ORDER BY version").fetchall() == [("001",)]
+
+    # a reasoned ignore lets it through
+    project.write_migration("002_index.sql", "-- pgwarden:ignore create-index-not-concurrently orders is "
+                            "write-frozen during the release window\n"
+                            "CREATE INDEX orders_customer_idx ON orders (customer_id);",
+                            "DROP INDEX orders_customer_idx;")
+    result = up(project.config(), "test")
+    assert [s.version for s in result.steps] == ["002"]
+    assert db.execute("SELECT count(*) FROM pg_indexes WHERE indexname = 'orders_customer_idx'").fetchone() == (1,)
+
+
+def test_migrate_up_reports_findings_as_warnings_when_unprotected(project, db) -> None:  # type: ignore[no-untyped-def]
+    _migrations(project)
+    project.write_migration("002_fk.sql", """
+        CREATE TABLE customers (id bigint PRIMARY KEY);
+        ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id)
+            NOT VALID;
+        ALTER TABLE orders ALTER COLUMN customer_id SET NOT NULL;
+    """)
+    project.write_config(LINT_CONFIG)
+    result = up(project.config(), "test")
+    assert [s.version for s in result.steps] == ["001", "002"]
+    # orders is created by the pending 001: new and empty, so nothing to warn about
+    assert not [w for w in result.warnings if "set-not-null" in w]
+    project.write_migration("003_nn.sql", "ALTER TABLE orders ALTER COLUMN customer_id DROP NOT NULL;\n"
+                            "ALTER TABLE orders ALTER COLUMN customer_id SET NOT NULL;")
+    db.execute("ANALYZE orders")
+    result = up(project.config(), "test")
+    assert any("003_nn.sql:3:1: error [set-not-null]" in w for w in result.warnings), result.warnings
+    assert db.execute("SELECT attnotnull FROM pg_attribute WHERE attrelid = 'orders'::regclass "
+                      "AND attname = 'customer_id'").fetchone() == (True,)
+
+
+def test_migrate_up_lint_can_be_switched_off(project, db) -> None:  # type: ignore[no-untyped-def]
+    _migrations(project)
+    project.write_migration("002_drop.sql", "DROP TABLE orders;")
+    project.write_config(env_extra="protected = true")
+    text = project.config_path.read_text().replace("[migrate]\n", "[migrate]\nlint = false\n")
+    project.config_path.write_text(text)
+    up(project.config(), "test")
+    assert db.execute("SELECT to_regclass('orders')").fetchone() == (None,)

@@ -1,0 +1,278 @@
+"""partition convert on a live table: 4 concurrent writers, kill -9 + --resume, --abort, seed 004 end to end."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+FIXTURE = Path(__file__).parent / "fixtures" / "seed004_chat_messages.sql"
+NOW = "2026-11-22"
+
+
+def load_chat_messages(db: psycopg.Connection, rows: int) -> None:
+    db.execute(FIXTURE.read_text(encoding="utf-8"))
+    db.execute("""
+        INSERT INTO chat_messages (session_id, role, content, created_at)
+        SELECT g %% 997, CASE WHEN g %% 2 = 0 THEN 'user' ELSE 'assistant' END, md5(g::text),
+               timestamptz '2026-06-01 00:00+00' + g * (interval '170 days' / %s)
+        FROM generate_series(1, %s) g
+    """, [rows, rows])
+    db.execute("ANALYZE chat_messages")
+
+
+def fingerprint(db: psycopg.Connection, table: str = "chat_messages") -> tuple:
+    return db.execute(f"SELECT count(*), count(DISTINCT id), coalesce(sum(hashtextextended(t::text, 0)::numeric), 0) "
+                      f"FROM (SELECT id, session_id, role, content, created_at FROM {table}) t").fetchone()
+
+
+def is_partitioned(db: psycopg.Connection, table: str = "chat_messages") -> bool:
+    return db.execute("SELECT relkind = 'p' FROM pg_class WHERE oid = %s::regclass", [table]).fetchone()[0]
+
+
+def leftovers(db: psycopg.Connection) -> list[str]:
+    return [r[0] for r in db.execute(
+        "SELECT relname FROM pg_class WHERE relname LIKE 'cv%\\_log' OR relname LIKE '%\\_pgw\\_new' "
+        "UNION ALL SELECT tgname FROM pg_trigger WHERE tgname LIKE 'pgwarden\\_%'").fetchall()]
+
+
+class Writer(threading.Thread):
+    """Inserts, updates (sometimes moving a row to another month) and deletes its own rows (id % 4 = n)."""
+
+    def __init__(self, url: str, n: int, owned: dict[int, tuple[int, datetime]]):
+        super().__init__(daemon=True)
+        self.url, self.n, self.model = url, n, owned
+        self.stop = threading.Event()
+        self.longest = 0.0
+        self.errors: list[str] = []
+        self.ops = 0
+        self.rng = random.Random(n)
+
+    def timed(self, conn: psycopg.Connection, query: str, params: list) -> list:
+        started = time.monotonic()
+        rows = conn.execute(query, params).fetchall() if "RETURNING" in query else (conn.execute(query, params), [])[1]
+        self.longest = max(self.longest, time.monotonic() - started)
+        return rows
+
+    def run(self) -> None:
+        base = datetime(2026, 6, 1, tzinfo=UTC)
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self.stop.is_set():
+                try:
+                    op = self.rng.random()
+                    at = base + timedelta(minutes=self.rng.randrange(0, 240 * 24 * 60))
+                    if op < 0.4 or not self.model:
+                        # take a fresh id from the sequence until it is ours (id % 4 == n)
+                        while True:
+                            new_id = conn.execute("SELECT nextval('chat_messages_id_seq')").fetchone()[0]
+                            if new_id % 4 == self.n:
+                                break
+                        v = self.rng.randrange(1_000_000)
+                        self.timed(conn, "INSERT INTO chat_messages (id, session_id, role, content, created_at) "
+                                         "VALUES (%s, %s, 'user', 'w', %s)", [new_id, v, at])
+                        self.model[new_id] = (v, at)
+                    elif op < 0.8:
+                        row_id = self.rng.choice(list(self.model))
+                        v = self.rng.randrange(1_000_000)
+                        if self.rng.random() < 0.3:  # also move it to another month (another partition)
+                            self.timed(conn, "UPDATE chat_messages SET session_id = %s, created_at = %s WHERE id = %s",
+                                       [v, at, row_id])
+                            self.model[row_id] = (v, at)
+                        else:
+                            self.timed(conn, "UPDATE chat_messages SET session_id = %s WHERE id = %s", [v, row_id])
+                            self.model[row_id] = (v, self.model[row_id][1])
+                    else:
+                        row_id = self.rng.choice(list(self.model))
+                        self.timed(conn, "DELETE FROM chat_messages WHERE id = %s", [row_id])
+                        del self.model[row_id]
+                    self.ops += 1
+                except Exception as exc:  # noqa: BLE001 - counted and asserted on
+                    self.errors.append(f"{type(exc).__name__}: {exc}")
+                    time.sleep(0.05)
+
+
+def test_convert_while_four_writers_insert_update_delete(project, db, capsys) -> None:
+    from pgwarden.partition.convert import convert
+    from pgwarden.partition.spec import layout_for
+
+    rows = 100_000
+    load_chat_messages(db, rows)
+    existing = db.execute("SELECT id, session_id, created_at FROM chat_messages").fetchall()
+    models = [{r[0]: (r[1], r[2]) for r in existing if r[0] % 4 == n} for n in range(4)]
+    writers = [Writer(project.url, n, models[n]) for n in range(4)]
+    for w in writers:
+        w.start()
+    time.sleep(0.5)
+    config = project.config()
+    layout = layout_for(config, "chat_messages", key="created_at", interval="1 month", premake=3)
+    result = convert(config, None, layout, batch=5_000, now=datetime(2026, 11, 22, tzinfo=UTC))
+    time.sleep(0.5)  # writes keep going on the partitioned table
+    for w in writers:
+        w.stop.set()
+    for w in writers:
+        w.join()
+    assert result.checksum_equal is True
+    assert is_partitioned(db)
+    assert [w.errors for w in writers] == [[], [], [], []]
+    assert db.execute("SELECT count(*) FROM (SELECT id FROM chat_messages GROUP BY id HAVING count(*) > 1) d"
+                      ).fetchone()[0] == 0
+    for n, model in enumerate(models):
+        got = {r[0]: (r[1], r[2]) for r in db.execute(
+            "SELECT id, session_id, created_at FROM chat_messages WHERE id %% 4 = %s", [n]).fetchall()}
+        assert got == model, f"writer {n}: {len(set(got) ^ set(model))} ids differ"
+    longest = max(w.longest for w in writers)
+    with capsys.disabled():
+        print(f"\n[convert {rows} rows, 4 writers, {sum(w.ops for w in writers)} writes] "
+              f"longest writer statement {longest * 1000:.0f} ms, swap held {result.swap_seconds * 1000:.0f} ms, "
+              f"replayed {result.rows_replayed}, total {result.seconds:.1f}s")
+    assert longest < 5.0  # generous bound; the figure above is what we report
+    assert leftovers(db) == []
+    assert db.execute("SELECT count(*) FROM chat_messages_pgw_old").fetchone()[0] > 0
+
+
+@pytest.mark.parametrize("point", ["prepare", "backfill:3", "catchup", "swap"])
+def test_kill9_then_resume_loses_nothing(project, db, point) -> None:
+    load_chat_messages(db, 30_000)
+    crashed = project.cli("partition", "convert", "chat_messages", "--key", "created_at", "--interval", "1 month",
+                          "--batch", "4000", "--now", NOW, env={"PGWARDEN_FAILPOINT": point})
+    assert crashed.returncode == -9, (crashed.returncode, crashed.stderr)
+    # the application keeps writing while pgwarden is dead
+    db.execute("INSERT INTO chat_messages (session_id, role, content, created_at) "
+               "SELECT g, 'user', 'after crash', '2026-11-21' FROM generate_series(1, 300) g")
+    db.execute("UPDATE chat_messages SET content = 'edited' WHERE id % 7 = 0 AND id < 20000")
+    db.execute("DELETE FROM chat_messages WHERE id % 11 = 0 AND id < 25000")
+    expected = fingerprint(db)
+    again = project.cli("partition", "convert", "chat_messages", "--key", "created_at", "--interval", "1 month")
+    assert again.returncode == 5 and "--resume" in again.stderr  # refuses to start over
+    project.cli("partition", "convert", "chat_messages", "--resume", check_exit=0)
+    assert is_partitioned(db)
+    assert fingerprint(db) == expected
+    assert leftovers(db) == []
+
+
+def test_abort_restores_the_original(project, db) -> None:
+    load_chat_messages(db, 20_000)
+    before = fingerprint(db)
+    crashed = project.cli("partition", "convert", "chat_messages", "--key", "created_at", "--interval", "1 month",
+                          "--batch", "3000", "--now", NOW, env={"PGWARDEN_FAILPOINT": "backfill:2"})
+    assert crashed.returncode == -9
+    db.execute("DELETE FROM chat_messages WHERE id <= 10")
+    before_abort = fingerprint(db)
+    assert before_abort != before
+    project.cli("partition", "convert", "chat_messages", "--abort", check_exit=0)
+    assert not is_partitioned(db)
+    assert fingerprint(db) == before_abort
+    assert leftovers(db) == []
+    assert db.execute("SELECT count(*) FROM pgwarden.partition_conversions").fetchone()[0] == 0
+    db.execute("INSERT INTO chat_messages (session_id, role, content) VALUES (1, 'user', 'still works')")
+
+
+def test_seed_004_chat_messages_end_to_end(project, db) -> None:
+    """Seed 004's table: convert online, list, then maintain from the config; PK extended and reported."""
+    load_chat_messages(db, 50_000)
+    before = fingerprint(db)
+    project.write_config("""
+        [[partitions]]
+        table = "chat_messages"
+        key = "created_at"
+        interval = "1 month"
+        premake = 3
+        retention = "12 months"
+    """)
+    out = project.cli("partition", "convert", "chat_messages", "--batch", "10000", "--now", NOW, check_exit=0)
+    assert "extended with the partition key" in out.stderr and "(id, created_at)" in out.stderr
+    assert "converted" in out.stdout
+    assert is_partitioned(db) and fingerprint(db) == before
+    pk = db.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE conrelid = 'chat_messages'::regclass AND contype = 'p'").fetchone()[0]
+    assert pk == "PRIMARY KEY (id, created_at)"
+    assert db.execute("SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = 'chat_messages'::regclass "
+                      "ORDER BY 1").fetchall() == [("chat_messages_pkey",), ("idx_chat_messages_session",)]
+    # the sequence moved with the table and keeps counting
+    new_id = db.execute("INSERT INTO chat_messages (session_id, role, content) VALUES (1, 'user', 'hi') RETURNING id"
+                        ).fetchone()[0]
+    assert new_id == 50_001
+    listing = project.cli("partition", "list", "chat_messages", "--json", check_exit=0)
+    assert '"chat_messages_p2026_06"' in listing.stdout and '"chat_messages_p2027_02"' in listing.stdout
+    maintained = project.cli("partition", "maintain", "--now", "2027-01-15", "--json", check_exit=0)
+    assert "chat_messages_p2027_04" in maintained.stdout
+    db.execute("DROP TABLE chat_messages_pgw_old")
+
+
+def test_rows_outside_the_planned_partitions_get_one_and_truncate_is_refused(project, db) -> None:
+    load_chat_messages(db, 10_000)
+    crashed = project.cli("partition", "convert", "chat_messages", "--key", "created_at", "--interval", "1 month",
+                          "--batch", "2000", "--now", NOW, env={"PGWARDEN_FAILPOINT": "backfill:2"})
+    assert crashed.returncode == -9
+    db.execute("INSERT INTO chat_messages (session_id, role, content, created_at) "
+               "VALUES (1, 'user', 'far future', '2031-03-04'), (2, 'user', 'far past', '2019-05-06')")
+    with pytest.raises(psycopg.errors.RaiseException, match="TRUNCATE is refused"):
+        db.execute("TRUNCATE chat_messages")
+    expected = fingerprint(db)
+    project.cli("partition", "convert", "chat_messages", "--resume", check_exit=0)
+    assert is_partitioned(db) and fingerprint(db) == expected
+    homes = db.execute("SELECT content, tableoid::regclass::text FROM chat_messages WHERE content LIKE 'far %' "
+                       "ORDER BY 1").fetchall()
+    assert homes == [("far future", "chat_messages_p2031_03"), ("far past", "chat_messages_p2019_05")]
+    count = db.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'chat_messages'::regclass").fetchone()[0]
+    assert count == 6 + 3 + 2  # June..November 2026, premake 3, and one partition for each stray row
+
+
+def test_identity_generated_composite_key_unique_index_and_grants_survive(project, db) -> None:
+    from pgwarden.partition.convert import convert
+    from pgwarden.partition.spec import layout_for
+
+    db.execute("""
+        CREATE TABLE orders (tenant int NOT NULL, id bigint GENERATED ALWAYS AS IDENTITY, ref text NOT NULL,
+                             placed_at date NOT NULL, total numeric,
+                             total_x2 numeric GENERATED ALWAYS AS (total * 2) STORED,
+                             PRIMARY KEY (tenant, id));
+        CREATE UNIQUE INDEX orders_ref_key ON orders (ref);
+        CREATE INDEX orders_total ON orders (total) WHERE total > 100;
+        GRANT SELECT ON orders TO PUBLIC;
+        INSERT INTO orders (tenant, ref, placed_at, total)
+            SELECT g % 5, 'r' || g, date '2024-01-01' + g, g FROM generate_series(1, 2000) g;
+    """)
+    config = project.config()
+    result = convert(config, None, layout_for(config, "orders", key="placed_at", interval="1 year", premake=1),
+                     batch=300, now=datetime(2026, 11, 22, tzinfo=UTC))
+    assert {(c.name, tuple(c.after)) for c in result.key_changes} == {
+        ("orders_pkey", ("tenant", "id", "placed_at")), ("orders_ref_key", ("ref", "placed_at"))}
+    assert result.partitions == [f"orders_p{y}" for y in range(2024, 2030)]  # data runs into 2029
+    row = db.execute("INSERT INTO orders (tenant, ref, placed_at, total) VALUES (1, 'new', '2026-11-22', 7) "
+                     "RETURNING id, total_x2").fetchone()
+    assert row == (2001, 14)
+    indexes = dict(db.execute("SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
+                              "WHERE indrelid = 'orders'::regclass").fetchall())
+    assert set(indexes) == {"orders_pkey", "orders_ref_key", "orders_total"}
+    assert "WHERE (total > (100)::numeric)" in indexes["orders_total"]
+    assert db.execute("SELECT has_table_privilege('public', 'orders', 'SELECT')").fetchone()[0]
+    assert db.execute("SELECT count(*), sum(total_x2) FROM orders").fetchone() == (2001, 2 * (2000 * 2001 // 2) + 14)
+
+
+def test_swap_blocked_by_a_long_transaction_gives_up_with_exit_4_then_resumes(project, db, db_url) -> None:
+    from pgwarden.errors import LockTimeoutGaveUp
+    from pgwarden.partition.convert import convert
+    from pgwarden.partition.spec import layout_for
+
+    load_chat_messages(db, 5_000)
+    config = project.config()  # retries = 2, backoff 50..200 ms
+    layout = layout_for(config, "chat_messages", key="created_at", interval="1 month")
+    with psycopg.connect(db_url) as reader:  # an open transaction that read the table: holds AccessShare
+        reader.execute("SELECT count(*) FROM chat_messages").fetchone()
+        started = time.monotonic()
+        with pytest.raises(LockTimeoutGaveUp, match="swap public.chat_messages"):
+            convert(config, None, layout, batch=1000, lock_timeout=0.2)
+        assert time.monotonic() - started < 30
+        # while pgwarden waited, other sessions could still write (it never queued longer than 0.2 s)
+        db.execute("INSERT INTO chat_messages (session_id, role, content) VALUES (1, 'user', 'during')")
+        reader.rollback()
+    assert not is_partitioned(db)
+    expected = fingerprint(db)
+    convert(config, None, layout, resume=True, lock_timeout=0.2)
+    assert is_partitioned(db) and fingerprint(db) == expected
