@@ -76,7 +76,8 @@ SQUAWK_FAMILY = {
     "ban-drop-table": "destructive", "ban-drop-column": "destructive", "ban-drop-database": "destructive",
     "renaming-table": "destructive", "renaming-column": "destructive", "ban-truncate-cascade": "destructive",
     "prefer-bigint-over-int": "hygiene", "prefer-bigint-over-smallint": "hygiene", "prefer-big-int": "hygiene",
-    "prefer-identity": "hygiene", "prefer-timestamptz": "hygiene", "ban-char-field": "hygiene",
+    "prefer-identity": "hygiene", "prefer-timestamptz": "hygiene", "prefer-timestamp-tz": "hygiene",
+    "ban-char-field": "hygiene",
     "require-lock-timeout": "locking", "require-timeout-settings": "locking",
 }
 FAMILIES = ["index", "columns", "constraints", "destructive", "heavy", "partitions", "hygiene", "locking"]
@@ -97,14 +98,34 @@ def generate(folder: Path, count: int, seed: int) -> list[Path]:
     return paths
 
 
-def best_of(runs: int, argv: list[str]) -> tuple[float, subprocess.CompletedProcess[str]]:
-    best, last = float("inf"), None
+def best_of(runs: int, argv: list[str]) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """Best wall time, best CPU time (user + system of the child) and the last result."""
+    import resource
+
+    best_wall, best_cpu, last = float("inf"), float("inf"), None
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         last = subprocess.run(argv, capture_output=True, text=True)
-        best = min(best, time.perf_counter() - started)
+        best_wall = min(best_wall, time.perf_counter() - started)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        best_cpu = min(best_cpu, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     assert last is not None
-    return best, last
+    return best_wall, best_cpu, last
+
+
+IN_PROCESS = """
+import sys, time
+from pathlib import Path
+from pgwarden.lint.api import lint_paths
+from pgwarden.lint.reporters import render
+best = float("inf")
+for _ in range(int(sys.argv[2])):
+    started = time.perf_counter()
+    render(lint_paths([Path(sys.argv[1])]), "json")
+    best = min(best, time.perf_counter() - started)
+print(best)
+"""
 
 
 def main() -> None:
@@ -121,11 +142,15 @@ def main() -> None:
         folder = Path(tmp)
         paths = generate(folder, args.files, args.seed)
         statements = sum(p.read_text().count(";") for p in paths)
-        ours_time, ours = best_of(args.runs, [sys.executable, "-m", "pgwarden.cli.main", "lint", "--format", "json",
-                                              str(folder)])
+        ours_time, ours_cpu, ours = best_of(args.runs, [sys.executable, "-m", "pgwarden.cli.main", "lint",
+                                                        "--format", "json", str(folder)])
         if ours.returncode not in (0, 1):
             sys.exit(f"pgwarden lint failed: {ours.stderr}")
-        theirs_time, theirs = best_of(args.runs, [squawk, "--reporter", "json", *map(str, paths)])
+        theirs_time, theirs_cpu, theirs = best_of(args.runs, [squawk, "--reporter", "json", *map(str, paths)])
+        library = subprocess.run([sys.executable, "-c", IN_PROCESS, str(folder), str(args.runs)],
+                                 capture_output=True, text=True, check=True)
+        library_time = float(library.stdout)
+        startup_time, _cpu, _ = best_of(args.runs, [sys.executable, "-m", "pgwarden.cli.main", "lint", "--rules"])
         ours_doc = json.loads(ours.stdout)
         theirs_doc = json.loads(theirs.stdout or "[]")
 
@@ -144,8 +169,13 @@ def main() -> None:
 
     names = {p.name for p in paths}
     print(f"{args.files} files, {statements} statements; pgwarden (python -m pgwarden.cli.main lint) vs {version}")
-    print(f"wall time (best of {args.runs}): pgwarden {ours_time:.3f} s, squawk {theirs_time:.3f} s, "
+    print(f"CLI wall time (best of {args.runs}): pgwarden {ours_time:.3f} s, squawk {theirs_time:.3f} s, "
           f"ratio pgwarden/squawk = {ours_time / theirs_time:.2f}x (goal <= 3x)")
+    print(f"CLI CPU time  (best of {args.runs}): pgwarden {ours_cpu:.3f} s, squawk {theirs_cpu:.3f} s, "
+          f"ratio {ours_cpu / theirs_cpu:.2f}x")
+    print(f"pgwarden CLI start-up alone (`pgwarden lint --rules`): {startup_time:.3f} s wall")
+    print(f"pgwarden library in-process (lint_paths + JSON render, no interpreter start-up): "
+          f"{library_time:.3f} s, ratio to squawk's CLI wall time {library_time / theirs_time:.2f}x")
     print(f"findings: pgwarden {len(ours_doc['findings'])}, squawk {len(theirs_doc)} "
           f"(of which {sum(unmapped.values())} from rules with no pgwarden family)")
     print(f"{'family':12} {'agree':>7} {'both':>6} {'only pgwarden':>14} {'only squawk':>12}")

@@ -185,3 +185,24 @@ def test_migration_version_recorded(project) -> None:  # type: ignore[no-untyped
     result = api.create(project.config(), "test")
     assert result.manifest.migration_version == "001"
     assert Path(result.path / "manifest.json").read_text().count('"migration_version": "001"') == 1
+
+
+def test_large_tables_get_estimates_and_partitions_count_their_rows(project) -> None:  # type: ignore[no-untyped-def]
+    project.write_config(extra='[backup]\nexact_count_max_size = "64kB"\n')
+    with psycopg.connect(project.url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE big (id int PRIMARY KEY, v text)")
+        conn.execute("INSERT INTO big SELECT g, repeat('v', 100) FROM generate_series(1, 5000) g")
+        conn.execute("ANALYZE big")
+        conn.execute("CREATE TABLE ev (id int, at date NOT NULL) PARTITION BY RANGE (at)")
+        conn.execute("CREATE TABLE ev_2025 PARTITION OF ev FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')")
+        conn.execute("CREATE TABLE ev_2026 PARTITION OF ev FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')")
+        conn.execute("INSERT INTO ev SELECT g, date '2025-06-01' + g * 10 FROM generate_series(1, 30) g")
+    config = project.config()
+    result = api.create(config, "test")
+    tables = {t.qualified: t for t in result.manifest.tables}
+    assert set(tables) == {"public.big", "public.ev"}  # partitions are counted through their parent
+    assert tables["public.big"].exact is False and tables["public.big"].rows == 5000
+    assert tables["public.ev"].exact is True and tables["public.ev"].rows == 30
+    verified = api.verify(config, result.id)
+    assert verified.ok, verified.problems
+    assert {t.name: t.actual for t in verified.tables} == {"big": 5000, "ev": 30}

@@ -103,39 +103,48 @@ def test_pending_migrations_warn_then_ok_after_up(project: Project) -> None:
     up(project.config())
     done = run_doctor(project.config(), checks=["pending_migrations"]).checks[0]
     assert (done.status, done.summary) == ("ok", "all 1 migration applied")
+    project.write_migration("001_users.sql", "CREATE TABLE users (id bigint PRIMARY KEY, x int);", "DROP TABLE users;")
+    changed = run_doctor(project.config(), checks=["pending_migrations"]).checks[0]
+    assert changed.status == "fail" and "001 (changed)" in changed.summary
 
 
-def _write_manifest(root: Path, backup_id: str, finished: datetime, verified: bool | None) -> None:
-    folder = root / "backups" / "test" / backup_id
-    folder.mkdir(parents=True)
-    doc: dict[str, Any] = {"id": backup_id, "env": "test", "finished_at": finished.isoformat(),
-                           "started_at": finished.isoformat()}
-    if verified is not None:
-        doc["verification"] = {"ok": verified, "at": finished.isoformat(), "seconds": 1.0, "problems": []}
-    (folder / "manifest.json").write_text(json.dumps(doc), encoding="utf-8")
+def _age_backup(project: Project, backup_id: str, days: float) -> None:
+    """Make a real backup look ``days`` old by rewriting its manifest's timestamps."""
+    path = project.root / "backups" / "test" / backup_id / "manifest.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    for key in ("started_at", "finished_at"):
+        doc[key] = (datetime.fromisoformat(doc[key]) - timedelta(days=days)).isoformat()
+    path.write_text(json.dumps(doc), encoding="utf-8")
 
 
-def test_backup_age_against_policy_and_protection(project: Project) -> None:
-    now = datetime.now(UTC)
-    _write_manifest(project.root, "20260101T000000Z", now - timedelta(days=3), True)
-    _write_manifest(project.root, "20260102T000000Z", now - timedelta(hours=2), None)
-    (project.root / "backups" / "test" / "broken").mkdir()
-    (project.root / "backups" / "test" / "broken" / "manifest.json").write_text("{not json", encoding="utf-8")
-    old = run_doctor(project.config(), checks=["backup_age"]).checks[0]
+def test_backup_age_against_policy_and_protection(project: Project, db: Conn) -> None:
+    from pgwarden.backup.api import create, verify
+
+    def backup_age() -> Any:
+        return run_doctor(project.config(), checks=["backup_age"]).checks[0]
+
+    none = backup_age()
+    assert (none.status, none.summary) == ("warn", "no backup for environment test")
+    assert none.fix[0] == "pgwarden backup create --env test"
+
+    db.execute("CREATE TABLE kept (id int)")
+    first = create(project.config(), None)
+    unverified = backup_age()
+    assert unverified.status == "warn" and "1 backup, none verified" in unverified.summary
+    assert verify(project.config(), first.id).ok
+    assert backup_age().status == "ok"
+
+    _age_backup(project, first.id, 3)
+    create(project.config(), None)  # newer but never verified: does not count
+    old = backup_age()
     assert old.status == "warn"
-    assert old.summary.startswith("newest verified backup 20260101T000000Z is 3.0d old (policy: at most 26.0h)")
-    assert {"unreadable_manifests": 1} in old.evidence
+    assert old.summary.startswith(f"newest verified backup {first.id} is 3.0d old (policy: at most 26.0h)")
 
-    project.write_config(env_extra="protected = true")
-    assert run_doctor(project.config(), checks=["backup_age"]).checks[0].status == "fail"
-
-    _write_manifest(project.root, "20260103T000000Z", now - timedelta(hours=1), True)
-    fresh = run_doctor(project.config(), checks=["backup_age"]).checks[0]
-    assert fresh.status == "ok" and "20260103T000000Z" in fresh.summary
+    project.write_config(env_extra="protected = true\nallow_insecure = true")
+    assert backup_age().status == "fail"
 
     project.write_config('[backup]\nkeep = { daily = 0, weekly = 4 }\n')
-    (project.root / "backups" / "test" / "20260103T000000Z" / "manifest.json").unlink()
-    weekly = run_doctor(project.config(), checks=["backup_age"]).checks[0]
+    weekly = backup_age()
     assert weekly.status == "ok" and "policy: at most 8.0d" in weekly.summary
 
 

@@ -122,3 +122,19 @@ def test_migrate_up_lint_can_be_switched_off(project, db) -> None:  # type: igno
     project.config_path.write_text(text)
     up(project.config(), "test")
     assert db.execute("SELECT to_regclass('orders')").fetchone() == (None,)
+
+
+def test_lint_without_paths_lints_the_project(project, db) -> None:  # type: ignore[no-untyped-def]
+    _migrations(project)
+    project.write_config(LINT_CONFIG)
+    up(project.config(), "test")
+    db.execute("ANALYZE orders")
+    project.write_migration("002_index.sql", "CREATE INDEX orders_customer_idx ON orders (customer_id);",
+                            "DROP INDEX orders_customer_idx;")
+    pending = json.loads(project.cli("lint", "--env", "test", "--format", "json", check_exit=1).stdout)
+    assert [(f["rule"], f["severity"], f["section"]) for f in pending["findings"]] == [
+        ("create-index-not-concurrently", "error", "up"), ("drop-index-not-concurrently", "info", "down")]
+    assert pending["summary"]["files"] == 1 and "about 4.0k rows" in pending["findings"][0]["message"]
+    # without --env every migration is linted from scratch: orders is created by 001, so 002 is fine
+    offline = json.loads(project.cli("lint", "--format", "json", check_exit=0).stdout)
+    assert offline["summary"]["files"] == 2 and offline["summary"]["errors"] == 0

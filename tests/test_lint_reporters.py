@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 from conftest import run_cli
-
 from pgwarden.lint.registry import all_rules, explain, markdown
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -43,11 +43,11 @@ def run_demo(workdir: Path, *, keep: bool = False,
              on_step: Callable[[DemoStep], None] | None = None) -> DemoResult:
     """Copy the table-order example into ``workdir`` and drive it through pgwarden's commands.
 
-    Stops the demo's embedded server at the end unless ``keep``.
+    Stops the demo's embedded servers (dev, prod, scratch) at the end unless ``keep``.
     """
     from pgwarden.config import load_config
     from pgwarden.migrations import commands as migrate
-    from pgwarden.server import EmbeddedServer
+    from pgwarden.server import EmbeddedServer, stop_all
 
     project = workdir / "tableorder"
     if project.exists():
@@ -90,6 +90,6 @@ def run_demo(workdir: Path, *, keep: bool = False,
         demo_steps(config, "dev", step)
     finally:
         if not keep:
-            EmbeddedServer(config.state_path / "dev").stop()
+            stop_all(config.state_path)
     result.kept = keep
     return result

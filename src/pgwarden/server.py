@@ -239,6 +239,14 @@ class EmbeddedServer:
             return self.status()
 
 
+def stop_all(state_path: Path) -> list[ServerStatus]:
+    """Stop every embedded server of a project (each folder of ``.pgwarden/`` holding a cluster)."""
+    if not state_path.is_dir():
+        return []
+    return [EmbeddedServer(folder).stop() for folder in sorted(state_path.iterdir())
+            if (folder / "PG_VERSION").is_file()]
+
+
 def ensure_database(server_url: str, database: str) -> None:
     """Create ``database`` on the server if it does not exist (safe under concurrent callers)."""
     import psycopg

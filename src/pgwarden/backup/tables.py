@@ -15,7 +15,13 @@ from psycopg import sql
 from pgwarden.backup.manifest import TableInfo
 
 TABLES_SQL = """
-SELECT n.nspname, c.relname, pg_total_relation_size(c.oid), c.reltuples::bigint,
+SELECT n.nspname, c.relname,
+       -- a partitioned table counts its partitions
+       coalesce((SELECT sum(pg_total_relation_size(t.relid))::bigint FROM pg_partition_tree(c.oid) t),
+                pg_total_relation_size(c.oid)),
+       coalesce((SELECT sum(greatest(p.reltuples, 0))::bigint FROM pg_partition_tree(c.oid) t
+                   JOIN pg_class p ON p.oid = t.relid WHERE t.isleaf),
+                c.reltuples::bigint),
        coalesce((SELECT array_agg(i.relname::text ORDER BY i.relname) FROM pg_index x
                  JOIN pg_class i ON i.oid = x.indexrelid
                  WHERE x.indrelid = c.oid), '{}'),

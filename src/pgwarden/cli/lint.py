@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from pgwarden.cli.common import EnvOpt, state
+
+if TYPE_CHECKING:
+    from pgwarden.config import Config
 
 app = typer.Typer(help="Lint migrations for locks, data loss and run-time failures.", invoke_without_command=True,
                   context_settings={"allow_interspersed_args": True})
@@ -16,7 +19,7 @@ app = typer.Typer(help="Lint migrations for locks, data loss and run-time failur
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="Output: text, json, sarif or github.")]
 
 
-def _config_or_none():  # type: ignore[no-untyped-def]
+def _config_or_none() -> Config | None:
     """The project config when one is found; None for explicit paths outside a project."""
     from pgwarden.config import find_config, load_config
     from pgwarden.errors import ConfigError

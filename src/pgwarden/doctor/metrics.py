@@ -56,7 +56,7 @@ def collect(config: Config, env: str | None = None, *, with_checks: bool = False
     from psycopg.rows import dict_row
 
     from pgwarden.doctor.checks.maintenance import sequence_usage
-    from pgwarden.doctor.checks.project import read_backups
+    from pgwarden.doctor.checks.project import list_verified
 
     thresholds = resolve(config.settings.doctor.thresholds, source=str(config.source))
     target = resolve_target(config, env)
@@ -74,10 +74,10 @@ def collect(config: Config, env: str | None = None, *, with_checks: bool = False
     worst = max((sequence_usage(s)[0] for s in sequences), default=0.0)
     out.append(Metric("pg_sequence_max_used_ratio", "Largest share of its range any sequence has used (0-1).",
                       samples=[(labels, round(worst / 100, 6))]))
-    backups, _ = read_backups(config.backup_path / target.env_name)
+    backups, _ = list_verified(config, target.env_name)
     verified = [b for b in backups if b["verified"]]
     if verified:
-        age = (datetime.now(UTC) - verified[0]["finished_at"]).total_seconds()
+        age = (datetime.now(UTC) - verified[0]["taken_at"]).total_seconds()
         out.append(Metric("pgwarden_last_verified_backup_age_seconds", "Age of the newest verified backup.",
                           samples=[(labels, round(age, 1))]))
     if with_checks:

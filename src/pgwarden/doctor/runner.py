@@ -124,8 +124,8 @@ def run_checks(url: str, checks: Sequence[Check], thresholds: dict[str, float], 
     workers = max(1, min(int(thresholds["workers"]), len(checks)))
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pgwarden-doctor") as executor:
-            first = sorted(checks, key=lambda c: not c.heavy)  # heavy first, stable otherwise
-            by_name = {c.name: executor.submit(_run_one, c, pool, base) for c in first}
+            heavy_first = sorted(checks, key=lambda c: not c.heavy)  # stable: registry order otherwise
+            by_name = {c.name: executor.submit(_run_one, c, pool, base) for c in heavy_first}
             futures = [by_name[c.name] for c in checks]
             results = []
             for future in futures:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from pgwarden.lint import registry
 from pgwarden.lint.context import Knowledge, StatementContext, Transaction
@@ -55,7 +55,8 @@ def _ignores(unit: Unit, line: int) -> list[tuple[int, str]]:
     return out
 
 
-def _apply_ignores(unit: Unit, statement_line: int, findings: list[Finding], rules: dict[str, object]) -> list[Finding]:
+def _apply_ignores(unit: Unit, statement_line: int, findings: list[Finding],
+                   rules: Mapping[str, object]) -> list[Finding]:
     extra: list[Finding] = []
     for line, text in _ignores(unit, statement_line):
         match = IGNORE.search(text)
@@ -126,7 +127,7 @@ def run(units: list[Unit], knowledge: Knowledge, settings: Settings, report: Lin
                 txn_ids += 1
                 txn = Transaction(txn_ids, explicit=False)
             ctx = StatementContext(path, statement.line, statement.column, statement.sql, node, section, unit.raw,
-                                   txn, knowledge, session_timeout or txn.lock_timeout, rules)  # type: ignore[arg-type]
+                                   txn, knowledge, session_timeout or txn.lock_timeout, rules)
             for check in registry.checkers_for(kind):
                 check(ctx, node)
             locks = [(t, lock) for t, lock in statement_locks(node) if lock in STRONG_LOCKS
@@ -136,14 +137,15 @@ def run(units: list[Unit], knowledge: Knowledge, settings: Settings, report: Lin
                 txn.strong_locks.append((table, lock, statement.line))
             if not warned_timeout:
                 warned_timeout = check_lock_timeout(ctx, locks)
-            track(ctx, node)
+            if section == "up":  # a down section is checked against the state after its up, never changes it
+                track(ctx, node)
             if ctx.findings:
                 _finish(ctx.findings, unit, statement.line, section, settings, rules, report)
     return report
 
 
 def _finish(findings: list[Finding], unit: Unit, line: int, section: str, settings: Settings,
-            rules: dict[str, object], report: LintReport) -> None:
+            rules: Mapping[str, object], report: LintReport) -> None:
     kept = [f for f in findings if settings.enabled(f)]
     for finding in kept:
         override = settings.severity.get(finding.rule) or settings.severity.get(finding.family)

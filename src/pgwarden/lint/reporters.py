@@ -53,7 +53,7 @@ def as_dict(report: LintReport) -> dict[str, Any]:
 def json_text(report: LintReport) -> str:
     import json
 
-    return json.dumps(as_dict(report), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(as_dict(report), ensure_ascii=False) + "\n"
 
 
 def sarif(report: LintReport) -> dict[str, Any]:

@@ -8,6 +8,7 @@ input raises MigrationFileError naming file:line (exit 2).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +55,10 @@ def units_of_migration(migration: MigrationFile, *, include_down: bool = True) -
     return [Unit(migration.path, s.direction, False, s.transactional, s.statements) for s in sections]
 
 
+# psql meta-commands (\set, \echo, \connect ...) on their own line: blanked so offsets stay the same
+_PSQL_META = re.compile(r"^[ \t]*\\[a-zA-Z!?].*$", re.M)
+
+
 def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
@@ -75,7 +80,8 @@ def units_of_file(path: Path, *, include_down: bool = True) -> list[Unit]:
         for unit in units:
             unit._lines = lines
         return units
-    statements = parse_statements(text.lstrip("\ufeff").replace("\r\n", "\n"), source=str(path))
+    sql = _PSQL_META.sub(lambda m: " " * len(m.group()), text.lstrip("\ufeff").replace("\r\n", "\n"))
+    statements = parse_statements(sql, source=str(path))
     return [Unit(path, "file", True, False, statements, text.replace("\r\n", "\n").split("\n"))]
 
 

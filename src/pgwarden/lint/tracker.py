@@ -112,10 +112,10 @@ def _rename(knowledge: Knowledge, node: Any) -> None:
     key = table_key(node.relation)
     kind = node.renameType
     if kind == "OBJECT_TABLE":
-        info = knowledge.tables.pop(key, None) or TableInfo(key)
+        moved = knowledge.tables.pop(key) if key in knowledge.tables else TableInfo(key)
         new_key = table_key((node.relation.schemaname, node.newname))
-        info.key = new_key
-        knowledge.tables[new_key] = info
+        moved.key = new_key
+        knowledge.tables[new_key] = moved
     elif kind == "OBJECT_COLUMN":
         info = knowledge.tables.get(key)
         if info is not None and node.subname in info.columns:

@@ -1,9 +1,10 @@
 """pgwarden's own state: migrations not yet applied, and the age of the last verified backup.
 
-Backups are read defensively from ``<backup dir>/<env>/<id>/manifest.json`` as written by
-:mod:`pgwarden.backup.manifest`: ``finished_at`` (ISO 8601) and ``verification`` =
-``{"ok": bool, "at": ISO 8601, ...}``; an unreadable or differently shaped manifest is skipped and
-counted, never an error.
+Backups come from the backup package's public ``pgwarden.backup.api.list_backups`` (what
+``pgwarden backup list`` shows: ``created_at`` and ``verified`` = ok/failed/never). Only when that
+package cannot be imported are ``<backup dir>/<env>/<id>/manifest.json`` files read directly and
+defensively (``started_at``/``finished_at``, ``verification = {"ok": bool, "at": ...}``); an
+unreadable or differently shaped manifest is then skipped and counted, never an error.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pgwarden.doctor.checks._util import plural, seconds
 from pgwarden.doctor.model import Outcome, Status, ok
 from pgwarden.doctor.registry import CheckContext, check
+
+if TYPE_CHECKING:
+    from pgwarden.config import Config
 
 PROBLEM_STATES = ("failed", "interrupted", "changed")
 
@@ -61,7 +65,7 @@ def _when(value: Any) -> datetime | None:
 
 
 def read_backups(folder: Path) -> tuple[list[dict[str, Any]], int]:
-    """Every readable backup manifest under ``folder/*/manifest.json`` as {id, finished_at, verified,
+    """Every readable backup manifest under ``folder/*/manifest.json`` as {id, taken_at, verified,
     verified_at}, newest first, and the number of manifests that could not be read."""
     found: list[dict[str, Any]] = []
     unreadable = 0
@@ -75,16 +79,27 @@ def read_backups(folder: Path) -> tuple[list[dict[str, Any]], int]:
         except (OSError, ValueError):
             unreadable += 1
             continue
-        finished = _when(doc.get("finished_at")) if isinstance(doc, dict) else None
-        if finished is None:
+        taken = _when(doc.get("started_at") or doc.get("finished_at")) if isinstance(doc, dict) else None
+        if taken is None:
             unreadable += 1
             continue
         ver = doc.get("verification")
         verified = isinstance(ver, dict) and ver.get("ok") is True
-        found.append({"id": doc.get("id", path.parent.name), "finished_at": finished, "verified": verified,
+        found.append({"id": doc.get("id", path.parent.name), "taken_at": taken, "verified": verified,
                       "verified_at": _when(ver.get("at")) if isinstance(ver, dict) else None})
-    found.sort(key=lambda b: b["finished_at"], reverse=True)
+    found.sort(key=lambda b: b["taken_at"], reverse=True)
     return found, unreadable
+
+
+def list_verified(config: Config, env: str) -> tuple[list[dict[str, Any]], int]:
+    """The backups of ``env``, newest first, as {id, taken_at, verified, verified_at}, and how many
+    manifests could not be read (see the module docstring for where they come from)."""
+    try:
+        from pgwarden.backup.api import list_backups
+    except ImportError:
+        return read_backups(config.backup_path / env)
+    return [{"id": b.id, "taken_at": b.created_at, "verified": b.verified == "ok", "verified_at": b.verified_at}
+            for b in list_backups(config, env)], 0
 
 
 def _max_age(ctx: CheckContext) -> float:
@@ -106,13 +121,12 @@ def backup_age(ctx: CheckContext) -> Outcome:
     unverified or stale backup is not a recovery plan."""
     if ctx.config is None or ctx.env_name is None:
         return ok("no pgwarden project")
-    backups, unreadable = read_backups(ctx.config.backup_path / ctx.env_name)
+    backups, unreadable = list_verified(ctx.config, ctx.env_name)
     max_age = _max_age(ctx)
     bad: Status = "fail" if ctx.protected else "warn"
     env = f" --env {ctx.env_name}"
     verified = [b for b in backups if b["verified"]]
-    evidence = [{"id": b["id"], "finished_at": b["finished_at"], "verified": b["verified"],
-                 "verified_at": b["verified_at"]} for b in backups[:5]]
+    evidence = [dict(b) for b in backups[:5]]
     if unreadable:
         evidence.append({"unreadable_manifests": unreadable})
     if not verified:
@@ -121,7 +135,7 @@ def backup_age(ctx: CheckContext) -> Outcome:
         fix.append(f"pgwarden backup verify <id>{env}")
         return Outcome(bad, f"{what} for environment {ctx.env_name}", evidence, fix)
     newest = verified[0]
-    age = (datetime.now(UTC) - newest["finished_at"]).total_seconds()
+    age = (datetime.now(UTC) - newest["taken_at"]).total_seconds()
     summary = f"newest verified backup {newest['id']} is {seconds(age)} old (policy: at most {seconds(max_age)})"
     if age > max_age:
         return Outcome(bad, summary, evidence, [f"pgwarden backup create{env}", f"pgwarden backup verify <id>{env}"])

@@ -1,5 +1,6 @@
--- Client connections against the connections ordinary roles may open.
-SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int AS used,
+-- Client connections (pgwarden doctor's own excluded) against the connections ordinary roles may open.
+SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'
+          AND application_name <> 'pgwarden:doctor')::int AS used,
        current_setting('max_connections')::int AS max_connections,
        current_setting('superuser_reserved_connections')::int AS superuser_reserved,
        coalesce(current_setting('reserved_connections', true), '0')::int AS role_reserved

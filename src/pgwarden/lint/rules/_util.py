@@ -63,14 +63,17 @@ def type_name(type_node: Any) -> tuple[str, tuple[int, ...]]:
         value = const_value(mod)
         if isinstance(value, int) and not isinstance(value, bool):
             mods.append(value)
+    base = _ALIASES.get(base, base)
     if type_node.arrayBounds:
         base += "[]"
-    return _ALIASES.get(base, base), tuple(mods)
+    return base, tuple(mods)
 
 
 def type_text(type_node: Any) -> str:
     base, mods = type_name(type_node)
-    return f"{base}({','.join(map(str, mods))})" if mods else base
+    array = "[]" if base.endswith("[]") else ""
+    base = base.removesuffix("[]")
+    return (f"{base}({','.join(map(str, mods))})" if mods else base) + array
 
 
 def column_constraints(column_def: Any) -> list[Any]:

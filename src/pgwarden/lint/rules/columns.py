@@ -69,14 +69,35 @@ VOLATILE = frozenset({
 })
 
 
-def volatile_call(expr: Any) -> str | None:
-    """The first known-volatile function called in ``expr`` (e.g. "gen_random_uuid()"), else None."""
+# Built-in functions that are STABLE or IMMUTABLE (a default using only these needs no rewrite, PostgreSQL 11+).
+NOT_VOLATILE = frozenset({
+    "now", "transaction_timestamp", "statement_timestamp", "current_timestamp", "localtimestamp", "current_date",
+    "timezone", "date_trunc", "date_part", "extract", "to_char", "to_timestamp", "to_date", "to_number",
+    "make_date", "make_time", "make_interval", "make_timestamp", "make_timestamptz", "age", "lower", "upper",
+    "initcap", "trim", "btrim", "ltrim", "rtrim", "concat", "concat_ws", "substr", "substring", "replace",
+    "left", "right", "length", "char_length", "format", "md5", "sha256", "encode", "decode", "nullif", "abs",
+    "round", "floor", "ceil", "ceiling", "trunc", "jsonb_build_object", "json_build_object", "jsonb_build_array",
+    "json_build_array", "to_jsonb", "to_json", "array_fill", "current_setting", "current_schema", "inet_client_addr",
+    "uuid_nil", "uuid_ns_url", "uuid_ns_dns", "uuid_ns_oid", "uuid_ns_x500", "int4range", "int8range",
+    "tstzrange", "daterange", "numrange", "tsrange", "point", "jsonb_object", "string_to_array", "array_to_string",
+})
+
+
+def volatile_call(expr: Any) -> tuple[str, bool] | None:
+    """The first function in ``expr`` that may be volatile: (name(), known volatile?); None when all are stable.
+
+    Known-volatile built-ins are certain; any other function not known to be STABLE or
+    IMMUTABLE is reported as possibly volatile (CREATE FUNCTION defaults to VOLATILE).
+    """
     if expr is None:
         return None
+    unknown = None
     for name in func_calls(expr.tree if isinstance(expr, J) else expr):
         if name in VOLATILE:
-            return f"{name}()"
-    return None
+            return f"{name}()", True
+        if name not in NOT_VOLATILE and unknown is None:
+            unknown = f"{name}()"
+    return (unknown, False) if unknown else None
 
 
 def _constraint(column_def: Any, *kinds: str) -> Any:
@@ -97,9 +118,12 @@ def _rewrite_reason(column_def: Any) -> str | None:
         return "a stored generated column is computed for every existing row"
     default = _constraint(column_def, "CONSTR_DEFAULT")
     if default is not None:
-        call = volatile_call(default.raw_expr)
-        if call:
-            return f"the volatile default {call} is evaluated for every existing row"
+        found = volatile_call(default.raw_expr)
+        if found:
+            call, certain = found
+            return (f"the volatile default {call} is evaluated for every existing row" if certain else
+                    f"the default calls {call}, which is VOLATILE unless declared STABLE or IMMUTABLE: then it "
+                    "is evaluated for every existing row")
     return None
 
 

@@ -97,7 +97,8 @@ def _check_text(ctx: StatementContext, cmd_index: int, con_index: int) -> str:
     """``CHECK (expr)`` of a column constraint, deparsed from pglast's AST (parsed only for this rewrite)."""
     import pglast
 
-    con = pglast.parse_sql(ctx.sql)[0].stmt.cmds[cmd_index].def_.constraints[con_index]
+    stmt: Any = pglast.parse_sql(ctx.sql)[0].stmt
+    con = stmt.cmds[cmd_index].def_.constraints[con_index]
     return f"CHECK ({deparse(con.raw_expr)})"
 
 
@@ -132,7 +133,7 @@ def _column_constraints(ctx: StatementContext, node: Any, col: Any, key: str, cm
 
 
 def _null_default(con: Any) -> bool:
-    expr = getattr(con, "raw_expr", None)
+    expr: Any = getattr(con, "raw_expr", None)
     return con.contype == "CONSTR_DEFAULT" and kind_of(expr) == "A_Const" and bool(expr.isnull)
 
 

@@ -84,6 +84,8 @@ def _refresh(ctx: StatementContext, node: Any) -> None:
 
 @checkers(CHECKERS, "AlterTableStmt")
 def _rewrites(ctx: StatementContext, node: Any) -> None:
+    if node.objtype not in ("OBJECT_TABLE", "OBJECT_MATVIEW"):
+        return
     for cmd in node.cmds or ():
         what = _REWRITES.get(cmd.subtype)
         if what:

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from pgwarden.lint.context import StatementContext, table_key
-from pgwarden.lint.model import Rule
+from pgwarden.lint.model import Rule, Severity
 from pgwarden.lint.rules._util import Checker, checkers, name_of, with_concurrently
 from pgwarden.lint.tree import kind_of, name_list
 
@@ -80,7 +80,7 @@ def _create_index(ctx: StatementContext, node: Any) -> None:
         return
     if not node.relation.inh:  # CREATE INDEX ... ON ONLY parent: catalog-only, invalid until partitions attach
         return
-    index = node.idxname or "the index"
+    index = f"{node.idxname} " if node.idxname else ""
     if info is not None and info.partitioned:
         name = node.idxname or f"{node.relation.relname}_idx"
         only = re.sub(r"(?is)\bON\s+(?!ONLY\b)", "ON ONLY ", ctx.sql, count=1)
@@ -90,7 +90,7 @@ def _create_index(ctx: StatementContext, node: Any) -> None:
     else:
         rewrite = f"-- migrate:up transaction:false\n{with_concurrently(ctx.sql)};"
     ctx.report("create-index-not-concurrently",
-               f"CREATE INDEX {index} on {name_of(node.relation)} blocks writes for the whole build",
+               f"CREATE INDEX {index}on {name_of(node.relation)} blocks writes for the whole build",
                table=key, rewrite=rewrite)
     ctx.took_lock(key, "SHARE")
 
@@ -107,7 +107,7 @@ def _drop_index(ctx: StatementContext, node: Any) -> None:
     if all(t is not None and ctx.knowledge.is_new(t) for t in tables):
         return
     rewrites = "\n".join(f"DROP INDEX CONCURRENTLY IF EXISTS {n};" for n in names)
-    severity = None
+    severity: Severity | None = None
     known = [t for t in tables if t is not None]
     if known and ctx.knowledge.live_mode:
         grades = [ctx.knowledge.grade(t) for t in known]
@@ -133,6 +133,7 @@ def _reindex(ctx: StatementContext, node: Any) -> None:
         return
     kind = node.kind
     target = name_of(node.relation) if node.relation is not None else (node.name or "")
+    what_target = f"{what} {target}".strip()
     key = None
     if kind == "REINDEX_OBJECT_TABLE" and node.relation is not None:
         key = table_key(node.relation)
@@ -140,9 +141,9 @@ def _reindex(ctx: StatementContext, node: Any) -> None:
         key = ctx.knowledge.indexes.get(table_key(node.relation))
     if kind in ("REINDEX_OBJECT_DATABASE", "REINDEX_OBJECT_SYSTEM"):
         in_transaction(ctx, what)
-    ctx.report("reindex-not-concurrently", f"{what} {target} blocks writes and the queries using its indexes "
+    ctx.report("reindex-not-concurrently", f"{what_target} blocks writes and the queries using its indexes "
                "until the rebuild ends",
-               table=key, rewrite=f"-- migrate:up transaction:false\n{what} CONCURRENTLY {target};")
+               table=key, rewrite=f"-- migrate:up transaction:false\n{what} CONCURRENTLY {target}".strip() + ";")
 
 
 @checkers(CHECKERS, "VacuumStmt", "CreatedbStmt", "DropdbStmt", "AlterSystemStmt", "CreateTableSpaceStmt")

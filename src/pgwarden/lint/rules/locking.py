@@ -34,6 +34,10 @@ _MODES = {5: "SHARE", 6: "SHARE ROW EXCLUSIVE", 7: "EXCLUSIVE", 8: "ACCESS EXCLU
 @checkers(CHECKERS, "LockStmt")
 def _lock(ctx: StatementContext, node: Any) -> None:
     mode = _MODES.get(node.mode)
+    if ctx.raw and not ctx.in_transaction_block:
+        ctx.report("explicit-lock-table", "LOCK TABLE outside BEGIN ... COMMIT fails ('LOCK TABLE can only be "
+                   "used in transaction blocks')", severity="error", lock=mode or "")
+        return
     if mode is None:
         return
     for rel in node.relations:
