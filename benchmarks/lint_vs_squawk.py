@@ -1,7 +1,7 @@
 """pgwarden lint vs squawk (PyPI squawk-cli) on 1,000 generated migration files, in one run.
 
-Prints the wall time of each tool (best of 3 runs, both as the CLI a user runs, one
-process for all files), the ratio, and per rule family how often the two agree on
+Prints the wall time of each tool (median of 7 interleaved runs, both as the CLI a user
+runs, one process for all files), the ratio, and per rule family how often the two agree on
 whether a file has a problem of that family.
 
     python benchmarks/lint_vs_squawk.py [--files 1000] [--seed 7]
@@ -13,11 +13,13 @@ import argparse
 import json
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 TABLES = ["orders", "users", "invoices", "events", "payments", "accounts", "sessions", "line_items"]
 
@@ -98,20 +100,29 @@ def generate(folder: Path, count: int, seed: int) -> list[Path]:
     return paths
 
 
-def best_of(runs: int, argv: list[str]) -> tuple[float, float, subprocess.CompletedProcess[str]]:
-    """Best wall time, best CPU time (user + system of the child) and the last result."""
+def timed(argv: list[str]) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """Wall time, CPU time (user + system of the child) and the result of one run."""
     import resource
 
-    best_wall, best_cpu, last = float("inf"), float("inf"), None
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    result = subprocess.run(argv, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, result
+
+
+def interleaved(runs: int, commands: dict[str, list[str]]) -> dict[str, tuple[list[float], list[float], Any]]:
+    """Run the commands alternately ``runs`` times (both tools see the same machine load)."""
+    out: dict[str, tuple[list[float], list[float], Any]] = {name: ([], [], None) for name in commands}
     for _ in range(runs):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.perf_counter()
-        last = subprocess.run(argv, capture_output=True, text=True)
-        best_wall = min(best_wall, time.perf_counter() - started)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        best_cpu = min(best_cpu, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    assert last is not None
-    return best_wall, best_cpu, last
+        for name, argv in commands.items():
+            wall, cpu, result = timed(argv)
+            walls, cpus, _ = out[name]
+            walls.append(wall)
+            cpus.append(cpu)
+            out[name] = (walls, cpus, result)
+    return out
 
 
 IN_PROCESS = """
@@ -132,7 +143,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     squawk = shutil.which("squawk") or str(Path(sys.executable).parent / "squawk")
     if not Path(squawk).exists():
@@ -142,15 +153,19 @@ def main() -> None:
         folder = Path(tmp)
         paths = generate(folder, args.files, args.seed)
         statements = sum(p.read_text().count(";") for p in paths)
-        ours_time, ours_cpu, ours = best_of(args.runs, [sys.executable, "-m", "pgwarden.cli.main", "lint",
-                                                        "--format", "json", str(folder)])
+        measured = interleaved(args.runs, {
+            "pgwarden": [sys.executable, "-m", "pgwarden.cli.main", "lint", "--format", "json", str(folder)],
+            "squawk": [squawk, "--reporter", "json", *map(str, paths)],
+            "startup": [sys.executable, "-m", "pgwarden.cli.main", "lint", "--explain", "all"],
+        })
+        ours_walls, ours_cpus, ours = measured["pgwarden"]
+        theirs_walls, theirs_cpus, theirs = measured["squawk"]
+        startup_walls, _cpus, _ = measured["startup"]
         if ours.returncode not in (0, 1):
             sys.exit(f"pgwarden lint failed: {ours.stderr}")
-        theirs_time, theirs_cpu, theirs = best_of(args.runs, [squawk, "--reporter", "json", *map(str, paths)])
         library = subprocess.run([sys.executable, "-c", IN_PROCESS, str(folder), str(args.runs)],
                                  capture_output=True, text=True, check=True)
         library_time = float(library.stdout)
-        startup_time, _cpu, _ = best_of(args.runs, [sys.executable, "-m", "pgwarden.cli.main", "lint", "--rules"])
         ours_doc = json.loads(ours.stdout)
         theirs_doc = json.loads(theirs.stdout or "[]")
 
@@ -169,13 +184,16 @@ def main() -> None:
 
     names = {p.name for p in paths}
     print(f"{args.files} files, {statements} statements; pgwarden (python -m pgwarden.cli.main lint) vs {version}")
-    print(f"CLI wall time (best of {args.runs}): pgwarden {ours_time:.3f} s, squawk {theirs_time:.3f} s, "
-          f"ratio pgwarden/squawk = {ours_time / theirs_time:.2f}x (goal <= 3x)")
-    print(f"CLI CPU time  (best of {args.runs}): pgwarden {ours_cpu:.3f} s, squawk {theirs_cpu:.3f} s, "
-          f"ratio {ours_cpu / theirs_cpu:.2f}x")
-    print(f"pgwarden CLI start-up alone (`pgwarden lint --rules`): {startup_time:.3f} s wall")
-    print(f"pgwarden library in-process (lint_paths + JSON render, no interpreter start-up): "
-          f"{library_time:.3f} s, ratio to squawk's CLI wall time {library_time / theirs_time:.2f}x")
+    med = statistics.median
+    print(f"CLI wall time, median of {args.runs} interleaved runs: pgwarden {med(ours_walls):.3f} s, "
+          f"squawk {med(theirs_walls):.3f} s, ratio pgwarden/squawk = {med(ours_walls) / med(theirs_walls):.2f}x "
+          f"(best: {min(ours_walls):.3f} s vs {min(theirs_walls):.3f} s = {min(ours_walls) / min(theirs_walls):.2f}x; "
+          f"goal <= 3x)")
+    print(f"CLI CPU time, median: pgwarden {med(ours_cpus):.3f} s, squawk {med(theirs_cpus):.3f} s, "
+          f"ratio {med(ours_cpus) / med(theirs_cpus):.2f}x")
+    print(f"pgwarden CLI start-up alone (`pgwarden lint --explain all`), median: {med(startup_walls):.3f} s")
+    print(f"pgwarden library in-process (lint_paths + JSON render, no interpreter start-up), best of {args.runs}: "
+          f"{library_time:.3f} s = {library_time / med(theirs_walls):.2f}x squawk's median CLI wall time")
     print(f"findings: pgwarden {len(ours_doc['findings'])}, squawk {len(theirs_doc)} "
           f"(of which {sum(unmapped.values())} from rules with no pgwarden family)")
     print(f"{'family':12} {'agree':>7} {'both':>6} {'only pgwarden':>14} {'only squawk':>12}")

@@ -236,6 +236,7 @@ def main() -> None:
               f"ratio to floor {pgw / floor:.2f}x  swap lock held {r.swap_seconds * 1000:.0f} ms  "
               f"changes replayed {r.rows_replayed:,}  writer errors {pgw_errors}  "
               f"rows lost/wrong {pgw_wrong}  extra {pgw_extra}")
+        print(f"         pgwarden phases (s): {r.phase_seconds}")
         print(f"seed 004 recipe (one transaction)   {seed:8.1f}s  longest writer stall {seed_stall * 1000:7.0f} ms  "
               f"ratio to floor {seed / floor:.2f}x  writer errors {seed_errors}"
               + (f" ({seed_err})" if seed_err else "") + f"  rows lost/wrong {seed_wrong}  extra {seed_extra}")

@@ -196,3 +196,20 @@ def test_protected_restore_needs_yes_and_never_prints_password(project) -> None:
     for manifest in (project.root / "backups").rglob("manifest.json"):
         outputs.append(manifest.read_text())
     assert outputs and not any(PASSWORD in text for text in outputs)
+
+
+def test_failed_restore_rolls_back_everything(project) -> None:  # type: ignore[no-untyped-def]
+    fill(project.url)
+    backup = api.create(project.config(), "test")
+    with psycopg.connect(project.url, autocommit=True) as conn:
+        conn.execute("DELETE FROM b WHERE id > 5")
+        conn.execute("UPDATE a SET v = 'changed'")
+        # created after the backup: DROP TABLE a (from --clean) fails because of it
+        conn.execute("CREATE VIEW a_view AS SELECT id FROM a")
+    result = project.cli("backup", "restore", backup.id, check_exit=1)
+    assert "rolled back" in result.stderr and "a_view" in result.stderr
+    with psycopg.connect(project.url, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM b").fetchone() == (5,)
+        assert conn.execute("SELECT count(*) FROM a WHERE v = 'changed'").fetchone() == (5000,)
+        failed = conn.execute("SELECT outcome FROM pgwarden.events WHERE kind = 'restore'").fetchall()
+    assert failed == [("failed",)]

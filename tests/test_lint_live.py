@@ -138,3 +138,20 @@ def test_lint_without_paths_lints_the_project(project, db) -> None:  # type: ign
     # without --env every migration is linted from scratch: orders is created by 001, so 002 is fine
     offline = json.loads(project.cli("lint", "--format", "json", check_exit=0).stdout)
     assert offline["summary"]["files"] == 2 and offline["summary"]["errors"] == 0
+
+
+def test_env_knows_partitioned_tables(project, db) -> None:  # type: ignore[no-untyped-def]
+    db.execute("CREATE TABLE events (id bigint, created_at timestamptz NOT NULL) PARTITION BY RANGE (created_at)")
+    db.execute("CREATE TABLE sessions (id bigint PRIMARY KEY, expires_at timestamptz)")
+    project.write_config(LINT_CONFIG)
+    path = project.root / "parts.sql"
+    path.write_text("SET lock_timeout = '2s';\n"
+                    "ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY (id);\n"
+                    "CREATE TABLE sessions_2025 PARTITION OF sessions\n"
+                    "  FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');\n"
+                    "CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');\n"
+                    "CREATE INDEX CONCURRENTLY events_id_idx ON events (id);\n")
+    report = lint_paths([path], config=project.config(), env="test")
+    assert [(f.rule, f.line) for f in report.errors] == [
+        ("partition-key-not-in-unique", 2), ("partition-of-non-partitioned", 3),
+        ("concurrent-index-on-partitioned", 6)]

@@ -105,3 +105,18 @@ def test_docs_are_generated_from_the_registry() -> None:
     assert docs == markdown(), "regenerate: python -m pgwarden.lint.registry > docs/lint-rules.md"
     for rule in all_rules().values():
         assert f"### `{rule.id}`" in docs and rule.bad in docs and rule.safe in docs
+
+
+def test_cli_uses_the_project_config_for_paths(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    (project / "db").mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[tool.pgwarden]\n[tool.pgwarden.lint]\ndisable = ["index"]\n')
+    sql = project / "db" / "m.sql"
+    sql.write_text("CREATE INDEX i ON t (a);\nDROP TABLE legacy;\n")
+    inside = json.loads(run_cli("lint", "--format", "json", str(sql), cwd=project / "db").stdout)
+    assert [f["rule"] for f in inside["findings"] if f["severity"] != "info"] == ["drop-table"]
+    outside = json.loads(run_cli("lint", "--format", "json", str(sql), cwd=tmp_path).stdout)
+    assert [f["rule"] for f in outside["findings"] if f["severity"] != "info"] == [
+        "create-index-not-concurrently", "drop-table"]
+    listing = run_cli("lint", "--explain", "all", cwd=tmp_path)
+    assert listing.returncode == 0 and len(listing.stdout.splitlines()) == len(all_rules())

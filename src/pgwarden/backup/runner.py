@@ -29,6 +29,7 @@ from pgwarden.errors import BadInput, PgwardenError, Unreachable
 Format = Literal["custom", "directory"]
 COMPRESSIONS = ("zstd", "lz4", "gzip", "none")  # best first
 _VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
+_ERROR_LINE = re.compile(r"error|fatal|^\s*DETAIL:|^\s*Command was:", re.I)
 _TABLE_DONE = re.compile(r'dumping contents of table "([^"]+)"')
 # A socket folder that cannot exist: pg_dump validates options before it connects.
 _PROBE_DSN = "host=/nonexistent-pgwarden-probe port=1 dbname=probe connect_timeout=1"
@@ -240,8 +241,8 @@ def run_tool(
             time.sleep(0.1 if progress else 0.02)
         reader.join(timeout=10)
     if process.returncode != 0:
-        errors = [ln for ln in lines if "error" in ln.lower() or "fatal" in ln.lower()] or lines
-        tail = " | ".join(redact(ln) for ln in errors[-3:]) or "no message"
+        errors = [ln.strip() for ln in lines if _ERROR_LINE.search(ln)] or lines
+        tail = " | ".join(redact(ln) for ln in errors[-4:]) or "no message"
         how = f"killed by signal {-process.returncode}" if process.returncode < 0 else f"exit {process.returncode}"
         raise ToolFailed(f"{what} failed ({how}): {tail}")
     if progress and output is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -16,31 +17,41 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Lint migrations for locks, data loss and run-time failures.", invoke_without_command=True,
                   context_settings={"allow_interspersed_args": True})
 
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="Output: text, json, sarif or github.")]
+
+def _config_exists(start: Path) -> bool:
+    """Whether a config file is in reach (the search order of ``pgwarden.config.find_config``), cheaply."""
+    here = start.resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pgwarden.toml").is_file():
+            return True
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and "[tool.pgwarden" in pyproject.read_text(encoding="utf-8", errors="replace"):
+            return True
+    return False
 
 
 def _config_or_none() -> Config | None:
-    """The project config when one is found; None for explicit paths outside a project."""
-    from pgwarden.config import find_config, load_config
-    from pgwarden.errors import ConfigError
+    """The project config when there is one; None for plain files outside a project (lint defaults apply).
 
-    try:
-        source = state.config_path or find_config()
-    except ConfigError:
+    The existence check runs first so that linting files outside a project does not
+    pay for building the configuration models.
+    """
+    if state.config_path is None and not os.environ.get("PGWARDEN_CONFIG") and not _config_exists(Path.cwd()):
         return None
-    return load_config(source)
+    from pgwarden.config import find_config, load_config
+
+    return load_config(state.config_path or find_config())
 
 
 @app.callback(invoke_without_command=True)
 def lint(
     paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: the project's "
-                                                             "pending migrations).")] = None,
+                                                             "migrations; with --env only those pending there).")]
+    = None,
     env: EnvOpt = None,
-    fmt: FormatOpt = "text",
-    explain: Annotated[str | None, typer.Option("--explain", help="Print a rule's why, bad example and "
-                                                                   "safe rewrite.")] = None,
-    list_rules: Annotated[bool, typer.Option("--rules", help="List every rule.")] = False,
-    json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="Output: text, json, sarif or github.")] = "text",
+    explain: Annotated[str | None, typer.Option("--explain", help="Print a rule's why, bad example and safe "
+                                                                   "rewrite ('all' lists every rule).")] = None,
 ) -> None:
     """Lint migrations: exit 1 on any unsuppressed error, 2 on unparsable input, 0 otherwise.
 
@@ -50,18 +61,17 @@ def lint(
     """
     from pgwarden.errors import BadInput
 
-    if explain:
-        from pgwarden.lint.registry import explain as explain_rule
-
-        sys.stdout.write(explain_rule(explain))
-        return
-    if list_rules:
+    if explain == "all":
         from pgwarden.lint.registry import all_rules
 
         for rule in all_rules().values():
             sys.stdout.write(f"{rule.id:38} {rule.family:12} {rule.severity:8} {rule.summary}\n")
         return
-    fmt = "json" if json else fmt
+    if explain:
+        from pgwarden.lint.registry import explain as explain_rule
+
+        sys.stdout.write(explain_rule(explain))
+        return
     from pgwarden.lint.reporters import FORMATS, render
 
     if fmt not in FORMATS:

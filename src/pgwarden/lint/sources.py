@@ -34,16 +34,20 @@ class Unit:
     raw: bool
     transactional: bool
     statements: tuple[Statement, ...]
+    text: str | None = field(default=None, repr=False)
     _lines: list[str] | None = field(default=None, repr=False)
 
     @property
     def lines(self) -> list[str]:
-        """The file's lines (read lazily: only needed for ignore comments)."""
+        """The file's lines (split lazily: only needed for ignore comments)."""
         if self._lines is None:
-            try:
-                self._lines = self.path.read_text(encoding="utf-8").replace("\r\n", "\n").split("\n")
-            except OSError:
-                self._lines = []
+            text = self.text
+            if text is None:
+                try:
+                    text = self.path.read_text(encoding="utf-8")
+                except OSError:
+                    text = ""
+            self._lines = text.replace("\r\n", "\n").split("\n")
         return self._lines
 
 
@@ -76,13 +80,14 @@ def units_of_file(path: Path, *, include_down: bool = True) -> list[Unit]:
         version, name = (match["version"], match["name"]) if match else ("0", path.stem)
         migration = parse_migration_text(text, path=path, version=version, name=name)
         units = units_of_migration(migration, include_down=include_down)
-        lines = text.replace("\r\n", "\n").split("\n")
         for unit in units:
-            unit._lines = lines
+            unit.text = text
         return units
-    sql = _PSQL_META.sub(lambda m: " " * len(m.group()), text.lstrip("\ufeff").replace("\r\n", "\n"))
+    sql = text.lstrip("\ufeff").replace("\r\n", "\n")
+    if "\\" in sql:
+        sql = _PSQL_META.sub(lambda m: " " * len(m.group()), sql)
     statements = parse_statements(sql, source=str(path))
-    return [Unit(path, "file", True, False, statements, text.replace("\r\n", "\n").split("\n"))]
+    return [Unit(path, "file", True, False, statements, text)]
 
 
 def _order(path: Path) -> tuple[object, ...]:

@@ -105,6 +105,7 @@ class ConvertResult:
     swap_seconds: float | None = None
     seconds: float = 0.0
     resumed_from: str | None = None
+    phase_seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -295,10 +296,13 @@ class Converter:
         other = open_session(self.url)
         found: dict[str, Any] = {}
 
+        binary = capture.binary_hash_works(conn, info.schema, info.name, self.all_columns)
+
         def scan(session: psycopg.Connection[Any], table: str) -> None:
             try:
-                found[table] = session.execute(capture.checksum_sql(info.schema, table, state.log_name,
-                                                                    self.all_columns, info.primary_key)).fetchone()
+                found[table] = session.execute(capture.checksum_sql(
+                    info.schema, table, state.log_name, self.all_columns, info.primary_key,
+                    binary_hash=binary)).fetchone()
             except Exception as exc:  # noqa: BLE001 - re-raised in the caller's thread
                 found[table] = exc
 
@@ -347,7 +351,7 @@ class Converter:
         single = replace(self.policy, retries=0)
         for retry in range(self.policy.retries + 1):
             try:  # each attempt first catches up outside the lock, so the locked part stays short
-                self.replay(state, rounds=50, until=self.batch // 10)
+                self.replay(state, rounds=50, until=min(200, self.batch // 10))
                 ddl.run_locked(conn, attempt, single, what=f"swap {info.qualified} for its partitioned twin")
                 break
             except LockTimeoutGaveUp:
@@ -435,16 +439,14 @@ def convert(config: Config, env: str | None, layout: Layout, *, batch: int = 10_
                                    f"(or undo it: --abort)")
             if state is None and resume:
                 raise BadInput(f"no conversion of {qualified} to resume")
-            if state is not None and state.phase in ("swapped", "done"):
-                info = table_info(conn, layout.schema, layout.table)
-            else:
-                info = table_info(conn, layout.schema, layout.table)
-                if info.partitioned and state is None:
-                    raise Refused(f"{qualified} is already partitioned")
+            info = table_info(conn, layout.schema, layout.table)  # after a swap: the new, partitioned table
+            if info.partitioned and state is None:
+                raise Refused(f"{qualified} is already partitioned")
             worker = Converter(conn, target.url, info, policy, batch=batch, progress=progress)
             result = ConvertResult(qualified, "converted", resumed_from=state.phase if state else None)
             if state is None:
                 state = worker.prepare(layout, as_utc(now or datetime.now(UTC)))
+                result.phase_seconds["prepare"] = round(time.monotonic() - started, 3)
             result.partitions = list(state.layout.get("partitions", []))
             result.key_changes = _twin_from(state.twin).key_changes
             if state.phase in ("backfill", "catchup"):
@@ -488,19 +490,31 @@ def psycopg_errors() -> Any:
 def _copy_verify_swap(worker: Converter, state: _State, result: ConvertResult, swap_backlog: int,
                       max_rounds: int) -> None:
     """Backfill, catch up, verify and (only when equal) swap; sets the figures on ``result``."""
+    mark = time.monotonic()
+
+    def lap(phase: str) -> None:
+        nonlocal mark
+        now = time.monotonic()
+        result.phase_seconds[phase] = round(result.phase_seconds.get(phase, 0.0) + now - mark, 3)
+        mark = now
+
     worker.backfill(state)
+    lap("backfill")
     rounds = 0
     while worker.replay(state, rounds=1, until=swap_backlog) and rounds < max_rounds:
         rounds += 1
         if capture.backlog(worker.conn, state.log_name) <= swap_backlog:
             break
     failpoint("catchup")
+    lap("catchup")
     worker.progress("verify", 0, 1)
     result.verified_rows, result.checksum_equal = worker.verify(state)
+    lap("verify")
     if not result.checksum_equal:
         return
     worker.progress("swap", 0, 1)
     result.swap_seconds = round(worker.swap(state), 4)
+    lap("swap")
 
 
 def _abort(conn: psycopg.Connection[Any], state: _State | None, layout: Layout, policy: LockRetryPolicy,

@@ -7,7 +7,7 @@ from typing import Any
 from pgwarden.lint.context import StatementContext, table_key
 from pgwarden.lint.model import Rule
 from pgwarden.lint.rules._util import Checker, checkers, has_identity_or_serial, name_of, strings, type_name, type_text
-from pgwarden.lint.tree import J, func_calls
+from pgwarden.lint.tree import J, func_calls, kind_of
 
 RULES = [
     Rule(
@@ -37,7 +37,8 @@ RULES = [
         "ALTER COLUMN ... TYPE that rewrites the table",
         "Changing a column's type rewrites the table and rebuilds its indexes under an ACCESS EXCLUSIVE lock, "
         "except for binary-compatible changes: varchar(n) to a larger varchar or to text, and widening "
-        "numeric(p,s) precision. A USING clause always rewrites.",
+        "numeric(p,s) precision. A USING clause that computes anything more than a cast of the column "
+        "rewrites.",
         "ALTER TABLE orders ALTER COLUMN id TYPE bigint;",
         "-- expand/contract: add the new column, keep it in sync with a trigger, backfill in batches,\n"
         "-- then swap names in one short transaction:\n"
@@ -184,17 +185,27 @@ def _type_change_is_safe(old: str | None, new_base: str, new_mods: tuple[int, ..
     return old_base == new_base
 
 
+def _plain_cast_of(expr: Any, column: str) -> bool:
+    """Whether a USING expression is just the column, or the column cast to a type (no computation)."""
+    if expr is None:
+        return True
+    while kind_of(expr) == "TypeCast":
+        expr = expr.arg
+    return kind_of(expr) == "ColumnRef" and strings(expr.fields)[-1:] == [column]
+
+
 def _alter_type(ctx: StatementContext, node: Any, cmd: Any, key: str) -> None:
     col = cmd.def_
     base, mods = type_name(col.typeName)
     info = ctx.knowledge.table(key)
     old = info.columns.get(cmd.name) if info is not None else None
     table = name_of(node.relation)
-    if col.raw_default is None and _type_change_is_safe(old, base, mods):
+    using = None if _plain_cast_of(col.raw_default, cmd.name) else col.raw_default
+    if using is None and _type_change_is_safe(old, base, mods):
         if info is not None:
             info.columns[cmd.name] = type_text(col.typeName)
         return
-    why = "USING rewrites every row" if col.raw_default is not None else (
+    why = "USING rewrites every row" if using is not None else (
         f"{old} to {type_text(col.typeName)} is not binary compatible" if old else
         f"changing to {type_text(col.typeName)} is not a binary-compatible widening")
     ctx.report("alter-column-type",

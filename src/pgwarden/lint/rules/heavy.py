@@ -105,15 +105,28 @@ def data_change_target(node: Any) -> str | None:
     return None
 
 
+# Migration tools' own bookkeeping tables: their one-row updates are not backfills.
+BOOKKEEPING = frozenset({"alembic_version", "schema_migrations", "flyway_schema_history", "_prisma_migrations",
+                         "goose_db_version", "knex_migrations", "django_migrations", "__drizzle_migrations",
+                         "pgwarden.migrations", "pgwarden.events"})
+
+
 def check_transaction(ctx: StatementContext, new_locks: list[tuple[str, str]]) -> None:
-    """Flag a data change and DDL on an existing table sharing one explicit transaction (either order)."""
+    """Flag a backfill that runs while the same transaction holds a DDL lock on an existing table (either order).
+
+    UPDATE and DELETE count when they change a table the transaction's DDL locked;
+    INSERT ... SELECT counts whenever a strong lock is held (it copies data).
+    """
     if not ctx.txn.explicit:
         return
     target = data_change_target(ctx.node)
-    if target is not None and ctx.knowledge.is_new(target) and kind_of(ctx.node) != "InsertStmt":
+    if target in BOOKKEEPING:
+        return
+    is_insert = kind_of(ctx.node) == "InsertStmt"
+    if target is not None and ctx.knowledge.is_new(target) and not is_insert:
         target = None
     if target is not None:
-        held = [(t, lock, line) for t, lock, line in ctx.txn.strong_locks]
+        held = [(t, lock, line) for t, lock, line in ctx.txn.strong_locks if is_insert or t == target]
         if held:
             table, lock, line = held[0]
             ctx.report("data-change-with-ddl",
@@ -121,8 +134,10 @@ def check_transaction(ctx: StatementContext, new_locks: list[tuple[str, str]]) -
                        "lock is held until the data change commits", lock=lock)
         ctx.txn.data_changes.append((target, ctx.line))
     elif new_locks and ctx.txn.data_changes:
-        table, lock = new_locks[0]
-        _target, line = ctx.txn.data_changes[0]
-        ctx.report("data-change-with-ddl",
-                   f"this DDL locks {table} {lock} in the transaction that already changes data (line {line}): the "
-                   "lock is held until the transaction commits", lock=lock)
+        for table, lock in new_locks:
+            earlier = [(t, line) for t, line in ctx.txn.data_changes if t == table or t == "*insert*"]
+            if earlier:
+                ctx.report("data-change-with-ddl",
+                           f"this DDL locks {table} {lock} in the transaction that already changed its data (line "
+                           f"{earlier[0][1]}): the lock is held until the transaction commits", lock=lock)
+                return
