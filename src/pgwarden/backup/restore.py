@@ -1,7 +1,7 @@
 """``backup restore``: put a backup back, in place or into a new database.
 
-Guarantees: a protected environment is refused (exit 5, nothing touched)
-without ``yes``, and gets a fresh safety backup before an in-place restore;
+Guarantees: a protected environment is refused (exit 5, nothing touched) unless
+confirmed (``yes`` or the env name typed at the prompt), and gets a fresh safety backup before an in-place restore;
 the backup's checksums are checked before anything changes; the restore runs
 in one transaction (``--single-transaction --exit-on-error``), so a failure
 leaves the database as it was; ``target_db`` must be a new database, which is
@@ -24,7 +24,8 @@ from pgwarden.backup.tables import split_name
 from pgwarden.backup.verify import restore_args, restore_tools
 from pgwarden.config import Config
 from pgwarden.db import connect, redact, resolve_target
-from pgwarden.errors import BadInput, ProblemsFound, Refused
+from pgwarden.errors import BadInput, ProblemsFound
+from pgwarden.guards import Confirm, confirm_or_refuse
 
 # TOC entry types whose tag starts with the table's name
 _TABLE_TAGGED = (
@@ -135,6 +136,7 @@ def restore(
     target_db: str | None = None,
     tables: list[str] | None = None,
     yes: bool = False,
+    confirm: Confirm | None = None,
 ) -> RestoreResult:
     """Restore ``backup_id`` into ``env``'s database (or a new ``target_db`` on the same server)."""
     from psycopg import sql
@@ -145,11 +147,10 @@ def restore(
     from pgwarden.server import database_url
 
     env_name, environment = config.environment(env)
-    if environment.protected and not yes:
-        raise Refused(
-            f"restore into protected environment {env_name} needs --yes; nothing was changed",
-            hint=f"pgwarden backup restore {backup_id} --env {env_name} --yes",
-        )
+    if environment.protected:
+        where = f"a new database {target_db}" if target_db else "it, replacing its current contents"
+        confirm_or_refuse(f"restoring {backup_id} into protected environment {env_name} ({where})", env_name,
+                          yes=yes, confirm=confirm)
     started = time.monotonic()
     storage, manifest, folder = find(config, backup_id, env_name)
     problems = check_files(folder, manifest.files)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from pgwarden.cli.common import EnvOpt, JsonOpt, YesOpt, console, emit_json, info, is_interactive, load, table
+from pgwarden.cli.common import EnvOpt, JsonOpt, YesOpt, console, emit_json, info, load, table, typed_confirmation
 
 if TYPE_CHECKING:
     from pgwarden.backup.runner import DumpProgress
@@ -188,12 +188,8 @@ def restore(
     """Restore a backup in place (pg_restore --clean --if-exists, one transaction) or into a new database."""
     from pgwarden.backup.api import restore as restore_backup
 
-    config = load()
-    env_name, environment = config.environment(env)
-    if environment.protected and not yes and is_interactive() and not json:
-        where = f"a new database {target_db}" if target_db else f"{env_name} (replacing its current contents)"
-        yes = typer.confirm(f"Restore {backup_id} into {where}? A safety backup is taken first", default=False)
-    result = restore_backup(config, backup_id, env_name, target_db=target_db, tables=tables, yes=yes)
+    result = restore_backup(load(), backup_id, env, target_db=target_db, tables=tables, yes=yes,
+                            confirm=typed_confirmation(json))
     if json:
         emit_json(result)
         return

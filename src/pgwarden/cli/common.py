@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -71,3 +72,14 @@ def info(message: str) -> None:
 def is_interactive() -> bool:
     """Whether a person can answer a prompt (stdin and stderr are terminals)."""
     return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def prompt_typed(expected: str) -> bool:
+    """Ask the person to type ``expected``; True when they did."""
+    answer = typer.prompt(f"type {expected!r} to confirm", default="", show_default=False, err=True)
+    return bool(answer.strip() == expected)
+
+
+def typed_confirmation(json: bool = False) -> Callable[[str], bool] | None:
+    """The confirmation prompt when a person can answer it, else None (the library then refuses without --yes)."""
+    return prompt_typed if is_interactive() and not json else None

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pgwarden.cli.common import EnvOpt, JsonOpt, YesOpt, console, emit_json, info, is_interactive, load, table
+from pgwarden.cli.common import EnvOpt, JsonOpt, YesOpt, console, emit_json, info, load, table, typed_confirmation
 
 if TYPE_CHECKING:
     from pgwarden.deploy.report import DeployReport, DeployStep
@@ -19,12 +19,6 @@ _COLORS = {"ok": "green", "failed": "red", "refused": "red", "skipped": "dim", "
 class Format(StrEnum):
     table = "table"
     json = "json"
-
-
-def prompt_typed(expected: str) -> bool:
-    """Ask the person to type ``expected``; True when they did."""
-    answer = typer.prompt(f"type {expected!r} to confirm", default="", show_default=False, err=True)
-    return bool(answer.strip() == expected)
 
 
 def _show_step(step: DeployStep) -> None:
@@ -56,7 +50,7 @@ def deploy(env: EnvOpt = None, yes: YesOpt = False, dry_run: DryRunOpt = False, 
     from pgwarden.cli.migrate import CliReporter
     from pgwarden.deploy.pipeline import deploy as run_deploy
 
-    report = run_deploy(load(), env, yes=yes, confirm=prompt_typed if is_interactive() else None,
+    report = run_deploy(load(), env, yes=yes, confirm=typed_confirmation(json),
                         dry_run=dry_run, backup=backup, reporter=CliReporter(quiet=json),
                         on_step=None if json else _show_step)
     if json:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pgwarden.cli.common import EnvOpt, JsonOpt, YesOpt, console, emit_json, info, is_interactive, load, table
+from pgwarden.cli.common import EnvOpt, JsonOpt, YesOpt, console, emit_json, info, load, table, typed_confirmation
 
 if TYPE_CHECKING:
     from pgwarden.db import Blocker
@@ -77,11 +77,12 @@ def down(env: EnvOpt = None,
          steps: Annotated[int | None, typer.Option(help="How many migrations to revert (default 1).")] = None,
          to: Annotated[str | None, typer.Option(help="Revert every migration newer than this version.")] = None,
          dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would run; change nothing.")] = False,
-         json: JsonOpt = False) -> None:
-    """Revert migrations with their down sections (refused if one has none)."""
+         yes: YesOpt = False, json: JsonOpt = False) -> None:
+    """Revert migrations with their down sections (refused if one has none; protected envs ask first)."""
     from pgwarden.migrations.commands import down as migrate_down
 
-    result = migrate_down(load(), env, steps=steps, to=to, dry_run=dry_run, reporter=CliReporter(quiet=json))
+    result = migrate_down(load(), env, steps=steps, to=to, dry_run=dry_run, reporter=CliReporter(quiet=json),
+                          yes=yes, confirm=typed_confirmation(json))
     emit_json(result) if json else _render_steps(result)
 
 
@@ -185,10 +186,9 @@ def test_round_trip(json: JsonOpt = False) -> None:
 @app.command()
 def reset(env: EnvOpt = None, yes: YesOpt = False, json: JsonOpt = False) -> None:
     """Drop and re-create the database, then apply every migration (refused on protected environments)."""
-    from pgwarden.cli.deploy import prompt_typed
     from pgwarden.deploy.reset import reset as reset_database
 
-    result = reset_database(load(), env, yes=yes, confirm=prompt_typed if is_interactive() else None,
+    result = reset_database(load(), env, yes=yes, confirm=typed_confirmation(json),
                             reporter=CliReporter(quiet=json))
     if json:
         emit_json(result)

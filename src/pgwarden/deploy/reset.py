@@ -8,7 +8,7 @@ from psycopg import sql
 
 from pgwarden.config import Config
 from pgwarden.db import connect, resolve_target
-from pgwarden.deploy.guards import Confirm, confirm_or_refuse, refuse_protected
+from pgwarden.guards import Confirm, confirm_or_refuse, refuse_protected
 from pgwarden.errors import Refused
 from pgwarden.migrations import commands
 from pgwarden.migrations.commands import MigrateResult

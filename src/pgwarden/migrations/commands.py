@@ -20,6 +20,7 @@ from psycopg import sql
 from pgwarden.config import Config
 from pgwarden.db import LockRetryPolicy, Target, advisory_lock, connect, resolve_target
 from pgwarden.errors import BadInput, ProblemsFound, Refused
+from pgwarden.guards import Confirm, confirm_or_refuse
 from pgwarden.migrations import history
 from pgwarden.migrations.files import MigrationFile, discover, version_key
 from pgwarden.migrations.history import AppliedMigration
@@ -304,12 +305,15 @@ def _down_targets(files: list[MigrationFile], applied: dict[str, AppliedMigratio
 
 
 def down(config: Config, env: str | None = None, *, steps: int | None = None, to: str | None = None,
-         dry_run: bool = False, reporter: Reporter | None = None) -> MigrateResult:
+         dry_run: bool = False, reporter: Reporter | None = None, yes: bool = False,
+         confirm: Confirm | None = None) -> MigrateResult:
     """Revert the newest ``steps`` migrations (default 1) or all newer than ``to``.
 
     Every target is checked first (file present, unchanged, has a down section):
-    if one fails the check nothing is reverted (exit 5). Each down section runs
-    atomically with the removal of its history row.
+    if one fails the check nothing is reverted (exit 5). In a protected
+    environment the revert needs ``yes`` or the env name typed at ``confirm``
+    (exit 5 otherwise). Each down section runs atomically with the removal of
+    its history row.
     """
     if steps is not None and to is not None:
         raise BadInput("give --steps or --to, not both")
@@ -329,6 +333,13 @@ def down(config: Config, env: str | None = None, *, steps: int | None = None, to
         return MigrateResult(target.env_name, database, "down", True, result_steps, current_version(applied),
                              current_version(remaining))
 
+    if target.env.protected:
+        with connect(target.url) as conn:
+            planned = _down_targets(files, history.applied(conn), steps, to)
+        if planned:
+            labels = ", ".join(m.label for m in planned)
+            confirm_or_refuse(f"reverting {labels} on protected environment {target.env_name}", target.env_name,
+                              yes=yes, confirm=confirm)
     with _runner(config, target, reporter) as ctx:
         applied = history.applied(ctx.conn)
         version_before = current_version(applied)

@@ -1,4 +1,4 @@
-"""Safety guards shared by deploy, seed and reset: confirmation, protected environments, TLS."""
+"""Safety guards shared by every command that can lose data or block traffic: confirmation, protected envs, TLS."""
 
 from __future__ import annotations
 
