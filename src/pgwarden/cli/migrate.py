@@ -38,7 +38,8 @@ class CliReporter:
 def _render_steps(result: MigrateResult) -> None:
     out = console()
     if not result.steps:
-        out.print(f"[green]Nothing to do[/]: {result.env} ({result.database}) is at {result.version_after or 'no version'}")
+        version = result.version_after or "no version"
+        out.print(f"[green]Nothing to do[/]: {result.env} ({result.database}) is at {version}")
         return
     rows = [[s.version, s.name, s.status, f"{s.duration_ms} ms", s.statements, s.lock_retries or ""]
             for s in result.steps]
@@ -50,7 +51,8 @@ def _render_steps(result: MigrateResult) -> None:
 
 
 @app.command()
-def new(name: Annotated[str, typer.Argument(help="What the migration does, e.g. add_phone.")], json: JsonOpt = False) -> None:
+def new(name: Annotated[str, typer.Argument(help="What the migration does, e.g. add_phone.")],
+        json: JsonOpt = False) -> None:
     """Write a timestamped migration file with empty up and down sections."""
     from pgwarden.migrations.commands import new as new_migration
 

@@ -22,9 +22,9 @@ from typing import Any, TypeVar
 from pgwarden.config import Config
 from pgwarden.db import Target, advisory_lock, connect, resolve_target
 from pgwarden.deploy import checks
-from pgwarden.guards import Confirm, confirm_or_refuse, require_tls, tls_status
 from pgwarden.deploy.report import DeployReport, DeployStep, StepOutcome
 from pgwarden.errors import LockTimeoutGaveUp, PgwardenError, ProblemsFound, Refused
+from pgwarden.guards import Confirm, confirm_or_refuse, require_tls, tls_status
 from pgwarden.migrations import commands, history
 from pgwarden.migrations.files import MigrationFile, discover
 from pgwarden.migrations.plan import compute_status, current_version

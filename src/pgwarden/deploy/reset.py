@@ -8,8 +8,8 @@ from psycopg import sql
 
 from pgwarden.config import Config
 from pgwarden.db import connect, resolve_target
-from pgwarden.guards import Confirm, confirm_or_refuse, refuse_protected
 from pgwarden.errors import Refused
+from pgwarden.guards import Confirm, confirm_or_refuse, refuse_protected
 from pgwarden.migrations import commands
 from pgwarden.migrations.commands import MigrateResult
 from pgwarden.migrations.runner import Reporter

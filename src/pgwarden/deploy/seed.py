@@ -10,8 +10,8 @@ import psycopg
 
 from pgwarden.config import Config
 from pgwarden.db import connect, resolve_target
-from pgwarden.guards import refuse_protected
 from pgwarden.errors import BadInput, MigrationFailed
+from pgwarden.guards import refuse_protected
 from pgwarden.migrations import history
 from pgwarden.migrations.files import parse_statements
 
