@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import uuid
 from collections.abc import Iterator
@@ -19,12 +21,18 @@ from pgwarden.server import FAST_SETTINGS, EmbeddedServer
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
-    """A running embedded server for the whole session (fsync off: throw-away data)."""
-    server = EmbeddedServer(tmp_path_factory.mktemp("pg") / "data", settings=FAST_SETTINGS)
+def pg_server() -> Iterator[EmbeddedServer]:
+    """A running embedded server for the whole session (fsync off: throw-away data).
+
+    Its folder is outside pytest's temp root: a second pytest session resets that
+    root to mode 0700, which would lock the server's own user out of its files.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="pgwarden-tests-"))
+    server = EmbeddedServer(folder / "data", settings=FAST_SETTINGS)
     server.start()
     yield server
     server.stop(mode="immediate")
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _admin(server: EmbeddedServer) -> psycopg.Connection[tuple[object, ...]]:
