@@ -68,6 +68,7 @@ class Writer(threading.Thread):
         self.stop = threading.Event()
         self.window = threading.Event()  # set while the measured operation runs
         self.longest = 0.0
+        self.slow: list[tuple[float, float]] = []  # (started, seconds) of statements over 200 ms
         self.errors = 0
         self.last_error = ""
         self.rng = random.Random(n)
@@ -97,7 +98,10 @@ class Writer(threading.Thread):
                     self.errors += 1
                     self.last_error = str(exc).splitlines()[0][:100]
                 if self.window.is_set():
-                    self.longest = max(self.longest, time.monotonic() - started)
+                    spent = time.monotonic() - started
+                    self.longest = max(self.longest, spent)
+                    if spent > 0.2:
+                        self.slow.append((started, spent))
                 time.sleep(self.pause)
 
 
@@ -202,8 +206,24 @@ def main() -> None:
 
         # 2. pgwarden partition convert, same writers still running
         result = {}
-        pgw = measure(writers, lambda: result.update(r=convert(config, None, layout, batch=args.batch, now=NOW)))
+        phases: list[tuple[float, str]] = []
+
+        def progress(phase: str, done: int, total: int) -> None:
+            if not phases or phases[-1][1] != phase:
+                phases.append((time.monotonic(), phase))
+
+        for w in writers:
+            w.slow.clear()
+        pgw_started = time.monotonic()
+        phases.append((pgw_started, "prepare"))
+        pgw = measure(writers, lambda: result.update(r=convert(config, None, layout, batch=args.batch, now=NOW,
+                                                                progress=progress)))
         pgw_stall = max(w.longest for w in writers)
+        stalls: dict[str, float] = {}
+        for w in writers:
+            for began, spent in w.slow:
+                phase = [name for at, name in phases if at <= began][-1] if began >= pgw_started else "prepare"
+                stalls[phase] = max(stalls.get(phase, 0.0), spent)
         time.sleep(1)
         pgw_errors = sum(w.errors for w in writers)
         pgw_wrong, pgw_extra = stop_and_check(url, writers)
@@ -237,6 +257,8 @@ def main() -> None:
               f"changes replayed {r.rows_replayed:,}  writer errors {pgw_errors}  "
               f"rows lost/wrong {pgw_wrong}  extra {pgw_extra}")
         print(f"         pgwarden phases (s): {r.phase_seconds}")
+        print("         longest writer statement (> 200 ms) by pgwarden phase: "
+              + (", ".join(f"{k} {v * 1000:.0f} ms" for k, v in stalls.items()) or "none"))
         print(f"seed 004 recipe (one transaction)   {seed:8.1f}s  longest writer stall {seed_stall * 1000:7.0f} ms  "
               f"ratio to floor {seed / floor:.2f}x  writer errors {seed_errors}"
               + (f" ({seed_err})" if seed_err else "") + f"  rows lost/wrong {seed_wrong}  extra {seed_extra}")

@@ -50,8 +50,9 @@ def test_failing_migration_keeps_earlier_ones_and_prints_ways_back(project: Proj
     assert backup_id in backups and backups[backup_id].verified_at is not None
     assert backups[backup_id].migration_version == "001"  # taken before anything was applied
 
-    # the printed way back works
-    project.cli("migrate", "down", "--to", "001", check_exit=0)
+    # the printed way back works (the env is protected: without a terminal it needs --yes)
+    assert project.cli("migrate", "down", "--to", "001").returncode == 5
+    project.cli("migrate", "down", "--to", "001", "--yes", check_exit=0)
     assert db.execute("SELECT to_regclass('public.orders')").fetchone() == (None,)
 
 

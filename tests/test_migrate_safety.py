@@ -163,14 +163,18 @@ def test_kill_9_mid_migration_then_status_and_up_complete(project: Project, db) 
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        row = db.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30)%'").fetchone()
+        row = db.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' "
+                         "AND state = 'active' AND pid <> pg_backend_pid()").fetchone()
         if row and row[0]:
             break
         time.sleep(0.05)
+    else:
+        pytest.fail("the migration never started")
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     # The server notices the dead client on its next write; terminate explicitly like a TCP keepalive would.
-    db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30)%'")
+    db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' "
+               "AND pid <> pg_backend_pid()")
     status = json.loads(project.cli("migrate", "status", "--json").stdout)
     assert {m["version"]: m["state"] for m in status["migrations"]} == {"001": "applied", "002": "pending"}
     assert "slow" not in _tables(db)

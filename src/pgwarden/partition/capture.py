@@ -136,6 +136,8 @@ def replay_batch(conn: psycopg.Connection[Any], info: TableInfo, new: str, log: 
         conn.execute(sql.SQL("DELETE FROM {} WHERE ({}) > ({})").format(
             sql.Identifier(KEYS_TABLE), _cols(pk), sql.SQL(", ").join(sql.Placeholder() * len(pk))), behind)
     conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(KEYS_TABLE)))
+    # a few keys against a big table: index probes, never a scan of the table (for the rest of this transaction)
+    conn.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
     conn.execute(sql.SQL("DELETE FROM {new} n USING {keys} k WHERE {match}").format(
         new=ident(info.schema, new), keys=sql.Identifier(KEYS_TABLE), match=_match("n", "k", pk)))
     conn.execute(sql.SQL(
