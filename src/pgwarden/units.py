@@ -44,6 +44,19 @@ def postgres_duration(seconds: float) -> str:
     return f"{max(0, round(seconds * 1000))}ms"
 
 
+def human_duration(seconds: float) -> str:
+    """A short human duration: ``0.4s``, ``95s``, ``12min``, ``3.5h``, ``2.0d``."""
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.1f}d"
+
+
 def human_size(n_bytes: float) -> str:
     """Format a byte count the way pg_size_pretty does (kB, MB, GB)."""
     size = float(n_bytes)

@@ -25,13 +25,9 @@ def _size(n: int) -> str:
 
 
 def _age(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f}s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f}m"
-    if seconds < 172800:
-        return f"{seconds / 3600:.0f}h"
-    return f"{seconds / 86400:.0f}d"
+    from pgwarden.units import human_duration
+
+    return human_duration(seconds)
 
 
 @contextmanager

@@ -52,6 +52,15 @@ def emit_json(result: Any) -> None:
     sys.stdout.write(dumps(result) + "\n")
 
 
+def json_doc(result: Any) -> dict[str, Any]:
+    """``result`` (a dataclass) as a JSON-ready dict, to extend with computed fields before emit_json."""
+    from pgwarden.output import to_jsonable
+
+    doc = to_jsonable(result)
+    assert isinstance(doc, dict)
+    return doc
+
+
 def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> Any:
     """A rich Table with the given header and rows (values are str()-ed; None shows as '-')."""
     from rich.table import Table

@@ -7,7 +7,18 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pgwarden.cli.common import EnvOpt, JsonOpt, YesOpt, console, emit_json, info, load, table, typed_confirmation
+from pgwarden.cli.common import (
+    EnvOpt,
+    JsonOpt,
+    YesOpt,
+    console,
+    emit_json,
+    info,
+    json_doc,
+    load,
+    table,
+    typed_confirmation,
+)
 
 if TYPE_CHECKING:
     from pgwarden.deploy.report import DeployReport, DeployStep
@@ -75,7 +86,7 @@ def check(env: EnvOpt = None,
 
     result = drift_check(load(), env)
     if json or format is Format.json:
-        emit_json({**_doc(result), "drifted": result.drifted})
+        emit_json({**json_doc(result), "drifted": result.drifted})
     elif result.drifted:
         _render_differences(f"{result.env} ({result.database}): drift against migrations up to "
                             f"{result.version or 'none'}", result.differences)
@@ -88,14 +99,6 @@ def check(env: EnvOpt = None,
         info(f"note: {len(result.pending)} pending migration(s) not compared: {', '.join(result.pending)}")
     if result.drifted:
         raise typer.Exit(EXIT_PROBLEMS)
-
-
-def _doc(result: object) -> dict[str, object]:
-    from pgwarden.output import to_jsonable
-
-    doc = to_jsonable(result)
-    assert isinstance(doc, dict)
-    return doc
 
 
 def seed(env: EnvOpt = None, json: JsonOpt = False) -> None:

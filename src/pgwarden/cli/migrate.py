@@ -6,7 +6,18 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pgwarden.cli.common import EnvOpt, JsonOpt, YesOpt, console, emit_json, info, load, table, typed_confirmation
+from pgwarden.cli.common import (
+    EnvOpt,
+    JsonOpt,
+    YesOpt,
+    console,
+    emit_json,
+    info,
+    json_doc,
+    load,
+    table,
+    typed_confirmation,
+)
 
 if TYPE_CHECKING:
     from pgwarden.db import Blocker
@@ -96,7 +107,7 @@ def status(env: EnvOpt = None, json: JsonOpt = False) -> None:
 
     result = migrate_status(load(), env)
     if json:
-        emit_json({**{"counts": result.counts}, **_status_doc(result)})
+        emit_json({**{"counts": result.counts}, **json_doc(result)})
     else:
         colors = {"applied": "green", "pending": "cyan", "baseline": "blue", "changed": "red", "missing": "red",
                   "failed": "red", "interrupted": "red"}
@@ -109,14 +120,6 @@ def status(env: EnvOpt = None, json: JsonOpt = False) -> None:
         out.print(", ".join(f"{n} {state}" for state, n in sorted(result.counts.items())) or "no migrations")
     if result.problems:
         raise typer.Exit(EXIT_PROBLEMS)
-
-
-def _status_doc(result: object) -> dict[str, object]:
-    from pgwarden.output import to_jsonable
-
-    doc = to_jsonable(result)
-    assert isinstance(doc, dict)
-    return doc
 
 
 @app.command()
@@ -169,7 +172,7 @@ def test_round_trip(json: JsonOpt = False) -> None:
     result = round_trip(load())
     failed = result.failed
     if json:
-        emit_json({"ok": failed is None, **_status_doc(result)})
+        emit_json({"ok": failed is None, **json_doc(result)})
     else:
         rows = [[m.version, m.name, f"[{'green' if m.ok else 'red'}]{m.outcome}[/]", f"{m.seconds:.2f}s"]
                 for m in result.migrations]

@@ -32,7 +32,17 @@ done         drop log and function; ``--drop-old`` drops ``<t>_pgw_old``        
 ===========  =====================================================================  =================================
 
 Writers therefore never wait longer than lock_timeout plus the swap itself;
-the default convert lock_timeout is 500 ms (``--lock-timeout``).
+the default convert lock_timeout is 500 ms (``--lock-timeout``). Before each swap
+attempt the log is caught up outside the lock, so the locked part replays at
+most a few hundred rows; a swap that cannot get its lock is retried with backoff
+and finally gives up (exit 4) leaving the conversion resumable.
+
+Also guaranteed: ``TRUNCATE`` of the table is refused while it is being copied
+(the trigger could not capture it); a row written meanwhile outside every
+planned partition gets its partition added to the twin (not yet in use, so no
+one waits) and the copy continues; tables without a primary key, referenced by
+foreign keys, used by views, with user triggers or exclusion constraints are
+refused up front (exit 5) and nothing is created.
 """
 
 from __future__ import annotations

@@ -15,16 +15,10 @@ def qname(conn: Any, *parts: str) -> str:
 
 
 def seconds(value: float) -> str:
-    """A short human duration: ``0.4s``, ``95s``, ``12min``, ``3.5h``, ``2.0d``."""
-    if value < 10:
-        return f"{value:.1f}s"
-    if value < 120:
-        return f"{value:.0f}s"
-    if value < 7200:
-        return f"{value / 60:.0f}min"
-    if value < 172800:
-        return f"{value / 3600:.1f}h"
-    return f"{value / 86400:.1f}d"
+    """A short human duration (see :func:`pgwarden.units.human_duration`)."""
+    from pgwarden.units import human_duration
+
+    return human_duration(value)
 
 
 def size(n_bytes: float) -> str:
