@@ -281,3 +281,19 @@ def test_swap_blocked_by_a_long_transaction_gives_up_with_exit_4_then_resumes(pr
     expected = fingerprint(db)
     convert(config, None, layout, resume=True, lock_timeout=0.2)
     assert is_partitioned(db) and fingerprint(db) == expected
+
+
+def test_refuses_tables_it_cannot_swap_safely(project, db) -> None:
+    db.execute("""
+        CREATE TABLE parent (id bigint PRIMARY KEY, at timestamptz NOT NULL);
+        CREATE TABLE child (id int PRIMARY KEY, parent_id bigint REFERENCES parent (id));
+        CREATE TABLE nokey (at timestamptz NOT NULL, v int);
+        CREATE TABLE viewed (id int PRIMARY KEY, at timestamptz NOT NULL);
+        CREATE VIEW recent AS SELECT * FROM viewed;
+    """)
+    for table, reason in (("parent", "foreign key child_parent_id_fkey"), ("nokey", "no primary key"),
+                          ("viewed", "pgwarden: view recent depends on it\n")):
+        out = project.cli("partition", "convert", table, "--key", "at", "--interval", "1 month", check_exit=5)
+        assert reason in out.stderr, out.stderr
+    assert leftovers(db) == []
+    assert db.execute("SELECT count(*) FROM pg_class WHERE relkind = 'p'").fetchone()[0] == 0

@@ -16,10 +16,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from pgwarden.configfile import find_config
 from pgwarden.errors import ConfigError
 from pgwarden.units import parse_duration, parse_size
 
-CONFIG_FILE = "pgwarden.toml"
 EMBEDDED = "embedded"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -215,22 +215,6 @@ def expand_variables(value: Any, *, source: Path, key: str = "") -> Any:
         raise ConfigError(f"{source}: {key}: environment variable {name} is not set")
 
     return _VAR.sub(replace, value)
-
-
-def find_config(start: Path | None = None) -> Path:
-    """The config file for ``start`` (default: cwd) or its nearest parent; ``$PGWARDEN_CONFIG`` wins."""
-    explicit = os.environ.get("PGWARDEN_CONFIG")
-    if explicit:
-        return Path(explicit)
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        candidate = folder / CONFIG_FILE
-        if candidate.is_file():
-            return candidate
-        pyproject = folder / "pyproject.toml"
-        if pyproject.is_file() and "[tool.pgwarden" in pyproject.read_text(encoding="utf-8", errors="replace"):
-            return pyproject
-    raise ConfigError(f"no {CONFIG_FILE} found in {here} or its parents", hint="run `pgwarden init` to create one")
 
 
 def _format_loc(loc: tuple[int | str, ...]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pgwarden.config import CONFIG_FILE
+from pgwarden.configfile import CONFIG_FILE
 from pgwarden.errors import Refused
 
 CONFIG_TEMPLATE = """# pgwarden configuration: https://github.com/pgwarden/pgwarden#configuration

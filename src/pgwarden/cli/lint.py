@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -18,29 +17,20 @@ app = typer.Typer(help="Lint migrations for locks, data loss and run-time failur
                   context_settings={"allow_interspersed_args": True})
 
 
-def _config_exists(start: Path) -> bool:
-    """Whether a config file is in reach (the search order of ``pgwarden.config.find_config``), cheaply."""
-    here = start.resolve()
-    for folder in (here, *here.parents):
-        if (folder / "pgwarden.toml").is_file():
-            return True
-        pyproject = folder / "pyproject.toml"
-        if pyproject.is_file() and "[tool.pgwarden" in pyproject.read_text(encoding="utf-8", errors="replace"):
-            return True
-    return False
-
-
 def _config_or_none() -> Config | None:
     """The project config when there is one; None for plain files outside a project (lint defaults apply).
 
     The existence check runs first so that linting files outside a project does not
     pay for building the configuration models.
     """
-    if state.config_path is None and not os.environ.get("PGWARDEN_CONFIG") and not _config_exists(Path.cwd()):
-        return None
-    from pgwarden.config import find_config, load_config
+    from pgwarden.configfile import find_config
 
-    return load_config(state.config_path or find_config())
+    path = state.config_path or find_config(required=False)
+    if path is None:
+        return None
+    from pgwarden.config import load_config
+
+    return load_config(path)
 
 
 @app.callback(invoke_without_command=True)

@@ -184,7 +184,7 @@ _REFUSALS_SQL = """
 SELECT 'foreign key ' || con.conname || ' of ' || con.conrelid::regclass::text || ' references it'
 FROM pg_constraint con WHERE con.confrelid = %(oid)s AND con.contype = 'f'
 UNION ALL
-SELECT 'view ' || v.oid::regclass::text || ' depends on it'
+SELECT DISTINCT 'view ' || v.oid::regclass::text || ' depends on it'
 FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class
 WHERE d.refobjid = %(oid)s AND d.classid = 'pg_rewrite'::regclass AND v.oid <> %(oid)s
 UNION ALL
