@@ -252,14 +252,15 @@ def up(config: Config, env: str | None = None, *, to: str | None = None, dry_run
         with connect(target.url) as conn:
             applied = history.applied(conn)
             database = conn.info.dbname
-        states = compute_status(files, applied)
-        _refuse_problems(states)
-        todo = _pending_up_to(files, states, to)
+            states = compute_status(files, applied)
+            _refuse_problems(states)
+            todo = _pending_up_to(files, states, to)
+            warnings = _lint_gate(config, target, todo, conn)
         steps = [StepResult(f.version, f.name, "up", "would apply", 0, len(f.up.statements), 0, f.up.transactional)
                  for f in todo]
         version = current_version(applied)
         return MigrateResult(target.env_name, database, "up", True, steps, version,
-                             todo[-1].version if todo else version)
+                             todo[-1].version if todo else version, warnings)
 
     with _runner(config, target, reporter) as ctx:
         applied = history.applied(ctx.conn)
