@@ -165,17 +165,29 @@ class BlockerWatch:
         self._pid = pid
         self._interval = max(0.01, interval)
         self._stop = threading.Event()
+        self._armed = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.seen: list[Blocker] = []
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
+            if not self._armed.is_set():
+                continue
             try:
                 found = blockers_of(self._watcher, self._pid)
             except Exception:  # noqa: BLE001 - watching is best effort; never break the migration
                 return
-            if found:
+            if found and self._armed.is_set():
                 self.seen = found
+
+    def arm(self) -> None:
+        """Start sampling for a new statement (forgets what the previous one saw)."""
+        self.seen = []
+        self._armed.set()
+
+    def disarm(self) -> None:
+        """Stop sampling until the next :meth:`arm`."""
+        self._armed.clear()
 
     def __enter__(self) -> BlockerWatch:
         self._thread.start()
@@ -216,9 +228,20 @@ class LockAttemptTimedOut(Exception):
         self.blockers = blockers
 
 
+def watch_interval(lock_timeout: float) -> float:
+    """How often to sample blockers so that a wait of ``lock_timeout`` is seen a few times."""
+    return min(0.25, lock_timeout / 4)
+
+
 @contextmanager
-def watch_lock_waits(watcher: psycopg.Connection[Any] | None, pid: int, lock_timeout: float) -> Iterator[None]:
-    """Run the body while sampling its blockers; a 55P03 becomes :class:`LockAttemptTimedOut`."""
+def watch_lock_waits(watcher: psycopg.Connection[Any] | BlockerWatch | None, pid: int,
+                     lock_timeout: float) -> Iterator[None]:
+    """Run the body while sampling its blockers; a 55P03 becomes :class:`LockAttemptTimedOut`.
+
+    ``watcher`` is a running :class:`BlockerWatch` (reused across statements: no
+    thread per statement), a spare connection (a watch is started for the body),
+    or None (no sampling).
+    """
     import psycopg
 
     if watcher is None:
@@ -227,12 +250,18 @@ def watch_lock_waits(watcher: psycopg.Connection[Any] | None, pid: int, lock_tim
         except psycopg.errors.LockNotAvailable:
             raise LockAttemptTimedOut([]) from None
         return
-    watch = BlockerWatch(watcher, pid, interval=min(0.25, lock_timeout / 4))
-    try:
-        with watch:
+    if isinstance(watcher, BlockerWatch):
+        watcher.arm()
+        try:
             yield
-    except psycopg.errors.LockNotAvailable:
-        raise LockAttemptTimedOut(watch.seen) from None
+        except psycopg.errors.LockNotAvailable:
+            raise LockAttemptTimedOut(watcher.seen) from None
+        finally:
+            watcher.disarm()
+        return
+    with (BlockerWatch(watcher, pid, interval=watch_interval(lock_timeout)) as watch,
+          watch_lock_waits(watch, pid, lock_timeout)):
+        yield
 
 
 def retry_on_lock_timeout(

@@ -18,7 +18,7 @@ from typing import Any
 from psycopg import sql
 
 from pgwarden.config import Config
-from pgwarden.db import LockRetryPolicy, Target, advisory_lock, connect, resolve_target
+from pgwarden.db import BlockerWatch, LockRetryPolicy, Target, advisory_lock, connect, resolve_target, watch_interval
 from pgwarden.errors import BadInput, ProblemsFound, Refused
 from pgwarden.guards import Confirm, confirm_or_refuse
 from pgwarden.migrations import history
@@ -127,9 +127,12 @@ def _runner(config: Config, target: Target, reporter: Reporter) -> Iterator[Exec
     timeout = parse_duration(config.settings.migrate.runner_lock_timeout)
     with advisory_lock(target.url, RUNNER_LOCK, timeout=timeout, on_wait=reporter.waiting_for_runner_lock) as lock:
         conn = connect(target.url, autocommit=True)
+        policy = _policy(config, target)
         try:
             history.ensure_schema(conn)
-            yield ExecutionContext(conn, lock, _policy(config, target), _statement_timeout(config), reporter)
+            # The lock connection is idle while we hold the lock: it samples who blocks the work connection.
+            with BlockerWatch(lock, conn.info.backend_pid, watch_interval(policy.lock_timeout)) as watch:
+                yield ExecutionContext(conn, watch, policy, _statement_timeout(config), reporter)
         finally:
             conn.close()
 

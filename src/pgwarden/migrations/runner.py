@@ -20,7 +20,14 @@ from typing import Any, Literal, Protocol
 import psycopg
 from psycopg import sql
 
-from pgwarden.db import Blocker, LockAttemptTimedOut, LockRetryPolicy, retry_on_lock_timeout, watch_lock_waits
+from pgwarden.db import (
+    Blocker,
+    BlockerWatch,
+    LockAttemptTimedOut,
+    LockRetryPolicy,
+    retry_on_lock_timeout,
+    watch_lock_waits,
+)
 from pgwarden.errors import MigrationFailed
 from pgwarden.migrations import history
 from pgwarden.migrations.files import MigrationFile, Section, Statement
@@ -68,7 +75,7 @@ class ExecutionContext:
     """What every section execution needs: the work connection, the watcher and the policy."""
 
     conn: psycopg.Connection[Any]
-    watcher: psycopg.Connection[Any] | None
+    watcher: BlockerWatch | None
     policy: LockRetryPolicy
     statement_timeout: float | None
     reporter: Reporter
