@@ -84,33 +84,41 @@ def _table_count(url: str) -> int:
         return int(row[0]) if row else 0
 
 
+def _one_round(server, folder: Path, count: int, round_no: int) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
+    names = [f"r{round_no}_pgwarden", f"r{round_no}_alembic", f"r{round_no}_alembic_tpm"]
+    with psycopg.connect(server.url("postgres"), autocommit=True) as conn:
+        for name in names:
+            conn.execute(f"CREATE DATABASE {name}")
+    pg_root = folder / f"r{round_no}_pgwarden"
+    al_root, tpm_root = folder / f"r{round_no}_alembic", folder / f"r{round_no}_alembic_tpm"
+    _pgwarden_project(pg_root, server.url(names[0]), count)
+    _alembic_project(al_root, server.url(names[1]), count, per_migration=False)
+    _alembic_project(tpm_root, server.url(names[2]), count, per_migration=True)
+    pgwarden_s = timed([bin_path("pgwarden"), "migrate", "up", "--json"], cwd=pg_root,
+                       env={"PGWARDEN_CONFIG": str(pg_root / "pgwarden.toml")})
+    alembic_s = timed([bin_path("alembic"), "upgrade", "head"], cwd=al_root)
+    alembic_tpm_s = timed([bin_path("alembic"), "upgrade", "head"], cwd=tpm_root)
+    for name in names:
+        assert _table_count(server.url(name)) == count
+    return pgwarden_s, alembic_s, alembic_tpm_s
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     with embedded_server() as server, tempfile.TemporaryDirectory() as folder:
-        with psycopg.connect(server.url("postgres"), autocommit=True) as conn:
-            for name in ("bench_pgwarden", "bench_alembic", "bench_alembic_tpm"):
-                conn.execute(f"CREATE DATABASE {name}")
-        pg_root = Path(folder) / "pgwarden"
-        al_root, tpm_root = Path(folder) / "alembic_project", Path(folder) / "alembic_tpm"
-        _pgwarden_project(pg_root, server.url("bench_pgwarden"), args.count)
-        _alembic_project(al_root, server.url("bench_alembic"), args.count, per_migration=False)
-        _alembic_project(tpm_root, server.url("bench_alembic_tpm"), args.count, per_migration=True)
-
-        pgwarden_s = timed([bin_path("pgwarden"), "migrate", "up", "--json"], cwd=pg_root,
-                           env={"PGWARDEN_CONFIG": str(pg_root / "pgwarden.toml")})
-        alembic_s = timed([bin_path("alembic"), "upgrade", "head"], cwd=al_root)
-        alembic_tpm_s = timed([bin_path("alembic"), "upgrade", "head"], cwd=tpm_root)
-        for name in ("bench_pgwarden", "bench_alembic", "bench_alembic_tpm"):
-            assert _table_count(server.url(name)) == args.count
-
+        rounds = [_one_round(server, Path(folder), args.count, i) for i in range(args.rounds)]
         help_pgwarden = statistics.median(timed([bin_path("pgwarden"), "--help"]) for _ in range(7))
         help_alembic = statistics.median(timed([bin_path("alembic"), "--help"]) for _ in range(7))
+    pgwarden_s, alembic_s, alembic_tpm_s = (statistics.median(r[i] for r in rounds) for i in range(3))
+    runs = "; ".join(f"{p:.2f}/{a:.2f}/{t:.2f}" for p, a, t in rounds)
 
-    print(f"migrations applied:        {args.count} (a table and an index each)")
-    print(f"pgwarden migrate up:       {pgwarden_s:.2f} s")
-    print(f"alembic upgrade head:      {alembic_s:.2f} s  (its default: all 300 in ONE transaction)")
+    print(f"migrations applied:        {args.count} (a table and an index each), {args.rounds} rounds")
+    print(f"runs pgwarden/alembic/alembic-per-migration (s): {runs}")
+    print(f"pgwarden migrate up:       {pgwarden_s:.2f} s (median)")
+    print(f"alembic upgrade head:      {alembic_s:.2f} s  (its default: all migrations in ONE transaction)")
     print(f"alembic, per migration:    {alembic_tpm_s:.2f} s  (transaction_per_migration=True, pgwarden's guarantee)")
     print(f"ratio pgwarden/alembic:    {pgwarden_s / alembic_s:.2f}x  (goal <= 0.50x)")
     print(f"ratio pgwarden/alembic per-migration: {pgwarden_s / alembic_tpm_s:.2f}x")

@@ -72,6 +72,24 @@ class Writer(threading.Thread):
         self.errors = 0
         self.last_error = ""
         self.rng = random.Random(n)
+        self.ids: list[int] = list(owned)
+        self.pos = {row_id: i for i, row_id in enumerate(self.ids)}
+
+    # O(1) random pick / removal: a list of ids plus each id's position (list(model) per statement would
+    # hold the GIL for milliseconds on millions of rows and starve the converter running in this process)
+    def remember(self, row_id: int) -> None:
+        self.pos[row_id] = len(self.ids)
+        self.ids.append(row_id)
+
+    def forget(self, row_id: int) -> None:
+        index = self.pos.pop(row_id)
+        last = self.ids.pop()
+        if last != row_id:
+            self.ids[index] = last
+            self.pos[last] = index
+
+    def pick(self) -> int:
+        return self.ids[self.rng.randrange(len(self.ids))]
 
     def run(self) -> None:
         base = datetime(2026, 1, 1, tzinfo=UTC)
@@ -86,14 +104,16 @@ class Writer(threading.Thread):
                         row = conn.execute("INSERT INTO chat_messages (session_id, role, content, created_at) "
                                            "VALUES (%s, 'user', 'w', %s) RETURNING id", [v, at]).fetchone()
                         self.model[row[0]] = v  # type: ignore[index]
+                        self.remember(row[0])  # type: ignore[index]
                     elif op < 0.8:
-                        row_id = self.rng.choice(list(self.model))
+                        row_id = self.pick()
                         conn.execute("UPDATE chat_messages SET session_id = %s WHERE id = %s", [v, row_id])
                         self.model[row_id] = v
                     else:
-                        row_id = self.rng.choice(list(self.model))
+                        row_id = self.pick()
                         conn.execute("DELETE FROM chat_messages WHERE id = %s", [row_id])
                         del self.model[row_id]
+                        self.forget(row_id)
                 except Exception as exc:  # noqa: BLE001 - counted and printed
                     self.errors += 1
                     self.last_error = str(exc).splitlines()[0][:100]
