@@ -64,8 +64,10 @@ def test_create_then_maintain_across_month_and_year_boundaries(project, db) -> N
     assert crossed.tables[0].created == ["audit_logs_p2027_03"]
     again = maintain(config, None, now=utc(2027, 1, 1, 0, 30))
     assert not again.tables[0].changed
-    # retention 3 months at 2027-03-05: cutoff 2026-12-05, only November (upper bound Dec 1) has expired
+    # retention 3 months at 2027-03-05: cutoff 2026-12-05, only November (upper bound Dec 1) has expired;
+    # maintain last ran on Jan 1 (premake 2: up to March), so nothing is missing in between
     retained = maintain(config, None, now=utc(2027, 3, 5))
+    assert retained.tables[0].created == ["audit_logs_p2027_04", "audit_logs_p2027_05"]
     assert retained.tables[0].detached == ["audit_logs_p2026_11"]
     assert retained.tables[0].dropped == ["audit_logs_p2026_11"]
     assert db.execute("SELECT to_regclass('audit_logs_p2026_11')").fetchone()[0] is None
@@ -118,6 +120,19 @@ def test_rows_in_default_partition_move_to_their_partitions(project, db) -> None
     # the bound-check helper is gone and the partitions are real ones
     assert db.execute("SELECT count(*) FROM pg_constraint WHERE conname LIKE '%\\_bounds'").fetchone()[0] == 0
     assert not maintain(project.config(), None, now=utc(2026, 11, 22)).tables[0].changed
+
+
+def test_maintain_fills_the_holes_of_missed_runs(project, db) -> None:
+    from pgwarden.partition.inspect import show
+    from pgwarden.partition.maintain import maintain
+
+    db.execute("CREATE TABLE h (at timestamptz NOT NULL) PARTITION BY RANGE (at)")
+    project.write_config(partitions_config(table="h", key="at", interval="1 month", premake=0))
+    config = project.config()
+    maintain(config, None, now=utc(2026, 9, 10))
+    result = maintain(config, None, now=utc(2027, 1, 3)).tables[0]  # cron was down since September
+    assert result.created == ["h_p2026_10", "h_p2026_11", "h_p2026_12", "h_p2027_01"]
+    assert show(config, None, "h").ok
 
 
 def test_retention_with_default_partition_detaches_exactly_the_expired(project, db) -> None:

@@ -216,10 +216,13 @@ class Converter:
                            "owned_sequences": twin.owned_sequences, "identity_columns": twin.identity_columns},
                        "backfill", None, 0, 0, 0)
         install = capture.install_statements(conn, info, state.log_name, state.function_name, state.trigger_name)
+        # no autovacuum on the twin while it is bulk-filled (it would compete with the copy); reset in finish()
+        quiet = [sql.SQL("ALTER TABLE {} SET (autovacuum_enabled = false)").format(ddl.ident(info.schema, name))
+                 for name in names + ([default] if default else [])]
 
         def build() -> None:
             conn.execute(STATE_SQL)
-            for statement in [*twin.create, *parts, *install]:
+            for statement in [*twin.create, *parts, *quiet, *install]:
                 conn.execute(statement)
             conn.execute(
                 "INSERT INTO pgwarden.partition_conversions (table_schema, table_name, layout, new_name, old_name, "
@@ -407,6 +410,17 @@ class Converter:
         return added
 
     def finish(self, state: _State, drop_old: bool) -> None:
+        """Drop log and capture function, re-enable autovacuum on the partitions, forget the conversion.
+
+        Autovacuum then analyzes the partitions; run ``ANALYZE <table>`` for parent-level statistics.
+        """
+        from pgwarden.partition.inspect import partitions
+
+        table_oid = self.conn.execute("SELECT %s::regclass::oid", [
+            sql.Identifier(self.info.schema, self.info.name).as_string(self.conn)]).fetchone()[0]  # type: ignore[index]
+        for part in partitions(self.conn, table_oid, exact_below=0):  # SHARE UPDATE EXCLUSIVE: DML goes on
+            ddl.run_locked(self.conn, [sql.SQL("ALTER TABLE {} RESET (autovacuum_enabled)").format(
+                ddl.ident(part.schema, part.name))], self.policy, what=f"re-enable autovacuum on {part.name}")
         for statement in capture.cleanup_statements(state.log_name, state.function_name):
             self.conn.execute(statement)
         if drop_old:

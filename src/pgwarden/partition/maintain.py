@@ -3,6 +3,9 @@
 Guarantees:
 
 * Idempotent: a second run with the same ``--now`` changes nothing.
+* Complete: the current period, ``premake`` ahead, and every period between the newest
+  partition and now (a cron job that did not run for a while leaves no hole). Older gaps
+  are reported by ``partition list``, not filled.
 * Serialised: the whole run holds the advisory lock ``pgwarden:partition-maintain``
   (polled, never queued); a concurrent run waits for it, then finds nothing to do.
 * Every DDL runs under ``lock_timeout`` with retries; nothing waits in a lock queue
@@ -159,6 +162,12 @@ def _maintain_one(conn: psycopg.Connection[Any], config: Config, env: str, layou
         default = PartitionInfo(info.schema, name, "DEFAULT", True, False)
     needed = {p.lower: p for p in wanted_periods(layout.table, layout.interval, now, layout.premake)}
     cutoff = layout.retention.cutoff(now) if layout.retention else None
+    newest = max((p.upper for p in parts if p.upper is not None and not p.is_default), default=None)
+    if newest is not None and newest < now:  # runs that did not happen (cron down for a while) leave no hole
+        from pgwarden.partition.naming import periods
+
+        for hole in periods(layout.table, layout.interval, newest, now):
+            needed.setdefault(hole.lower, hole)
     if default is not None:  # rows of expired periods stay in the default partition (never re-created)
         for start in _default_periods(conn, info, default, layout.interval):
             rescue = period(layout.table, layout.interval, start)
