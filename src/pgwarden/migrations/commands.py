@@ -15,8 +15,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from psycopg import sql
-
 from pgwarden.config import Config
 from pgwarden.db import BlockerWatch, LockRetryPolicy, Target, advisory_lock, connect, resolve_target, watch_interval
 from pgwarden.errors import BadInput, ProblemsFound, Refused
@@ -206,12 +204,10 @@ def _apply_up(ctx: ExecutionContext, migration: MigrationFile, row: AppliedMigra
     ctx.reporter.migration_started(migration, "up")
     started = time.monotonic()
     if section.transactional:
-        def record(duration_ms: int) -> sql.Composed:
-            return history.record_sql(version=migration.version, name=migration.name, checksum=migration.checksum,
-                                      duration_ms=duration_ms, transactional=True, status="applied",
-                                      statements_done=len(section.statements),
-                                      statements_total=len(section.statements))
-
+        record = history.record_sql(version=migration.version, name=migration.name, checksum=migration.checksum,
+                                    duration_ms=history.ELAPSED_MS, transactional=True, status="applied",
+                                    statements_done=len(section.statements),
+                                    statements_total=len(section.statements))
         retries = run_transactional(ctx, migration, section, record, flush=last)
         return StepResult(migration.version, migration.name, "up", "applied", int((time.monotonic() - started) * 1000),
                           len(section.statements), retries, True)
@@ -361,7 +357,7 @@ def _apply_down(ctx: ExecutionContext, migration: MigrationFile) -> StepResult:
     ctx.reporter.migration_started(migration, "down")
     started = time.monotonic()
     if section.transactional:
-        retries = run_transactional(ctx, migration, section, lambda _ms: history.delete_sql(migration.version))
+        retries = run_transactional(ctx, migration, section, history.delete_sql(migration.version))
     else:
         retries = run_statements(ctx, migration, section, start_at=1, progress=lambda done, error: None)
         history.delete(ctx.conn, migration.version)

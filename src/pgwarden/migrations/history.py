@@ -113,15 +113,21 @@ ON CONFLICT (version) DO UPDATE SET
     error = EXCLUDED.error""")
 
 
-def record_sql(*, version: str, name: str, checksum: str, duration_ms: int, transactional: bool, status: str,
-               statements_done: int, statements_total: int, error: str | None = None) -> sql.Composed:
+ELAPSED_MS = sql.SQL("(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer")
+"""Milliseconds since the current transaction began, measured by the server."""
+
+
+def record_sql(*, version: str, name: str, checksum: str, duration_ms: int | sql.Composable, transactional: bool,
+               status: str, statements_done: int, statements_total: int, error: str | None = None) -> sql.Composed:
     """The statement that inserts or replaces the history row of ``version`` (values as literals).
 
-    Composed rather than parameterised so that it can share one round trip with COMMIT.
+    Composed rather than parameterised so that it can share one round trip with the
+    migration itself; ``duration_ms`` may be an SQL expression such as :data:`ELAPSED_MS`.
     """
     values = [version, name, checksum, who(), duration_ms, transactional, status, statements_done,
               statements_total, error]
-    return _INSERT.format(values=sql.SQL(", ").join(sql.Literal(v) for v in values))
+    return _INSERT.format(values=sql.SQL(", ").join(
+        v if isinstance(v, sql.Composable) else sql.Literal(v) for v in values))
 
 
 def record(conn: psycopg.Connection[Any], **fields: Any) -> None:

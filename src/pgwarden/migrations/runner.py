@@ -12,7 +12,6 @@ Guarantees:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -138,13 +137,13 @@ def _begin_sql(ctx: ExecutionContext, *, flush: bool) -> sql.Composed:
 
 
 def run_transactional(ctx: ExecutionContext, migration: MigrationFile, section: Section,
-                      history_sql: Callable[[int], sql.Composable], *, flush: bool = True) -> int:
-    """Run ``section`` and ``history_sql(duration_ms)`` in one transaction; returns lock retries.
+                      history_sql: sql.Composable, *, flush: bool = True) -> int:
+    """Run ``section`` and the history change ``history_sql`` in one transaction; returns lock retries.
 
-    BEGIN with its settings, and the history change with COMMIT, each travel in
-    one round trip: a migration costs its statements plus two. ``flush=False``
-    lets the commit return before its WAL reaches disk; the caller must end the
-    run with a flushed commit so that everything is durable when it reports.
+    BEGIN with its settings, the statements, the history change and COMMIT travel
+    in one round trip. ``flush=False`` lets the commit return before its WAL
+    reaches disk; the caller must end the run with a flushed commit so that
+    everything is durable when it reports.
     """
     retries = 0
     conn = ctx.conn
@@ -154,25 +153,19 @@ def run_transactional(ctx: ExecutionContext, migration: MigrationFile, section: 
             conn.execute("ROLLBACK")
 
     def one_round_trip() -> None:
-        started = time.monotonic()
-        body = sql.SQL(";\n").join(sql.SQL(s.sql) for s in section.statements)
+        parts = [_begin_sql(ctx, flush=flush), *(sql.SQL(s.sql) for s in section.statements), history_sql,
+                 sql.SQL("COMMIT")]
         with watch_lock_waits(ctx.watcher, conn.info.backend_pid, ctx.policy.lock_timeout):
-            conn.execute(_begin_sql(ctx, flush=flush))
-            if section.statements:
-                conn.execute(body)
-        duration_ms = int((time.monotonic() - started) * 1000)
-        conn.execute(sql.SQL("{}; COMMIT").format(history_sql(duration_ms)))
+            conn.execute(sql.SQL(";\n").join(parts))
 
     def statement_by_statement() -> None:
-        started = time.monotonic()
         current: Statement | None = None
         try:
             conn.execute(_begin_sql(ctx, flush=flush))
             with watch_lock_waits(ctx.watcher, conn.info.backend_pid, ctx.policy.lock_timeout):
                 for current in section.statements:
                     conn.execute(current.sql)
-            duration_ms = int((time.monotonic() - started) * 1000)
-            conn.execute(sql.SQL("{}; COMMIT").format(history_sql(duration_ms)))
+            conn.execute(sql.SQL("{}; COMMIT").format(history_sql))
         except psycopg.Error as exc:
             rollback()
             if current is None:
