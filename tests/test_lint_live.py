@@ -155,3 +155,15 @@ def test_env_knows_partitioned_tables(project, db) -> None:  # type: ignore[no-u
     assert [(f.rule, f.line) for f in report.errors] == [
         ("partition-key-not-in-unique", 2), ("partition-of-non-partitioned", 3),
         ("concurrent-index-on-partitioned", 6)]
+
+
+def test_blocked_up_on_protected_env_leaves_the_database_untouched(project, db) -> None:  # type: ignore[no-untyped-def]
+    db.execute("CREATE TABLE menus (id bigint PRIMARY KEY, description text)")
+    project.write_config(env_extra="protected = true")
+    project.write_migration("001_rename.sql", "ALTER TABLE menus RENAME COLUMN description TO details;",
+                            "ALTER TABLE menus RENAME COLUMN details TO description;")
+    with pytest.raises(ProblemsFound):
+        up(project.config(), "test")
+    assert db.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'pgwarden'").fetchone() == (0,)
+    assert db.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'menus' "
+                      "AND column_name = 'description'").fetchone() == (1,)

@@ -247,19 +247,21 @@ def up(config: Config, env: str | None = None, *, to: str | None = None, dry_run
     if to is not None:
         _find(files, to)
     target = resolve_target(config, env)
+    # Checks and lint run before the runner lock and before pgwarden's schema is created:
+    # when they refuse, the database is exactly as it was.
+    with connect(target.url) as conn:
+        applied = history.applied(conn)
+        database = conn.info.dbname
+        states = compute_status(files, applied)
+        _refuse_problems(states)
+        todo = _pending_up_to(files, states, to)
+        lint_warnings = _lint_gate(config, target, todo, conn)
     if dry_run:
-        with connect(target.url) as conn:
-            applied = history.applied(conn)
-            database = conn.info.dbname
-            states = compute_status(files, applied)
-            _refuse_problems(states)
-            todo = _pending_up_to(files, states, to)
-            warnings = _lint_gate(config, target, todo, conn)
         steps = [StepResult(f.version, f.name, "up", "would apply", 0, len(f.up.statements), 0, f.up.transactional)
                  for f in todo]
         version = current_version(applied)
         return MigrateResult(target.env_name, database, "up", True, steps, version,
-                             todo[-1].version if todo else version, warnings)
+                             todo[-1].version if todo else version, lint_warnings)
 
     with _runner(config, target, reporter) as ctx:
         applied = history.applied(ctx.conn)
@@ -268,7 +270,7 @@ def up(config: Config, env: str | None = None, *, to: str | None = None, dry_run
         version_before = current_version(applied)
         warnings = [f"{s.version}_{s.name}: {s.note}" for s in states if s.state == "pending" and s.note]
         todo = _pending_up_to(files, states, to)
-        warnings += _lint_gate(config, target, todo, ctx.conn)
+        warnings += lint_warnings
         steps = [_apply_up(ctx, f, applied.get(f.version), last=i == len(todo) - 1) for i, f in enumerate(todo)]
         version_after = current_version(history.applied(ctx.conn))
         database = ctx.conn.info.dbname
