@@ -203,3 +203,16 @@ def test_metrics_prometheus_text(project: Project, db: Conn) -> None:
     assert f'pgwarden_doctor_check_status{{database="{database}",env="test",check="invalid_indexes"}} 2' in lines
     samples = [line for line in lines if not line.startswith("#")]
     assert all(len(line.rsplit(" ", 1)) == 2 and float(line.rsplit(" ", 1)[1]) >= 0 for line in samples)
+
+
+def test_metrics_and_lint_speak_json(project, db) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    metrics = json.loads(project.cli("metrics", "--json", check_exit=0).stdout)
+    names = {m["name"] for m in metrics}
+    assert any(name.startswith("pgwarden_") for name in names) and len(names) > 5
+    project.write_migration("001_t.sql", "TRUNCATE orders;")  # a table the migrations did not create
+    lint = project.cli("lint", "--json")
+    doc = json.loads(lint.stdout)
+    assert lint.returncode == 1 and doc["summary"]["errors"] >= 1
+    assert any("truncate" in f["rule"] for f in doc["findings"])

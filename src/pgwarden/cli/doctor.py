@@ -154,12 +154,16 @@ def tune(ram: Annotated[str | None, typer.Option("--ram", help="Memory for Postg
 
 def metrics(env: EnvOpt = None,
             with_checks: Annotated[bool, typer.Option("--with-checks", help="Also run doctor and export each "
-                                                      "check's status.")] = False) -> None:
+                                                      "check's status.")] = False,
+            json: JsonOpt = False) -> None:
     """Key figures in the Prometheus text format (for a textfile collector or a scrape wrapper)."""
     from pgwarden.doctor.metrics import collect, render
 
-    config = load()
-    typer.echo(render(collect(config, env, with_checks=with_checks)), nl=False)
+    collected = collect(load(), env, with_checks=with_checks)
+    if json:
+        emit_json(collected)
+        return
+    typer.echo(render(collected), nl=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pgwarden.cli.common import EnvOpt, state
+from pgwarden.cli.common import EnvOpt, JsonOpt, state
 
 if TYPE_CHECKING:
     from pgwarden.config import Config
@@ -42,6 +42,7 @@ def lint(
     fmt: Annotated[str, typer.Option("--format", "-f", help="Output: text, json, sarif or github.")] = "text",
     explain: Annotated[str | None, typer.Option("--explain", help="Print a rule's why, bad example and safe "
                                                                    "rewrite ('all' lists every rule).")] = None,
+    json: JsonOpt = False,
 ) -> None:
     """Lint migrations: exit 1 on any unsuppressed error, 2 on unparsable input, 0 otherwise.
 
@@ -63,6 +64,9 @@ def lint(
         sys.stdout.write(explain_rule(explain))
         return
     from pgwarden.lint.reporters import FORMATS, render
+
+    if json:
+        fmt = "json"
 
     if fmt not in FORMATS:
         raise BadInput(f"--format {fmt}: unknown format (use {', '.join(FORMATS)})")
