@@ -17,7 +17,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -93,12 +93,10 @@ def probe_compressions(pg_dump: Path) -> tuple[str, ...]:
 def _candidates() -> Iterator[tuple[Path, Literal["embedded", "system"]]]:
     from pgwarden.server import bin_dir
 
-    try:
+    with suppress(PgwardenError):  # the wheel's binaries are missing: only a system pg_dump is a candidate
         embedded = bin_dir()
         if (embedded / "pg_dump").is_file():
             yield embedded, "embedded"
-    except PgwardenError:
-        pass
     system = shutil.which("pg_dump")
     if system:
         folder = Path(system).resolve().parent

@@ -102,8 +102,6 @@ def _alter_table(ctx: StatementContext, node: Any) -> None:
             else:
                 info.has_check = True  # validating a constraint added elsewhere: assume it is the bound CHECK
                 info.validated_unknown = True
-        elif sub == "AT_DropConstraint":
-            pass
 
 
 def _rename(knowledge: Knowledge, node: Any) -> None:

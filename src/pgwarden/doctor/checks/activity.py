@@ -25,36 +25,38 @@ def connections(ctx: CheckContext) -> Outcome:
     return ok(summary)
 
 
+def _sessions_too_long(ctx: CheckContext, query: str, threshold: str, *, age_column: str, noun: str, what: str,
+                       end_session: str, ceiling: str) -> Outcome:
+    """Sessions of ``query`` older than ``<threshold>_warn`` (fail past ``<threshold>_fail``), with fixes."""
+    warn_after, fail_after = ctx.thresholds[f"{threshold}_warn"], ctx.thresholds[f"{threshold}_fail"]
+    rows = ctx.rows(query, {"min_seconds": warn_after})
+    if not rows:
+        return ok(f"no {noun} {what} {seconds(warn_after)}")
+    worst = rows[0][age_column]
+    status: Status = "fail" if worst >= fail_after else "warn"
+    fix = [f"SELECT {end_session}({r['pid']});" for r in rows[:10]] + [ceiling]
+    return Outcome(status, f"{plural(len(rows), noun)} {what} {seconds(warn_after)} (longest {seconds(worst)})",
+                   rows, fix)
+
+
 @check("long_running_queries", "activity")
 def long_running_queries(ctx: CheckContext) -> Outcome:
     """Statements running for a long time: they hold locks and snapshots, which keeps vacuum from removing
     dead rows everywhere in the cluster."""
-    warn_after, fail_after = ctx.thresholds["long_query_warn"], ctx.thresholds["long_query_fail"]
-    rows = ctx.rows("long_running_queries", {"min_seconds": warn_after})
-    if not rows:
-        return ok(f"no statement running longer than {seconds(warn_after)}")
-    worst = rows[0]["seconds"]
-    status: Status = "fail" if worst >= fail_after else "warn"
-    fix = [f"SELECT pg_cancel_backend({r['pid']});" for r in rows[:10]]
-    fix.append("ALTER ROLE <app_role> SET statement_timeout = '30s';  -- a ceiling for application statements")
-    return Outcome(status, f"{plural(len(rows), 'statement')} running longer than {seconds(warn_after)} "
-                           f"(longest {seconds(worst)})", rows, fix)
+    return _sessions_too_long(
+        ctx, "long_running_queries", "long_query", age_column="seconds", noun="statement",
+        what="running longer than", end_session="pg_cancel_backend",
+        ceiling="ALTER ROLE <app_role> SET statement_timeout = '30s';  -- a ceiling for application statements")
 
 
 @check("idle_in_transaction", "activity")
 def idle_in_transaction(ctx: CheckContext) -> Outcome:
     """Sessions idle inside an open transaction: they keep every lock they took and stop vacuum, usually
     an application that forgot to commit or roll back."""
-    warn_after, fail_after = ctx.thresholds["idle_in_transaction_warn"], ctx.thresholds["idle_in_transaction_fail"]
-    rows = ctx.rows("idle_in_transaction", {"min_seconds": warn_after})
-    if not rows:
-        return ok(f"no session idle in a transaction longer than {seconds(warn_after)}")
-    worst = rows[0]["idle_seconds"]
-    status: Status = "fail" if worst >= fail_after else "warn"
-    fix = [f"SELECT pg_terminate_backend({r['pid']});" for r in rows[:10]]
-    fix.append("ALTER DATABASE <db> SET idle_in_transaction_session_timeout = '5min';  -- ends them automatically")
-    return Outcome(status, f"{plural(len(rows), 'session')} idle in a transaction longer than "
-                           f"{seconds(warn_after)} (longest {seconds(worst)})", rows, fix)
+    return _sessions_too_long(
+        ctx, "idle_in_transaction", "idle_in_transaction", age_column="idle_seconds", noun="session",
+        what="idle in a transaction longer than", end_session="pg_terminate_backend",
+        ceiling="ALTER DATABASE <db> SET idle_in_transaction_session_timeout = '5min';  -- ends them automatically")
 
 
 @check("blocked_queries", "activity")

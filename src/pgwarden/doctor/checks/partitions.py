@@ -79,15 +79,12 @@ def _range_problems(ctx: CheckContext, spec: Any, parts: list[dict[str, Any]],
         elif status == "ok":
             status = "warn"
         if wanted["name"] and wanted["upper"]:
-            try:
-                from pgwarden.partition.naming import bound_literal
+            from pgwarden.partition.naming import bound_literal
 
-                lo_text, hi_text = bound_literal(wanted["lower"], key_type), bound_literal(wanted["upper"], key_type)
-                fixes.append(f"CREATE TABLE {qname(ctx.conn, spec.schema_name, wanted['name'])} PARTITION OF "
-                             f"{qname(ctx.conn, spec.schema_name, spec.table)} "
-                             f"FOR VALUES FROM ('{lo_text}') TO ('{hi_text}');")
-            except (ImportError, AttributeError):
-                pass
+            lo_text, hi_text = bound_literal(wanted["lower"], key_type), bound_literal(wanted["upper"], key_type)
+            fixes.append(f"CREATE TABLE {qname(ctx.conn, spec.schema_name, wanted['name'])} PARTITION OF "
+                         f"{qname(ctx.conn, spec.schema_name, spec.table)} "
+                         f"FOR VALUES FROM ('{lo_text}') TO ('{hi_text}');")
     return status, problems, fixes
 
 

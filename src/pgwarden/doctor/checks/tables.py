@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -93,11 +94,9 @@ def _growth(ctx: CheckContext, rows: list[dict[str, Any]]) -> str | None:
             r["growth_bytes_per_day"] = int((r["total_bytes"] - base["sizes"][key]) / days)
     if not history or now - max(h["at"] for h in history) >= 3600:
         history.append({"at": now, "sizes": {f"{r['schema']}.{r['table']}": r["total_bytes"] for r in rows}})
-        try:
+        with suppress(OSError):  # growth tracking is best effort: a read-only project folder only loses it
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(history), encoding="utf-8")
-        except OSError:
-            pass
     return None if base is None else f"growth measured since {seconds(now - base['at'])} ago"
 
 
