@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from pgwarden import __version__
+from pgwarden.cli import backfill as backfill_cli
 from pgwarden.cli import backup as backup_cli
 from pgwarden.cli import common, dev, lint, migrate, project
 from pgwarden.cli import deploy as deploy_cli
@@ -31,6 +32,7 @@ app.add_typer(partition_cli.app, name="partition")
 project.register(app)
 deploy_cli.register(app)
 doctor_cli.register(app)
+backfill_cli.register(app)
 
 
 def _version(value: bool) -> None:
