@@ -128,3 +128,52 @@ def test_dry_run_writes_nothing(project: Project, db: psycopg.Connection[Any], r
     assert "would write" in result.stdout and "-- pgwarden:phase expand" in result.stdout
     assert "-- pgwarden:phase contract" in result.stdout
     assert list(project.migrations.iterdir()) == []
+
+
+def test_rename_column_plan_step_by_step_under_a_running_workload(project: Project, db: psycopg.Connection[Any]
+                                                                  ) -> None:
+    _accounts(db)
+    paths = _plan(project, "rename-column", "accounts", "nickname", "display_name")
+    phases = [p.read_text().splitlines()[0] for p in paths]
+    assert phases == ["-- pgwarden:phase expand plan=accounts_rename_nickname_to_display_name"] * 2 + [
+        "-- pgwarden:phase contract plan=accounts_rename_nickname_to_display_name"]
+    _lint_clean(project, paths)
+    versions = [p.name.split("_", 1)[0] for p in paths]
+    old_app = ("UPDATE accounts SET nickname = 'old' || %s WHERE id = %s", lambda rng: (rng.randint(1, 9),
+                                                                                        rng.randint(1, 3000)))
+    with Writer(project.url, *old_app) as writer:
+        project.cli("migrate", "up", "--to", versions[0], check_exit=0)
+        project.cli("migrate", "up", "--to", versions[1], check_exit=0)  # the batched backfill directive
+    assert writer.errors == [] and writer.count > 0
+    assert db.execute("SELECT count(*) FROM accounts WHERE display_name IS DISTINCT FROM nickname").fetchone() == (0,)
+    # The new application writes display_name only; the trigger keeps nickname in step for old readers.
+    new_app = ("UPDATE accounts SET display_name = 'new' || %s WHERE id = %s", lambda rng: (rng.randint(1, 9),
+                                                                                            rng.randint(1, 3000)))
+    with Writer(project.url, *new_app) as writer:
+        time.sleep(0.3)
+    assert writer.errors == [] and writer.count > 0
+    assert db.execute("SELECT count(*) FROM accounts WHERE display_name IS DISTINCT FROM nickname").fetchone() == (0,)
+    with Writer(project.url, *new_app) as writer:
+        project.cli("migrate", "up", check_exit=0)
+    assert writer.errors == []
+    columns = [r[0] for r in db.execute("SELECT attname FROM pg_attribute WHERE attrelid = 'accounts'::regclass "
+                                        "AND attnum > 0 AND NOT attisdropped ORDER BY attnum").fetchall()]
+    assert columns == ["id", "user_id", "balance", "display_name"]
+    assert db.execute("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'accounts'::regclass "
+                      "AND NOT tgisinternal").fetchone() == (0,)
+
+
+def test_change_type_plan_under_a_running_workload(project: Project, db: psycopg.Connection[Any]) -> None:
+    _accounts(db)
+    paths = _plan(project, "change-type", "accounts", "balance", "bigint")
+    _lint_clean(project, paths)
+    app = ("UPDATE accounts SET balance = balance + 1 WHERE id = %s", lambda rng: (rng.randint(1, 3000),))
+    with Writer(project.url, *app) as writer:
+        for path in paths[:-1]:
+            project.cli("migrate", "up", "--to", path.name.split("_", 1)[0], check_exit=0)
+    assert writer.errors == [] and writer.count > 0
+    project.cli("migrate", "up", check_exit=0)
+    row = db.execute("SELECT format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
+                     "WHERE attrelid = 'accounts'::regclass AND attname = 'balance'").fetchone()
+    assert row == ("bigint", True)
+    assert db.execute("SELECT count(*) FROM accounts WHERE balance < id").fetchone() == (0,)

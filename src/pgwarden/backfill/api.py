@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from pgwarden.backfill import engine
 from pgwarden.backfill.engine import BatchReport, KeyColumn, Throttle
-from pgwarden.backfill.spec import BackfillSpec, validate
+from pgwarden.backfill.spec import DEFAULT_BATCH, BackfillSpec, validate
 from pgwarden.backfill.store import BackfillStore
 from pgwarden.db import LockRetryPolicy
+from pgwarden.errors import BadInput
 
 if TYPE_CHECKING:
     import psycopg
@@ -95,8 +96,8 @@ def backfill(config: Config, env_name: str | None, spec: BackfillSpec, *, dry_ru
              restart: bool = False, throttle: Throttle | None = None,
              on_batch: Callable[[BatchReport], None] | None = None) -> BackfillPlan | BackfillResult:
     """``pgwarden backfill`` on an environment: the plan with ``dry_run``, else the run (recorded as an event)."""
+    from pgwarden import events
     from pgwarden.db import connect, resolve_target
-    from pgwarden.migrations.history import record_event
 
     validate(spec)
     target = resolve_target(config, env_name)
@@ -105,7 +106,33 @@ def backfill(config: Config, env_name: str | None, spec: BackfillSpec, *, dry_ru
             return plan(conn, spec)
         result = run(conn, spec, policy=LockRetryPolicy.from_config(config, target.env), throttle=throttle,
                      restart=restart, on_batch=on_batch)
-        record_event(conn, "backfill", str(spec.table), "ok",
+        events.record(conn, "backfill", str(spec.table), "ok",
                      {"set": spec.set_clause, "where": spec.where, "rows": result.rows_updated,
                       "batches": result.batches, "seconds": result.seconds})
         return result
+
+
+def run_directive(conn: psycopg.Connection[Any], args: dict[str, str], *, policy: LockRetryPolicy,
+                  where: str) -> None:
+    """``-- pgwarden:backfill table=… set=… [where=…] [batch=N] [sleep=50ms]`` inside a migration.
+
+    Runs on the migration runner's connection and resumes after the last committed batch when the
+    migration is resumed (same table, SET and WHERE).
+    """
+    from pgwarden.backfill.spec import parse_table
+    from pgwarden.directives import require_args
+    from pgwarden.errors import MigrationFileError
+    from pgwarden.units import parse_duration
+
+    require_args(args, required=("table", "set"), optional=("where", "batch", "sleep"), where=where, name="backfill")
+    try:
+        batch = int(args.get("batch", DEFAULT_BATCH))
+        pause = parse_duration(args.get("sleep", "0s"))
+    except ValueError as exc:
+        raise MigrationFileError(f"{where}: pgwarden:backfill batch/sleep: {exc}") from None
+    spec = BackfillSpec(parse_table(args["table"]), args["set"], args.get("where"), batch, pause)
+    try:
+        validate(spec)
+    except BadInput as exc:
+        raise MigrationFileError(f"{where}: {exc.message}") from None
+    run(conn, spec, policy=policy)
