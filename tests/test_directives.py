@@ -13,8 +13,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import Project
 
+from conftest import Project
 from pgwarden.errors import MigrationFileError
 from pgwarden.sources.native import parse_migration_text
 

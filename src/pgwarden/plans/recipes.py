@@ -133,7 +133,9 @@ $$;"""
     steps.append(_with_app_step(
         Step(f"expand_{col.table}_swap_{col.name}", EXPAND,
              f"DROP TRIGGER {trigger} ON {table};\nDROP FUNCTION {func}();\n"
+             f"-- pgwarden:ignore rename-column swap of a planned type change: the application reads both\n"
              f"ALTER TABLE {table} RENAME COLUMN {old_q} TO {retired_q};\n"
+             f"-- pgwarden:ignore rename-column swap of a planned type change: the application reads both\n"
              f"ALTER TABLE {table} RENAME COLUMN {shadow_q} TO {old_q};",
              f"ALTER TABLE {table} RENAME COLUMN {old_q} TO {shadow_q};\n"
              f"ALTER TABLE {table} RENAME COLUMN {retired_q} TO {old_q};"),
