@@ -32,6 +32,8 @@ from pgwarden.migrations import commands, history
 from pgwarden.migrations.files import MigrationFile, discover
 from pgwarden.migrations.plan import compute_status, current_version
 from pgwarden.migrations.runner import Reporter
+from pgwarden.schema.diff import diff as schema_diff
+from pgwarden.schema.snapshot import take_snapshot
 
 DEPLOY_LOCK = "pgwarden:deploy"
 DEPLOY_LOCK_WAIT = 2.0
@@ -124,6 +126,7 @@ def _preflight(config: Config, target: Target, report: DeployReport, steps: _Ste
         _take_deploy_lock(target, steps, held)
         applied = history.applied(conn)
         report.invalid_before = checks.invalid_indexes(conn)
+        report._schema_before = take_snapshot(conn)
     states = compute_status(files, applied)
     report.version_before = report.version_after = current_version(applied)
     steps.run("preflight: checksums", lambda: checks.no_changed_files(states), lambda d: d)
@@ -251,54 +254,66 @@ def _changed_anything(report: DeployReport) -> bool:
 
 
 def _account(target: Target | None, report: DeployReport) -> None:
-    """Fill in what the stopped deploy left and the commands that lead back from exactly that state."""
+    """Fill in what the stopped deploy left and the commands that lead back from exactly that state.
+
+    Computed from the database, not assumed: the history (applied and part-way
+    migrations), INVALID indexes, and the catalog compared with the preflight snapshot.
+    """
+    invalid: list[str] = []
     if target is not None:
-        with connect(target.url) as conn:
-            now_invalid = checks.invalid_indexes(conn)
-        report.left_behind = [f"INVALID index {name}" for name in now_invalid if name not in report.invalid_before]
         _refresh_versions(target, report)
-    left = [name.removeprefix("INVALID index ") for name in report.left_behind]
+        with connect(target.url) as conn:
+            invalid = [name for name in checks.invalid_indexes(conn) if name not in report.invalid_before]
+            after = take_snapshot(conn)
+        if report._schema_before is not None:
+            report.left_behind = [d.describe() + (" [INVALID]" if d.kind == "indexes" and d.name in invalid else "")
+                                  for d in schema_diff(report._schema_before, after)]
     report.left_behind += [f"migration {v} stopped part-way: {done}" for v, done in report.partial.items()]
-    if not report.post_checks_ran:
-        steps_names = {s.name for s in report.steps}
-        if "post-check: health" not in steps_names:
-            report.steps.append(DeployStep("post-check", "skipped", 0.0, "not run: the deploy stopped before"))
-    report.what_happened = describe_outcome(report)
-    report.ways_back = ways_back(report, left, target.url if target else None)
+    if not report.post_checks_ran and not any(s.name.startswith("post-check") for s in report.steps):
+        report.steps.append(DeployStep("post-checks", "skipped", 0.0, "not run: the deploy stopped before them"))
+    report.what_happened = describe_outcome(report, invalid)
+    report.ways_back = ways_back(report, invalid, target.url if target else None)
 
 
-def describe_outcome(report: DeployReport) -> str:
-    """One sentence computed from the report: what was applied, what ran part-way, what was left."""
+def describe_outcome(report: DeployReport, invalid: list[str]) -> str:
+    """One sentence computed from the report: what was applied, what ran part-way, what changed, what was left."""
     parts = []
     if report.applied:
         parts.append(f"applied {', '.join(report.applied)}")
     parts += [f"{v} stopped part-way ({done})" for v, done in report.partial.items()]
-    parts += [f"left {what}" for what in report.left_behind if what.startswith("INVALID")]
+    if invalid:
+        parts.append(f"left INVALID index(es) {', '.join(invalid)}")
+    changed = [what for what in report.left_behind if not what.startswith("migration ")]
+    if changed:
+        parts.append(f"{len(changed)} schema change(s) against the preflight: {'; '.join(changed)}")
     if not parts:
-        return "nothing was applied and nothing was left behind: the schema is as before the deploy"
+        return "nothing was applied and the schema is as before the deploy"
     return "; ".join(parts) + ("" if report.post_checks_ran else "; post-checks did not run")
 
 
 def ways_back(report: DeployReport, invalid: list[str], url: str | None) -> list[str]:
-    """The commands that lead back to the schema before the deploy, from the state the report describes.
+    """The ways back to the schema before the deploy, each one command line, from the state in the report.
 
-    With a backup taken by the deploy, restoring it is the complete way back. Without
-    one: revert what was applied (when every applied migration is reversible), forget a
-    run that stopped part-way, and drop the INVALID indexes it left.
+    First, when anything is left: forget a run that stopped part-way, drop the INVALID
+    indexes it left, and revert the migrations this deploy applied (when each has a
+    down section), chained with ``&&``. Then, when the deploy took one, restoring its
+    backup (puts back the data and the objects in the backup; objects the deploy
+    added are listed in ``left_behind``).
     """
     env = report.env
-    if not (report.applied or report.partial or invalid):
+    if not (report.applied or report.partial or invalid or report.left_behind):
         return []
-    ways = []
-    if report.backup_id:
-        ways.append(f"pgwarden backup restore {report.backup_id} --env {env}")
+    steps = []
+    if report.partial:
+        steps.append(f"pgwarden migrate repair --env {env}")
+    if url is not None:
+        steps += [psql_command(url, statement) for statement in checks.drop_invalid_sql(invalid)]
     one_way = [v for v in report.applied if v in report.irreversible]
     if report.applied and not one_way:
-        ways.append(f"pgwarden migrate down --to {report.version_before or '0'} --env {env}")
-    if report.partial:
-        ways.append(f"pgwarden migrate repair --env {env}")
-    if invalid and url is not None:
-        ways += [psql_command(url, statement) for statement in checks.drop_invalid_sql(invalid)]
+        steps.append(f"pgwarden migrate down --to {report.version_before or '0'} --env {env}")
+    ways = [" && ".join(steps)] if steps else []
+    if report.backup_id:
+        ways.append(f"pgwarden backup restore {report.backup_id} --env {env}")
     return ways
 
 

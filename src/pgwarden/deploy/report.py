@@ -42,6 +42,8 @@ class DeployReport:
     post_checks_ran: bool = False
     what_happened: str | None = None
     invalid_before: list[str] = field(default_factory=list)
+    _schema_before: Any = field(default=None, repr=False)
+    """The catalog snapshot taken at preflight (compared with the schema after a stop)."""
     version_before: str | None = None
     version_after: str | None = None
     backup_id: str | None = None
