@@ -268,6 +268,8 @@ def _account(target: Target | None, report: DeployReport) -> None:
         if report._schema_before is not None:
             report.left_behind = [d.describe() + (" [INVALID]" if d.kind == "indexes" and d.name in invalid else "")
                                   for d in schema_diff(report._schema_before, after)]
+    report.left_behind += [f"index {name}: INVALID" for name in invalid
+                           if not any(item.startswith(f"index {name}:") for item in report.left_behind)]
     report.left_behind += [f"migration {v} stopped part-way: {done}" for v, done in report.partial.items()]
     if not report.post_checks_ran and not any(s.name.startswith("post-check") for s in report.steps):
         report.steps.append(DeployStep("post-checks", "skipped", 0.0, "not run: the deploy stopped before them"))
@@ -283,7 +285,7 @@ def describe_outcome(report: DeployReport, invalid: list[str]) -> str:
     parts += [f"{v} stopped part-way ({done})" for v, done in report.partial.items()]
     if invalid:
         parts.append(f"left INVALID index(es) {', '.join(invalid)}")
-    changed = [what for what in report.left_behind if not what.startswith("migration ")]
+    changed = [what for what in report.left_behind if not what.startswith("migration ") and "INVALID" not in what]
     if changed:
         parts.append(f"{len(changed)} schema change(s) against the preflight: {'; '.join(changed)}")
     if not parts:
