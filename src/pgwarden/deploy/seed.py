@@ -12,7 +12,7 @@ from pgwarden import events
 from pgwarden.config import Config
 from pgwarden.db import Intent, connect, resolve_target
 from pgwarden.errors import BadInput, MigrationFailed
-from pgwarden.migrations.files import parse_statements
+from pgwarden.sources import parse_statements
 
 
 @dataclass(frozen=True)

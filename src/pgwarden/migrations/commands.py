@@ -30,7 +30,6 @@ from pgwarden.db import (
 from pgwarden.errors import BadInput, ProblemsFound, Refused
 from pgwarden.guards import Confirm, confirm_or_refuse
 from pgwarden.migrations import history
-from pgwarden.migrations.files import MigrationFile, discover, version_key
 from pgwarden.migrations.history import AppliedMigration
 from pgwarden.migrations.plan import MigrationState, baseline_version, compute_status, current_version
 from pgwarden.migrations.runner import (
@@ -42,6 +41,7 @@ from pgwarden.migrations.runner import (
     run_statements,
     run_transactional,
 )
+from pgwarden.sources import MigrationFile, discover, version_key
 from pgwarden.units import parse_duration
 
 RUNNER_LOCK = "pgwarden:migrate"
@@ -176,8 +176,8 @@ def _lint_gate(config: Config, target: Target, todo: list[MigrationFile], conn: 
 
 # -- commands -----------------------------------------------------------------
 
-def new(config: Config, name: str, *, now: datetime | None = None) -> Path:
-    """Write ``<UTC timestamp>_<slug>.sql`` with empty up and down sections; never overwrites."""
+def new(config: Config, name: str, *, now: datetime | None = None, body: str = NEW_TEMPLATE) -> Path:
+    """Write ``<UTC timestamp>_<slug>.sql`` holding ``body`` (empty up and down sections); never overwrites."""
     slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
     if not slug:
         raise BadInput(f"migration name {name!r} has no letters or digits")
@@ -188,7 +188,7 @@ def new(config: Config, name: str, *, now: datetime | None = None) -> Path:
     while moment.strftime("%Y%m%d%H%M%S") in existing:
         moment += timedelta(seconds=1)
     path = folder / f"{moment.strftime('%Y%m%d%H%M%S')}_{slug}.sql"
-    path.write_text(NEW_TEMPLATE, encoding="utf-8")
+    path.write_text(body, encoding="utf-8")
     return path
 
 
