@@ -99,10 +99,10 @@ def backfill(config: Config, env_name: str | None, spec: BackfillSpec, *, dry_ru
              on_batch: Callable[[BatchReport], None] | None = None) -> BackfillPlan | BackfillResult:
     """``pgwarden backfill`` on an environment: the plan with ``dry_run``, else the run (recorded as an event)."""
     from pgwarden import events
-    from pgwarden.db import connect, resolve_target
+    from pgwarden.db import Intent, connect, resolve_target
 
     validate(spec)
-    target = resolve_target(config, env_name)
+    target = resolve_target(config, env_name, intent=Intent.READ if dry_run else Intent.SCHEMA_CHANGE)
     with connect(target.url, application_name="pgwarden backfill") as conn:
         if dry_run:
             return plan(conn, spec)

@@ -442,11 +442,11 @@ def convert(config: Config, env: str | None, layout: Layout, *, batch: int = 10_
     finds a difference (nothing is swapped then; ``--abort`` cleans up), and
     LockTimeoutGaveUp (exit 4) when a short lock cannot be had.
     """
-    from pgwarden.db import LockRetryPolicy, advisory_lock, resolve_target
+    from pgwarden.db import Intent, LockRetryPolicy, advisory_lock, resolve_target
     from pgwarden.events import record_event
 
     started = time.monotonic()
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.SCHEMA_CHANGE)
     policy = LockRetryPolicy.from_config(config, target.env)
     if lock_timeout is not None:
         policy.lock_timeout = min(policy.lock_timeout, lock_timeout)
