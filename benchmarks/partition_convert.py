@@ -184,12 +184,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from pgwarden.config import load_config
-    from pgwarden.partition import ddl
-    from pgwarden.partition.convert import convert
+    from pgwarden.partition import api, ddl
     from pgwarden.partition.create import partition_statements
     from pgwarden.partition.inspect import open_session, table_info
     from pgwarden.partition.naming import as_utc
-    from pgwarden.partition.spec import layout_for
     from pgwarden.server import FAST_SETTINGS, EmbeddedServer
 
     tmp = Path(tempfile.mkdtemp(prefix="pgw-bench-"))
@@ -206,11 +204,11 @@ def main() -> None:
         print(f"loaded {args.rows:,} rows twice in {time.monotonic() - t0:.1f}s "
               f"(embedded PostgreSQL, fsync off, {args.batch:,}-row batches)")
         config = load_config(write_config(tmp, url))
-        layout = layout_for(config, "chat_messages", key="created_at", interval="1 month", premake=3)
+        layout = api.layout(config, "chat_messages", api.LayoutOptions(key="created_at", interval="1 month", premake=3))
 
         # 1. the floor: one INSERT ... SELECT into an identical partitioned table
         conn = open_session(url)
-        info = table_info(conn, "public", "chat_messages")
+        info = table_info(conn, api.parse_name("chat_messages"))
         twin = ddl.partitioned_twin(conn, info, "chat_floor", "range", ["created_at"], suffix="_floor")
         first, last = conn.execute("SELECT min(created_at), max(created_at) FROM chat_messages").fetchone()
         parts, _names, _d = partition_statements(layout, "timestamp with time zone", "chat_floor", NOW,
@@ -236,8 +234,8 @@ def main() -> None:
             w.slow.clear()
         pgw_started = time.monotonic()
         phases.append((pgw_started, "prepare"))
-        pgw = measure(writers, lambda: result.update(r=convert(config, None, layout, batch=args.batch, now=NOW,
-                                                                progress=progress)))
+        pgw = measure(writers, lambda: result.update(r=api.convert(config, None, layout, api.Tuning(batch=args.batch),
+                                                                    now=NOW, progress=progress)))
         pgw_stall = max(w.longest for w in writers)
         stalls: dict[str, float] = {}
         for w in writers:

@@ -1,0 +1,126 @@
+"""The partition commands as typed functions: the one entry point the CLI (and other packages) call.
+
+Each function takes plain arguments, returns a dataclass and raises
+:class:`pgwarden.errors.PgwardenError` subclasses (the CLI maps them to exit codes).
+Table names are parsed once, here, into :class:`QualifiedName`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from pgwarden.partition.advise import AdviseResult, Thresholds
+from pgwarden.partition.convert import ConvertResult, Progress, Tuning
+from pgwarden.partition.create import CreateResult
+from pgwarden.partition.inspect import ListResult, PartitionInfo, TableInfo
+from pgwarden.partition.maintain import MaintainOptions, MaintainResult
+from pgwarden.partition.naming import Period
+from pgwarden.partition.qualified import QualifiedName
+from pgwarden.partition.spec import Layout, LayoutOptions
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from pgwarden.config import Config
+
+__all__ = [
+    "AdviseResult", "ConvertResult", "CreateResult", "Layout", "LayoutOptions", "ListResult", "MaintainOptions",
+    "MaintainResult", "QualifiedName", "Thresholds", "Tuning", "abort", "advise", "convert", "create", "layout",
+    "list_partitions", "maintain", "missing_periods", "parse_name", "resume",
+]
+
+
+def parse_name(text: str) -> QualifiedName:
+    """``'t'`` / ``'s.t'`` / ``'"a.b".t'`` as a :class:`QualifiedName` (BadInput if malformed)."""
+    return QualifiedName.parse(text)
+
+
+def layout(config: Config | None, table: str, options: LayoutOptions | None = None) -> Layout:
+    """The layout for ``table``: its ``[[partitions]]`` entry overridden by ``options`` (BadInput if incomplete)."""
+    from pgwarden.partition.spec import layout_for
+
+    return layout_for(config, parse_name(table), options)
+
+
+def create(config: Config, env: str | None, layout: Layout, *, widen_unique: bool = False,
+           now: datetime | None = None) -> CreateResult:
+    """Reshape an empty table into a partitioned one (see :mod:`pgwarden.partition.create`)."""
+    from pgwarden.partition.create import create as run
+
+    return run(config, env, layout, widen_unique=widen_unique, now=now)
+
+
+def convert(config: Config, env: str | None, layout: Layout, tuning: Tuning = Tuning(), *, drop_old: bool = False,
+            widen_unique: bool = False, now: datetime | None = None,
+            progress: Progress | None = None) -> ConvertResult:
+    """Convert a live table online (see :mod:`pgwarden.partition.convert`)."""
+    from pgwarden.partition.convert import convert as run
+
+    return run(config, env, layout, tuning, drop_old=drop_old, widen_unique=widen_unique, now=now, progress=progress)
+
+
+def resume(config: Config, env: str | None, table: str | QualifiedName, tuning: Tuning = Tuning(), *,
+           drop_old: bool = False, progress: Progress | None = None) -> ConvertResult:
+    """Continue an interrupted conversion of ``table``."""
+    from pgwarden.partition.convert import resume as run
+
+    name = table if isinstance(table, QualifiedName) else parse_name(table)
+    return run(config, env, name, tuning, drop_old=drop_old, progress=progress)
+
+
+def abort(config: Config, env: str | None, table: str | QualifiedName) -> ConvertResult:
+    """Undo an unfinished conversion of ``table`` (the original was never changed)."""
+    from pgwarden.partition.convert import abort as run
+
+    return run(config, env, table if isinstance(table, QualifiedName) else parse_name(table))
+
+
+def maintain(config: Config, env: str | None, options: MaintainOptions = MaintainOptions()) -> MaintainResult:
+    """Premake, rescue default-partition rows, apply retention for ``[[partitions]]`` (idempotent)."""
+    from pgwarden.partition.maintain import maintain as run
+
+    return run(config, env, options)
+
+
+def list_partitions(config: Config, env: str | None, table: str) -> ListResult:
+    """``partition list TABLE``: partitions with bounds, rows, size; gaps and overlaps flagged."""
+    from pgwarden.db import resolve_target
+    from pgwarden.partition.inspect import list_partitions as run
+    from pgwarden.partition.inspect import open_session
+
+    name = parse_name(table)
+    conn = open_session(resolve_target(config, env).url)
+    try:
+        return run(conn, name)
+    finally:
+        conn.close()
+
+
+def advise(config: Config, env: str | None, *, thresholds: Thresholds | None = None) -> AdviseResult:
+    """Tables worth partitioning, with key, interval, projected sizes and a command that will not be refused."""
+    from pgwarden.partition.advise import advise as run
+
+    return run(config, env, thresholds=thresholds)
+
+
+def missing_periods(conn: psycopg.Connection[Any], layout: Layout, table: TableInfo, parts: list[PartitionInfo],
+                    now: datetime) -> list[tuple[int, Period, str]]:
+    """Periods (current = index 0, then up to ``max(premake, 1)`` ahead) no range partition covers at ``now``.
+
+    Each comes with the DDL that creates it (identifiers quoted) for a fix hint.
+    """
+    from pgwarden.partition import ddl
+    from pgwarden.partition.inspect import covers
+    from pgwarden.partition.naming import wanted_periods
+
+    if layout.interval is None:
+        return []
+    out: list[tuple[int, Period, str]] = []
+    for index, wanted in enumerate(wanted_periods(layout.table, layout.interval, now, max(layout.premake, 1))):
+        if covers(parts, wanted.lower):
+            continue
+        statement = ddl.partition_of(table.schema, table.name, wanted.name,
+                                     ddl.range_bounds(wanted.lower, wanted.upper, table.key_type or ""))
+        out.append((index, wanted, statement.as_string(conn) + ";"))
+    return out
