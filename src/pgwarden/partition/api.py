@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pgwarden.partition.advise import AdviseResult, Thresholds
 from pgwarden.partition.convert import ConvertResult, Progress, Tuning
 from pgwarden.partition.create import CreateResult
-from pgwarden.partition.inspect import ListResult, PartitionInfo, TableInfo
+from pgwarden.partition.inspect import ListResult, ManagedTable, PartitionInfo, TableInfo
 from pgwarden.partition.maintain import MaintainOptions, MaintainResult
 from pgwarden.partition.naming import Period
 from pgwarden.partition.qualified import QualifiedName
@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AdviseResult", "ConvertResult", "CreateResult", "Layout", "LayoutOptions", "ListResult", "MaintainOptions",
-    "MaintainResult", "QualifiedName", "Thresholds", "Tuning", "abort", "advise", "convert", "create", "layout",
-    "list_partitions", "maintain", "missing_periods", "parse_name", "resume",
+    "MaintainResult", "ManagedTable", "QualifiedName", "Thresholds", "Tuning", "abort", "advise", "convert", "create",
+    "layout", "list_partitions", "maintain", "managed_children", "missing_periods", "parse_name", "resume",
 ]
 
 
@@ -124,3 +124,16 @@ def missing_periods(conn: psycopg.Connection[Any], layout: Layout, table: TableI
                                      ddl.range_bounds(wanted.lower, wanted.upper, table.key_type or ""))
         out.append((index, wanted, statement.as_string(conn) + ";"))
     return out
+
+
+def managed_children(conn: psycopg.Connection[Any], config: Config) -> list[ManagedTable]:
+    """For each ``[[partitions]]`` table: the relations pgwarden creates or detaches for it (not drift).
+
+    Attached partitions (``maintain`` and ``convert`` create them), detached tables named
+    like its partitions (retention mode ``detach``) and a kept ``<table>_pgw_old``.
+    Catalog reads only; ``conn`` may be any session.
+    """
+    from pgwarden.partition.inspect import managed
+    from pgwarden.partition.spec import configured
+
+    return [managed(conn, layout.name) for layout in configured(config)]

@@ -450,7 +450,7 @@ def convert(config: Config, env: str | None, layout: Layout, tuning: Tuning = Tu
         recorded = ConversionStore(conn).load(layout.name)
         if recorded is not None:
             raise Refused(f"a conversion of {layout.name} is already in progress (phase {recorded.phase})",
-                          hint=f"continue it: pgwarden partition convert '{layout.name.sql()}' --resume "
+                          hint=f"continue it: pgwarden partition convert {layout.name.shell()} --resume "
                                "(or undo it: --abort)")
         info = table_info(conn, layout.name)
         if info.partitioned:
@@ -542,7 +542,7 @@ def _copy_verify_swap_extending(worker: Converter, c: Conversion, result: Conver
             added = worker.extend_twin(c)
             if not added:
                 raise ProblemsFound(f"{c.name}: a row fits no partition of the new table",
-                                    hint=f"pgwarden partition convert '{c.name.sql()}' --abort") from None
+                                    hint=f"pgwarden partition convert {c.name.shell()} --abort") from None
             worker.progress(f"added partitions {', '.join(added)}", 0, 1)
 
 
@@ -559,7 +559,7 @@ def _copy_verify_swap(worker: Converter, c: Conversion, result: ConvertResult, l
     if not result.checksum_equal:
         _record(worker.conn, c.name, "failed", {"reason": "checksum differs", "rows": result.verified_rows})
         raise ProblemsFound(f"{c.name}: the copy differs from the original (count or checksum); nothing was swapped",
-                            hint=f"pgwarden partition convert '{c.name.sql()}' --abort, then report it")
+                            hint=f"pgwarden partition convert {c.name.shell()} --abort, then report it")
     worker.progress("swap", 0, 1)
     result.swap_seconds = round(worker.swap(c), 4)
     laps.lap("swap")

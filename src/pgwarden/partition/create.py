@@ -120,7 +120,7 @@ def create(config: Config, env: str | None, layout: Layout, *, widen_unique: boo
                 ddl.ident(info.schema, info.name))).fetchone()
             if has_rows and has_rows[0]:
                 raise Refused(f"{info.qualified} holds rows; `partition create` only reshapes an empty table",
-                              hint=f"convert it online: pgwarden partition convert '{info.qualified_name.sql()}' "
+                              hint=f"convert it online: pgwarden partition convert {info.qualified_name.shell()} "
                                    f"--key {layout.key} " + (f"--interval '{layout.interval.value}'"
                                                              if layout.interval else f"--modulus {layout.modulus}"))
             for statement in [*twin.create, *parts]:

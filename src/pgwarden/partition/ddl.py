@@ -234,6 +234,22 @@ def _with_key(columns: list[str], key: list[str]) -> list[str]:
     return columns + [k for k in key if k not in columns]
 
 
+def widened_uniques(conn: psycopg.Connection[Any], info: TableInfo, key: list[str]) -> list[KeyChange]:
+    """Unique constraints and indexes (not the primary key) that lack a column of ``key``.
+
+    Partitioning would have to extend them with the key, which weakens them: the one
+    rule that `create`, `convert` and `advise` apply.
+    """
+    out: list[KeyChange] = []
+    for index_name, _indexdef, unique, contype, conname, columns in conn.execute(_INDEXES_SQL, [info.oid]).fetchall():
+        if not unique or contype == "p":
+            continue
+        after = _with_key(list(columns), key)
+        if after != list(columns):
+            out.append(KeyChange(conname or index_name, list(columns), after, "unique"))
+    return out
+
+
 def _rewrite_index(indexdef: str, schema: str, new_table: str, new_name: str, key: list[str],
                    unique: bool) -> Statement:
     """The index definition moved onto the new table (and extended with the key when unique), via pglast."""
@@ -274,6 +290,9 @@ def partitioned_twin(conn: psycopg.Connection[Any], info: TableInfo, new_name: s
     that cannot be swapped safely: referenced by foreign keys, used by views, with
     user triggers or exclusion constraints, or in an inheritance tree.
     """
+    widened = widened_uniques(conn, info, key)
+    if widened and not widen_unique:
+        raise widening_refusal(info, widened)
     reasons = refusals(conn, info)
     if reasons:
         raise Refused(f"{info.qualified} cannot be partitioned by pgwarden: " + "; ".join(reasons),
@@ -303,9 +322,6 @@ def partitioned_twin(conn: psycopg.Connection[Any], info: TableInfo, new_name: s
     for conname, definition in conn.execute(_FKS_SQL, [info.oid]).fetchall():
         twin.create.append(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
             ident(schema, new_name), sql.Identifier(conname), sql.SQL(definition)))
-    widened = [c for c in twin.key_changes if c.kind == "unique"]
-    if widened and not widen_unique:
-        raise widening_refusal(info, widened)
     for seq_schema, seq, column, deptype in conn.execute(_SEQUENCES_SQL, [info.oid]).fetchall():
         if deptype == "i":
             twin.identity_columns.append(column)

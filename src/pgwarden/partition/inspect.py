@@ -227,7 +227,7 @@ def list_partitions(conn: psycopg.Connection[Any], name: QualifiedName) -> ListR
     info = table_info(conn, name)
     if not info.partitioned:
         raise BadInput(f"{info.qualified} is not partitioned",
-                       hint=f"convert it online: pgwarden partition convert '{info.qualified_name.sql()}' "
+                       hint=f"convert it online: pgwarden partition convert {info.qualified_name.shell()} "
                             "--key K --interval I")
     parts = partitions(conn, info.oid)
     ordered = sorted(parts, key=lambda p: (p.is_default, p.remainder if p.remainder is not None else -1,
@@ -254,3 +254,46 @@ def covers(parts: list[PartitionInfo], moment: datetime) -> bool:
     """Whether a range partition (not the default one) holds ``moment``."""
     return any(not p.is_default and (p.lower or p.upper) and (p.lower is None or p.lower <= moment)
                and (p.upper is None or moment < p.upper) for p in parts)
+
+
+@dataclass
+class ManagedTable:
+    """What pgwarden manages around one configured partitioned table (expected, not drift)."""
+
+    parent: str
+    attached: list[str] = field(default_factory=list)  # partitions, as schema.name
+    detached: list[str] = field(default_factory=list)  # standalone tables named like its partitions (retention)
+    kept_originals: list[str] = field(default_factory=list)  # ``<table>_pgw_old`` kept by convert
+
+    @property
+    def names(self) -> set[str]:
+        """Every managed relation as ``schema.name``."""
+        return set(self.attached) | set(self.detached) | set(self.kept_originals)
+
+
+_STANDALONE_SQL = """
+SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relname ~ %s
+ORDER BY 1
+"""
+
+
+def child_name_pattern(table: str) -> str:
+    """A regex for the names :mod:`pgwarden.partition.naming` gives the partitions of ``table``."""
+    return "^" + re.escape(table) + r"_(p\d{4}(_\d{2}(_\d{2})?|w\d{2}|q[1-4])?|h\d+|default)$"
+
+
+def managed(conn: psycopg.Connection[Any], name: QualifiedName) -> ManagedTable:
+    """The partitions of ``name``, detached tables named like them and a kept original (catalog reads only)."""
+    from pgwarden.partition.naming import shorten
+
+    out = ManagedTable(str(name))
+    info = find_table(conn, name)
+    if info is not None and info.partitioned:
+        out.attached = sorted(f"{p.schema}.{p.name}" for p in partitions(conn, info.oid, exact_below=None))
+    out.detached = [f"{name.schema}.{r[0]}" for r in conn.execute(
+        _STANDALONE_SQL, [name.schema, child_name_pattern(name.name)]).fetchall()]
+    old = name.sibling(shorten(name.name, "_pgw_old"))
+    if find_table(conn, old) is not None:
+        out.kept_originals = [str(old)]
+    return out

@@ -88,5 +88,15 @@ class QualifiedName:
         """``"schema"."name"``: the quoted text to print in hints and commands a user may paste."""
         return self.ident().as_string(None)
 
+    def shell(self) -> str:
+        """The name as a command-line argument: ``schema.name`` when plain, else the quoted form, shell-quoted."""
+        import re
+        import shlex
+
+        plain = re.compile(r"^[a-z_][a-z0-9_]*$")
+        if plain.match(self.schema) and plain.match(self.name):
+            return str(self)
+        return shlex.quote(self.sql())
+
     def __str__(self) -> str:
         return f"{self.schema}.{self.name}"

@@ -64,7 +64,7 @@ def _one(ctx: CheckContext, layout: Any, now: datetime) -> tuple[Status, list[st
     table = find_table(ctx.conn, layout.name)
     if table is None or not table.partitioned:
         return "warn", [f"{layout.name} does not exist or is not partitioned"], [
-            f"pgwarden partition create '{layout.name.sql()}'  (or convert the existing table)"], 0
+            f"pgwarden partition create {layout.name.shell()}  (or convert the existing table)"], 0
     parts = partitions(ctx.conn, table.oid, exact_below=None)
     status: Status = "ok"
     problems: list[str] = []
