@@ -429,7 +429,7 @@ def _session(config: Config, env: str | None, name: QualifiedName,
 
 
 def _record(conn: psycopg.Connection[Any], name: QualifiedName, outcome: str, details: dict[str, Any]) -> None:
-    from pgwarden.migrations.history import record_event
+    from pgwarden.events import record_event
 
     record_event(conn, "partition.convert", str(name), outcome, details)
 

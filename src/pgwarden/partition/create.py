@@ -97,7 +97,7 @@ def create(config: Config, env: str | None, layout: Layout, *, widen_unique: boo
     (exit 5) unless ``widen_unique``; sequences keep their names.
     """
     from pgwarden.db import LockRetryPolicy, resolve_target
-    from pgwarden.migrations.history import record_event
+    from pgwarden.events import record_event
 
     now = now or datetime.now(UTC)
     target = resolve_target(config, env)

@@ -153,7 +153,7 @@ def maintain(config: Config, env: str | None, options: MaintainOptions = Maintai
     With no entries configured, returns a result with no tables (nothing is touched).
     """
     from pgwarden.db import LockRetryPolicy, advisory_lock, resolve_target
-    from pgwarden.migrations.history import record_event
+    from pgwarden.events import record_event
     from pgwarden.partition.spec import configured
     from pgwarden.units import parse_duration
 
