@@ -134,6 +134,7 @@ class _ConfigModel(_Strict):
     lint: LintSettings = Field(default_factory=LintSettings)
     backup: BackupSettings = Field(default_factory=BackupSettings)
     partitions: list[PartitionSpec] = Field(default_factory=list)
+    partition: dict[str, Any] = Field(default_factory=dict)  # raw [partition]: pgwarden.partition.settings validates
     doctor: DoctorSettings = Field(default_factory=DoctorSettings)
 
 

@@ -205,22 +205,32 @@ def convert(table_name: Annotated[str, typer.Argument(metavar="TABLE")], key: Ke
 
 @app.command()
 def advise(env: EnvOpt = None,
-           min_rows: Annotated[int, typer.Option(help="Row count that calls for partitioning.")] = 1_000_000,
-           min_size: Annotated[str, typer.Option(help="Table size that calls for partitioning.")] = "10GB",
-           monthly_rows: Annotated[int, typer.Option(help="Monthly growth that calls for partitioning.")] = 100_000,
+           min_rows: Annotated[int | None, typer.Option(
+               "--rows", "--min-rows", help="Rows that call for partitioning; also the most rows a partition should hold [1000000].")] = None,
+           min_size: Annotated[str | None, typer.Option(
+               "--size", "--min-size", help="Size that calls for partitioning; also the largest a partition should be [10GB].")] = None,
+           monthly_rows: Annotated[int | None, typer.Option(
+               help="Monthly growth that calls for partitioning [100000].")] = None,
+           seq_scan_rows: Annotated[int | None, typer.Option(
+               help="Table rows from which sequential scans count [100000].")] = None,
+           seq_scans: Annotated[int | None, typer.Option(
+               help="Sequential scans on such a table that call for partitioning [50].")] = None,
            json: JsonOpt = False) -> None:
-    """Say which tables to partition, by which key and interval, with projected partition sizes."""
+    """Say which tables to partition, by which key and interval (partitions within the thresholds), or what
+    must change first. Thresholds: these flags over ``[partition] thresholds`` over the defaults."""
     from pgwarden.partition import api
-    from pgwarden.units import human_size, parse_size
+    from pgwarden.units import human_size
 
-    limits = api.Thresholds(rows=min_rows, bytes=parse_size(min_size), monthly_rows=monthly_rows)
-    result = api.advise(load(), env, thresholds=limits)
+    config = load()
+    limits = api.thresholds(config, {"rows": min_rows, "size": min_size, "monthly_rows": monthly_rows,
+                                     "seq_scan_rows": seq_scan_rows, "seq_scans": seq_scans})
+    result = api.advise(config, env, thresholds=limits)
     if json:
         emit_json(result)
         return
     if not result.advice:
         console().print("no table needs partitioning yet (thresholds: "
-                        f"{min_rows:,} rows, {_esc(min_size)}, {monthly_rows:,} rows a month)")
+                        f"{limits.rows:,} rows, {human_size(limits.bytes)}, {limits.monthly_rows:,} rows a month)")
         return
     rows = [[_esc(a.table), f"{a.rows:,}", human_size(a.size_bytes), _esc("; ".join(a.reasons)),
              _esc(f"{a.key} ({a.key_source})") if a.key else "-",
@@ -232,5 +242,7 @@ def advise(env: EnvOpt = None,
     for a in result.advice:
         if a.command:
             console().print(f"  {_esc(a.command)}")
+        for blocker in a.blockers:
+            console().print(f"  {_esc(a.table)}: first: {_esc(blocker)}")
     if not result.pg_stat_statements:
         info("pg_stat_statements is not available: keys chosen from column names, not from your queries")

@@ -28,6 +28,7 @@ __all__ = [
     "AdviseResult", "ConvertResult", "CreateResult", "Layout", "LayoutOptions", "ListResult", "MaintainOptions",
     "MaintainResult", "ManagedTable", "QualifiedName", "Thresholds", "Tuning", "abort", "advise", "convert", "create",
     "layout", "list_partitions", "maintain", "managed_children", "missing_periods", "parse_name", "resume",
+    "thresholds",
 ]
 
 
@@ -95,6 +96,13 @@ def list_partitions(config: Config, env: str | None, table: str) -> ListResult:
         return run(conn, name)
     finally:
         conn.close()
+
+
+def thresholds(config: Config | None, overrides: dict[str, Any] | None = None) -> Thresholds:
+    """The advisor's thresholds: flags (``overrides``, None = unset) over ``[partition.thresholds]`` over defaults."""
+    from pgwarden.partition.settings import thresholds as merged
+
+    return merged(config, overrides)
 
 
 def advise(config: Config, env: str | None, *, thresholds: Thresholds | None = None) -> AdviseResult:
