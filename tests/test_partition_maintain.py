@@ -244,3 +244,40 @@ def test_create_hash_and_refuse_a_table_with_rows(project, db) -> None:
     refused = project.cli("partition", "create", "full_table", "--key", "at", "--interval", "1 month", check_exit=5)
     assert "partition convert" in refused.stderr
     assert db.execute("SELECT relkind FROM pg_class WHERE relname = 'full_table'").fetchone()[0] == "r"
+
+
+def test_first_run_with_a_start_far_in_the_past_and_retention_is_final(project, db) -> None:
+    """Newest partition in January 2025, now November 2026, 6 months retention: one run, final state."""
+    db.execute("""
+        CREATE TABLE r (id bigint, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+        CREATE TABLE r_p2025_01 PARTITION OF r FOR VALUES FROM ('2025-01-01 00:00+00') TO ('2025-02-01 00:00+00');
+    """)
+    project.write_config(partitions_config(table="r", key="at", interval="1 month", premake=2, past=1,
+                                           retention="6 months", retention_mode="drop"))
+    config = project.config()
+    first = api.maintain(config, None, api.MaintainOptions(now=utc(2026, 11, 22))).tables[0]
+    # nothing created that retention removes: May 2026 (cutoff) .. January 2027 (premake 2)
+    assert first.created == [f"r_p2026_{m:02d}" for m in range(5, 13)] + ["r_p2027_01"]
+    assert first.dropped == ["r_p2025_01"] and not first.problems
+    assert names(db, "r") == first.created
+    assert db.execute("SELECT count(*) FROM pg_class WHERE relname ~ '^r_p' AND NOT relispartition").fetchone()[0] == 0
+    second = api.maintain(config, None, api.MaintainOptions(now=utc(2026, 11, 22))).tables[0]
+    assert not second.changed and not second.problems
+
+
+def test_past_premake_and_quarters(project, db) -> None:
+    db.execute("CREATE TABLE q (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at date NOT NULL)")
+    project.write_config(partitions_config(table="q", key="at", interval="1 quarter", premake=1, past=2))
+    config = project.config()
+    result = api.create(config, None, api.layout(config, "q"), now=utc(2026, 11, 22))
+    assert result.partitions == ["q_p2026q2", "q_p2026q3", "q_p2026q4", "q_p2027q1"]
+    db.execute("INSERT INTO q (at) VALUES ('2026-04-01'), ('2027-03-31')")  # back-dated and ahead both land
+    assert not api.maintain(config, None, api.MaintainOptions(now=utc(2026, 11, 22))).tables[0].changed
+    later = api.maintain(config, None, api.MaintainOptions(now=utc(2027, 2, 1))).tables[0]
+    assert later.created == ["q_p2027q2"]
+
+
+def test_maintain_without_entries_says_so(project, db) -> None:
+    out = project.cli("partition", "maintain", check_exit=0)
+    assert "no [[partitions]] entries" in out.stdout
+    assert api.maintain(project.config(), None).tables == []

@@ -104,6 +104,7 @@ class PartitionSpec(_Strict):
     interval: str | None = None
     modulus: int | None = Field(default=None, ge=2)
     premake: int = Field(default=3, ge=0)
+    past: int = Field(default=0, ge=0)
     retention: str | None = None
     retention_mode: Literal["detach", "drop", "archive"] = "detach"
     default_partition: bool = False

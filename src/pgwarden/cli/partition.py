@@ -90,8 +90,8 @@ def maintain(env: EnvOpt = None, now: NowOpt = None,
     if json:
         emit_json(result)
     elif not result.tables:
-        console().print(f"no [[partitions]] entries in {_esc(config.source)}: nothing to maintain "
-                        "(add one per partitioned table; `pgwarden partition convert` prints it)")
+        console().print(_esc(f"no [[partitions]] entries in {config.source}: nothing to maintain "
+                             "(add one per partitioned table; `pgwarden partition convert` prints it)"))
     else:
         rows = [[_esc(t.table), _esc(", ".join(t.created) or "-"),
                  _esc(", ".join(f"{k}: {v}" for k, v in t.moved_rows.items()) or "-"),

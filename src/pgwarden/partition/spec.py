@@ -75,7 +75,7 @@ def from_spec(spec: PartitionSpec, *, where: str = "partitions") -> Layout:
     if retention and interval is None:
         raise ConfigError(f"{where}.retention: retention needs a range interval, not hash partitions")
     return Layout(spec_name(spec, where=where), spec.key, interval, spec.modulus, spec.premake, retention,
-                  spec.retention_mode, spec.default_partition, getattr(spec, "past", 0) or 0)
+                  spec.retention_mode, spec.default_partition, spec.past)
 
 
 def configured(config: Config) -> list[Layout]:
