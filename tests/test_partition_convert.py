@@ -146,7 +146,8 @@ def test_convert_while_four_writers_insert_update_delete(project, db, capsys) ->
 @pytest.mark.parametrize("point", ["prepare", "backfill:3", "catchup", "swap"])
 def test_kill9_then_resume_loses_nothing(project, db, point) -> None:
     load_chat_messages(db, 30_000)
-    crashed = project.cli("partition", "convert", "chat_messages", "--key", "created_at", "--interval", "1 month",
+    crashed = project.cli("partition", "convert", "chat_messages", "--apply",
+                          "--key", "created_at", "--interval", "1 month",
                           "--batch", "4000", "--now", NOW, env={"PGWARDEN_FAILPOINT": point})
     assert crashed.returncode == -9, (crashed.returncode, crashed.stderr)
     # the application keeps writing while pgwarden is dead
@@ -155,7 +156,8 @@ def test_kill9_then_resume_loses_nothing(project, db, point) -> None:
     db.execute("UPDATE chat_messages SET content = 'edited' WHERE id % 7 = 0 AND id < 20000")
     db.execute("DELETE FROM chat_messages WHERE id % 11 = 0 AND id < 25000")
     expected = fingerprint(db)
-    again = project.cli("partition", "convert", "chat_messages", "--key", "created_at", "--interval", "1 month")
+    again = project.cli("partition", "convert", "chat_messages", "--apply",
+                        "--key", "created_at", "--interval", "1 month")
     assert again.returncode == 5 and "--resume" in again.stderr  # refuses to start over
     project.cli("partition", "convert", "chat_messages", "--resume", check_exit=0)
     assert is_partitioned(db)
@@ -166,7 +168,8 @@ def test_kill9_then_resume_loses_nothing(project, db, point) -> None:
 def test_abort_restores_the_original(project, db) -> None:
     load_chat_messages(db, 20_000)
     before = fingerprint(db)
-    crashed = project.cli("partition", "convert", "chat_messages", "--key", "created_at", "--interval", "1 month",
+    crashed = project.cli("partition", "convert", "chat_messages", "--apply",
+                          "--key", "created_at", "--interval", "1 month",
                           "--batch", "3000", "--now", NOW, env={"PGWARDEN_FAILPOINT": "backfill:2"})
     assert crashed.returncode == -9
     db.execute("DELETE FROM chat_messages WHERE id <= 10")
@@ -192,7 +195,8 @@ def test_seed_004_chat_messages_end_to_end(project, db) -> None:
         premake = 3
         retention = "12 months"
     """)
-    out = project.cli("partition", "convert", "chat_messages", "--batch", "10000", "--now", NOW, check_exit=0)
+    out = project.cli("partition", "convert", "chat_messages", "--apply",
+                      "--batch", "10000", "--now", NOW, check_exit=0)
     assert "extended with the partition key" in out.stderr and "(id, created_at)" in out.stderr
     assert "converted" in out.stdout
     assert is_partitioned(db) and fingerprint(db) == before
@@ -214,7 +218,8 @@ def test_seed_004_chat_messages_end_to_end(project, db) -> None:
 
 def test_rows_outside_the_planned_partitions_get_one_and_truncate_is_refused(project, db) -> None:
     load_chat_messages(db, 10_000)
-    crashed = project.cli("partition", "convert", "chat_messages", "--key", "created_at", "--interval", "1 month",
+    crashed = project.cli("partition", "convert", "chat_messages", "--apply",
+                          "--key", "created_at", "--interval", "1 month",
                           "--batch", "2000", "--now", NOW, env={"PGWARDEN_FAILPOINT": "backfill:2"})
     assert crashed.returncode == -9
     db.execute("INSERT INTO chat_messages (session_id, role, content, created_at) "
@@ -293,7 +298,8 @@ def test_refuses_tables_it_cannot_swap_safely(project, db) -> None:
     """)
     for table, reason in (("parent", "foreign key child_parent_id_fkey"), ("nokey", "no primary key"),
                           ("viewed", "pgwarden: view recent depends on it\n")):
-        out = project.cli("partition", "convert", table, "--key", "at", "--interval", "1 month", check_exit=5)
+        out = project.cli("partition", "convert", table, "--apply",
+                          "--key", "at", "--interval", "1 month", check_exit=5)
         assert reason in out.stderr, out.stderr
     assert leftovers(db) == []
     assert db.execute("SELECT count(*) FROM pg_class WHERE relkind = 'p'").fetchone()[0] == 0

@@ -236,12 +236,14 @@ def test_create_hash_and_refuse_a_table_with_rows(project, db) -> None:
         CREATE TABLE full_table (id int PRIMARY KEY, at timestamptz NOT NULL);
         INSERT INTO full_table VALUES (1, now());
     """)
-    out = project.cli("partition", "create", "chat_sessions", "--key", "client_id", "--modulus", "4", check_exit=0)
+    out = project.cli("partition", "create", "chat_sessions", "--apply",
+                      "--key", "client_id", "--modulus", "4", check_exit=0)
     assert "id, client_id" in out.stderr  # the primary key was extended and the user told
     assert names(db, "chat_sessions") == [f"chat_sessions_h{i}" for i in range(4)]
     db.execute("INSERT INTO chat_sessions (client_id) SELECT gen_random_uuid() FROM generate_series(1, 100)")
     assert db.execute("SELECT count(DISTINCT tableoid) FROM chat_sessions").fetchone()[0] == 4
-    refused = project.cli("partition", "create", "full_table", "--key", "at", "--interval", "1 month", check_exit=5)
+    refused = project.cli("partition", "create", "full_table", "--apply",
+                          "--key", "at", "--interval", "1 month", check_exit=5)
     assert "partition convert" in refused.stderr
     assert db.execute("SELECT relkind FROM pg_class WHERE relname = 'full_table'").fetchone()[0] == "r"
 

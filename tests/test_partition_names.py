@@ -52,7 +52,8 @@ def test_convert_hint_quotes_a_mixed_case_table(project, db) -> None:
         INSERT INTO "Orders" SELECT g, timestamptz '2026-10-01' + g * interval '1 hour' FROM generate_series(1, 500) g;
         CREATE TABLE orders_pgw_old (keep int);
     """)
-    out = project.cli("partition", "convert", "Orders", "--key", "at", "--interval", "1 month", "--now", "2026-11-22",
+    out = project.cli("partition", "convert", "Orders", "--apply",
+                      "--key", "at", "--interval", "1 month", "--now", "2026-11-22",
                       check_exit=0)
     assert 'DROP TABLE "public"."Orders_pgw_old";' in out.stdout
     assert "DROP TABLE public.Orders_pgw_old" not in out.stdout

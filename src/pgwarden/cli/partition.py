@@ -25,6 +25,11 @@ PastOpt = Annotated[int | None, typer.Option("--past", help="Periods to create b
                                                             "(for back-dated rows; default 0 or config).")]
 DefaultOpt = Annotated[bool | None, typer.Option("--default/--no-default",
                                                  help="Also create a default partition (default: config or off).")]
+ApplyOpt = Annotated[bool, typer.Option(
+    "--apply", help="Change the database now instead of writing a migration (the default writes one, so every "
+                    "environment gets the change through `migrate up` / `deploy`).")]
+WriteConfigOpt = Annotated[bool, typer.Option(
+    "--write-config", help="Also add the table's [[partitions]] entry to the config file (for maintain and check).")]
 WidenOpt = Annotated[bool, typer.Option(
     "--widen-unique", help="Accept extending UNIQUE constraints with the partition key (their columns alone are "
                            "then no longer unique across partitions).")]
@@ -58,14 +63,19 @@ def _key_changes(changes: list[Any]) -> None:
 @app.command()
 def create(table_name: Annotated[str, typer.Argument(metavar="TABLE", help="An existing, empty table.")],
            key: KeyOpt = None, interval: IntervalOpt = None, modulus: ModulusOpt = None, premake: PremakeOpt = None,
-           past: PastOpt = None, default: DefaultOpt = None, widen_unique: WidenOpt = False, now: NowOpt = None,
-           env: EnvOpt = None, json: JsonOpt = False) -> None:
-    """Turn an empty table's layout into a partitioned table with partitions for now and premake ahead."""
+           past: PastOpt = None, default: DefaultOpt = None, widen_unique: WidenOpt = False, apply: ApplyOpt = False,
+           write_config: WriteConfigOpt = False, now: NowOpt = None, env: EnvOpt = None, json: JsonOpt = False) -> None:
+    """Partition an empty table: writes a migration (default) or, with --apply, reshapes it now."""
     from pgwarden.partition import api
 
     config = load()
     layout = api.layout(config, table_name, api.LayoutOptions(key, interval, modulus, premake, default, past))
+    if not apply:
+        _migration_written(api.write_migration(config, env, layout, verb="create", widen_unique=widen_unique,
+                                               write_config=write_config), json)
+        return
     result = api.create(config, env, layout, widen_unique=widen_unique, now=_now(now))
+    entry, added = api.config_entry(config, layout, write=write_config)
     if json:
         emit_json(result)
         return
@@ -73,6 +83,28 @@ def create(table_name: Annotated[str, typer.Argument(metavar="TABLE", help="An e
     console().print(f"{_esc(result.table)} is now partitioned by {result.strategy} ({_esc(result.key)}): "
                     f"{_esc(', '.join(result.partitions))}"
                     + (f" + {_esc(result.default_partition)}" if result.default_partition else ""))
+    _next_step_entry(entry, added)
+
+
+def _migration_written(written: Any, json: bool) -> None:
+    if json:
+        emit_json(written)
+        return
+    console().print(f"wrote {_esc(written.path)}:\n  {_esc(written.directive)}")
+    if not written.checked:
+        info("note: the target database could not check it now (unreachable, or the table does not exist yet); "
+             "`migrate up` checks it when it runs")
+    console().print("next: review it, then `pgwarden migrate up` (or `pgwarden deploy`) applies it in each "
+                    "environment")
+    _next_step_entry(written.entry, written.entry_added)
+
+
+def _next_step_entry(entry: str, added: bool) -> None:
+    if added:
+        console().print("added to the config file:\n" + _esc(entry))
+    else:
+        console().print("add this entry to pgwarden.toml (or pass --write-config) so `partition maintain` keeps "
+                        "partitions ahead and `check` expects them:\n" + _esc(entry))
 
 
 @app.command()
@@ -165,13 +197,15 @@ def _render_converted(result: ConvertResult) -> None:
 def convert(table_name: Annotated[str, typer.Argument(metavar="TABLE")], key: KeyOpt = None,
             interval: IntervalOpt = None, modulus: ModulusOpt = None, premake: PremakeOpt = None,
             past: PastOpt = None, default: DefaultOpt = None, widen_unique: WidenOpt = False,
+            apply: ApplyOpt = False, write_config: WriteConfigOpt = False,
             batch: Annotated[int, typer.Option(help="Rows copied per batch (one short transaction each).")] = 10_000,
             resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted conversion.")] = False,
             abort: Annotated[bool, typer.Option("--abort", help="Undo an unfinished conversion.")] = False,
             drop_old: Annotated[bool, typer.Option("--drop-old", help="Drop the original once swapped.")] = False,
             lock_timeout: Annotated[str, typer.Option(help="Longest wait for each short lock.")] = "500ms",
             now: NowOpt = None, env: EnvOpt = None, json: JsonOpt = False) -> None:
-    """Convert a live table to a partitioned one online (reads and writes go on; resumable)."""
+    """Partition a live table: writes a migration (default) or, with --apply, converts it online now
+    (reads and writes go on; resumable with --resume, undone with --abort)."""
     from pgwarden.errors import BadInput
     from pgwarden.partition import api
     from pgwarden.units import parse_duration
@@ -189,26 +223,42 @@ def convert(table_name: Annotated[str, typer.Argument(metavar="TABLE")], key: Ke
         return
     tuning = api.Tuning(batch=batch, lock_timeout=parse_duration(lock_timeout))
     if resume:
-        def run(progress: Any = None) -> ConvertResult:
+        def resumed(progress: Any = None) -> ConvertResult:
             return api.resume(config, env, table_name, tuning, drop_old=drop_old, progress=progress)
-    else:
-        layout = api.layout(config, table_name, api.LayoutOptions(key, interval, modulus, premake, default, past))
 
-        def run(progress: Any = None) -> ConvertResult:
-            return api.convert(config, env, layout, tuning, drop_old=drop_old, widen_unique=widen_unique,
-                               now=_now(now), progress=progress)
-    if json:
-        emit_json(run())
+        result = resumed() if json else _with_progress(resumed)
+        if json:
+            emit_json(result)
+        else:
+            _render_converted(result)
         return
-    _render_converted(_with_progress(run))
+    layout = api.layout(config, table_name, api.LayoutOptions(key, interval, modulus, premake, default, past))
+    if not apply:
+        _migration_written(api.write_migration(config, env, layout, verb="convert", widen_unique=widen_unique,
+                                               drop_old=drop_old, write_config=write_config), json)
+        return
+
+    def converted(progress: Any = None) -> ConvertResult:
+        return api.convert(config, env, layout, tuning, drop_old=drop_old, widen_unique=widen_unique,
+                           now=_now(now), progress=progress)
+
+    result = converted() if json else _with_progress(converted)
+    entry, added = api.config_entry(config, layout, write=write_config)
+    if json:
+        emit_json(result)
+        return
+    _render_converted(result)
+    _next_step_entry(entry, added)
 
 
 @app.command()
 def advise(env: EnvOpt = None,
            min_rows: Annotated[int | None, typer.Option(
-               "--rows", "--min-rows", help="Rows that call for partitioning; also the most rows a partition should hold [1000000].")] = None,
+               "--rows", "--min-rows",
+               help="Rows that call for partitioning; also the most rows a partition should hold [1000000].")] = None,
            min_size: Annotated[str | None, typer.Option(
-               "--size", "--min-size", help="Size that calls for partitioning; also the largest a partition should be [10GB].")] = None,
+               "--size", "--min-size",
+               help="Size that calls for partitioning; also the largest a partition should be [10GB].")] = None,
            monthly_rows: Annotated[int | None, typer.Option(
                help="Monthly growth that calls for partitioning [100000].")] = None,
            seq_scan_rows: Annotated[int | None, typer.Option(

@@ -15,6 +15,7 @@ from pgwarden.partition.convert import ConvertResult, Progress, Tuning
 from pgwarden.partition.create import CreateResult
 from pgwarden.partition.inspect import ListResult, ManagedTable, PartitionInfo, TableInfo
 from pgwarden.partition.maintain import MaintainOptions, MaintainResult
+from pgwarden.partition.migration import MigrationWritten
 from pgwarden.partition.naming import Period
 from pgwarden.partition.qualified import QualifiedName
 from pgwarden.partition.spec import Layout, LayoutOptions
@@ -26,9 +27,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AdviseResult", "ConvertResult", "CreateResult", "Layout", "LayoutOptions", "ListResult", "MaintainOptions",
-    "MaintainResult", "ManagedTable", "QualifiedName", "Thresholds", "Tuning", "abort", "advise", "convert", "create",
-    "layout", "list_partitions", "maintain", "managed_children", "missing_periods", "parse_name", "resume",
-    "thresholds",
+    "MaintainResult", "ManagedTable", "MigrationWritten", "QualifiedName", "Thresholds", "Tuning", "abort",
+    "advise", "config_entry", "convert", "create", "layout", "list_partitions", "maintain", "managed_children",
+    "missing_periods", "parse_name", "resume", "thresholds", "write_migration",
 ]
 
 
@@ -82,6 +83,33 @@ def maintain(config: Config, env: str | None, options: MaintainOptions = Maintai
     from pgwarden.partition.maintain import maintain as run
 
     return run(config, env, options)
+
+
+def write_migration(config: Config, env: str | None, layout: Layout, *, verb: str = "convert",
+                    widen_unique: bool = False, drop_old: bool = False, write_config: bool = False) -> MigrationWritten:
+    """Write the migration that partitions ``layout.name`` (the default of ``partition create`` / ``convert``).
+
+    Refused (exit 5), and nothing written, when ``env``'s database (if reachable and
+    the table exists there) would refuse the change; ``write_config`` also appends the
+    ``[[partitions]]`` entry unless the table has one.
+    """
+    from pgwarden.partition.migration import add_config_entry, preflight
+    from pgwarden.partition.migration import write_migration as write
+
+    checked = preflight(config, env, layout, widen_unique=widen_unique)
+    written = write(config, layout, verb=verb, widen_unique=widen_unique, drop_old=drop_old)
+    written.checked = checked
+    if write_config:
+        written.entry_added = add_config_entry(config, layout)
+    return written
+
+
+def config_entry(config: Config | None, layout: Layout, *, write: bool = False) -> tuple[str, bool]:
+    """The ``[[partitions]]`` entry for ``layout`` (TOML) and whether it was appended (``write``, when missing)."""
+    from pgwarden.partition.migration import add_config_entry
+    from pgwarden.partition.migration import config_entry as entry
+
+    return entry(config, layout), bool(write and config is not None and add_config_entry(config, layout))
 
 
 def list_partitions(config: Config, env: str | None, table: str) -> ListResult:
