@@ -27,9 +27,9 @@ from pgwarden.deploy.report import DeployReport, DeployStep, StepOutcome
 from pgwarden.errors import LockTimeoutGaveUp, PgwardenError, ProblemsFound, Refused
 from pgwarden.guards import Confirm, confirm_or_refuse, require_tls, tls_status
 from pgwarden.migrations import commands, history
-from pgwarden.migrations.files import MigrationFile, discover
 from pgwarden.migrations.plan import compute_status, current_version
 from pgwarden.migrations.runner import Reporter
+from pgwarden.sources import MigrationFile, discover
 
 DEPLOY_LOCK = "pgwarden:deploy"
 DEPLOY_LOCK_WAIT = 2.0

@@ -13,7 +13,7 @@ from pgwarden.config import Config
 from pgwarden.db import connect, resolve_target
 from pgwarden.errors import BadInput, MigrationFailed
 from pgwarden.guards import refuse_protected
-from pgwarden.migrations.files import parse_statements
+from pgwarden.sources import parse_statements
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ from pgwarden.db import BlockerWatch, LockRetryPolicy, Target, advisory_lock, co
 from pgwarden.errors import BadInput, ProblemsFound, Refused
 from pgwarden.guards import Confirm, confirm_or_refuse
 from pgwarden.migrations import history
-from pgwarden.migrations.files import MigrationFile, discover, version_key
 from pgwarden.migrations.history import AppliedMigration
 from pgwarden.migrations.plan import MigrationState, baseline_version, compute_status, current_version
 from pgwarden.migrations.runner import (
@@ -33,6 +32,7 @@ from pgwarden.migrations.runner import (
     run_statements,
     run_transactional,
 )
+from pgwarden.sources import MigrationFile, discover, version_key
 from pgwarden.units import parse_duration
 
 RUNNER_LOCK = "pgwarden:migrate"

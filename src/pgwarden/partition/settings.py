@@ -15,19 +15,18 @@ from __future__ import annotations
 from dataclasses import fields, replace
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
-from pgwarden.errors import BadInput, ConfigError
+from pgwarden.config import StrictModel, validate_section
+from pgwarden.errors import BadInput
 from pgwarden.partition.advise import Thresholds
 
 if TYPE_CHECKING:
     from pgwarden.config import Config
 
 
-class ThresholdSettings(BaseModel):
+class ThresholdSettings(StrictModel):
     """``[partition.thresholds]`` (every key optional; unset keys keep the defaults of :class:`Thresholds`)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     rows: int | None = Field(default=None, ge=1)
     size: str | None = None
@@ -45,22 +44,15 @@ class ThresholdSettings(BaseModel):
         return value
 
 
-class PartitionSettings(BaseModel):
+class PartitionSettings(StrictModel):
     """``[partition]``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     thresholds: ThresholdSettings = Field(default_factory=ThresholdSettings)
 
 
 def load(config: Config) -> PartitionSettings:
     """The ``[partition]`` section validated; ConfigError names the file and ``partition.<key>``."""
-    try:
-        return PartitionSettings.model_validate(config.settings.partition)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{config.source}: partition.{key}: {first['msg'].removeprefix('Value error, ')}") from None
+    return validate_section(PartitionSettings, config.settings.partition, source=config.source, key="partition")
 
 
 def _apply(base: Thresholds, values: ThresholdSettings) -> Thresholds:
