@@ -178,11 +178,11 @@ def blockers(conn: psycopg.Connection[Any], name: QualifiedName, key: str) -> li
 def advise(config: Config, env: str | None, *, thresholds: Thresholds | None = None) -> AdviseResult:
     """Tables past a threshold that are not partitioned yet, with key, interval, projected partition sizes,
     and either a command that will be accepted or the blockers to remove first."""
-    from pgwarden.db import resolve_target
+    from pgwarden.partition.target import resolve
     from pgwarden.units import human_size
 
     limits = thresholds or Thresholds()
-    target = resolve_target(config, env)
+    target = resolve(config, env, changes=False)
     conn = open_session(target.url)
     out: list[Advice] = []
     try:
@@ -232,7 +232,7 @@ def advise(config: Config, env: str | None, *, thresholds: Thresholds | None = N
             out.append(advice)
     finally:
         conn.close()
-    return AdviseResult(target.env_name, statements is not None, limits, out)
+    return AdviseResult(target.env, statements is not None, limits, out)
 
 
 def _key_range(conn: psycopg.Connection[Any], name: QualifiedName, key: str) -> tuple[datetime | None, datetime | None]:

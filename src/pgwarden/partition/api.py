@@ -24,12 +24,13 @@ if TYPE_CHECKING:
     import psycopg
 
     from pgwarden.config import Config
+    from pgwarden.db import LockRetryPolicy
 
 __all__ = [
     "AdviseResult", "ConvertResult", "CreateResult", "Layout", "LayoutOptions", "ListResult", "MaintainOptions",
     "MaintainResult", "ManagedTable", "MigrationWritten", "QualifiedName", "Thresholds", "Tuning", "abort",
     "advise", "config_entry", "convert", "create", "layout", "list_partitions", "maintain", "managed_children",
-    "missing_periods", "parse_name", "resume", "thresholds", "write_migration",
+    "missing_periods", "parse_name", "resume", "run_directive", "thresholds", "write_migration",
 ]
 
 
@@ -49,8 +50,9 @@ def create(config: Config, env: str | None, layout: Layout, *, widen_unique: boo
            now: datetime | None = None) -> CreateResult:
     """Reshape an empty table into a partitioned one (see :mod:`pgwarden.partition.create`)."""
     from pgwarden.partition.create import create as run
+    from pgwarden.partition.target import resolve
 
-    return run(config, env, layout, widen_unique=widen_unique, now=now)
+    return run(resolve(config, env, changes=True), layout, widen_unique=widen_unique, now=now)
 
 
 def convert(config: Config, env: str | None, layout: Layout, tuning: Tuning = Tuning(), *, drop_old: bool = False,
@@ -58,24 +60,28 @@ def convert(config: Config, env: str | None, layout: Layout, tuning: Tuning = Tu
             progress: Progress | None = None) -> ConvertResult:
     """Convert a live table online (see :mod:`pgwarden.partition.convert`)."""
     from pgwarden.partition.convert import convert as run
+    from pgwarden.partition.target import resolve
 
-    return run(config, env, layout, tuning, drop_old=drop_old, widen_unique=widen_unique, now=now, progress=progress)
+    return run(resolve(config, env, changes=True), layout, tuning, drop_old=drop_old, widen_unique=widen_unique,
+               now=now, progress=progress)
 
 
 def resume(config: Config, env: str | None, table: str | QualifiedName, tuning: Tuning = Tuning(), *,
            drop_old: bool = False, progress: Progress | None = None) -> ConvertResult:
     """Continue an interrupted conversion of ``table``."""
     from pgwarden.partition.convert import resume as run
+    from pgwarden.partition.target import resolve
 
     name = table if isinstance(table, QualifiedName) else parse_name(table)
-    return run(config, env, name, tuning, drop_old=drop_old, progress=progress)
+    return run(resolve(config, env, changes=True), name, tuning, drop_old=drop_old, progress=progress)
 
 
 def abort(config: Config, env: str | None, table: str | QualifiedName) -> ConvertResult:
     """Undo an unfinished conversion of ``table`` (the original was never changed)."""
     from pgwarden.partition.convert import abort as run
+    from pgwarden.partition.target import resolve
 
-    return run(config, env, table if isinstance(table, QualifiedName) else parse_name(table))
+    return run(resolve(config, env, changes=True), table if isinstance(table, QualifiedName) else parse_name(table))
 
 
 def maintain(config: Config, env: str | None, options: MaintainOptions = MaintainOptions()) -> MaintainResult:
@@ -114,12 +120,12 @@ def config_entry(config: Config | None, layout: Layout, *, write: bool = False) 
 
 def list_partitions(config: Config, env: str | None, table: str) -> ListResult:
     """``partition list TABLE``: partitions with bounds, rows, size; gaps and overlaps flagged."""
-    from pgwarden.db import resolve_target
     from pgwarden.partition.inspect import list_partitions as run
     from pgwarden.partition.inspect import open_session
+    from pgwarden.partition.target import resolve
 
     name = parse_name(table)
-    conn = open_session(resolve_target(config, env).url)
+    conn = open_session(resolve(config, env, changes=False).url)
     try:
         return run(conn, name)
     finally:
@@ -173,3 +179,16 @@ def managed_children(conn: psycopg.Connection[Any], config: Config) -> list[Mana
     from pgwarden.partition.spec import configured
 
     return [managed(conn, layout.name) for layout in configured(config)]
+
+
+def run_directive(conn: psycopg.Connection[Any], args: dict[str, str], *, policy: LockRetryPolicy,
+                  where: str) -> None:
+    """The ``partition-convert`` migration step (see :mod:`pgwarden.partition.directive`), run by ``migrate up``.
+
+    Works on the runner's database through sessions of its own (same user); resumable:
+    called again after a crash, it continues the recorded conversion or finds it done.
+    """
+    from pgwarden.partition.directive import parse, run
+    from pgwarden.partition.target import of_connection
+
+    run(of_connection(conn, policy), parse(args, where=where))

@@ -71,9 +71,9 @@ from pgwarden.partition.create import check_key, partition_statements
 from pgwarden.partition.inspect import open_session, partitions, table_info
 from pgwarden.partition.naming import as_utc, parse_interval, period, shorten
 from pgwarden.partition.qualified import QualifiedName
+from pgwarden.partition.target import Where
 
 if TYPE_CHECKING:
-    from pgwarden.config import Config
     from pgwarden.db import LockRetryPolicy
     from pgwarden.partition.inspect import TableInfo
     from pgwarden.partition.spec import Layout
@@ -411,19 +411,18 @@ class Converter:
 
 
 @contextmanager
-def _session(config: Config, env: str | None, name: QualifiedName,
-             tuning: Tuning) -> Iterator[tuple[psycopg.Connection[Any], str, LockRetryPolicy]]:
+def _session(where: Where, name: QualifiedName,
+             tuning: Tuning) -> Iterator[tuple[psycopg.Connection[Any], LockRetryPolicy]]:
     """The conversion's advisory lock, a UTC session and the lock policy (lock_timeout capped by ``tuning``)."""
-    from pgwarden.db import LockRetryPolicy, advisory_lock, resolve_target
+    from pgwarden.db import advisory_lock
 
-    target = resolve_target(config, env)
-    policy = LockRetryPolicy.from_config(config, target.env)
+    policy = where.policy
     if tuning.lock_timeout is not None:
         policy = replace(policy, lock_timeout=min(policy.lock_timeout, tuning.lock_timeout))
-    with advisory_lock(target.url, f"pgwarden:partition-convert:{name}", timeout=5):
-        conn = open_session(target.url)
+    with advisory_lock(where.url, f"pgwarden:partition-convert:{name}", timeout=5):
+        conn = open_session(where.url)
         try:
-            yield conn, target.url, policy
+            yield conn, policy
         finally:
             conn.close()
 
@@ -434,7 +433,7 @@ def _record(conn: psycopg.Connection[Any], name: QualifiedName, outcome: str, de
     record_event(conn, "partition.convert", str(name), outcome, details)
 
 
-def convert(config: Config, env: str | None, layout: Layout, tuning: Tuning = Tuning(), *, drop_old: bool = False,
+def convert(where: Where, layout: Layout, tuning: Tuning = Tuning(), *, drop_old: bool = False,
             widen_unique: bool = False, now: datetime | None = None,
             progress: Progress | None = None) -> ConvertResult:
     """Convert ``layout.name`` online (see the module doc) from start to finish.
@@ -446,7 +445,7 @@ def convert(config: Config, env: str | None, layout: Layout, tuning: Tuning = Tu
     lock cannot be had (the conversion stays resumable).
     """
     started = time.monotonic()
-    with _session(config, env, layout.name, tuning) as (conn, url, policy):
+    with _session(where, layout.name, tuning) as (conn, policy):
         recorded = ConversionStore(conn).load(layout.name)
         if recorded is not None:
             raise Refused(f"a conversion of {layout.name} is already in progress (phase {recorded.phase})",
@@ -455,38 +454,37 @@ def convert(config: Config, env: str | None, layout: Layout, tuning: Tuning = Tu
         info = table_info(conn, layout.name)
         if info.partitioned:
             raise Refused(f"{layout.name} is already partitioned")
-        worker = Converter(conn, url, info, policy, tuning, progress)
+        worker = Converter(conn, where.url, info, policy, tuning, progress)
         conversion = worker.prepare(layout, as_utc(now or datetime.now(UTC)), widen_unique=widen_unique)
         laps = _Laps()
         laps.lap("prepare")
         return _complete(worker, conversion, drop_old, started, laps, resumed_from=None)
 
 
-def resume(config: Config, env: str | None, name: QualifiedName, tuning: Tuning = Tuning(), *,
-           drop_old: bool = False, progress: Progress | None = None) -> ConvertResult:
+def resume(where: Where, name: QualifiedName, tuning: Tuning = Tuning(), *, drop_old: bool = False,
+           progress: Progress | None = None) -> ConvertResult:
     """Continue the recorded conversion of ``name`` from its last committed step (after a crash or exit 4).
 
     BadInput (exit 2) when no conversion of ``name`` is recorded; otherwise as :func:`convert`.
     """
     started = time.monotonic()
-    with _session(config, env, name, tuning) as (conn, url, policy):
+    with _session(where, name, tuning) as (conn, policy):
         conversion = ConversionStore(conn).load(name)
         if conversion is None:
             raise BadInput(f"no conversion of {name} to resume")
         info = table_info(conn, name)  # after a swap: the new, partitioned table
-        worker = Converter(conn, url, info, policy, tuning, progress)
+        worker = Converter(conn, where.url, info, policy, tuning, progress)
         return _complete(worker, conversion, drop_old, started, _Laps(), resumed_from=conversion.phase)
 
 
-def abort(config: Config, env: str | None, name: QualifiedName) -> ConvertResult:
+def abort(where: Where, name: QualifiedName) -> ConvertResult:
     """Undo a conversion that has not swapped yet: drop trigger, twin, log; the original was never changed.
 
     BadInput (exit 2) when none is recorded; Refused (exit 5) once it swapped
     (finish it with :func:`resume` instead).
     """
     started = time.monotonic()
-    tuning = Tuning()
-    with _session(config, env, name, tuning) as (conn, _url, policy):
+    with _session(where, name, Tuning()) as (conn, policy):
         store = ConversionStore(conn)
         c = store.load(name)
         if c is None:

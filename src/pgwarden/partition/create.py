@@ -26,9 +26,9 @@ from pgwarden.partition.naming import default_name, hash_name, shorten, wanted_p
 
 if TYPE_CHECKING:
 
-    from pgwarden.config import Config
     from pgwarden.partition.inspect import TableInfo
     from pgwarden.partition.spec import Layout
+    from pgwarden.partition.target import Where
 
 
 @dataclass
@@ -89,20 +89,17 @@ def partition_statements(layout: Layout, key_type: str, parent: str, now: dateti
     return statements, names, default
 
 
-def create(config: Config, env: str | None, layout: Layout, *, widen_unique: bool = False,
-           now: datetime | None = None) -> CreateResult:
+def create(where: Where, layout: Layout, *, widen_unique: bool = False, now: datetime | None = None) -> CreateResult:
     """Replace the empty table ``layout.name`` by a partitioned one with the same layout (see module doc).
 
     A unique constraint that would have to include the partition key is refused
     (exit 5) unless ``widen_unique``; sequences keep their names.
     """
-    from pgwarden.db import LockRetryPolicy, resolve_target
     from pgwarden.events import record_event
 
     now = now or datetime.now(UTC)
-    target = resolve_target(config, env)
-    policy = LockRetryPolicy.from_config(config, target.env)
-    conn = open_session(target.url)
+    policy = where.policy
+    conn = open_session(where.url)
     try:
         info = table_info(conn, layout.name)
         if info.partitioned:

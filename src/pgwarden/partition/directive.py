@@ -34,13 +34,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pgwarden.errors import BadInput, Refused
+from pgwarden.errors import BadInput, MigrationFileError, Refused
 from pgwarden.partition.qualified import QualifiedName
 from pgwarden.partition.spec import Layout, LayoutOptions
 
 if TYPE_CHECKING:
-    from pgwarden.config import Config
     from pgwarden.partition.convert import Progress
+    from pgwarden.partition.target import Where
 
 NAME = "partition-convert"
 ARGUMENTS = ("table", "key", "interval", "modulus", "premake", "past", "default", "widen_unique", "drop_old", "batch")
@@ -61,7 +61,7 @@ class ConvertDirective:
 def _flag(args: dict[str, str], key: str, where: str) -> bool:
     value = args.get(key, "false").lower()
     if value not in _TRUE + _FALSE:
-        raise BadInput(f"{where}: {NAME}: {key}={args[key]!r} is not true or false")
+        raise MigrationFileError(f"{where}: {NAME}: {key}={args[key]!r} is not true or false")
     return value in _TRUE
 
 
@@ -73,12 +73,12 @@ def _count(args: dict[str, str], key: str, where: str, *, minimum: int) -> int |
     except ValueError:
         value = minimum - 1
     if value < minimum:
-        raise BadInput(f"{where}: {NAME}: {key}={args[key]!r} must be a whole number >= {minimum}")
+        raise MigrationFileError(f"{where}: {NAME}: {key}={args[key]!r} must be a whole number >= {minimum}")
     return value
 
 
 def parse(args: dict[str, str], *, where: str) -> ConvertDirective:
-    """The directive from its ``key=value`` arguments; BadInput (exit 2) naming ``where`` and the argument.
+    """The directive from its ``key=value`` arguments; MigrationFileError (exit 2) naming ``where`` and the argument.
 
     Checks everything that needs no database: known arguments, ``table`` and
     ``key`` present, exactly one of ``interval`` and ``modulus``, valid values.
@@ -88,21 +88,21 @@ def parse(args: dict[str, str], *, where: str) -> ConvertDirective:
 
     unknown = sorted(set(args) - set(ARGUMENTS))
     if unknown:
-        raise BadInput(f"{where}: {NAME}: unknown argument {unknown[0]!r} (known: {', '.join(ARGUMENTS)})")
+        raise MigrationFileError(f"{where}: {NAME}: unknown argument {unknown[0]!r} (known: {', '.join(ARGUMENTS)})")
     for required in ("table", "key"):
         if not args.get(required):
-            raise BadInput(f"{where}: {NAME}: missing {required}=")
+            raise MigrationFileError(f"{where}: {NAME}: missing {required}=")
     if ("interval" in args) == ("modulus" in args):
-        raise BadInput(f"{where}: {NAME}: give exactly one of interval= or modulus=")
+        raise MigrationFileError(f"{where}: {NAME}: give exactly one of interval= or modulus=")
     if "interval" in args:
         try:
             parse_interval(args["interval"])
         except ValueError as exc:
-            raise BadInput(f"{where}: {NAME}: interval: {exc}") from None
+            raise MigrationFileError(f"{where}: {NAME}: interval: {exc}") from None
     try:
         table = QualifiedName.parse(args["table"])
     except BadInput as exc:
-        raise BadInput(f"{where}: {NAME}: {exc.message}") from None
+        raise MigrationFileError(f"{where}: {NAME}: {exc.message}") from None
     options = LayoutOptions(key=args["key"], interval=args.get("interval"),
                             modulus=_count(args, "modulus", where, minimum=2),
                             premake=_count(args, "premake", where, minimum=0),
@@ -155,8 +155,7 @@ class DirectiveResult:
     old_table: str | None = None
 
 
-def run(config: Config, env: str | None, directive: ConvertDirective, *,
-        progress: Progress | None = None) -> DirectiveResult:
+def run(where: Where, directive: ConvertDirective, *, progress: Progress | None = None) -> DirectiveResult:
     """Carry out the step on ``env`` (see the module doc); resumable, and a no-op once done.
 
     Raises what ``partition create`` / ``convert`` raise (Refused exit 5, LockTimeoutGaveUp
@@ -164,16 +163,15 @@ def run(config: Config, env: str | None, directive: ConvertDirective, *,
     """
     from psycopg import sql
 
-    from pgwarden.db import resolve_target
-    from pgwarden.partition import api
     from pgwarden.partition.conversions import ConversionStore
-    from pgwarden.partition.convert import Tuning
+    from pgwarden.partition.convert import Tuning, convert, resume
+    from pgwarden.partition.create import create
     from pgwarden.partition.inspect import open_session, table_info
     from pgwarden.partition.spec import layout_for
 
     name = directive.table
     tuning = Tuning(batch=directive.batch)
-    conn = open_session(resolve_target(config, env).url)
+    conn = open_session(where.url)
     try:
         recorded = ConversionStore(conn).load(name)
         info = table_info(conn, name)
@@ -182,17 +180,17 @@ def run(config: Config, env: str | None, directive: ConvertDirective, *,
     finally:
         conn.close()
     if recorded is not None:
-        result = api.resume(config, env, name, tuning, drop_old=directive.drop_old, progress=progress)
+        result = resume(where, name, tuning, drop_old=directive.drop_old, progress=progress)
         return DirectiveResult(str(name), "resumed", result.rows_copied, result.swap_seconds, result.old_table)
-    layout = layout_for(config, name, directive.options)
+    layout = layout_for(None, name, directive.options)
     if info.partitioned:
         if info.key != [layout.key] or info.strategy != layout.strategy:
             raise Refused(f"{name} is already partitioned by {info.strategy} ({', '.join(info.key)}), "
                           f"not {layout.strategy} ({layout.key})")
         return DirectiveResult(str(name), "none")
     if empty:
-        api.create(config, env, layout, widen_unique=directive.widen_unique)
+        create(where, layout, widen_unique=directive.widen_unique)
         return DirectiveResult(str(name), "created")
-    result = api.convert(config, env, layout, tuning, drop_old=directive.drop_old,
-                         widen_unique=directive.widen_unique, progress=progress)
+    result = convert(where, layout, tuning, drop_old=directive.drop_old, widen_unique=directive.widen_unique,
+                     progress=progress)
     return DirectiveResult(str(name), "converted", result.rows_copied, result.swap_seconds, result.old_table)

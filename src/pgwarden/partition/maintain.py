@@ -152,24 +152,24 @@ def maintain(config: Config, env: str | None, options: MaintainOptions = Maintai
 
     With no entries configured, returns a result with no tables (nothing is touched).
     """
-    from pgwarden.db import LockRetryPolicy, advisory_lock, resolve_target
+    from pgwarden.db import advisory_lock
     from pgwarden.events import record_event
     from pgwarden.partition.spec import configured
+    from pgwarden.partition.target import resolve
     from pgwarden.units import parse_duration
 
     now = options.now or datetime.now(UTC)
     layouts = select_layouts(configured(config), options.tables)
-    target = resolve_target(config, env)
+    target = resolve(config, env, changes=True)
     if not layouts:
-        return MaintainResult(target.env_name, now, [])
-    policy = LockRetryPolicy.from_config(config, target.env)
+        return MaintainResult(target.env, now, [])
     wait = options.lock_wait if options.lock_wait is not None else parse_duration(
         config.settings.migrate.runner_lock_timeout)
     results: list[TableMaintenance] = []
     with advisory_lock(target.url, LOCK_NAME, timeout=wait):
         conn = open_session(target.url)
         try:
-            run = _Run(conn, config, target.env_name, policy, now, options.batch)
+            run = _Run(conn, config, target.env, target.policy, now, options.batch)
             for layout in layouts:
                 done = TableMaintenance(layout.qualified)
                 results.append(done)
@@ -185,7 +185,7 @@ def maintain(config: Config, env: str | None, options: MaintainOptions = Maintai
                               "finalized": done.finalized, "problems": done.problems})
         finally:
             conn.close()
-    return MaintainResult(target.env_name, now, results)
+    return MaintainResult(target.env, now, results)
 
 
 def wanted_ranges(layout: Layout, now: datetime, newest: datetime | None,

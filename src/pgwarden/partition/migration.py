@@ -58,14 +58,14 @@ def preflight(config: Config, env: str | None, layout: Layout, *, widen_unique: 
     A table that does not exist yet (created by a pending migration) or an
     unreachable database is not an error: the migration is checked again when it runs.
     """
-    from pgwarden.db import resolve_target
     from pgwarden.errors import Unreachable
     from pgwarden.partition import ddl
     from pgwarden.partition.create import check_key
     from pgwarden.partition.inspect import find_table, open_session
+    from pgwarden.partition.target import resolve
 
     try:
-        conn = open_session(resolve_target(config, env).url)
+        conn = open_session(resolve(config, env, changes=False).url)
     except Unreachable:
         return False
     try:
