@@ -9,11 +9,13 @@ from typing import Annotated
 import typer
 
 from pgwarden import __version__
+from pgwarden.cli import backfill as backfill_cli
 from pgwarden.cli import backup as backup_cli
 from pgwarden.cli import common, dev, lint, migrate, project
 from pgwarden.cli import deploy as deploy_cli
 from pgwarden.cli import doctor as doctor_cli
 from pgwarden.cli import partition as partition_cli
+from pgwarden.cli import plan as plan_cli
 
 app = typer.Typer(
     name="pgwarden",
@@ -28,9 +30,11 @@ app.add_typer(dev.app, name="dev")
 app.add_typer(lint.app, name="lint")
 app.add_typer(backup_cli.app, name="backup")
 app.add_typer(partition_cli.app, name="partition")
+app.add_typer(plan_cli.app, name="plan")
 project.register(app)
 deploy_cli.register(app)
 doctor_cli.register(app)
+backfill_cli.register(app)
 
 
 def _version(value: bool) -> None:

@@ -167,8 +167,8 @@ def _lint_gate(config: Config, target: Target, todo: list[MigrationFile], conn: 
 
 # -- commands -----------------------------------------------------------------
 
-def new(config: Config, name: str, *, now: datetime | None = None) -> Path:
-    """Write ``<UTC timestamp>_<slug>.sql`` with empty up and down sections; never overwrites."""
+def new(config: Config, name: str, *, now: datetime | None = None, body: str = NEW_TEMPLATE) -> Path:
+    """Write ``<UTC timestamp>_<slug>.sql`` holding ``body`` (empty up and down sections); never overwrites."""
     slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
     if not slug:
         raise BadInput(f"migration name {name!r} has no letters or digits")
@@ -179,7 +179,7 @@ def new(config: Config, name: str, *, now: datetime | None = None) -> Path:
     while moment.strftime("%Y%m%d%H%M%S") in existing:
         moment += timedelta(seconds=1)
     path = folder / f"{moment.strftime('%Y%m%d%H%M%S')}_{slug}.sql"
-    path.write_text(NEW_TEMPLATE, encoding="utf-8")
+    path.write_text(body, encoding="utf-8")
     return path
 
 
