@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 __all__ = [
     "AdviseResult", "ConvertResult", "CreateResult", "Layout", "LayoutOptions", "ListResult", "MaintainOptions",
     "MaintainResult", "ManagedTable", "MigrationWritten", "QualifiedName", "Thresholds", "Tuning", "abort",
-    "advise", "config_entry", "convert", "create", "layout", "list_partitions", "maintain", "managed_children",
-    "missing_periods", "parse_name", "resume", "run_directive", "thresholds", "write_migration",
+    "advise", "config_entry", "convert", "create", "is_child_name", "layout", "list_partitions", "maintain",
+    "managed_children", "missing_periods", "parse_name", "resume", "run_directive", "thresholds",
+    "write_migration",
 ]
 
 
@@ -192,3 +193,15 @@ def run_directive(conn: psycopg.Connection[Any], args: dict[str, str], *, policy
     from pgwarden.partition.target import of_connection
 
     run(of_connection(conn, policy), parse(args, where=where))
+
+
+def is_child_name(layout: Layout, name: str) -> bool:
+    """Whether ``name`` (a relation in ``layout``'s schema) is one pgwarden gives a partition of ``layout``'s table
+    (``<table>_p2026_11``, ``_p2026w47``, ``_p2026q4``, ``_p2026``, ``_p2026_11_22``, ``_h3``, ``_default``) or the
+    original ``convert`` keeps (``<table>_pgw_old``)."""
+    import re
+
+    from pgwarden.partition.inspect import child_name_pattern
+    from pgwarden.partition.naming import shorten
+
+    return bool(re.match(child_name_pattern(layout.table), name)) or name == shorten(layout.table, "_pgw_old")
