@@ -235,7 +235,8 @@ def convert(table_name: Annotated[str, typer.Argument(metavar="TABLE")], key: Ke
     layout = api.layout(config, table_name, api.LayoutOptions(key, interval, modulus, premake, default, past))
     if not apply:
         _migration_written(api.write_migration(config, env, layout, verb="convert", widen_unique=widen_unique,
-                                               drop_old=drop_old, write_config=write_config), json)
+                                               drop_old=drop_old, batch=batch if batch != 10_000 else None,
+                                               write_config=write_config), json)
         return
 
     def converted(progress: Any = None) -> ConvertResult:

@@ -93,7 +93,8 @@ def maintain(config: Config, env: str | None, options: MaintainOptions = Maintai
 
 
 def write_migration(config: Config, env: str | None, layout: Layout, *, verb: str = "convert",
-                    widen_unique: bool = False, drop_old: bool = False, write_config: bool = False) -> MigrationWritten:
+                    widen_unique: bool = False, drop_old: bool = False, batch: int | None = None,
+                    write_config: bool = False) -> MigrationWritten:
     """Write the migration that partitions ``layout.name`` (the default of ``partition create`` / ``convert``).
 
     Refused (exit 5), and nothing written, when ``env``'s database (if reachable and
@@ -104,7 +105,7 @@ def write_migration(config: Config, env: str | None, layout: Layout, *, verb: st
     from pgwarden.partition.migration import write_migration as write
 
     checked = preflight(config, env, layout, widen_unique=widen_unique)
-    written = write(config, layout, verb=verb, widen_unique=widen_unique, drop_old=drop_old)
+    written = write(config, layout, verb=verb, widen_unique=widen_unique, drop_old=drop_old, batch=batch)
     written.checked = checked
     if write_config:
         written.entry_added = add_config_entry(config, layout)

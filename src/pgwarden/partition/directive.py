@@ -112,7 +112,7 @@ def parse(args: dict[str, str], *, where: str) -> ConvertDirective:
                             _count(args, "batch", where, minimum=1) or 10_000)
 
 
-def render(layout: Layout, *, widen_unique: bool = False, drop_old: bool = False) -> str:
+def render(layout: Layout, *, widen_unique: bool = False, drop_old: bool = False, batch: int | None = None) -> str:
     """The directive line for ``layout`` (what ``partition convert`` writes into a migration)."""
     table = str(layout.name) if _plain(layout.name) else layout.name.sql()
     parts = [f"table={_value(table)}", f"key={_value(layout.key)}"]
@@ -129,6 +129,8 @@ def render(layout: Layout, *, widen_unique: bool = False, drop_old: bool = False
         parts.append("widen_unique=true")
     if drop_old:
         parts.append("drop_old=true")
+    if batch is not None:
+        parts.append(f"batch={batch}")
     return f"-- pgwarden:{NAME} " + " ".join(parts)
 
 
