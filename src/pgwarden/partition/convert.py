@@ -455,8 +455,8 @@ def convert(where: Where, layout: Layout, tuning: Tuning = Tuning(), *, drop_old
         if info.partitioned:
             raise Refused(f"{layout.name} is already partitioned")
         worker = Converter(conn, where.url, info, policy, tuning, progress)
-        conversion = worker.prepare(layout, as_utc(now or datetime.now(UTC)), widen_unique=widen_unique)
         laps = _Laps()
+        conversion = worker.prepare(layout, as_utc(now or datetime.now(UTC)), widen_unique=widen_unique)
         laps.lap("prepare")
         return _complete(worker, conversion, drop_old, started, laps, resumed_from=None)
 
