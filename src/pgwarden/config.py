@@ -135,6 +135,9 @@ class _ConfigModel(_Strict):
     backup: BackupSettings = Field(default_factory=BackupSettings)
     partitions: list[PartitionSpec] = Field(default_factory=list)
     doctor: DoctorSettings = Field(default_factory=DoctorSettings)
+    schedule: list[dict[str, Any]] = Field(default_factory=list)  # [[schedule]]: validated by pgwarden.agent.settings
+    agent: dict[str, Any] = Field(default_factory=dict)  # [agent]: validated by pgwarden.agent.settings
+    serve: dict[str, Any] = Field(default_factory=dict)  # [serve]: validated by pgwarden.serve.settings
 
 
 @dataclass(frozen=True)
