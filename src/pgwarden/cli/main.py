@@ -9,11 +9,13 @@ from typing import Annotated
 import typer
 
 from pgwarden import __version__
+from pgwarden.cli import agent as agent_cli
 from pgwarden.cli import backup as backup_cli
 from pgwarden.cli import common, dev, lint, migrate, project
 from pgwarden.cli import deploy as deploy_cli
 from pgwarden.cli import doctor as doctor_cli
 from pgwarden.cli import partition as partition_cli
+from pgwarden.cli import serve as serve_cli
 
 app = typer.Typer(
     name="pgwarden",
@@ -31,6 +33,8 @@ app.add_typer(partition_cli.app, name="partition")
 project.register(app)
 deploy_cli.register(app)
 doctor_cli.register(app)
+serve_cli.register(app)
+app.add_typer(agent_cli.app, name="agent")
 
 
 def _version(value: bool) -> None:

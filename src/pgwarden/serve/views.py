@@ -173,7 +173,7 @@ def _timeline(section: Section, now: datetime, cutoff: datetime | None) -> dict[
     span = (end - start).total_seconds() or 1.0
 
     def pos(moment: datetime) -> float:
-        return round(max(0.0, min(100.0, (moment - start).total_seconds() / span * 100)), 2)
+        return float(round(max(0.0, min(100.0, (moment - start).total_seconds() / span * 100)), 2))
 
     biggest = max((p.rows for p in ranged), default=0) or 1
     bars = [{"name": p.name, "left": pos(p.lower), "width": round(pos(p.upper) - pos(p.lower), 2), "rows": p.rows,
