@@ -100,9 +100,9 @@ def migrations(project: ReadOnlyProject, sections: Sections, env: str) -> dict[s
     from pgwarden.migrations.commands import history_of, status
 
     config = project.config_for(env)
-    found = sections.gather({"status": lambda: status(config, env), "history": lambda: history_of(config, env)},
+    found = sections.gather({"state": lambda: status(config, env), "history": lambda: history_of(config, env)},
                             _timeout(project))
-    return {"status": found["status"], "history": found["history"]}
+    return {"state": found["state"], "history": found["history"]}
 
 
 def deploys(project: ReadOnlyProject, sections: Sections, env: str) -> dict[str, Any]:
