@@ -11,6 +11,13 @@ import pytest
 
 pytest.importorskip("starlette", reason="the serve extra is not installed (pip install 'pgwarden[serve]')")
 
+from starlette.routing import Mount, Route  # noqa: E402
+
+from pgwarden.errors import BadInput, Refused  # noqa: E402
+from pgwarden.serve.api import app_for  # noqa: E402
+from pgwarden.serve.app import PAGES  # noqa: E402
+from pgwarden.serve.readonly import readonly_url  # noqa: E402
+from pgwarden.serve.settings import check_bind  # noqa: E402
 from serve_helpers import (  # noqa: E402
     CUSTOMERS,
     EVENTS_NOW,
@@ -19,13 +26,6 @@ from serve_helpers import (  # noqa: E402
     holding_access_exclusive,
     running_server,
 )
-from starlette.routing import Mount, Route  # noqa: E402
-
-from pgwarden.errors import BadInput, Refused  # noqa: E402
-from pgwarden.serve.api import app_for  # noqa: E402
-from pgwarden.serve.app import PAGES  # noqa: E402
-from pgwarden.serve.readonly import readonly_url  # noqa: E402
-from pgwarden.serve.settings import check_bind  # noqa: E402
 
 TOKEN = "a-test-token-of-32-characters-xx"
 PAGE_PATHS = ["/", "/metrics", *[f"/env/test/{slug}" for slug, _ in PAGES]]

@@ -77,7 +77,7 @@ def status(config: Config, *, now: datetime | None = None) -> StatusResult:
     for s in agent_config.schedules:
         last = store.last_run(s.id, final=True)
         success = store.last_run(s.id, outcome="ok")
-        since = (success.finished_at or success.started_at) if success else (last.started_at if last else None)
+        since = store.healthy_since(s.id)
         limit = 2 * cron.interval(s.cron, agent_config.zone, moment)
         out.append(ScheduleStatus(s.id, s.task, s.env, s.cron, agent_config.settings.timezone, last,
                                   success.finished_at if success else None,

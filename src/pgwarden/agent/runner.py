@@ -183,9 +183,12 @@ class Agent:
         return send(self.agent_config.settings.webhook, note)
 
     def _sleep(self, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while not self.stop_requested and (left := end - time.monotonic()) > 0:
-            self.clock.sleep(min(left, 1.0))
+        """Sleep on the agent's clock in steps of at most 1 s, waking early when asked to stop."""
+        left = seconds
+        while left > 0 and not self.stop_requested:
+            step = min(left, 1.0)
+            self.clock.sleep(step)
+            left -= step
 
     def _unreachable(self, env: str, why: str) -> list[RunRecord]:
         """Record the due slots of an environment that cannot be reached as failed (and notify)."""
@@ -211,11 +214,9 @@ class Agent:
         for schedule in self.agent_config.schedules:
             if schedule.env not in self.envs:
                 continue
-            success = self.store.last_run(schedule.id, outcome="ok")
-            last = self.store.last_run(schedule.id, final=True)
-            if last is None:
+            since = self.store.healthy_since(schedule.id)
+            if since is None:
                 continue
-            since = (success.finished_at or success.started_at) if success else last.started_at
             limit = 2 * cron.interval(schedule.cron, self.agent_config.zone, now)
             if now - since <= limit or self.store.alert_sent(schedule.id, "dead-man"):
                 continue

@@ -200,6 +200,13 @@ class Store:
             row = db.execute(query + " ORDER BY slot DESC, id DESC LIMIT 1", args).fetchone()
             return _run(row) if row else None
 
+    def healthy_since(self, schedule: str) -> datetime | None:
+        """When the last success finished, or (never a success) when the oldest run started; None if never run."""
+        with self._db() as db:
+            row = db.execute("SELECT coalesce(max(finished_at) FILTER (WHERE outcome = 'ok'), min(started_at)) "
+                             "FROM runs WHERE schedule = ? AND outcome <> 'skipped'", (schedule,)).fetchone()
+            return _time(row[0])
+
     def runs(self, *, env: str | None = None, task: str | None = None, limit: int = 100) -> list[Run]:
         """Runs newest first, optionally of one environment and task."""
         query, args = "SELECT * FROM runs WHERE 1 = 1", []
