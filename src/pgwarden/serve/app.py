@@ -63,7 +63,7 @@ def _age(seconds: float | None) -> str:
 
 
 def _since(moment: datetime | None) -> str:
-    return _age((datetime.now(UTC) - moment).total_seconds()) if moment else "-"
+    return _age(max(0.0, (datetime.now(UTC) - moment).total_seconds())) if moment else "-"
 
 
 def _when(moment: datetime | None) -> str:
