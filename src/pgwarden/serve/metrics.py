@@ -44,7 +44,9 @@ def exposition(project: ReadOnlyProject, sections: Sections, envs: list[str] | N
     def job(env: str) -> Callable[[], list[Metric]]:
         return lambda: collect(project.config_for(env), env)
 
-    found = sections.gather({env: job(env) for env in names}, project.settings.seconds("section_timeout"))
+    found = sections.gather({f"metrics/{env}": job(env) for env in names}, project.settings.seconds("section_timeout"),
+                            max_age=project.settings.seconds("overview_max_age"))
+    found = {env: found[f"metrics/{env}"] for env in names}
     return render(merge({env: found[env].value if found[env].ok else None for env in names}))
 
 

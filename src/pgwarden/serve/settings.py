@@ -8,6 +8,7 @@ token = "${DASHBOARD_TOKEN}" # or the PGWARDEN_DASHBOARD_TOKEN environment varia
 lock_timeout = "200ms"       # every dashboard query, in a read-only transaction
 statement_timeout = "2s"
 section_timeout = "2.5s"     # a page part that has not answered by then says so
+overview_max_age = "10s"     # the overview and /metrics reuse figures up to this old ("0s": always fresh)
 ```
 """
 
@@ -38,8 +39,9 @@ class ServeSettings(BaseModel):
     lock_timeout: str = "200ms"
     statement_timeout: str = "2s"
     section_timeout: str = "2.5s"
+    overview_max_age: str = "10s"
 
-    @field_validator("lock_timeout", "statement_timeout", "section_timeout")
+    @field_validator("lock_timeout", "statement_timeout", "section_timeout", "overview_max_age")
     @classmethod
     def _duration(cls, value: str) -> str:
         parse_duration(value)

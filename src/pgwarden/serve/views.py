@@ -80,7 +80,7 @@ def overview(project: ReadOnlyProject, sections: Sections) -> dict[str, Any]:
         jobs[f"{env}/backup"] = (lambda e: lambda: _last_verified_full(project, e))(env)
         if _layouts(project):
             jobs[f"{env}/partitions"] = (lambda e: lambda: _premade_ahead(project, e, now))(env)
-    found = sections.gather(jobs, _timeout(project))
+    found = sections.gather(jobs, _timeout(project), max_age=project.settings.seconds("overview_max_age"))
     store = _store(project)
     rows = []
     for env, settings in project.config.settings.environments.items():
@@ -92,7 +92,9 @@ def overview(project: ReadOnlyProject, sections: Sections) -> dict[str, Any]:
         if checked is not None and "drifted" in checked.details:
             row.drift = {"drifted": checked.details["drifted"], "at": checked.started_at}
         rows.append(row)
-    return {"rows": rows, "now": now, "has_partitions": bool(_layouts(project))}
+    oldest = min((part.at for row in rows for part in row.parts.values() if part.at), default=None)
+    return {"rows": rows, "now": now, "has_partitions": bool(_layouts(project)),
+            "as_of": datetime.fromtimestamp(oldest, UTC) if oldest else now}
 
 
 # -- per environment --------------------------------------------------------------------------------
@@ -179,7 +181,8 @@ def _timeline(section: Section, now: datetime, cutoff: datetime | None) -> dict[
     bars = [{"name": p.name, "left": pos(p.lower), "width": round(pos(p.upper) - pos(p.lower), 2), "rows": p.rows,
              "size": p.size_bytes, "fill": round(p.rows / biggest * 100),
              "expired": cutoff is not None and p.upper <= cutoff, "future": p.lower > now} for p in ranged]
-    return {"bars": bars, "now": pos(now), "cutoff": pos(cutoff) if cutoff else None, "start": start, "end": end}
+    shown_cutoff = pos(cutoff) if cutoff is not None and start <= cutoff <= end else None  # off the chart: no line
+    return {"bars": bars, "now": pos(now), "cutoff": shown_cutoff, "start": start, "end": end}
 
 
 def trends(snapshots: list[Snapshot]) -> dict[str, Any]:
