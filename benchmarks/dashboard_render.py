@@ -28,13 +28,13 @@ from psycopg import sql
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from _common import embedded_server  # noqa: E402
-from serve_helpers import running_server  # noqa: E402
 
 from pgwarden.config import load_config  # noqa: E402
 from pgwarden.migrations.commands import up  # noqa: E402
 from pgwarden.partition.maintain import maintain  # noqa: E402
 from pgwarden.serve.api import app_for  # noqa: E402
 from pgwarden.server import FAST_SETTINGS, bin_dir  # noqa: E402
+from serve_helpers import running_server  # noqa: E402
 
 MIGRATIONS = {
     "001_shop.sql": "CREATE TABLE customers (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text);\n"
