@@ -197,3 +197,36 @@ def test_once_and_status_on_the_command_line(project) -> None:  # type: ignore[n
     text = project.cli("agent", "status", check_exit=0).stdout
     assert "prune" in text and "verify" in text and "failed" in text
     assert Path(json.loads(status.stdout)["store"]).is_file()
+
+
+def test_agent_serves_metrics_and_stops_on_sigterm(project) -> None:  # type: ignore[no-untyped-def]
+    import socket
+    import urllib.request
+
+    project.write_config(schedule("prune", "0 3 1 1 *"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PGWARDEN_CONFIG": str(project.config_path), "NO_COLOR": "1"}
+    agent = subprocess.Popen([sys.executable, "-m", "pgwarden.cli.main", "agent", "--metrics-port", str(port)],
+                             cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        text = ""
+        while 'env="test"} 1' not in text:  # the first scrape may find the agent busy starting its first pass
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+                    text = response.read().decode()
+            except OSError:
+                assert agent.poll() is None, agent.communicate()
+            assert time.monotonic() < deadline, text
+            time.sleep(0.2)
+        assert 'pgwarden_up{database="' in text and "pg_connections{" in text
+        agent.send_signal(signal.SIGTERM)
+        agent.communicate(timeout=60)
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+    assert agent.returncode == 0
+    runs = Store.of_project(project.config().state_path).runs(limit=10)
+    assert [r.task for r in runs] == ["prune"]  # the newest slot (1 January 03:00) ran once at start

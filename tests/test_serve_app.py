@@ -159,3 +159,34 @@ def test_metrics_has_one_help_per_metric_and_env_labels(project, pg_server) -> N
     assert 'env="test"} 1' in text and 'env="second"} 1' in text
     assert 'pgwarden_up{env="gone"} 0' in text
     assert 'pg_connections{' in text
+
+
+def test_serve_command_serves_until_sigterm(project) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from serve_helpers import free_port
+
+    port = free_port()
+    env = {**os.environ, "PGWARDEN_CONFIG": str(project.config_path), "NO_COLOR": "1"}
+    server = subprocess.Popen([sys.executable, "-m", "pgwarden.cli.main", "serve", "--port", str(port)],
+                              cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                reply = fetch(f"http://127.0.0.1:{port}", "/", timeout=10)
+                break
+            except OSError:
+                assert server.poll() is None, server.communicate()
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        assert reply.status == 200 and 'data-env="test"' in reply.text
+        server.send_signal(signal.SIGTERM)
+        _out, err = server.communicate(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert f"http://127.0.0.1:{port}/" in err and "Traceback" not in err

@@ -71,10 +71,12 @@ def _metrics_server(config: Config, port: int) -> ThreadingHTTPServer:
     from pgwarden.serve.sections import Sections
     from pgwarden.serve.settings import load as load_settings
     from pgwarden.serve.settings import token_of
+    from pgwarden.serve.views import preload
 
     settings = load_settings(config)
     project = ReadOnlyProject(config, settings)
     pool = Sections(workers=8)
+    preload()
     info(f"metrics on http://127.0.0.1:{port}/metrics")
     return serve_in_thread("127.0.0.1", port, lambda: exposition(project, pool), token_of(settings))
 

@@ -109,6 +109,7 @@ class _Guard(BaseHTTPMiddleware):
 
 def create_app(project: ReadOnlyProject, *, token: str | None = None, sections: Sections | None = None) -> Starlette:
     """The dashboard for ``project``; ``token`` None means no check (loopback only, see settings.check_bind)."""
+    views.preload()
     pool = sections or Sections()
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters.update(size=_size, age=_age, since=_since, when=_when)

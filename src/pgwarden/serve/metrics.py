@@ -47,7 +47,8 @@ def exposition(project: ReadOnlyProject, sections: Sections, envs: list[str] | N
     found = sections.gather({f"metrics/{env}": job(env) for env in names}, project.settings.seconds("section_timeout"),
                             max_age=project.settings.seconds("overview_max_age"))
     found = {env: found[f"metrics/{env}"] for env in names}
-    return render(merge({env: found[env].value if found[env].ok else None for env in names}))
+    why = "".join(f"# pgwarden: env {env} did not answer: {found[env].error}\n" for env in names if not found[env].ok)
+    return why + render(merge({env: found[env].value if found[env].ok else None for env in names}))
 
 
 def serve_in_thread(host: str, port: int, render: Callable[[], str], token: str | None) -> ThreadingHTTPServer:

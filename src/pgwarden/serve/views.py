@@ -18,6 +18,21 @@ from pgwarden.serve.readonly import ReadOnlyProject
 from pgwarden.serve.sections import Section, Sections
 
 
+def preload() -> None:
+    """Import every module the pages call, once, in the calling thread: the section threads then never
+    import concurrently (two threads importing one package can see it half initialized)."""
+    import psycopg.conninfo  # noqa: F401
+    import psycopg.rows  # noqa: F401
+
+    import pgwarden.backup.api  # noqa: F401
+    import pgwarden.doctor.metrics  # noqa: F401
+    import pgwarden.doctor.runner  # noqa: F401
+    import pgwarden.doctor.tune  # noqa: F401
+    import pgwarden.migrations.commands  # noqa: F401
+    import pgwarden.partition.inspect  # noqa: F401
+    import pgwarden.partition.spec  # noqa: F401
+
+
 def _timeout(project: ReadOnlyProject) -> float:
     return project.settings.seconds("section_timeout")
 
