@@ -336,7 +336,15 @@ class Agent:
 
 
 def _record_event(url: str, kind: str, what: str, outcome: str, details: dict[str, Any]) -> bool:
-    """Best-effort event in ``pgwarden.events`` (the shared recorder backups use)."""
-    from pgwarden.backup.events import record
+    """Best-effort event in ``pgwarden.events`` (and the project's journal); False when it could not be written."""
+    import psycopg
 
-    return record(url, kind, what, outcome, details)
+    from pgwarden.db import connect
+    from pgwarden.events import record
+
+    try:
+        with connect(url) as conn:
+            record(conn, kind, what, outcome, details)
+        return True
+    except (psycopg.Error, PgwardenError):
+        return False

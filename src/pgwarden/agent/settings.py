@@ -23,10 +23,10 @@ retry_backoff = "30s"            # doubles per attempt
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pgwarden.errors import ConfigError
 from pgwarden.units import parse_duration
@@ -114,27 +114,15 @@ class AgentConfig:
         return list(dict.fromkeys(s.env for s in self.schedules))
 
 
-def _where(source: object, prefix: str, exc: ValidationError) -> ConfigError:
-    first = exc.errors()[0]
-    key = prefix + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
-    message = first["msg"].removeprefix("Value error, ")
-    return ConfigError(f"{source}: {key}: {message}")
-
-
 def load(config: Config) -> AgentConfig:
     """Validate ``[agent]`` and ``[[schedule]]``; ConfigError (exit 2) names file and key."""
-    raw: dict[str, Any] = dict(config.settings.agent)
-    try:
-        settings = AgentSettings.model_validate(raw)
-    except ValidationError as exc:
-        raise _where(config.source, "agent", exc) from None
+    from pgwarden.config import validate_section
+
+    settings = validate_section(AgentSettings, dict(config.settings.agent), source=config.source, key="agent")
     schedules: list[Schedule] = []
     seen: set[str] = set()
     for index, entry in enumerate(config.settings.schedule):
-        try:
-            schedule = Schedule.model_validate(entry)
-        except ValidationError as exc:
-            raise _where(config.source, f"schedule[{index}]", exc) from None
+        schedule = validate_section(Schedule, entry, source=config.source, key=f"schedule[{index}]")
         if schedule.env not in config.settings.environments:
             known = ", ".join(sorted(config.settings.environments)) or "none"
             raise ConfigError(f"{config.source}: schedule[{index}].env: no such environment {schedule.env!r} "

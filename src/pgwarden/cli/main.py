@@ -10,11 +10,13 @@ import typer
 
 from pgwarden import __version__
 from pgwarden.cli import agent as agent_cli
+from pgwarden.cli import backfill as backfill_cli
 from pgwarden.cli import backup as backup_cli
 from pgwarden.cli import common, dev, lint, migrate, project
 from pgwarden.cli import deploy as deploy_cli
 from pgwarden.cli import doctor as doctor_cli
 from pgwarden.cli import partition as partition_cli
+from pgwarden.cli import plan as plan_cli
 from pgwarden.cli import serve as serve_cli
 
 app = typer.Typer(
@@ -30,9 +32,11 @@ app.add_typer(dev.app, name="dev")
 app.add_typer(lint.app, name="lint")
 app.add_typer(backup_cli.app, name="backup")
 app.add_typer(partition_cli.app, name="partition")
+app.add_typer(plan_cli.app, name="plan")
 project.register(app)
 deploy_cli.register(app)
 doctor_cli.register(app)
+backfill_cli.register(app)
 serve_cli.register(app)
 app.add_typer(agent_cli.app, name="agent")
 

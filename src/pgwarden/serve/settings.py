@@ -18,9 +18,9 @@ import ipaddress
 import os
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pgwarden.errors import BadInput, ConfigError, Refused
+from pgwarden.errors import BadInput, Refused
 from pgwarden.units import parse_duration
 
 if TYPE_CHECKING:
@@ -53,12 +53,9 @@ class ServeSettings(BaseModel):
 
 def load(config: Config) -> ServeSettings:
     """Validate ``[serve]``; ConfigError names file and key."""
-    try:
-        return ServeSettings.model_validate(dict(config.settings.serve))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{config.source}: serve.{key}: {first['msg'].removeprefix('Value error, ')}") from None
+    from pgwarden.config import validate_section
+
+    return validate_section(ServeSettings, dict(config.settings.serve), source=config.source, key="serve")
 
 
 def token_of(settings: ServeSettings) -> str | None:
