@@ -230,3 +230,15 @@ def test_agent_serves_metrics_and_stops_on_sigterm(project) -> None:  # type: ig
     assert agent.returncode == 0
     runs = Store.of_project(project.config().state_path).runs(limit=10)
     assert [r.task for r in runs] == ["prune"]  # the newest slot (1 January 03:00) ran once at start
+
+
+def test_scheduled_partition_maintain_premakes_partitions(project) -> None:  # type: ignore[no-untyped-def]
+    with psycopg.connect(project.url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE hits (id bigint, at timestamptz NOT NULL) PARTITION BY RANGE (at)")
+    project.write_config('\n[[partitions]]\ntable = "hits"\nkey = "at"\ninterval = "1 day"\npremake = 2\n'
+                         + schedule("partition-maintain", "5 0 * * *"))
+    result = run_once(project.config(), clock=FakeClock(datetime.now(UTC)))
+    assert [(r.task, r.outcome) for r in result.runs] == [("partition-maintain", "ok")]
+    with psycopg.connect(project.url) as conn:
+        made = conn.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'hits'::regclass").fetchone()
+    assert made == (3,) and result.runs[0].details["created"]  # today plus two days ahead

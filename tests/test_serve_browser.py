@@ -58,8 +58,8 @@ def _prepare(project: Any) -> Any:
     config = build_shop(project, extra_config=schedules)
     made = backup_api.create(config, "test")
     backup_api.verify(config, made.id, "test")
-    agent = Agent(config, load_agent(config), clock=StepClock(datetime.now(UTC) - timedelta(hours=5, minutes=1)))
-    for _ in range(5):  # five hourly snapshots for the trend charts
+    agent = Agent(config, load_agent(config), clock=StepClock(datetime.now(UTC) - timedelta(hours=3, minutes=1)))
+    for _ in range(3):  # three hourly snapshots for the trend charts
         agent.clock.sleep(3600)  # type: ignore[attr-defined]
         agent.run_once()
     return config
@@ -117,6 +117,9 @@ def test_every_page_in_chromium_with_screenshots(project, browser) -> None:  # t
             assert response is not None and response.status == 200
         assert page.locator("#no-waits").count() == 1
         page.goto(f"{base}/env/test/deploys")
-        assert page.locator('tr[data-task="doctor-snapshot"]').count() == 5
+        assert page.locator('tr[data-task="doctor-snapshot"]').count() == 3
+        with psycopg.connect(project.url) as conn:
+            recorded = conn.execute("SELECT count(*) FROM pgwarden.events WHERE kind = 'agent.run'").fetchone()[0]  # type: ignore[index]
+        assert page.locator('#events tr[data-kind="agent.run"]').count() == recorded == 4
         page.goto(f"{base}/env/test/tune")
         page.screenshot(path=str(DOCS / "serve-tune.png"), full_page=True)

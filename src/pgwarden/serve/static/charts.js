@@ -30,7 +30,8 @@
     var y = bytes[key] ? { size: 70, values: function (u, vals) { return vals.map(size); } } : { size: 50 };
     if (bytes[key]) { series.slice(1).forEach(function (s) { s.value = function (u, v) { return size(v); }; }); }
     new uPlot({ title: el.getAttribute("data-title"), width: width, height: 200, series: series,
-                scales: { x: { time: true } }, axes: [{}, y] }, columns, el);
+                scales: key === "cache_hit" ? { x: { time: true }, y: { range: [0, 100] } } : { x: { time: true } },
+                axes: [{}, y] }, columns, el);
     el.setAttribute("data-drawn", "1");
   });
 })();
