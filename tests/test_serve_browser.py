@@ -15,13 +15,12 @@ import pytest
 pytest.importorskip("starlette", reason="the serve extra is not installed (pip install 'pgwarden[serve]')")
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (test extra)")
 
-from serve_helpers import CUSTOMERS, EVENTS_NOW, build_shop, running_server  # noqa: E402
-
 from pgwarden.agent.runner import Agent  # noqa: E402
 from pgwarden.agent.settings import load as load_agent  # noqa: E402
 from pgwarden.agent.store import Store  # noqa: E402
 from pgwarden.backup import api as backup_api  # noqa: E402
 from pgwarden.serve.api import app_for  # noqa: E402
+from serve_helpers import CUSTOMERS, EVENTS_NOW, build_shop, running_server  # noqa: E402
 
 CHROMIUM = Path(os.environ.get("PGWARDEN_CHROMIUM", "/usr/bin/chromium"))
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
