@@ -79,3 +79,4 @@ def test_notification_never_carries_a_password() -> None:
     body = note.payload()
     assert "hunter2-secret" not in str(body) and body["text"].startswith(":red_circle: pgwarden agent: backup on prod")
     assert body["kind"] == "failure" and body["at"] == T0.isoformat()
+

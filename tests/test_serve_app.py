@@ -113,7 +113,7 @@ def _check_pages(base: str, version: str, rows: dict[str, int]) -> None:
 
 
 def test_every_page_answers_while_ddl_holds_access_exclusive(project) -> None:  # type: ignore[no-untyped-def]
-    config = build_shop(project, extra_config='[serve]\nlock_timeout = "200ms"\nsection_timeout = "2s"\n'
+    config = build_shop(project, extra_config='[serve]\nlock_timeout = "200ms"\nsection_timeout = "1.5s"\n'
                                                  'overview_max_age = "0s"\n')
     with running_server(app_for(config)) as base:
         fetch(base, "/")  # warm up: templates compiled, read-only config resolved

@@ -107,7 +107,7 @@ def test_every_page_in_chromium_with_screenshots(project, browser) -> None:  # t
 
         page.goto(f"{base}/env/test/health")
         page.wait_for_selector('.chart[data-drawn="1"]', timeout=10_000)
-        assert page.locator(".chart canvas").count() == 4  # uPlot, served from the package itself
+        assert page.locator(".chart canvas").count() == 5  # uPlot, served from the package itself
         assert page.locator("tr[data-check]").count() > 5
         page.screenshot(path=str(DOCS / "serve-health.png"), full_page=True)
 

@@ -136,11 +136,13 @@ class CalendarDay:
     slots: list[str]
 
 
-def gfs_calendar(decisions: list[Any], today: date, days: int = 35) -> list[CalendarDay]:
-    """The last ``days`` days, each with its backups and the retention slots (daily/weekly/monthly) they fill."""
+def gfs_calendar(decisions: list[Any], today: date, weeks: int = 5) -> list[CalendarDay]:
+    """The last ``weeks`` calendar weeks (Monday first, up to today), each day with its backups and the
+    retention slots (daily/weekly/monthly) they fill."""
+    first = today - timedelta(days=today.weekday() + 7 * (weeks - 1))
     out = []
-    for offset in range(days - 1, -1, -1):
-        day = today - timedelta(days=offset)
+    for offset in range((today - first).days + 1):
+        day = first + timedelta(days=offset)
         mine = [d for d in decisions if d.created_at.astimezone(UTC).date() == day]
         slots = sorted({r.split()[0] for d in mine for r in d.reasons
                         if r.split()[0] in ("daily", "weekly", "monthly")})
@@ -201,7 +203,8 @@ def _timeline(section: Section, now: datetime, cutoff: datetime | None) -> dict[
 
 
 def trends(snapshots: list[Snapshot]) -> dict[str, Any]:
-    """Series for the charts (x = unix seconds): connections, cache hit ratio, database size, largest tables."""
+    """Series for the charts (x = unix seconds): connections, cache hit ratio, database size, and the largest
+    tables' total and index sizes."""
     xs = [int(s.taken_at.timestamp()) for s in snapshots]
     metric = [s.data.get("metrics", {}) for s in snapshots]
 
@@ -210,13 +213,17 @@ def trends(snapshots: list[Snapshot]) -> dict[str, Any]:
         return round(hit / (hit + read) * 100, 2) if hit is not None and read is not None and hit + read else None
 
     names = list(dict.fromkeys(t["table"] for s in snapshots[-1:] for t in s.data.get("tables", [])[:5]))
-    tables = {n: [next((t["total_bytes"] for t in s.data.get("tables", []) if t["table"] == n), None)
-                  for s in snapshots] for n in names}
+    def series(name: str, column: str) -> list[Any]:
+        return [next((t[column] for t in s.data.get("tables", []) if t["table"] == name), None) for s in snapshots]
+
+    tables = {n: series(n, "total_bytes") for n in names}
+    indexes = {n: series(n, "index_bytes") for n in names}
     return {"x": xs,
             "connections": [m.get("pg_connections") for m in metric],
             "cache_hit": [ratio(m) for m in metric],
             "database_size": [m.get("pg_database_size_bytes") for m in metric],
             "tables": tables,
+            "indexes": indexes,
             "counts": {k: [s.data.get("counts", {}).get(k, 0) for s in snapshots] for k in ("ok", "warn", "fail")}}
 
 

@@ -5,7 +5,7 @@
   if (!block || typeof uPlot === "undefined") { return; }
   var data = JSON.parse(block.textContent);
   var palette = ["#0969da", "#8250df", "#bf3989", "#1a7f37", "#9a6700"];
-  var bytes = { database_size: true, tables: true };
+  var bytes = { database_size: true, tables: true, indexes: true };
   function size(v) {
     if (v == null) { return "-"; }
     var units = ["B", "kB", "MB", "GB", "TB"], i = 0;
@@ -16,10 +16,10 @@
     var key = el.getAttribute("data-series");
     var series = [{}];
     var columns = [data.x];
-    if (key === "tables") {
-      Object.keys(data.tables).forEach(function (name, i) {
+    if (key === "tables" || key === "indexes") {
+      Object.keys(data[key]).forEach(function (name, i) {
         series.push({ label: name, stroke: palette[i % palette.length], width: 2 });
-        columns.push(data.tables[name]);
+        columns.push(data[key][name]);
       });
     } else {
       series.push({ label: el.getAttribute("data-title"), stroke: palette[0], width: 2,
