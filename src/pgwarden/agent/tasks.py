@@ -77,9 +77,10 @@ def prune(ctx: TaskContext) -> TaskResult:
 
 
 def partition_maintain(ctx: TaskContext) -> TaskResult:
-    from pgwarden.partition.maintain import maintain
+    from pgwarden.partition.api import maintain
+    from pgwarden.partition.maintain import MaintainOptions
 
-    result = maintain(ctx.config, ctx.env, now=ctx.now)
+    result = maintain(ctx.config, ctx.env, MaintainOptions(now=ctx.now))
     created = [name for t in result.tables for name in t.created]
     details = {"created": created, "detached": [n for t in result.tables for n in t.detached],
                "problems": result.problems}
