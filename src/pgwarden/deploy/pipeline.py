@@ -26,7 +26,7 @@ from pgwarden.deploy.report import DeployReport, DeployStep, StepOutcome
 from pgwarden.errors import LockTimeoutGaveUp, PgwardenError, ProblemsFound, Refused
 from pgwarden.guards import Confirm, confirm_or_refuse, require_tls, tls_status
 from pgwarden.migrations import commands, history
-from pgwarden.migrations.plan import compute_status, current_version
+from pgwarden.migrations.plan import compute_status, current_version, to_apply
 from pgwarden.migrations.runner import Reporter
 from pgwarden.sources import MigrationFile, discover
 
@@ -113,7 +113,7 @@ def _preflight(config: Config, target: Target, report: DeployReport, steps: _Ste
     states = compute_status(files, applied)
     report.version_before = report.version_after = current_version(applied)
     steps.run("preflight: checksums", lambda: checks.no_changed_files(states), lambda d: d)
-    resumable = {s.version for s in states if s.state in ("pending", "failed", "interrupted")}
+    resumable = {s.version for s in to_apply(states)}
     pending = [f for f in files if f.version in resumable]
     report.pending = [f.version for f in pending]
     report.irreversible = [f.version for f in pending if not f.reversible]
