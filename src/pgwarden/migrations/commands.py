@@ -40,10 +40,12 @@ from pgwarden.migrations.runner import (
     run_transactional,
 )
 from pgwarden.migrations.session import RUNNER_LOCK, reset_session, runner
+from pgwarden.paths import inside
 from pgwarden.sources import MigrationFile, discover, version_key
 
 __all__ = ["RUNNER_LOCK"]
 
+MAX_NAME = 100
 NEW_TEMPLATE = """-- migrate:up
 
 
@@ -157,15 +159,25 @@ def new(config: Config, name: str, *, now: datetime | None = None) -> Path:
     """Write ``<UTC timestamp>_<slug>.sql`` with empty up and down sections; never overwrites."""
     slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
     if not slug:
-        raise BadInput(f"migration name {name!r} has no letters or digits")
-    folder = config.migrations_path
-    folder.mkdir(parents=True, exist_ok=True)
+        raise BadInput(f"migration name {name[:60]!r} has no letters or digits")
+    if len(slug) > MAX_NAME:
+        raise BadInput(f"migration name is {len(slug)} characters; keep it under {MAX_NAME} "
+                       "(it becomes part of the file name)")
+    folder = inside(config.migrations_path, config.root)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"{folder}: cannot create the migrations folder: {exc.strerror}") from None
     moment = now or datetime.now(UTC)
     existing = {p.name.split("_", 1)[0] for p in folder.glob("*.sql")}
     while moment.strftime("%Y%m%d%H%M%S") in existing:
         moment += timedelta(seconds=1)
     path = folder / f"{moment.strftime('%Y%m%d%H%M%S')}_{slug}.sql"
-    path.write_text(NEW_TEMPLATE, encoding="utf-8")
+    try:
+        with open(path, "x", encoding="utf-8") as handle:
+            handle.write(NEW_TEMPLATE)
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot write: {exc.strerror}") from None
     return path
 
 
