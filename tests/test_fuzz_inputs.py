@@ -12,10 +12,10 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import Project
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
+from conftest import Project
 from pgwarden.errors import MigrationFileError, PgwardenError
 
 FUZZ = settings(max_examples=40, deadline=None, derandomize=True, database=None,

@@ -130,8 +130,9 @@ def test_orphan_is_ended_with_terminate_orphans(project: Project, db) -> None:  
     db.execute("CREATE TABLE applied_log (v text)")
     db.execute("CREATE TABLE sleep_for (s float8)")
     db.execute("INSERT INTO sleep_for VALUES (600)")
-    project.write_migration("001_long.sql", "SET LOCAL client_connection_check_interval = 0;\n"
-                                            "INSERT INTO applied_log SELECT 'x' FROM pg_sleep((SELECT s FROM sleep_for));")
+    project.write_migration("001_long.sql",
+                            "SET LOCAL client_connection_check_interval = 0;\n"
+                            "INSERT INTO applied_log SELECT 'x' FROM pg_sleep((SELECT s FROM sleep_for));")
     _kill_during(project, db, "%pg_sleep%")
     db.execute("UPDATE sleep_for SET s = 0")  # the rerun's own statement is quick; the orphan sleeps on
     result = _rerun(project, db, "%pg_sleep%", delayed=False, terminate=True)
