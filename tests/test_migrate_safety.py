@@ -253,11 +253,11 @@ def test_duplicate_versions_exit_2(project: Project) -> None:
 @pytest.mark.parametrize(
     ("config_text", "expected"),
     [
-        ('[environments.test]\nurl = "x"\nprotectd = true\n', "environments.test.protectd"),
+        ('[environments.test]\nurl = "embedded"\nprotectd = true\n', "environments.test.protectd"),
         ('[environments.test]\nurl = "${PGWARDEN_TEST_UNSET_VAR}"\n', "environments.test.url: environment variable"),
         ('[migrate]\nlock_timeout = "soon"\n', "migrate.lock_timeout"),
         ('[environments.test\nurl = 1\n', "not valid TOML"),
-        ('[environments.test]\nurl = "x"\nprotected = "maybe"\n', "environments.test.protected"),
+        ('[environments.test]\nurl = "embedded"\nprotected = "maybe"\n', "environments.test.protected"),
     ],
 )
 def test_bad_config_exits_2_naming_key(tmp_path, config_text: str, expected: str) -> None:  # type: ignore[no-untyped-def]
@@ -286,9 +286,9 @@ def test_password_never_printed(tmp_path, pg_server, project: Project) -> None: 
 
 
 def test_down_on_protected_env_needs_confirmation(project: Project, db) -> None:  # type: ignore[no-untyped-def]
-    project.write_config(env_extra="protected = true\nallow_insecure = true")
     project.write_migration("001_a.sql", "CREATE TABLE a (id int);", "DROP TABLE a;")
     project.cli("migrate", "up", check_exit=0)
+    project.write_config(env_extra="protected = true\nallow_insecure = true")
     refused = project.cli("migrate", "down")
     assert refused.returncode == 5 and "--yes" in refused.stderr
     assert _tables(db) == {"a"}

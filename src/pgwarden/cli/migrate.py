@@ -168,7 +168,7 @@ def repair(env: EnvOpt = None,
                "--ran", help="VERSION: the statement its stopped run was cut off in did take effect.")] = None,
            not_ran: Annotated[str | None, typer.Option(
                "--not-ran", help="VERSION: the statement its stopped run was cut off in did not take effect.")] = None,
-           json: JsonOpt = False) -> None:
+           yes: YesOpt = False, json: JsonOpt = False) -> None:
     """Accept edited files as they are now; stopped runs keep the statements done (runs no migration SQL)."""
     from pgwarden.migrations.commands import repair as migrate_repair
 
@@ -187,7 +187,7 @@ def repair(env: EnvOpt = None,
 
 @app.command()
 def baseline(version: Annotated[str, typer.Option("--version", help="Newest migration already in the database.")],
-             env: EnvOpt = None, json: JsonOpt = False) -> None:
+             env: EnvOpt = None, yes: YesOpt = False, json: JsonOpt = False) -> None:
     """Adopt an existing database: count migrations up to VERSION as applied without running them."""
     from pgwarden.migrations.commands import baseline as migrate_baseline
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from pgwarden.cli.common import EnvOpt, JsonOpt, console, emit_json, info, load, table
+from pgwarden.cli.common import EnvOpt, JsonOpt, YesOpt, console, emit_json, info, load, table
 
 app = typer.Typer(help="Partitioned tables: create, maintain (premake, retention), list, convert online, advise.",
                   no_args_is_help=True)
@@ -43,7 +43,8 @@ def _key_changes(changes: list) -> None:  # type: ignore[type-arg]
 @app.command()
 def create(table_name: Annotated[str, typer.Argument(metavar="TABLE", help="An existing, empty table.")],
            key: KeyOpt = None, interval: IntervalOpt = None, modulus: ModulusOpt = None, premake: PremakeOpt = None,
-           default: DefaultOpt = None, now: NowOpt = None, env: EnvOpt = None, json: JsonOpt = False) -> None:
+           default: DefaultOpt = None, now: NowOpt = None, env: EnvOpt = None, yes: YesOpt = False,
+           json: JsonOpt = False) -> None:
     """Turn an empty table's layout into a partitioned table with partitions for now and premake ahead."""
     from pgwarden.partition.create import create as do_create
     from pgwarden.partition.spec import layout_for
@@ -66,7 +67,7 @@ def maintain(env: EnvOpt = None, now: NowOpt = None,
              tables: Annotated[list[str] | None, typer.Option("--table", "-t", help="Only this table (repeatable).")]
              = None,
              batch: Annotated[int, typer.Option(help="Rows per batch when moving rows out of the default partition.")]
-             = 10_000, json: JsonOpt = False) -> None:
+             = 10_000, yes: YesOpt = False, json: JsonOpt = False) -> None:
     """Create upcoming partitions, move rows out of the default partition, apply retention (idempotent)."""
     from pgwarden.errors import ProblemsFound
     from pgwarden.partition.maintain import maintain as do_maintain
@@ -125,7 +126,7 @@ def convert(table_name: Annotated[str, typer.Argument(metavar="TABLE")], key: Ke
             abort: Annotated[bool, typer.Option("--abort", help="Undo an unfinished conversion.")] = False,
             drop_old: Annotated[bool, typer.Option("--drop-old", help="Drop the original once swapped.")] = False,
             lock_timeout: Annotated[str, typer.Option(help="Longest wait for each short lock.")] = "500ms",
-            now: NowOpt = None, env: EnvOpt = None, json: JsonOpt = False) -> None:
+            now: NowOpt = None, env: EnvOpt = None, yes: YesOpt = False, json: JsonOpt = False) -> None:
     """Convert a live table to a partitioned one online (reads and writes go on; resumable)."""
     from pgwarden.errors import BadInput
     from pgwarden.partition.convert import convert as do_convert

@@ -15,8 +15,9 @@ from typing import Any
 
 from psycopg import sql
 
+from pgwarden import events
 from pgwarden.config import Config
-from pgwarden.db import connect, resolve_target
+from pgwarden.db import Intent, connect, resolve_target
 from pgwarden.errors import BadInput, MigrationFileError, ProblemsFound, Refused
 from pgwarden.guards import Confirm, confirm_or_refuse
 from pgwarden.migrations import history
@@ -155,8 +156,8 @@ def _refuse_empty(todo: list[MigrationFile]) -> None:
 
 # -- commands -----------------------------------------------------------------
 
-def new(config: Config, name: str, *, now: datetime | None = None) -> Path:
-    """Write ``<UTC timestamp>_<slug>.sql`` with empty up and down sections; never overwrites."""
+def new(config: Config, name: str, *, now: datetime | None = None, body: str = NEW_TEMPLATE) -> Path:
+    """Write ``<UTC timestamp>_<slug>.sql`` holding ``body`` (empty up and down sections); never overwrites."""
     slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
     if not slug:
         raise BadInput(f"migration name {name[:60]!r} has no letters or digits")
@@ -175,7 +176,7 @@ def new(config: Config, name: str, *, now: datetime | None = None) -> Path:
     path = folder / f"{moment.strftime('%Y%m%d%H%M%S')}_{slug}.sql"
     try:
         with open(path, "x", encoding="utf-8") as handle:
-            handle.write(NEW_TEMPLATE)
+            handle.write(body)
     except OSError as exc:
         raise BadInput(f"{path}: cannot write: {exc.strerror}") from None
     return path
@@ -184,7 +185,7 @@ def new(config: Config, name: str, *, now: datetime | None = None) -> Path:
 def status(config: Config, env: str | None = None) -> StatusResult:
     """Every migration's state (applied, pending, changed, missing, failed, interrupted, baseline)."""
     files = _files(config)
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.READ)
     with connect(target.url) as conn:
         applied = history.applied(conn)
         database = conn.info.dbname
@@ -243,7 +244,7 @@ def up(config: Config, env: str | None = None, *, to: str | None = None, dry_run
     files = _files(config)
     if to is not None:
         _find(files, to)
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.READ if dry_run else Intent.APPLY_MIGRATIONS)
     # Checks and lint run before the runner lock and before pgwarden's schema is created:
     # when they refuse, the database is exactly as it was.
     with connect(target.url) as conn:
@@ -337,7 +338,8 @@ def down(config: Config, env: str | None = None, *, steps: int | None = None, to
         raise BadInput("--steps must be at least 1")
     reporter = reporter or SilentReporter()
     files = _files(config)
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.READ if dry_run else Intent.SCHEMA_CHANGE, yes=yes,
+                            confirm=confirm)
     if dry_run:
         with connect(target.url) as conn:
             applied = history.applied(conn)
@@ -388,7 +390,7 @@ def _apply_down(ctx: ExecutionContext, migration: MigrationFile, row: AppliedMig
 
 def history_of(config: Config, env: str | None = None) -> list[HistoryEntry]:
     """The recorded history, oldest first (empty when nothing was ever applied)."""
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.READ)
     with connect(target.url) as conn:
         rows = sorted(history.applied(conn).values(), key=lambda r: (r.applied_at, version_key(r.version)))
     return [HistoryEntry(r.version, r.name, r.status, r.applied_at, r.applied_by, r.duration_ms, r.transactional)
@@ -421,7 +423,7 @@ def repair(config: Config, env: str | None = None, *, ran: str | None = None,
     says it did not (it runs again).
     """
     files = _files(config)
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.RECORDS)
     with runner(config, target, SilentReporter()) as ctx:
         applied = history.applied(ctx.conn)
         for flag, version in (("--ran", ran), ("--not-ran", not_ran)):
@@ -445,9 +447,9 @@ def repair(config: Config, env: str | None = None, *, ran: str | None = None,
                 elif file is not None and row.status == "applied" and row.checksum != file.checksum:
                     history.update_checksum(ctx.conn, version, file.checksum)
                     rechecksummed.append(version)
-            history.record_event(ctx.conn, "migrate", "repair", "ok",
-                                 {"rechecksummed": rechecksummed, "forgotten_failures": forgotten,
-                                  "kept": [k.__dict__ for k in kept]})
+            events.record(ctx.conn, "migrate", "repair", "ok",
+                          {"rechecksummed": rechecksummed, "forgotten_failures": forgotten,
+                           "kept": [k.__dict__ for k in kept]})
     return RepairResult(target.env_name, rechecksummed, forgotten, kept)
 
 
@@ -466,7 +468,7 @@ def baseline(config: Config, env: str | None = None, *, version: str) -> Baselin
     if not version.isdigit():
         raise BadInput(f"baseline version must be digits, got {version!r}")
     files = _files(config)
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.RECORDS)
     with runner(config, target, SilentReporter()) as ctx:
         applied = history.applied(ctx.conn)
         if applied:
@@ -478,7 +480,7 @@ def baseline(config: Config, env: str | None = None, *, version: str) -> Baselin
                            name=match.name if match else "baseline", checksum=match.checksum if match else "",
                            duration_ms=0, transactional=True, status="baseline", statements_done=0,
                            statements_total=0)
-            history.record_event(ctx.conn, "migrate", f"baseline {version}", "ok")
+            events.record(ctx.conn, "migrate", f"baseline {version}", "ok")
     covered = [f.version for f in files if int(f.version) <= int(version)]
     return BaselineResult(target.env_name, version, covered)
 
@@ -486,7 +488,7 @@ def baseline(config: Config, env: str | None = None, *, version: str) -> Baselin
 def pending_files(config: Config, env: str | None = None) -> list[MigrationFile]:
     """The migration files not yet applied in ``env`` (for lint and deploy preflight)."""
     files = _files(config)
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.READ)
     with connect(target.url) as conn:
         states = compute_status(files, history.applied(conn))
     return _pending_up_to(files, states, None)

@@ -1,4 +1,4 @@
-"""pgwarden's own records in the target database: ``pgwarden.migrations`` and ``pgwarden.events``.
+"""pgwarden's migration history in the target database: ``pgwarden.migrations`` (events: :mod:`pgwarden.events`).
 
 Guarantees: the schema is created idempotently; a history row is written in the
 same transaction as a transactional migration, so the two never disagree.
@@ -6,16 +6,14 @@ same transaction as a transactional migration, so the two never disagree.
 
 from __future__ import annotations
 
-import getpass
-import json
-import os
-import socket
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import psycopg
 from psycopg import sql
+
+from pgwarden.events import who
 
 SCHEMA_SQL = """
 CREATE SCHEMA IF NOT EXISTS pgwarden;
@@ -31,15 +29,6 @@ CREATE TABLE IF NOT EXISTS pgwarden.migrations (
     statements_done  integer NOT NULL DEFAULT 0,
     statements_total integer NOT NULL DEFAULT 0,
     error            text
-);
-CREATE TABLE IF NOT EXISTS pgwarden.events (
-    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    at         timestamptz NOT NULL DEFAULT now(),
-    who        text NOT NULL,
-    kind       text NOT NULL,
-    what       text NOT NULL,
-    outcome    text NOT NULL,
-    details    jsonb NOT NULL DEFAULT '{}'::jsonb
 );
 """
 
@@ -90,18 +79,9 @@ class AppliedMigration:
         return self.status in ("running", "failed", "reverting", "revert_failed")
 
 
-def who() -> str:
-    """``user@host`` of the person or job running pgwarden (recorded in history and events)."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
-    return f"{user}@{socket.gethostname()}"
-
-
 def _current(conn: psycopg.Connection[Any]) -> bool:
     row = conn.execute(
-        "SELECT to_regclass('pgwarden.migrations') IS NOT NULL AND to_regclass('pgwarden.events') IS NOT NULL"
+        "SELECT to_regclass('pgwarden.migrations') IS NOT NULL"
         " AND EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('pgwarden.migrations')"
         " AND attname = 'down_checksums' AND NOT attisdropped)").fetchone()
     return bool(row and row[0])
@@ -235,13 +215,3 @@ def keep_done(conn: psycopg.Connection[Any], version: str, *, checksum: str, don
     conn.execute("UPDATE pgwarden.migrations SET checksum = %s, statements_done = %s, statement_checksums = %s,"
                  " status = %s, error = %s, run_id = NULL WHERE version = %s",
                  [checksum, done, list(checksums), status, error, version])
-
-
-def record_event(conn: psycopg.Connection[Any], kind: str, what: str, outcome: str,
-                 details: dict[str, Any] | None = None) -> None:
-    """Append to ``pgwarden.events`` (creating the schema if needed); ``details`` must be JSON-able."""
-    ensure_schema(conn)
-    conn.execute(
-        "INSERT INTO pgwarden.events (who, kind, what, outcome, details) VALUES (%s, %s, %s, %s, %s::jsonb)",
-        [who(), kind, what, outcome, json.dumps(details or {}, default=str)],
-    )

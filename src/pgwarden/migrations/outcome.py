@@ -43,6 +43,8 @@ def _detach_concurrently(statement: Statement) -> bool:
 def runs_alone(statement: Statement) -> bool:
     """True for a statement PostgreSQL refuses inside a transaction block (it cannot share one with its record)."""
     kind, fields = statement.kind, statement.fields
+    if kind == "Directive":  # its handler runs its own transactions
+        return True
     if kind in ("IndexStmt", "DropStmt") and fields.get("concurrent"):
         return True
     if kind == "ReindexStmt" and _concurrent_option(statement):
@@ -122,6 +124,8 @@ def judge(conn: psycopg.Connection[Any], statement: Statement) -> Judgement:
     """
     if not runs_alone(statement):
         return Judgement("not done", "it commits together with its progress record, which says it did not")
+    if statement.kind == "Directive":
+        return Judgement("not done", "its handler resumes where it stopped")
     target = index_of(statement)
     if statement.kind == "IndexStmt" and target is not None:
         found = find_index(conn, *target)

@@ -20,6 +20,7 @@ from typing import Any, Literal, NoReturn, Protocol
 import psycopg
 from psycopg import sql
 
+from pgwarden import directives
 from pgwarden.db import (
     Blocker,
     BlockerWatch,
@@ -33,6 +34,7 @@ from pgwarden.migrations import history
 from pgwarden.migrations.outcome import find_index, index_of, runs_alone
 from pgwarden.redact import redact
 from pgwarden.sources import MigrationFile, Section, Statement, statement_checksum
+from pgwarden.sources.directives import directive_of, is_directive
 from pgwarden.units import postgres_duration
 
 
@@ -311,6 +313,10 @@ def _run_one(ctx: ExecutionContext, section: Section, tracker: Tracker, statemen
 
     def attempt(alone: bool) -> None:
         _set_timeouts(ctx, local=False, lock_timeout=lock_timeout)
+        if is_directive(statement):  # its handler takes its own short transactions, retries and resumes
+            name, args = directive_of(statement)
+            directives.run(ctx.conn, name, args, policy=ctx.policy, where=f"{migration.path}:{statement.line}")
+            return
         text = sql.SQL(statement.sql)  # type: ignore[arg-type,unused-ignore]  # the SQL is the migration file
         with watch_lock_waits(ctx.watcher, ctx.conn.info.backend_pid, ctx.policy.lock_timeout):
             ctx.conn.execute(text if alone else sql.SQL("{};\n{}").format(text, tracker.done_sql(statement)))

@@ -137,11 +137,11 @@ def choose_interval(monthly_rows: int, max_rows: int) -> tuple[str, float]:
 
 def advise(config: Config, env: str | None, *, thresholds: Thresholds | None = None) -> AdviseResult:
     """Tables past a threshold that are not partitioned yet, with key, interval and projected partition sizes."""
-    from pgwarden.db import resolve_target
+    from pgwarden.db import Intent, resolve_target
     from pgwarden.units import human_size
 
     limits = thresholds or Thresholds()
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.READ)
     conn = open_session(target.url)
     out: list[Advice] = []
     try:

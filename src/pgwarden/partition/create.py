@@ -91,11 +91,11 @@ def partition_statements(layout: Layout, key_type: str, parent: str, now: dateti
 
 def create(config: Config, env: str | None, layout: Layout, *, now: datetime | None = None) -> CreateResult:
     """Replace the empty table ``layout.table`` by a partitioned one with the same layout (see module doc)."""
-    from pgwarden.db import LockRetryPolicy, resolve_target
-    from pgwarden.migrations.history import record_event
+    from pgwarden.db import Intent, LockRetryPolicy, resolve_target
+    from pgwarden.events import record_event
 
     now = now or datetime.now(UTC)
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.SCHEMA_CHANGE)
     policy = LockRetryPolicy.from_config(config, target.env)
     conn = open_session(target.url)
     try:

@@ -240,10 +240,10 @@ def list_partitions(conn: psycopg.Connection[Any], schema: str, table: str) -> L
 
 def show(config: Any, env: str | None, table: str) -> ListResult:
     """``partition list TABLE`` on ``env``: partitions with bounds, rows, size; gaps and overlaps flagged."""
-    from pgwarden.db import resolve_target
+    from pgwarden.db import Intent, resolve_target
 
     schema, name = split_name(table)
-    conn = open_session(resolve_target(config, env).url)
+    conn = open_session(resolve_target(config, env, intent=Intent.READ).url)
     try:
         return list_partitions(conn, schema, name)
     finally:

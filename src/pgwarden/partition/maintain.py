@@ -100,9 +100,9 @@ class MaintainResult:
 def maintain(config: Config, env: str | None, *, now: datetime | None = None, tables: list[str] | None = None,
              batch: int = 10_000, lock_wait: float | None = None) -> MaintainResult:
     """Run maintenance for every ``[[partitions]]`` entry (or only ``tables``); see the module doc."""
-    from pgwarden.db import LockRetryPolicy, advisory_lock, resolve_target
+    from pgwarden.db import Intent, LockRetryPolicy, advisory_lock, resolve_target
     from pgwarden.errors import BadInput
-    from pgwarden.migrations.history import record_event
+    from pgwarden.events import record_event
     from pgwarden.partition.spec import configured
     from pgwarden.units import parse_duration
 
@@ -114,7 +114,7 @@ def maintain(config: Config, env: str | None, *, now: datetime | None = None, ta
         if unknown:
             raise BadInput(f"no [[partitions]] entry for {', '.join(sorted(unknown))}")
         layouts = [layout for layout in layouts if layout.qualified in wanted]
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.SCHEMA_CHANGE)
     policy = LockRetryPolicy.from_config(config, target.env)
     wait = lock_wait if lock_wait is not None else parse_duration(config.settings.migrate.runner_lock_timeout)
     results: list[TableMaintenance] = []
