@@ -64,7 +64,7 @@ def test_non_transactional_failure_recorded_at_statement_k_then_resumed(project:
     result = project.cli("migrate", "up")
     assert result.returncode == 1
     assert "statement 2 of 3" in result.stderr
-    assert "DROP INDEX CONCURRENTLY IF EXISTS items_code_key" in result.stderr
+    assert "INVALID index public.items_code_key" in result.stderr and ";;" not in result.stderr
     row = db.execute("SELECT status, statements_done FROM pgwarden.migrations WHERE version = '001'").fetchone()
     assert row == ("failed", 1)
     invalid = db.execute("SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
@@ -73,14 +73,15 @@ def test_non_transactional_failure_recorded_at_statement_k_then_resumed(project:
     status = json.loads(project.cli("migrate", "status", "--json").stdout)
     assert status["migrations"][0]["state"] == "failed"
 
-    # The documented next step: drop the INVALID index, fix the data, run up again: resumes at statement 2.
-    db.execute("DROP INDEX CONCURRENTLY items_code_key")
+    # The documented next step: fix the data, run up again: the INVALID index is dropped and rebuilt,
+    # the run resumes at statement 2.
     db.execute("UPDATE items SET code = 'b' WHERE id = 2")
     doc = json.loads(project.cli("migrate", "up", "--json", check_exit=0).stdout)
     assert doc["steps"][0]["resumed_at"] == 2
     indexes = {r[0] for r in db.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'items'").fetchall()}
     assert indexes == {"items_id_idx", "items_code_key", "items_both_idx"}
     assert db.execute("SELECT status, statements_done FROM pgwarden.migrations").fetchone() == ("applied", 3)
+    assert not db.execute("SELECT 1 FROM pg_index WHERE NOT indisvalid").fetchall()
 
 
 def test_lock_queue_outage_is_bounded_and_gives_up_with_exit_4(project: Project, db, db_url: str) -> None:  # type: ignore[no-untyped-def]
@@ -252,11 +253,11 @@ def test_duplicate_versions_exit_2(project: Project) -> None:
 @pytest.mark.parametrize(
     ("config_text", "expected"),
     [
-        ('[environments.test]\nurl = "x"\nprotectd = true\n', "environments.test.protectd"),
+        ('[environments.test]\nurl = "embedded"\nprotectd = true\n', "environments.test.protectd"),
         ('[environments.test]\nurl = "${PGWARDEN_TEST_UNSET_VAR}"\n', "environments.test.url: environment variable"),
         ('[migrate]\nlock_timeout = "soon"\n', "migrate.lock_timeout"),
         ('[environments.test\nurl = 1\n', "not valid TOML"),
-        ('[environments.test]\nurl = "x"\nprotected = "maybe"\n', "environments.test.protected"),
+        ('[environments.test]\nurl = "embedded"\nprotected = "maybe"\n', "environments.test.protected"),
     ],
 )
 def test_bad_config_exits_2_naming_key(tmp_path, config_text: str, expected: str) -> None:  # type: ignore[no-untyped-def]

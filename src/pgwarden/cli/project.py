@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from pgwarden.cli.common import JsonOpt, console, emit_json, info
 
@@ -21,7 +22,7 @@ def init(directory: Annotated[Path, typer.Argument(help="Project folder.")] = Pa
         emit_json(result)
         return
     for path in result.created:
-        console().print(f"created {path}")
+        console().print(f"created {escape(str(path))}")
     console().print("next: pgwarden migrate up   (starts an embedded PostgreSQL for the dev environment)")
 
 
@@ -40,12 +41,17 @@ def demo(directory: Annotated[Path | None, typer.Option("--dir", help="Where to 
         base = Path(tempfile.mkdtemp(prefix="pgwarden-demo-"))
     else:
         base = directory
-        base.mkdir(parents=True, exist_ok=True)
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            from pgwarden.errors import BadInput
+
+            raise BadInput(f"{directory}: cannot create the demo folder: {exc.strerror}") from None
     result = run_demo(base, keep=keep, on_step=show)
     if json:
         emit_json(result)
     else:
-        console().print(f"demo project: {result.project}" + (" (server left running)" if keep else ""))
+        console().print(f"demo project: {escape(str(result.project))}" + (" (server left running)" if keep else ""))
 
 
 def register(app: typer.Typer) -> None:
