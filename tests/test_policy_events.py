@@ -8,11 +8,11 @@ import psycopg
 
 from conftest import Project
 from pgwarden import events
-from pgwarden.db import resolve_target
+from pgwarden.db import Intent, resolve_target
 
 
 def test_record_writes_the_table_and_the_project_journal(project: Project, db) -> None:  # type: ignore[no-untyped-def]
-    target = resolve_target(project.config(), "test")
+    target = resolve_target(project.config(), "test", intent=Intent.READ)
     with psycopg.connect(target.url, autocommit=True) as conn:
         first = events.record(conn, "backup", "b1", "ok", {"size": 3})
         second = events.record(conn, "deploy", "deploy test", "failed")
