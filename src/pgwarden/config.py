@@ -116,6 +116,7 @@ class _ConfigModel(StrictModel):
     backup: BackupSettings = Field(default_factory=BackupSettings)
     partitions: list[dict[str, Any]] = Field(default_factory=list)  # raw: pgwarden.partition.spec validates
     doctor: DoctorSettings = Field(default_factory=DoctorSettings)
+    tools: dict[str, Any] = Field(default_factory=dict)  # raw: pgwarden.clients validates ([tools] bin_dir)
 
 
 @dataclass(frozen=True)

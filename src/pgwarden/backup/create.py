@@ -146,7 +146,7 @@ def create(
     try:
         server_major = conn.info.server_version // 10000
         server_version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
-        tools = choose_tools(server_major, compress or settings.compress)
+        tools = choose_tools(server_major, compress or settings.compress, url=target.url, config=config)
         compression = (
             compress or settings.compress or (tools.compressions[0] if tools.compressions else "none")
         )

@@ -163,7 +163,7 @@ def restore(
     target = resolve_target(config, env_name, intent=Intent.DATA_RESTORE, yes=yes,
                             confirm=confirm)
     with connect(target.url) as conn:
-        tools = restore_tools(manifest, conn.info.server_version // 10000)
+        tools = restore_tools(manifest, conn.info.server_version // 10000, url=target.url, config=config)
         database = conn.info.dbname
         if target_db is not None:
             if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [target_db]).fetchone():
