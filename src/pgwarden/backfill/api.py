@@ -60,7 +60,9 @@ def plan(conn: psycopg.Connection[Any], spec: BackfillSpec) -> BackfillPlan:
     estimated = engine.estimate_rows(conn, spec)
     progress = BackfillStore(conn).load(spec.backfill_id)
     resume = progress.last_key if progress and progress.status == "running" else None
-    statement = engine.batch_statement(spec, keys, after=resume, limit=spec.batch).as_string(conn)
+    statement = (engine.next_key_statement(spec, keys, after=resume, limit=spec.batch).as_string(conn) + "; "
+                 + engine.update_statement(spec, keys, after=resume, upto=["<last key of the batch>"] * len(keys))
+                 .as_string(conn))
     done_before = progress.rows_done if progress and resume else 0
     return BackfillPlan(str(spec.table), spec.backfill_id, [k.name for k in keys], estimated, spec.batch,
                         -(-estimated // spec.batch), resume, done_before, statement)
