@@ -160,7 +160,9 @@ class Config:
         for field_name, value in env.model_dump().items():
             if isinstance(value, str) and (missing := _VAR.search(value)):
                 raise ConfigError(f"{self.source}: environments.{chosen}.{field_name}: "
-                                  f"environment variable {missing.group(1)} is not set")
+                                  f"environment variable {missing.group(1)} is not set",
+                                  hint=f"export {missing.group(1)}=... (or write ${{{missing.group(1)}:-default}} "
+                                       f"in {self.source.name})")
         return chosen, env
 
     def lock_timeout(self, env: Environment) -> float:
@@ -195,7 +197,8 @@ def expand_variables(value: Any, *, source: Path, key: str = "") -> Any:
             return default
         if _deferred(key):
             return match.group(0)
-        raise ConfigError(f"{source}: {key}: environment variable {name} is not set")
+        raise ConfigError(f"{source}: {key}: environment variable {name} is not set",
+                          hint=f"export {name}=... (or write ${{{name}:-default}} in {source.name})")
 
     return _VAR.sub(replace, value)
 

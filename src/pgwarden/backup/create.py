@@ -78,7 +78,8 @@ def _check_tables(conn: Any, tables: list[str]) -> None:
     present = existing_tables(conn)
     missing = [t for t in tables if split_name(t) not in present]
     if missing:
-        raise BadInput(f"--tables: no such table: {', '.join(missing)}")
+        raise BadInput(f"--tables: no such table: {', '.join(missing)}",
+                       hint="name tables as schema.table or table (public); list them with \\dt in psql")
 
 
 def _dump_args(

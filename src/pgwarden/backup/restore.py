@@ -108,7 +108,9 @@ def _tables_of(manifest: Manifest, wanted: list[str]) -> list[TableInfo]:
     by_name = {(t.schema, t.name): t for t in manifest.tables}
     missing = [w for w in wanted if split_name(w) not in by_name]
     if missing:
-        raise BadInput(f"--tables: not in backup {manifest.id}: {', '.join(missing)}")
+        raise BadInput(f"--tables: not in backup {manifest.id}: {', '.join(missing)}",
+                       hint="it holds: " + (", ".join(f"{t.schema}.{t.name}" for t in manifest.tables[:20])
+                                            + (" ..." if len(manifest.tables) > 20 else "") or "no tables"))
     return [by_name[split_name(w)] for w in wanted]
 
 
@@ -167,7 +169,8 @@ def restore(
         database = conn.info.dbname
         if target_db is not None:
             if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [target_db]).fetchone():
-                raise BadInput(f"--target-db {target_db}: database already exists; choose a new name")
+                raise BadInput(f"--target-db {target_db}: database already exists; choose a new name",
+                               hint=f"pgwarden backup restore {backup_id} --target-db {target_db}_restored")
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target_db)))
     safety_id = None
     if target_db is None and environment.protected:
