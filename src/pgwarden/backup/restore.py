@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from pgwarden import events
 from pgwarden.backup.catalog import find
 from pgwarden.backup.events import record
 from pgwarden.backup.manifest import Manifest, TableInfo, check_files
@@ -26,6 +27,7 @@ from pgwarden.config import Config
 from pgwarden.db import Intent, connect, redact, resolve_target
 from pgwarden.errors import BadInput, ProblemsFound
 from pgwarden.guards import Confirm, confirm_or_refuse
+from pgwarden.policy import policy_for
 
 # TOC entry types whose tag starts with the table's name
 _TABLE_TAGGED = (
@@ -173,9 +175,11 @@ def restore(
                                hint=f"pgwarden backup restore {backup_id} --target-db {target_db}_restored")
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target_db)))
     safety_id = None
-    if target_db is None and environment.protected:
+    if target_db is None and policy_for(config, env_name).protected:
         safety_id = create(config, env_name, reason=f"safety backup before restoring {backup_id}").id
     url = database_url(target.url, target_db) if target_db else target.url
+    with connect(url) as conn:  # an in-place restore would erase them: carried across (ids kept)
+        kept_events = events.snapshot(conn) if target_db is None else []
     try:
         with tempfile.TemporaryDirectory(prefix="pgwarden-restore-") as workdir:
             list_file = _list_file(tools, manifest, folder, chosen, Path(workdir)) if chosen else None
@@ -199,6 +203,7 @@ def restore(
         ) from None
     with connect(url) as conn:
         version = current_version(applied(conn))
+        events.restore_after(conn, kept_events)
     record(
         url,
         "restore",
