@@ -177,6 +177,7 @@ class _ConfigModel(StrictModel):
     schedule: list[dict[str, Any]] = Field(default_factory=list)  # [[schedule]]: validated by pgwarden.agent.settings
     agent: dict[str, Any] = Field(default_factory=dict)  # [agent]: validated by pgwarden.agent.settings
     serve: dict[str, Any] = Field(default_factory=dict)  # [serve]: validated by pgwarden.serve.settings
+    tools: dict[str, Any] = Field(default_factory=dict)  # raw: pgwarden.clients validates ([tools] bin_dir)
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,9 @@ class Config:
         for field_name, value in env.model_dump().items():
             if isinstance(value, str) and (missing := _VAR.search(value)):
                 raise ConfigError(f"{self.source}: environments.{chosen}.{field_name}: "
-                                  f"environment variable {missing.group(1)} is not set")
+                                  f"environment variable {missing.group(1)} is not set",
+                                  hint=f"export {missing.group(1)}=... (or write ${{{missing.group(1)}:-default}} "
+                                       f"in {self.source.name})")
         try:
             check_url(env.url)
         except ValueError as exc:
@@ -262,7 +265,8 @@ def expand_variables(value: Any, *, source: Path, key: str = "") -> Any:
             return default
         if _deferred(key):
             return match.group(0)
-        raise ConfigError(f"{source}: {key}: environment variable {name} is not set")
+        raise ConfigError(f"{source}: {key}: environment variable {name} is not set",
+                          hint=f"export {name}=... (or write ${{{name}:-default}} in {source.name})")
 
     return _VAR.sub(replace, value)
 

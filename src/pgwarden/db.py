@@ -88,9 +88,12 @@ def connect(url: str, *, autocommit: bool = True, application_name: str = APPLIC
                                connect_timeout=connect_timeout)
     except psycopg.OperationalError as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise Unreachable(f"cannot connect to {redact(url)}: {redact(first_line)}") from None
+        raise Unreachable(f"cannot connect to {redact(url)}: {redact(first_line)}",
+                          hint="check that the server runs and accepts this host, port, user and database "
+                               "(pg_isready -d URL), or fix the environment's url") from None
     except psycopg.ProgrammingError as exc:
-        raise Unreachable(f"invalid connection URL {redact(url)}: {redact(str(exc))}") from None
+        raise Unreachable(f"invalid connection URL {redact(url)}: {redact(str(exc))}",
+                          hint="write it as postgresql://user@host:port/dbname?sslmode=require") from None
 
 
 def lock_key(name: str) -> int:

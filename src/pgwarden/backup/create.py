@@ -78,7 +78,8 @@ def _check_tables(conn: Any, tables: list[str]) -> None:
     present = existing_tables(conn)
     missing = [t for t in tables if split_name(t) not in present]
     if missing:
-        raise BadInput(f"--tables: no such table: {', '.join(missing)}")
+        raise BadInput(f"--tables: no such table: {', '.join(missing)}",
+                       hint="name tables as schema.table or table (public); list them with \\dt in psql")
 
 
 def _dump_args(
@@ -146,7 +147,7 @@ def create(
     try:
         server_major = conn.info.server_version // 10000
         server_version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
-        tools = choose_tools(server_major, compress or settings.compress)
+        tools = choose_tools(server_major, compress or settings.compress, url=target.url, config=config)
         compression = (
             compress or settings.compress or (tools.compressions[0] if tools.compressions else "none")
         )
