@@ -135,6 +135,7 @@ class _ConfigModel(_Strict):
     backup: BackupSettings = Field(default_factory=BackupSettings)
     partitions: list[PartitionSpec] = Field(default_factory=list)
     doctor: DoctorSettings = Field(default_factory=DoctorSettings)
+    check: dict[str, Any] = Field(default_factory=dict)  # raw: validated by pgwarden.check.settings
 
 
 @dataclass(frozen=True)

@@ -2,44 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 
-from pgwarden.schema import queries
+from pgwarden.schema import normalise, queries
 
 KINDS: tuple[str, ...] = tuple(queries.BY_KIND)
 DEFAULT_EXCLUDED_SCHEMAS: tuple[str, ...] = ("pgwarden",)
 
 Objects = dict[str, dict[str, Any]]
 
+# Attributes compared by meaning rather than as text: (kind, attribute) -> normaliser.
+_NORMALISED: dict[tuple[str, str], Callable[[str | None], str | None]] = {
+    ("functions", "body"): normalise.code,
+}
+
 
 @dataclass(frozen=True)
 class Snapshot:
     """Every user object of one database by kind, then by qualified name, with its compared attributes.
 
-    Two databases built by the same statements give equal snapshots whatever
-    their OIDs, owners, data or sequence positions.
+    ``meta`` holds, per kind and name, what is not compared but helps to render and
+    classify (``schema``, ``table``, quoted names, PostgreSQL's own DDL, column position).
+    Two databases built by the same statements give equal snapshots whatever their
+    OIDs, data or sequence positions. ``excluded`` counts, per left-out schema, the
+    relations and functions it holds (they are not compared).
     """
 
-    schemas: Objects = field(default_factory=dict)
-    extensions: Objects = field(default_factory=dict)
-    tables: Objects = field(default_factory=dict)
-    columns: Objects = field(default_factory=dict)
-    partitions: Objects = field(default_factory=dict)
-    indexes: Objects = field(default_factory=dict)
-    constraints: Objects = field(default_factory=dict)
-    sequences: Objects = field(default_factory=dict)
-    views: Objects = field(default_factory=dict)
-    functions: Objects = field(default_factory=dict)
-    triggers: Objects = field(default_factory=dict)
-    enums: Objects = field(default_factory=dict)
+    kinds: dict[str, Objects] = field(default_factory=dict)
+    meta: dict[str, Objects] = field(default_factory=dict)
+    excluded: dict[str, int] = field(default_factory=dict)
 
     def objects(self, kind: str) -> Objects:
-        """The objects of ``kind`` (one of :data:`KINDS`)."""
-        value: Objects = getattr(self, kind)
-        return value
+        """The objects of ``kind`` (one of :data:`KINDS`) by name: their compared attributes."""
+        return self.kinds.get(kind, {})
+
+    def info(self, kind: str, name: str) -> dict[str, Any]:
+        """The not-compared facts about one object (empty when unknown)."""
+        return self.meta.get(kind, {}).get(name, {})
 
     def count(self) -> int:
         """How many objects the snapshot holds, all kinds together."""
@@ -54,36 +57,68 @@ def _normalise(value: Any) -> Any:
     return str(value)
 
 
+def read_snapshot(conn: psycopg.Connection[Any],
+                  exclude_schemas: tuple[str, ...] = DEFAULT_EXCLUDED_SCHEMAS) -> Snapshot:
+    """Read every kind of object on ``conn`` as it is now, inside the caller's transaction.
+
+    One query per kind (:data:`queries.BY_KIND`), never one per object. The session
+    settings that change how expressions print are fixed in a savepoint that is rolled
+    back afterwards, so the caller's transaction is left exactly as it was. ``conn``
+    must be in a transaction (not autocommit).
+    """
+    params = {"exclude": list(exclude_schemas)}
+    kinds: dict[str, Objects] = {}
+    meta: dict[str, Objects] = {}
+    conn.execute("SAVEPOINT pgwarden_snapshot")
+    try:
+        # Rendered expressions (partition bounds, defaults, view bodies) depend on these settings;
+        # fixing them makes snapshots of two servers comparable.
+        conn.execute("SELECT set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true), "
+                     "set_config('search_path', 'public', true), set_config('extra_float_digits', '1', true), "
+                     "set_config('IntervalStyle', 'postgres', true)")
+        for kind, sql_text in queries.BY_KIND.items():
+            cur = conn.execute(sql_text, params)
+            names = [column.name for column in cur.description or []][1:]
+            found: Objects = {}
+            facts: Objects = {}
+            for row in cur.fetchall():
+                attributes: dict[str, Any] = {}
+                extra: dict[str, Any] = {}
+                for name, value in zip(names, row[1:], strict=True):
+                    if name.startswith("meta_"):
+                        extra[name[5:]] = _normalise(value)
+                    else:
+                        normaliser = _NORMALISED.get((kind, name))
+                        attributes[name] = normaliser(value) if normaliser else _normalise(value)
+                found[row[0]] = attributes
+                facts[row[0]] = extra
+            kinds[kind], meta[kind] = found, facts
+        excluded = {str(name): int(count) for name, count
+                    in conn.execute(queries.EXCLUDED_COUNT, params).fetchall() if count}
+    finally:
+        conn.execute("ROLLBACK TO SAVEPOINT pgwarden_snapshot")
+        conn.execute("RELEASE SAVEPOINT pgwarden_snapshot")
+    return Snapshot(kinds, meta, excluded)
+
+
 def take_snapshot(conn: psycopg.Connection[Any],
                   exclude_schemas: tuple[str, ...] = DEFAULT_EXCLUDED_SCHEMAS) -> Snapshot:
     """Read every kind of object from the catalog of ``conn``'s database (read-only, one snapshot).
 
     Runs in one REPEATABLE READ READ ONLY transaction so all kinds come from the
-    same moment; schemas in ``exclude_schemas`` (pgwarden's own by default) are skipped.
+    same moment; schemas in ``exclude_schemas`` (pgwarden's own by default) are
+    skipped and only counted. Leaves ``conn`` in the autocommit mode it had.
     """
-    found: dict[str, Objects] = {}
     was_autocommit = conn.autocommit
     if not was_autocommit:
         conn.rollback()
     conn.autocommit = False
     try:
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        # Rendered expressions (partition bounds, defaults, view bodies) depend on these settings;
-        # fixing them makes snapshots of two servers comparable.
-        conn.execute("SELECT set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true), "
-                     "set_config('search_path', 'public', true), set_config('extra_float_digits', '1', true)")
-        for kind, sql_text in queries.BY_KIND.items():
-            cur = conn.execute(sql_text, {"exclude": list(exclude_schemas)})
-            names = [column.name for column in cur.description or []][1:]
-            found[kind] = {row[0]: {n: _normalise(v) for n, v in zip(names, row[1:], strict=True)}
-                           for row in cur.fetchall()}
-        conn.rollback()
-    except BaseException:
-        conn.rollback()
-        raise
+        return read_snapshot(conn, exclude_schemas)
     finally:
+        conn.rollback()
         conn.autocommit = was_autocommit
-    return Snapshot(**found)
 
 
 def snapshot_of(url: str, exclude_schemas: tuple[str, ...] = DEFAULT_EXCLUDED_SCHEMAS) -> Snapshot:
