@@ -45,17 +45,17 @@ def test_snapshot_equal_for_same_ddl_and_sees_every_kind(db_url: str, db) -> Non
         other.execute("INSERT INTO shop.customers (email) VALUES ('a@example.com')")  # data is not schema
     first, second = snapshot_of(db_url), snapshot_of(other_url)
     assert diff(first, second) == []
-    assert "shop" in first.schemas and "pgstattuple" in first.extensions
-    assert first.columns["shop.customers.email"]["nullable"] is False
-    assert first.columns["shop.customers.state"]["default"] == "'new'::shop.state"
-    assert first.partitions["shop.events_2025"]["bound"].startswith("FOR VALUES FROM ('2025-01-01")
-    assert first.tables["shop.events"]["partition_key"] == "RANGE (at)"
-    assert "shop.events_at_idx" in first.indexes
-    assert first.constraints["shop.events.events_customer_id_fkey"]["type"] == "foreign key"
-    assert first.sequences["shop.customers_n_seq"]["owned_by"] == "shop.customers.n"
-    assert "shop.paid" in first.views and "shop.touch()" in first.functions
-    assert "shop.customers.customers_touch" in first.triggers
-    assert first.enums["shop.state"]["labels"] == ["new", "paid"]
+    assert "shop" in first.objects("schemas") and "pgstattuple" in first.objects("extensions")
+    assert first.objects("columns")["shop.customers.email"]["nullable"] is False
+    assert first.objects("columns")["shop.customers.state"]["default"] == "'new'::shop.state"
+    assert first.objects("partitions")["shop.events_2025"]["bound"].startswith("FOR VALUES FROM ('2025-01-01")
+    assert first.objects("tables")["shop.events"]["partition_key"] == "RANGE (at)"
+    assert "shop.events_at_idx" in first.objects("indexes")
+    assert first.objects("constraints")["shop.events.events_customer_id_fkey"]["type"] == "foreign key"
+    assert first.objects("sequences")["shop.customers_n_seq"]["owned_by"] == "shop.customers.n"
+    assert "shop.paid" in first.objects("views") and "shop.touch()" in first.objects("functions")
+    assert "shop.customers.customers_touch" in first.objects("triggers")
+    assert first.objects("enums")["shop.state"]["labels"] == ["new", "paid"]
 
     with psycopg.connect(other_url, autocommit=True) as other:
         other.execute("ALTER TABLE shop.customers ALTER COLUMN email DROP NOT NULL")
@@ -80,7 +80,7 @@ def _two_migrations(project: Project) -> None:
 
 def test_check_reports_manual_alter_as_drift(project: Project, db) -> None:  # type: ignore[no-untyped-def]
     _two_migrations(project)
-    from pgwarden.schema.drift import check
+    from pgwarden.check.api import check
 
     project.cli("deploy", "--yes", check_exit=0)
     clean = check(project.config(), "test")
@@ -89,7 +89,7 @@ def test_check_reports_manual_alter_as_drift(project: Project, db) -> None:  # t
     db.execute("ALTER TABLE users ADD COLUMN phone text")
     db.execute("ALTER TABLE users ALTER COLUMN email DROP NOT NULL")
     db.execute("CREATE INDEX orders_user_idx ON orders (user_id)")
-    result = project.cli("check", "--format", "json", check_exit=1)
+    result = project.cli("check", "--json", check_exit=1)
     doc = json.loads(result.stdout)
     assert doc["drifted"] is True and doc["version"] == "002"
     found = {(d["kind"], d["name"], d["change"]) for d in doc["differences"]}

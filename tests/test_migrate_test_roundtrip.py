@@ -37,7 +37,7 @@ def test_catches_down_that_forgets_an_index(project: Project) -> None:
                             "CREATE INDEX users_email_idx ON users (email);",
                             "ALTER TABLE users DROP COLUMN login;")
     project.write_migration("003_never_reached.sql", "CREATE TABLE t (id int);", "DROP TABLE t;")
-    from pgwarden.migrations.roundtrip import round_trip
+    from pgwarden.check.api import round_trip
 
     result = round_trip(project.config())
     assert [m.version for m in result.migrations] == ["001", "002"]

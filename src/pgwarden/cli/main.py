@@ -10,6 +10,7 @@ import typer
 
 from pgwarden import __version__
 from pgwarden.cli import backup as backup_cli
+from pgwarden.cli import check as check_cli
 from pgwarden.cli import common, dev, lint, migrate, project
 from pgwarden.cli import deploy as deploy_cli
 from pgwarden.cli import doctor as doctor_cli
@@ -30,6 +31,7 @@ app.add_typer(backup_cli.app, name="backup")
 app.add_typer(partition_cli.app, name="partition")
 project.register(app)
 deploy_cli.register(app)
+check_cli.register(app)
 doctor_cli.register(app)
 
 

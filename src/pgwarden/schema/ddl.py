@@ -164,7 +164,8 @@ def _trigger(snapshot: Snapshot, name: str, attrs: dict[str, Any], facts: dict[s
 
 def _event_trigger(snapshot: Snapshot, name: str, attrs: dict[str, Any], facts: dict[str, Any]) -> str:
     tags = f" WHEN TAG IN ({', '.join(literal(t) for t in attrs['tags'])})" if attrs.get("tags") else ""
-    return f"CREATE EVENT TRIGGER {facts.get('q')} ON {attrs.get('event')}{tags} EXECUTE FUNCTION {attrs.get('function')}();"
+    return (f"CREATE EVENT TRIGGER {facts.get('q')} ON {attrs.get('event')}{tags} "
+            f"EXECUTE FUNCTION {attrs.get('function')}();")
 
 
 def _policy(snapshot: Snapshot, name: str, attrs: dict[str, Any], facts: dict[str, Any]) -> str:

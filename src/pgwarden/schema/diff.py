@@ -11,6 +11,8 @@ from pgwarden.schema.snapshot import KINDS, Snapshot
 # Kinds whose objects live inside a table: when the table itself is missing or unexpected,
 # their differences are folded into the table's (its DDL shows them).
 IN_TABLE = ("columns", "indexes", "constraints", "triggers", "rules", "policies")
+# Kinds every object has one of: only a change is news.
+WITH_OBJECT = ("owners",)
 ORDER = "order"
 Change = Literal["missing", "unexpected", "changed"]
 Severity = Literal["drift", "information"]
@@ -120,7 +122,9 @@ def diff(expected: Snapshot, actual: Snapshot, *, kinds: tuple[str, ...] = KINDS
             table = facts.get("table")
             if kind in IN_TABLE and table in whole_tables:
                 continue
-            where = {"table": table, "schema": facts.get("schema"),
+            if kind in WITH_OBJECT and (before is None or after is None):
+                continue  # the object itself is missing or unexpected: that difference says it
+            where: dict[str, Any] = {"table": table, "schema": facts.get("schema"),
                      "expected_ddl": render(expected, kind, name) if before is not None else None,
                      "actual_ddl": render(actual, kind, name) if after is not None else None}
             if after is None:

@@ -423,7 +423,8 @@ SELECT io.type || ' ' || io.identity AS key, io.schema AS meta_schema,
        d.description AS comment
 FROM pg_description d
 CROSS JOIN LATERAL pg_identify_object(d.classoid, d.objoid, d.objsubid) io
-LEFT JOIN pg_namespace n ON n.nspname = coalesce(io.schema, CASE WHEN io.type = 'schema' THEN d.objoid::regnamespace::text END)
+LEFT JOIN pg_namespace n
+       ON n.nspname = coalesce(io.schema, CASE WHEN io.type = 'schema' THEN d.objoid::regnamespace::text END)
 WHERE d.objoid >= 16384
   AND io.type NOT IN ('database', 'role', 'tablespace')
   AND (n.oid IS NULL OR {_USER_NS})
