@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 
 import psycopg
@@ -11,6 +10,7 @@ from psycopg import sql
 
 from conftest import Project
 from pgwarden.schema import diff, snapshot_of
+
 
 def _two_migrations(project: Project) -> None:
     project.write_migration("001_users.sql",

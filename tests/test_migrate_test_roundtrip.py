@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conftest import Project
 
 
@@ -69,3 +71,58 @@ def test_reports_a_down_that_fails(project: Project) -> None:
     failed = doc["migrations"][-1]
     assert (failed["version"], failed["outcome"]) == ("002", "down failed")
     assert "mobile" in failed["error"]
+
+
+def _history(project: Project, count: int, broken: dict[int, str], irreversible: set[int]) -> None:
+    """``count`` small migrations; ``broken`` maps a number to the down section to write instead of the right one."""
+    for i in range(1, count + 1):
+        up = f"CREATE TABLE t{i} (id bigint PRIMARY KEY, name text NOT NULL DEFAULT '');"
+        if i % 3 == 0:
+            up += f"\nCREATE INDEX t{i}_name_idx ON t{i} (name);"
+        if i % 7 == 0 and i > 1:
+            up += f"\nALTER TABLE t{i - 1} ADD COLUMN ref_{i} bigint;"
+        down = f"DROP TABLE t{i};" + (f"\nALTER TABLE t{i - 1} DROP COLUMN ref_{i};" if i % 7 == 0 and i > 1 else "")
+        if i in irreversible:
+            project.write_migration(f"{i:03d}_step_{i}.sql", up, "", down_options="irreversible")
+        else:
+            project.write_migration(f"{i:03d}_step_{i}.sql", up, broken.get(i, down))
+
+
+@pytest.mark.timeout(900)
+def test_all_reports_every_broken_down_in_one_run(project: Project) -> None:
+    broken = {40: "DROP INDEX t39_name_idx;\nDROP TABLE t40;",      # drops what an earlier migration made
+              120: "ALTER TABLE t120 DROP COLUMN name;",             # leaves the table behind
+              171: "DROP TABLE t171_missing;"}                       # fails
+    _history(project, 200, broken, irreversible={10, 99})
+    doc = json.loads(project.cli("migrate", "test", "--all", "--json", check_exit=1, timeout=600).stdout)
+    failures = [(m["version"], m["outcome"]) for m in doc["migrations"] if m["outcome"] not in
+                ("ok", "irreversible (down not tested)")]
+    assert failures == [("040", "down does not restore"), ("120", "down does not restore"), ("171", "down failed")]
+    assert doc["summary"] == {"ok": 195, "failed": 3, "irreversible": 2, "skipped": 0}
+    by_version = {m["version"]: m for m in doc["migrations"]}
+    assert [(d["kind"], d["name"], d["change"]) for d in by_version["040"]["differences"]] == [
+        ("indexes", "public.t39_name_idx", "missing")]
+    assert [(d["kind"], d["name"], d["change"]) for d in by_version["120"]["differences"]] == [
+        ("tables", "public.t120", "unexpected")]
+    assert "t171_missing" in by_version["171"]["error"]
+
+
+def test_without_all_stops_at_the_first_failure(project: Project) -> None:
+    _history(project, 6, {2: "SELECT 1;", 4: "SELECT 1;"}, irreversible=set())
+    doc = json.loads(project.cli("migrate", "test", "--json", check_exit=1).stdout)
+    assert [(m["version"], m["outcome"]) for m in doc["migrations"]] == [("001", "ok"), ("002", "down does not restore")]
+    assert doc["summary"] == {"ok": 1, "failed": 1, "irreversible": 0, "skipped": 4}
+    human = project.cli("migrate", "test", "--keep-going", check_exit=1).stdout
+    assert "002_step_2: down does not restore" in human and "004_step_4: down does not restore" in human
+    assert "4 ok, 2 failed, 0 irreversible, 0 skipped" in human
+
+
+def test_transaction_false_migrations_are_tested_outside_a_transaction(project: Project) -> None:
+    _base(project)
+    project.write_migration("002_index.sql", "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);",
+                            "DROP INDEX CONCURRENTLY users_email_idx;", up_options="transaction:false",
+                            down_options="transaction:false")
+    project.write_migration("003_more.sql", "ALTER TABLE users ADD COLUMN phone text;",
+                            "ALTER TABLE users DROP COLUMN phone;")
+    doc = json.loads(project.cli("migrate", "test", "--json", check_exit=0).stdout)
+    assert [(m["version"], m["outcome"]) for m in doc["migrations"]] == [("001", "ok"), ("002", "ok"), ("003", "ok")]

@@ -103,6 +103,15 @@ def _order_differences(expected: Snapshot, actual: Snapshot, skip: set[str]) -> 
     return out
 
 
+def _difference(expected: Snapshot, actual: Snapshot, kind: str, name: str, change: Change, *,
+                changes: tuple[AttributeChange, ...] = (), attributes: dict[str, Any] | None = None) -> Difference:
+    facts = expected.info(kind, name) or actual.info(kind, name)
+    return Difference(kind, name, change, changes, attributes,
+                      expected_ddl=render(expected, kind, name) if name in expected.objects(kind) else None,
+                      actual_ddl=render(actual, kind, name) if name in actual.objects(kind) else None,
+                      table=facts.get("table"), schema=facts.get("schema"))
+
+
 def diff(expected: Snapshot, actual: Snapshot, *, kinds: tuple[str, ...] = KINDS) -> list[Difference]:
     """Every difference between ``expected`` and ``actual``, in kind order then by name.
 
@@ -118,25 +127,21 @@ def diff(expected: Snapshot, actual: Snapshot, *, kinds: tuple[str, ...] = KINDS
         want, have = expected.objects(kind), actual.objects(kind)
         for name in sorted(set(want) | set(have)):
             before, after = want.get(name), have.get(name)
-            facts = expected.info(kind, name) or actual.info(kind, name)
-            table = facts.get("table")
+            if before == after:
+                continue
+            table = (expected.info(kind, name) or actual.info(kind, name)).get("table")
             if kind in IN_TABLE and table in whole_tables:
                 continue
             if kind in WITH_OBJECT and (before is None or after is None):
                 continue  # the object itself is missing or unexpected: that difference says it
-            where: dict[str, Any] = {"table": table, "schema": facts.get("schema"),
-                     "expected_ddl": render(expected, kind, name) if before is not None else None,
-                     "actual_ddl": render(actual, kind, name) if after is not None else None}
-            if after is None:
-                out.append(Difference(kind, name, "missing", attributes=before, **where))
-            elif before is None:
-                out.append(Difference(kind, name, "unexpected", attributes=after, **where))
-            else:
+            if after is not None and before is not None:
                 changes = tuple(AttributeChange(k, before.get(k), after.get(k))
                                 for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k))
                 if changes:
-                    out.append(Difference(kind, name, "changed", changes, **where))
+                    out.append(_difference(expected, actual, kind, name, "changed", changes=changes))
                 continue
+            out.append(_difference(expected, actual, kind, name, "missing" if after is None else "unexpected",
+                                   attributes=before if after is None else after))
             if kind == "tables":
                 whole_tables.add(name)
     if "columns" in kinds:

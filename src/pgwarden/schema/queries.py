@@ -43,7 +43,7 @@ FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
 
 _TYPE_FROM = f"""
 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-WHERE {_USER_NS} AND {_not_extension_member('pg_type', 't.oid')}"""
+WHERE t.oid >= 16384 AND {_USER_NS} AND {_not_extension_member('pg_type', 't.oid')}"""
 _TYPE_KEY = ("n.nspname || '.' || t.typname AS key, n.nspname AS meta_schema, "
              "quote_ident(n.nspname) || '.' || quote_ident(t.typname) AS meta_q")
 
@@ -107,7 +107,7 @@ SELECT {_REL} AS key, n.nspname AS meta_schema, {_QREL} AS meta_q,
 FROM pg_sequence s
 JOIN pg_class c ON c.oid = s.seqrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE {_USER_NS} AND {_not_extension_member('pg_class', 'c.oid')}
+WHERE c.oid >= 16384 AND {_USER_NS} AND {_not_extension_member('pg_class', 'c.oid')}
 """
 
 FUNCTIONS = f"""
@@ -134,7 +134,7 @@ SELECT n.nspname || '.' || p.proname || '(' || pg_get_function_identity_argument
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_language l ON l.oid = p.prolang
-WHERE {_USER_NS} AND {_not_extension_member('pg_proc', 'p.oid')}
+WHERE p.oid >= 16384 AND {_USER_NS} AND {_not_extension_member('pg_proc', 'p.oid')}
 """
 
 TABLES = f"""
@@ -158,7 +158,8 @@ SELECT {_REL} AS key, n.nspname AS meta_schema, {_REL} AS meta_table, {_QREL} AS
          WHERE ft.ftrelid = c.oid) AS server,
        (SELECT ft.ftoptions FROM pg_foreign_table ft WHERE ft.ftrelid = c.oid) AS foreign_options
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p', 'f') AND {_USER_NS} AND {_not_extension_member('pg_class', 'c.oid')}
+WHERE c.oid >= 16384 AND c.relkind IN ('r', 'p', 'f') AND {_USER_NS}
+  AND {_not_extension_member('pg_class', 'c.oid')}
 """
 
 COLUMNS = f"""
@@ -183,7 +184,8 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 LEFT JOIN pg_collation co ON co.oid = a.attcollation
-WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f')
+WHERE a.attrelid >= 16384 AND c.oid >= 16384 AND a.attnum > 0 AND NOT a.attisdropped
+  AND c.relkind IN ('r', 'p', 'f')
   AND {_USER_NS} AND {_not_extension_member('pg_class', 'c.oid')}
 """
 
@@ -198,7 +200,7 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_inherits i ON i.inhrelid = c.oid
 JOIN pg_class p ON p.oid = i.inhparent
 JOIN pg_namespace pn ON pn.oid = p.relnamespace
-WHERE c.relispartition AND c.relkind IN ('r', 'p', 'f') AND {_USER_NS}
+WHERE c.oid >= 16384 AND c.relispartition AND c.relkind IN ('r', 'p', 'f') AND {_USER_NS}
 """
 
 INDEXES = f"""
@@ -208,14 +210,15 @@ SELECT n.nspname || '.' || ic.relname AS key, n.nspname AS meta_schema,
        pg_get_indexdef(i.indexrelid) AS definition,
        i.indisvalid AS valid,
        (SELECT array_agg(o ORDER BY o) FROM unnest(ic.reloptions) o) AS options,
-       EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x')
-                 AND k.conrelid = i.indrelid) AS meta_constraint
+       EXISTS (SELECT 1 FROM pg_depend k WHERE k.classid = 'pg_class'::regclass AND k.objid = i.indexrelid
+                 AND k.refclassid = 'pg_constraint'::regclass AND k.deptype = 'i') AS meta_constraint
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_namespace n ON n.oid = ic.relnamespace
 JOIN pg_class tc ON tc.oid = i.indrelid
 JOIN pg_namespace tn ON tn.oid = tc.relnamespace
-WHERE tc.relkind IN ('r', 'p', 'm', 'f') AND {_USER_NS} AND {_not_extension_member('pg_class', 'tc.oid')}
+WHERE i.indrelid >= 16384 AND i.indexrelid >= 16384 AND tc.relkind IN ('r', 'p', 'm', 'f')
+  AND {_USER_NS} AND {_not_extension_member('pg_class', 'tc.oid')}
 """
 
 CONSTRAINTS = f"""
@@ -233,7 +236,8 @@ SELECT {_REL} || '.' || con.conname AS key, n.nspname AS meta_schema, {_REL} AS 
 FROM pg_constraint con
 JOIN pg_class c ON c.oid = con.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE con.contype <> 'n' AND {_USER_NS} AND {_not_extension_member('pg_class', 'c.oid')}
+WHERE con.oid >= 16384 AND c.oid >= 16384 AND con.contype <> 'n'
+  AND {_USER_NS} AND {_not_extension_member('pg_class', 'c.oid')}
 """
 
 VIEWS = f"""
@@ -242,7 +246,7 @@ SELECT {_REL} AS key, n.nspname AS meta_schema, {_QREL} AS meta_q,
        pg_get_viewdef(c.oid, true) AS definition,
        (SELECT array_agg(o ORDER BY o) FROM unnest(c.reloptions) o) AS options
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('v', 'm') AND {_USER_NS} AND {_not_extension_member('pg_class', 'c.oid')}
+WHERE c.oid >= 16384 AND c.relkind IN ('v', 'm') AND {_USER_NS} AND {_not_extension_member('pg_class', 'c.oid')}
 """
 
 TRIGGERS = f"""
@@ -254,7 +258,8 @@ SELECT {_REL} || '.' || t.tgname AS key, n.nspname AS meta_schema, {_REL} AS met
 FROM pg_trigger t
 JOIN pg_class c ON c.oid = t.tgrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND {_USER_NS} AND {_not_extension_member('pg_class', 'c.oid')}
+WHERE t.oid >= 16384 AND NOT t.tgisinternal AND t.tgparentid = 0
+  AND {_USER_NS} AND {_not_extension_member('pg_class', 'c.oid')}
 """
 
 EVENT_TRIGGERS = f"""
@@ -277,7 +282,7 @@ SELECT {_REL} || '.' || r.rulename AS key, n.nspname AS meta_schema, {_REL} AS m
 FROM pg_rewrite r
 JOIN pg_class c ON c.oid = r.ev_class
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE r.rulename <> '_RETURN' AND {_USER_NS} AND {_not_extension_member('pg_class', 'c.oid')}
+WHERE r.oid >= 16384 AND r.rulename <> '_RETURN' AND {_USER_NS} AND {_not_extension_member('pg_class', 'c.oid')}
 """
 
 POLICIES = f"""
@@ -293,7 +298,7 @@ SELECT {_REL} || '.' || p.polname AS key, n.nspname AS meta_schema, {_REL} AS me
 FROM pg_policy p
 JOIN pg_class c ON c.oid = p.polrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE {_USER_NS} AND {_not_extension_member('pg_class', 'c.oid')}
+WHERE p.oid >= 16384 AND {_USER_NS} AND {_not_extension_member('pg_class', 'c.oid')}
 """
 
 PUBLICATIONS = """
@@ -323,18 +328,19 @@ _OWNED = f"""
 WITH objs(classid, objid, subid, nsp, tbl, acl, owner, objtype) AS (
   SELECT 'pg_class'::regclass, c.oid, 0, c.relnamespace, c.oid, c.relacl, c.relowner,
          CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char"
-    FROM pg_class c WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+    FROM pg_class c WHERE c.oid >= 16384 AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
   UNION ALL
   SELECT 'pg_class'::regclass, c.oid, a.attnum, c.relnamespace, c.oid, a.attacl, c.relowner, 'c'::"char"
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-   WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped
+   WHERE a.attrelid >= 16384 AND a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped
   UNION ALL
-  SELECT 'pg_proc'::regclass, p.oid, 0, p.pronamespace, NULL::oid, p.proacl, p.proowner, 'f'::"char" FROM pg_proc p
+  SELECT 'pg_proc'::regclass, p.oid, 0, p.pronamespace, NULL::oid, p.proacl, p.proowner, 'f'::"char"
+    FROM pg_proc p WHERE p.oid >= 16384
   UNION ALL
   SELECT 'pg_type'::regclass, t.oid, 0, t.typnamespace, NULL::oid, t.typacl, t.typowner, 'T'::"char"
     FROM pg_type t
-   WHERE t.typtype IN ('d', 'e', 'r')
-      OR (t.typtype = 'c' AND (SELECT r.relkind FROM pg_class r WHERE r.oid = t.typrelid) = 'c')
+   WHERE t.oid >= 16384 AND (t.typtype IN ('d', 'e', 'r')
+      OR (t.typtype = 'c' AND (SELECT r.relkind FROM pg_class r WHERE r.oid = t.typrelid) = 'c'))
   UNION ALL
   SELECT 'pg_namespace'::regclass, n.oid, 0, n.oid, NULL::oid, n.nspacl, n.nspowner, 'n'::"char"
     FROM pg_namespace n
@@ -434,9 +440,9 @@ WHERE d.objoid >= 16384
 
 # Counted, not compared: how many relations, functions and types live in an excluded schema.
 EXCLUDED_COUNT = """
-SELECT n.nspname,
+SELECT n.nspname AS schema,
        (SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'i'))
-       + (SELECT count(*) FROM pg_proc p WHERE p.pronamespace = n.oid)
+       + (SELECT count(*) FROM pg_proc p WHERE p.pronamespace = n.oid) AS objects
 FROM pg_namespace n WHERE n.nspname = ANY (%(exclude)s)
 """
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from pgwarden.schema import normalise, queries
 
@@ -57,16 +58,25 @@ def _normalise(value: Any) -> Any:
     return str(value)
 
 
+def _combined(conn: psycopg.Connection[Any], exclude_schemas: tuple[str, ...]) -> str:
+    # Every kind in one statement (one round trip, one plan): each kind's rows as one JSON array.
+    # The excluded schemas are written into the text (no parameters), so the statement can be
+    # prepared once per connection: a round trip over a long history plans it once.
+    excluded = sql.Literal(list(exclude_schemas)).as_string(conn) + "::text[]"
+    parts = [f"(SELECT coalesce(json_agg(q), '[]') FROM ({text}) q) AS {kind}"
+             for kind, text in (*queries.BY_KIND.items(), ("excluded", queries.EXCLUDED_COUNT))]
+    return ("SELECT " + ",\n".join(parts)).replace("%(exclude)s", excluded).replace("%%", "%")
+
+
 def read_snapshot(conn: psycopg.Connection[Any],
                   exclude_schemas: tuple[str, ...] = DEFAULT_EXCLUDED_SCHEMAS) -> Snapshot:
     """Read every kind of object on ``conn`` as it is now, inside the caller's transaction.
 
-    One query per kind (:data:`queries.BY_KIND`), never one per object. The session
-    settings that change how expressions print are fixed in a savepoint that is rolled
-    back afterwards, so the caller's transaction is left exactly as it was. ``conn``
-    must be in a transaction (not autocommit).
+    One statement for all kinds (:data:`queries.BY_KIND`), never one per object. The
+    session settings that change how expressions print are fixed in a savepoint that
+    is rolled back afterwards, so the caller's transaction is left exactly as it was.
+    ``conn`` must be in a transaction (not autocommit).
     """
-    params = {"exclude": list(exclude_schemas)}
     kinds: dict[str, Objects] = {}
     meta: dict[str, Objects] = {}
     conn.execute("SAVEPOINT pgwarden_snapshot")
@@ -76,28 +86,22 @@ def read_snapshot(conn: psycopg.Connection[Any],
         conn.execute("SELECT set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true), "
                      "set_config('search_path', 'public', true), set_config('extra_float_digits', '1', true), "
                      "set_config('IntervalStyle', 'postgres', true)")
-        for kind, sql_text in queries.BY_KIND.items():
-            cur = conn.execute(sql_text, params)
-            names = [column.name for column in cur.description or []][1:]
-            found: Objects = {}
-            facts: Objects = {}
-            for row in cur.fetchall():
-                attributes: dict[str, Any] = {}
-                extra: dict[str, Any] = {}
-                for name, value in zip(names, row[1:], strict=True):
-                    if name.startswith("meta_"):
-                        extra[name[5:]] = _normalise(value)
-                    else:
-                        normaliser = _NORMALISED.get((kind, name))
-                        attributes[name] = normaliser(value) if normaliser else _normalise(value)
-                found[row[0]] = attributes
-                facts[row[0]] = extra
-            kinds[kind], meta[kind] = found, facts
-        excluded = {str(name): int(count) for name, count
-                    in conn.execute(queries.EXCLUDED_COUNT, params).fetchall() if count}
+        row = conn.execute(_combined(conn, exclude_schemas), prepare=True).fetchone()
     finally:
         conn.execute("ROLLBACK TO SAVEPOINT pgwarden_snapshot")
         conn.execute("RELEASE SAVEPOINT pgwarden_snapshot")
+    assert row is not None
+    for kind, rows in zip(queries.BY_KIND, row, strict=False):
+        found: Objects = {}
+        facts: Objects = {}
+        for record in rows:
+            key = record.pop("key")
+            found[key] = {name: (_NORMALISED[(kind, name)](value) if (kind, name) in _NORMALISED
+                                 else _normalise(value))
+                          for name, value in record.items() if not name.startswith("meta_")}
+            facts[key] = {name[5:]: value for name, value in record.items() if name.startswith("meta_")}
+        kinds[kind], meta[kind] = found, facts
+    excluded = {str(r["schema"]): int(r["objects"]) for r in row[-1] if r["objects"]}
     return Snapshot(kinds, meta, excluded)
 
 
