@@ -110,7 +110,8 @@ def test_all_reports_every_broken_down_in_one_run(project: Project) -> None:
 def test_without_all_stops_at_the_first_failure(project: Project) -> None:
     _history(project, 6, {2: "SELECT 1;", 4: "SELECT 1;"}, irreversible=set())
     doc = json.loads(project.cli("migrate", "test", "--json", check_exit=1).stdout)
-    assert [(m["version"], m["outcome"]) for m in doc["migrations"]] == [("001", "ok"), ("002", "down does not restore")]
+    assert [(m["version"], m["outcome"]) for m in doc["migrations"]] == [
+        ("001", "ok"), ("002", "down does not restore")]
     assert doc["summary"] == {"ok": 1, "failed": 1, "irreversible": 0, "skipped": 4}
     human = project.cli("migrate", "test", "--keep-going", check_exit=1).stdout
     assert "002_step_2: down does not restore" in human and "004_step_4: down does not restore" in human

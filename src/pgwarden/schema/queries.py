@@ -210,8 +210,8 @@ SELECT n.nspname || '.' || ic.relname AS key, n.nspname AS meta_schema,
        pg_get_indexdef(i.indexrelid) AS definition,
        i.indisvalid AS valid,
        (SELECT array_agg(o ORDER BY o) FROM unnest(ic.reloptions) o) AS options,
-       EXISTS (SELECT 1 FROM pg_depend k WHERE k.classid = 'pg_class'::regclass AND k.objid = i.indexrelid
-                 AND k.refclassid = 'pg_constraint'::regclass AND k.deptype = 'i') AS meta_constraint
+       EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = i.indrelid AND k.conindid = i.indexrelid
+                 AND k.contype IN ('p', 'u', 'x')) AS meta_constraint
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_namespace n ON n.oid = ic.relnamespace
