@@ -28,9 +28,9 @@ from typing import Any
 
 import psycopg
 
-from pgwarden.migrations.files import discover
 from pgwarden.schema import diff, snapshot_of
 from pgwarden.server import FAST_SETTINGS, EmbeddedServer, bin_dir
+from pgwarden.sources import discover
 
 RUNS = 3
 ROOT = Path(__file__).resolve().parent.parent

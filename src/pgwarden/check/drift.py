@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pgwarden.check.managed import ManagedPartitions, classify
+from pgwarden.check.managed import ManagedPartitions, ManagedTable, classify
 from pgwarden.check.scratch import SCRATCH_ENV, with_scratch_env
 from pgwarden.check.settings import check_settings, with_overrides
 from pgwarden.config import Config
-from pgwarden.db import connect, resolve_target
+from pgwarden.db import Intent, connect, resolve_target
 from pgwarden.migrations import commands, history
 from pgwarden.migrations.plan import current_version
 from pgwarden.schema.diff import Difference, diff
@@ -44,11 +44,15 @@ class DriftResult:
         return bool(self.differences)
 
 
-def managed_tables(config: Config) -> list[str]:
-    """``schema.table`` of every ``[[partitions]]`` entry (read through the partition package)."""
+def managed_tables(config: Config) -> list[ManagedTable]:
+    """Every ``[[partitions]]`` entry and the rule for its children's names (from the partition package)."""
+    from functools import partial
+
+    from pgwarden.partition.api import is_child_name
     from pgwarden.partition.spec import configured
 
-    return [layout.qualified for layout in configured(config)]
+    return [ManagedTable(f"{layout.schema}.{layout.table}", partial(is_child_name, layout))
+            for layout in configured(config)]
 
 
 def check(config: Config, env: str | None = None, *, strict_order: bool | None = None,
@@ -63,7 +67,7 @@ def check(config: Config, env: str | None = None, *, strict_order: bool | None =
     apply, with ``strict_order`` / ``ignore_kinds`` from the command line on top.
     """
     settings = with_overrides(check_settings(config), strict_order=strict_order, ignore_kinds=ignore_kinds)
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.READ)
     with connect(target.url) as conn:
         applied = history.applied(conn)
         database = conn.info.dbname

@@ -8,8 +8,8 @@ detached are reported per table in a section of their own.
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pgwarden.schema.diff import Difference
@@ -42,18 +42,24 @@ class Classified:
     ignored: dict[str, int]
 
 
-def _child_pattern(parent: str) -> re.Pattern[str]:
-    # The names partition maintain gives children: <table>_p2026_11, _p2026w47, _p2026, _h3, _default.
-    return re.compile(re.escape(parent) + r"_(p\d{4}(_\d{2}(_\d{2})?|w\d{2})?|h\d+|default)")
+@dataclass(frozen=True)
+class ManagedTable:
+    """A ``[[partitions]]`` table (``schema.table``) and how to recognise the names of its children."""
+
+    parent: str
+    is_child_name: Callable[[str], bool]
 
 
-def _children(parent: str, expected: Snapshot, actual: Snapshot) -> tuple[set[str], ManagedPartitions]:
+def _children(table: ManagedTable, expected: Snapshot, actual: Snapshot) -> tuple[set[str], ManagedPartitions]:
+    parent = table.parent
+    schema = parent.split(".", 1)[0]
+
     def attached(snapshot: Snapshot) -> set[str]:
         return {name for name, attrs in snapshot.objects("partitions").items() if attrs.get("parent") == parent}
 
     before, after = attached(expected), attached(actual)
-    pattern = _child_pattern(parent)
-    standalone = {name for name in actual.objects("tables") if pattern.fullmatch(name) and name not in after}
+    standalone = {name for name in actual.objects("tables") if name not in after
+                  and name.split(".", 1)[0] == schema and table.is_child_name(name.split(".", 1)[1])}
     report = ManagedPartitions(parent, created=sorted(after - before),
                                detached=sorted((before - after) & standalone | (standalone - before)),
                                dropped=sorted(before - after - standalone))
@@ -61,13 +67,14 @@ def _children(parent: str, expected: Snapshot, actual: Snapshot) -> tuple[set[st
 
 
 def classify(differences: list[Difference], expected: Snapshot, actual: Snapshot, *,
-             managed_tables: list[str], ignore: tuple[str, ...], ignore_kinds: tuple[str, ...],
+             managed_tables: list[ManagedTable], ignore: tuple[str, ...], ignore_kinds: tuple[str, ...],
              strict_order: bool) -> Classified:
     """Split ``differences``: drift, information (column order unless ``strict_order``), and set aside.
 
     Set aside (counted in ``ignored``): differences of kinds in ``ignore_kinds``;
     objects whose name or table matches a glob in ``ignore``; objects of children of
-    ``managed_tables`` (qualified ``schema.table`` names of ``[[partitions]]`` entries).
+    ``managed_tables`` (the ``[[partitions]]`` entries: attached partitions and tables named
+    like their partitions).
     The objects of excluded schemas (pgwarden's own) are counted from ``actual``.
     """
     ignored: Counter[str] = Counter()
@@ -75,11 +82,11 @@ def classify(differences: list[Difference], expected: Snapshot, actual: Snapshot
         ignored[OWN_SCHEMA if schema == "pgwarden" else f"schema {schema}"] += count
     children: dict[str, str] = {}
     reports: dict[str, ManagedPartitions] = {}
-    for parent in managed_tables:
-        names, report = _children(parent, expected, actual)
+    for table in managed_tables:
+        names, report = _children(table, expected, actual)
         for name in names:
-            children[name] = parent
-        reports[parent] = report
+            children[name] = table.parent
+        reports[table.parent] = report
     managed_counts: Counter[str] = Counter()
     drift: list[Difference] = []
     information: list[Difference] = []

@@ -21,12 +21,16 @@ from typing import Any, Literal
 
 import psycopg
 
+from pgwarden import directives
 from pgwarden.check.settings import CheckSettings, check_settings
 from pgwarden.config import Config
-from pgwarden.migrations.files import MigrationFile, Section, discover
+from pgwarden.db import LockRetryPolicy
+from pgwarden.errors import PgwardenError
 from pgwarden.schema.diff import Difference, diff
 from pgwarden.schema.snapshot import Snapshot, read_snapshot, take_snapshot
 from pgwarden.server import scratch_database
+from pgwarden.sources import MigrationFile, Section, discover
+from pgwarden.sources.directives import directive_of, is_directive
 
 Outcome = Literal["ok", "down does not restore", "up again differs", "irreversible (down not tested)",
                   "up failed", "down failed", "up again failed", "skipped"]
@@ -79,14 +83,25 @@ class _SectionFailed(Exception):
         self.message = message
 
 
+# A scratch database has no other sessions: directives get a short lock wait and few retries.
+_SCRATCH_POLICY = LockRetryPolicy(lock_timeout=5.0, retries=2, backoff=0.1, backoff_max=1.0)
+
+
 def _run(conn: psycopg.Connection[Any], migration: MigrationFile, section: Section) -> None:
     for statement in section.statements:
+        where = f"{migration.path.name}:{statement.line}"
         try:
-            conn.execute(statement.sql)  # no parameters: the text is sent as written
+            if is_directive(statement):  # only in transaction:false sections; run by its domain package
+                name, args = directive_of(statement)
+                directives.run(conn, name, args, policy=_SCRATCH_POLICY, where=where)
+            else:
+                conn.execute(statement.sql)  # no parameters: the text is sent as written
+        except PgwardenError as exc:
+            raise _SectionFailed(f"{where}: {exc.message}") from None
         except psycopg.Error as exc:
             state = exc.sqlstate or "error"
             primary = exc.diag.message_primary or str(exc).strip().splitlines()[0]
-            raise _SectionFailed(f"{migration.path.name}:{statement.line}: {state}: {primary}") from None
+            raise _SectionFailed(f"{where}: {state}: {primary}") from None
 
 
 def _compare(before: Snapshot, after: Snapshot, settings: CheckSettings) -> list[Difference]:

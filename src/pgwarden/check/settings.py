@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from pgwarden.errors import ConfigError
+from pgwarden.config import validate_section
 from pgwarden.schema.snapshot import KINDS
 
 if TYPE_CHECKING:
@@ -48,14 +48,7 @@ class CheckSettings(BaseModel):
 
 def check_settings(config: Config) -> CheckSettings:
     """The validated ``[check]`` section of ``config``; ConfigError names the file and ``check.<key>``."""
-    raw = getattr(config.settings, "check", None) or {}
-    try:
-        return CheckSettings.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(part) for part in first["loc"] if not isinstance(part, int)) or "check"
-        message = first["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"{config.source}: check.{key}: {message}") from None
+    return validate_section(CheckSettings, config.settings.check or {}, source=config.source, key="check")
 
 
 def with_overrides(settings: CheckSettings, *, strict_order: bool | None = None,

@@ -19,7 +19,7 @@ from pgwarden.lint.sources import Unit, expand_paths, units_of_file, units_of_mi
 
 if TYPE_CHECKING:
     from pgwarden.config import Config
-    from pgwarden.migrations.files import MigrationFile
+    from pgwarden.sources import MigrationFile
 
 __all__ = ["Finding", "LintReport", "lint_migrations", "lint_paths", "lint_project", "lint_units"]
 
@@ -45,10 +45,10 @@ def lint_units(units: list[Unit], *, config: Config | None, env: str | None = No
     elif env is not None:
         if config is None:
             raise BadInput("--env needs a pgwarden.toml (none found)", hint="run `pgwarden init`")
-        from pgwarden.db import connect, resolve_target
+        from pgwarden.db import Intent, connect, resolve_target
         from pgwarden.lint import live
 
-        target = resolve_target(config, env)
+        target = resolve_target(config, env, intent=Intent.READ)
         report.env = target.env_name
         with connect(target.url) as live_conn:
             live.load(knowledge, live_conn, units)
@@ -75,7 +75,7 @@ def lint_migrations(config: Config | None, files: list[MigrationFile], env: str 
 def lint_project(config: Config, env: str | None = None) -> LintReport:
     """With ``env``: the migrations pending there, graded by its table sizes; without: every migration file."""
     from pgwarden.migrations.commands import pending_files
-    from pgwarden.migrations.files import discover
+    from pgwarden.sources import discover
 
     files = pending_files(config, env) if env is not None else discover(config.migrations_path)
     return lint_migrations(config, files, env)
