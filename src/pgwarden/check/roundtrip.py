@@ -27,7 +27,7 @@ from pgwarden.config import Config
 from pgwarden.db import LockRetryPolicy
 from pgwarden.errors import PgwardenError
 from pgwarden.schema.diff import Difference, diff
-from pgwarden.schema.snapshot import Snapshot, read_snapshot, take_snapshot
+from pgwarden.schema.snapshot import Snapshot, read_snapshot, session_options, take_snapshot
 from pgwarden.server import scratch_database
 from pgwarden.sources import MigrationFile, Section, discover
 from pgwarden.sources.directives import directive_of, is_directive
@@ -213,7 +213,7 @@ def round_trip(config: Config, *, keep_going: bool = False) -> RoundTripResult:
     results: list[RoundTrip] = []
     started = time.monotonic()
     with scratch_database(config, "test") as url, \
-            psycopg.connect(url, autocommit=True, prepare_threshold=None) as conn:
+            psycopg.connect(url, autocommit=True, prepare_threshold=None, options=session_options()) as conn:
         tester = _Tester(conn, settings)
         for index, migration in enumerate(files):
             usable = True

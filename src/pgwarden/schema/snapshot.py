@@ -68,28 +68,40 @@ def _combined(conn: psycopg.Connection[Any], exclude_schemas: tuple[str, ...]) -
     return ("SELECT " + ",\n".join(parts)).replace("%(exclude)s", excluded).replace("%%", "%")
 
 
+# Rendered expressions (partition bounds, defaults, view bodies) depend on these settings;
+# fixing them makes snapshots of two servers comparable.
+SETTINGS: dict[str, str] = {"TimeZone": "UTC", "DateStyle": "ISO, MDY", "IntervalStyle": "postgres",
+                            "extra_float_digits": "1", "search_path": "public"}
+
+
+def session_options() -> str:
+    """libpq ``options`` that give a new session :data:`SETTINGS` (so snapshots need not set them)."""
+    return " ".join(f"-c {name}={value.replace(' ', '')}" for name, value in SETTINGS.items())
+
+
+def _ensure_settings(conn: psycopg.Connection[Any]) -> None:
+    names = list(SETTINGS)
+    row = conn.execute("SELECT " + ", ".join(f"current_setting('{name}')" for name in names)).fetchone()
+    for name, have in zip(names, row or (), strict=False):
+        if have != SETTINGS[name]:
+            # Local to the caller's transaction. Changing search_path makes PostgreSQL plan the prepared
+            # statement again, so a long round trip opens its session with session_options() instead.
+            conn.execute("SELECT set_config(%s, %s, true)", (name, SETTINGS[name]))
+
+
 def read_snapshot(conn: psycopg.Connection[Any],
                   exclude_schemas: tuple[str, ...] = DEFAULT_EXCLUDED_SCHEMAS) -> Snapshot:
     """Read every kind of object on ``conn`` as it is now, inside the caller's transaction.
 
-    One statement for all kinds (:data:`queries.BY_KIND`), never one per object. The
-    session settings that change how expressions print are fixed in a savepoint that
-    is rolled back afterwards, so the caller's transaction is left exactly as it was.
-    ``conn`` must be in a transaction (not autocommit).
+    One prepared statement for all kinds (:data:`queries.BY_KIND`), never one per object.
+    Settings in :data:`SETTINGS` that differ in the session are set for the rest of the
+    caller's transaction (``set_config(..., true)``); nothing else is changed. ``conn``
+    must be in a transaction (not autocommit).
     """
     kinds: dict[str, Objects] = {}
     meta: dict[str, Objects] = {}
-    conn.execute("SAVEPOINT pgwarden_snapshot")
-    try:
-        # Rendered expressions (partition bounds, defaults, view bodies) depend on these settings;
-        # fixing them makes snapshots of two servers comparable.
-        conn.execute("SELECT set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true), "
-                     "set_config('search_path', 'public', true), set_config('extra_float_digits', '1', true), "
-                     "set_config('IntervalStyle', 'postgres', true)")
-        row = conn.execute(_combined(conn, exclude_schemas), prepare=True).fetchone()
-    finally:
-        conn.execute("ROLLBACK TO SAVEPOINT pgwarden_snapshot")
-        conn.execute("RELEASE SAVEPOINT pgwarden_snapshot")
+    _ensure_settings(conn)
+    row = conn.execute(_combined(conn, exclude_schemas), prepare=True).fetchone()
     assert row is not None
     for kind, rows in zip(queries.BY_KIND, row, strict=False):
         found: Objects = {}
