@@ -192,3 +192,13 @@ def test_emit_marks_what_it_cannot_express(project: Project, db) -> None:  # typ
     assert any("enum type public.state" in reason for reason in doc["emitted"]["cannot_express"])
     (written,) = project.migrations.glob("*_states.sql")
     assert "-- pgwarden: cannot express: enum type public.state" in written.read_text()
+
+
+def test_column_order_is_information_unless_strict(project: Project, db) -> None:  # type: ignore[no-untyped-def]
+    project.write_migration("001_t.sql", "CREATE TABLE t (a int, b text);", "DROP TABLE t;")
+    project.cli("migrate", "up", check_exit=0)
+    db.execute("DROP TABLE t; CREATE TABLE t (b text, a int)")  # same columns, another order
+    result = project.cli("check", check_exit=0)
+    assert "no drift" in result.stdout and "column order of public.t" in result.stdout
+    doc = json.loads(project.cli("check", "--json", "--strict-order", check_exit=1).stdout)
+    assert [(d["kind"], d["name"]) for d in doc["differences"]] == [("order", "public.t")]
