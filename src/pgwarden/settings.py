@@ -49,8 +49,15 @@ def _serve(config: Config) -> None:
     load(config)
 
 
-SECTION_VALIDATORS: tuple[Callable[[Config], None], ...] = (_partitions, _partition, _doctor_thresholds, _agent,
-                                                             _serve)
+def _check(config: Config) -> None:
+    from pgwarden.check.settings import check_settings
+
+    check_settings(config)
+
+
+SECTION_VALIDATORS: tuple[Callable[[Config], None], ...] = (
+    _partitions, _partition, _doctor_thresholds, _agent, _serve, _check
+)
 """One validator per raw section; each raises ConfigError naming the file and key."""
 
 

@@ -12,6 +12,7 @@ from pgwarden import __version__
 from pgwarden.cli import agent as agent_cli
 from pgwarden.cli import backfill as backfill_cli
 from pgwarden.cli import backup as backup_cli
+from pgwarden.cli import check as check_cli
 from pgwarden.cli import common, dev, lint, migrate, project
 from pgwarden.cli import deploy as deploy_cli
 from pgwarden.cli import doctor as doctor_cli
@@ -38,6 +39,7 @@ app.add_typer(partition_cli.app, name="partition")
 app.add_typer(plan_cli.app, name="plan")
 project.register(app)
 deploy_cli.register(app)
+check_cli.register(app)
 doctor_cli.register(app)
 backfill_cli.register(app)
 serve_cli.register(app)

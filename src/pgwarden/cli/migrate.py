@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
+from pgwarden.cli import check as check_cli
 from pgwarden.cli.common import (
     EnvOpt,
     JsonOpt,
@@ -199,29 +200,7 @@ def baseline(version: Annotated[str, typer.Option("--version", help="Newest migr
                            "covered)"))
 
 
-@app.command("test")
-def test_round_trip(json: JsonOpt = False) -> None:
-    """On a scratch database: each migration up, down, up again; the schema must match each time (exit 1)."""
-    from pgwarden.errors import EXIT_PROBLEMS
-    from pgwarden.migrations.roundtrip import round_trip
-
-    result = round_trip(load())
-    failed = result.failed
-    if json:
-        emit_json({"ok": failed is None, **json_doc(result)})
-    else:
-        rows = [[m.version, m.name, f"[{'green' if m.ok else 'red'}]{m.outcome}[/]", f"{m.seconds:.2f}s"]
-                for m in result.migrations]
-        console().print(table("round trip: up, down, up on a scratch database",
-                              ["version", "name", "outcome", "time"], rows))
-        if failed is not None:
-            console().print(f"[red]{failed.version}_{failed.name}: {failed.outcome}[/]")
-            if failed.error:
-                console().print(f"  {failed.error}")
-            for difference in failed.differences:
-                console().print(f"  {difference.describe()}")
-    if failed is not None:
-        raise typer.Exit(EXIT_PROBLEMS)
+app.command("test")(check_cli.migrate_test)
 
 
 @app.command()
