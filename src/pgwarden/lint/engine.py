@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from pgwarden.lint import registry
 from pgwarden.lint.context import Knowledge, StatementContext, Transaction
@@ -86,6 +87,9 @@ def run(units: list[Unit], knowledge: Knowledge, settings: Settings, report: Lin
     txn_ids = 0
     seen_files: set[str] = set(report.files)
     for unit in units:
+        if unit.context:
+            _track_context(unit, knowledge, rules)
+            continue
         if str(unit.path) not in seen_files:
             seen_files.add(str(unit.path))
             report.files.append(str(unit.path))
@@ -142,6 +146,19 @@ def run(units: list[Unit], knowledge: Knowledge, settings: Settings, report: Lin
             if ctx.findings:
                 _finish(ctx.findings, unit, statement.line, section, settings, rules, report)
     return report
+
+
+def _track_context(unit: Unit, knowledge: Knowledge, rules: dict[str, Any]) -> None:
+    """Replay what an already applied file did to the schema (no rules run), then settle its tables as existing."""
+    if unit.direction == "down":
+        return
+    txn = Transaction(0, explicit=unit.transactional)
+    for statement in unit.statements:
+        node = root(tree_of(statement))
+        ctx = StatementContext(str(unit.path), statement.line, statement.column, statement.sql, node, "up",
+                               unit.raw, txn, knowledge, True, rules)
+        track(ctx, node)
+    knowledge.settle_context()
 
 
 def _finish(findings: list[Finding], unit: Unit, line: int, section: str, settings: Settings,

@@ -28,6 +28,18 @@ def name_of(relation: Any) -> str:
     return f"{relation.schemaname}.{relation.relname}" if relation.schemaname else relation.relname
 
 
+_PLAIN = re.compile(r"[a-z_][a-z0-9_$]*")
+
+
+def ident(name: str) -> str:
+    """``name`` as an SQL identifier: as is when plain lower-case and not reserved, else double-quoted."""
+    from pglast.keywords import RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
+
+    if _PLAIN.fullmatch(name) and name not in RESERVED_KEYWORDS and name not in TYPE_FUNC_NAME_KEYWORDS:
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
 def strings(nodes: Iterable[Any] | None) -> list[str]:
     """The ``sval`` of each String node (e.g. a qualified name)."""
     return [n.sval for n in nodes or () if getattr(n, "sval", None) is not None]

@@ -44,6 +44,21 @@ RULES = [
          "-- 002_backfill_country.sql (transaction:false, batches)\n"
          "UPDATE users SET country = 'unknown' WHERE id BETWEEN 1 AND 10000 AND country IS NULL;",
          lock="ACCESS EXCLUSIVE"),
+    Rule("large-data-change", "heavy", "error",
+         "UPDATE, DELETE or INSERT ... SELECT estimated over 10k rows or 10 MB in one transaction",
+         "One statement that changes many rows is one long transaction: every changed row stays locked against "
+         "other writers until it commits, replicas fall behind, and the dead row versions cannot be vacuumed "
+         "until the end. pgwarden estimates the rows with EXPLAIN (on the target with --env, on the scratch "
+         "database with --execute; the statement is never run on the target) and flags more than "
+         "[lint] small_table_rows rows or small_table_size bytes. Batch it by key, one transaction per batch.",
+         "UPDATE orders SET status = 'archived' WHERE created_at < '2024-01-01';",
+         "-- migrate:up transaction:false\nDO $batch$\nDECLARE last_key bigint; batch_end bigint;\nBEGIN\n  LOOP\n"
+         "    SELECT max(k) INTO batch_end FROM (SELECT id AS k FROM orders WHERE last_key IS NULL OR id > last_key\n"
+         "      ORDER BY id LIMIT 10000) AS batch;\n    EXIT WHEN batch_end IS NULL;\n"
+         "    UPDATE orders SET status = 'archived' WHERE ((last_key IS NULL OR orders.id > last_key)\n"
+         "      AND orders.id <= batch_end) AND created_at < '2024-01-01';\n"
+         "    last_key := batch_end;\n    COMMIT;\n  END LOOP;\nEND\n$batch$;",
+         lock="ROW EXCLUSIVE", needs_database=True),
 ]
 
 CHECKERS: dict[str, list[Checker]] = {}
@@ -103,6 +118,53 @@ def data_change_target(node: Any) -> str | None:
         if select.valuesLists is None or select.fromClause:
             return table_key(node.relation)
     return None
+
+
+def _over(knowledge: Any, rows: float, size: float) -> bool:
+    return rows > knowledge.small_rows or size > knowledge.small_size
+
+
+def report_large_change(ctx: StatementContext, estimate: tuple[float, int] | None, where: str) -> None:
+    """Flag the data change of ``ctx`` when ``estimate`` (rows, bytes per row) is over the size thresholds.
+
+    Without an estimate (EXPLAIN failed there) the whole live table bounds it: ``up to`` its rows.
+    """
+    from pgwarden.lint.context import human_rows
+    from pgwarden.lint.rules._batch import keyset_rewrite
+    from pgwarden.units import human_size
+
+    target = data_change_target(ctx.node)
+    if target is None or target in BOOKKEEPING or ctx.knowledge.is_new(target):
+        return
+    knowledge = ctx.knowledge
+    info = knowledge.table(target)
+    per_row = (info.size / info.rows) if info is not None and info.size and info.rows else None
+    if estimate is not None:
+        rows, width = estimate
+        size = rows * (per_row or width)
+        how = f"about {human_rows(rows)} rows, {human_size(int(size))} ({where})"
+    elif info is not None and info.live and info.rows is not None and kind_of(ctx.node) != "InsertStmt":
+        rows, size = info.rows, float(info.size or 0)
+        how = f"up to {human_rows(rows)} rows, {human_size(int(size))} (the whole table: EXPLAIN could not plan it)"
+    else:
+        return
+    if not _over(knowledge, rows, size):
+        return
+    built = keyset_rewrite(ctx.sql, knowledge)
+    verb = {"UpdateStmt": "UPDATE", "DeleteStmt": "DELETE"}.get(kind_of(ctx.node), "INSERT ... SELECT")
+    ctx.report("large-data-change",
+               f"{verb} on {target} touches {how} in one transaction: those rows stay locked until it commits",
+               rewrite=built[0] if built else f"-- split it into batches of 10000 rows of {target} by its key, "
+                                              "each batch its own transaction (transaction:false)",
+               severity="error", blocks="writes")
+
+
+@checkers(CHECKERS, "UpdateStmt", "DeleteStmt", "InsertStmt")
+def _large_change(ctx: StatementContext, node: Any) -> None:
+    estimate = ctx.knowledge.estimate
+    if estimate is None or ctx.section != "up" or data_change_target(node) is None:
+        return
+    report_large_change(ctx, estimate(ctx.sql), ctx.knowledge.estimate_where)
 
 
 # Migration tools' own bookkeeping tables: their one-row updates are not backfills.

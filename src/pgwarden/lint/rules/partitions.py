@@ -106,7 +106,7 @@ def _create(ctx: StatementContext, node: Any) -> None:
     if node.partbound is not None and node.inhRelations:
         parent = node.inhRelations[0]
         info = ctx.knowledge.table(table_key(parent))
-        if info is not None and not info.partitioned:
+        if info is not None and info.partitioned is False:
             ctx.report("partition-of-non-partitioned",
                        f"{table} is declared PARTITION OF {name_of(parent)}, which is not partitioned "
                        "(no PARTITION BY): the statement fails",
@@ -151,7 +151,7 @@ def _alter(ctx: StatementContext, node: Any) -> None:
         if sub == "AT_AttachPartition" and node.objtype == "OBJECT_TABLE":
             child_key = table_key(cmd.def_.name)
             child = name_of(cmd.def_.name)
-            if info is not None and not info.partitioned:
+            if info is not None and info.partitioned is False:
                 ctx.report("partition-of-non-partitioned",
                            f"ATTACH PARTITION to {parent}, which is not partitioned: the statement fails")
                 continue

@@ -1,0 +1,63 @@
+"""The keyset-batched rewrite of a big UPDATE / DELETE / INSERT ... SELECT, built from the statement itself.
+
+The rewrite is a ``DO`` block in a ``transaction:false`` section that walks the
+table's key in batches and COMMITs after each one (PostgreSQL 11+ allows COMMIT
+in a DO block run outside a transaction block): row locks are held for one batch
+only and vacuum can reclaim dead rows between batches.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pgwarden.lint.context import Knowledge, table_key
+from pgwarden.lint.rules._util import ident
+
+BATCH_ROWS = 10_000
+
+
+def _key_of(knowledge: Knowledge, key: str) -> tuple[str, str, bool]:
+    """(key column, its SQL type, known?) of the table ``key``: its single-column primary key, else ``id``."""
+    info = knowledge.table(key)
+    if info is not None and info.primary_key and len(info.primary_key) == 1:
+        column = info.primary_key[0]
+        return column, info.columns.get(column, "bigint"), True
+    column_type = info.columns.get("id", "bigint") if info is not None else "bigint"
+    return "id", column_type, False
+
+
+def keyset_rewrite(sql: str, knowledge: Knowledge) -> tuple[str, str] | None:
+    """(rewrite SQL, walked table) for a data-change statement, None when it cannot be batched by key."""
+    import pglast
+    from pglast import ast, enums
+    from pglast.stream import RawStream
+
+    stmt: Any = pglast.parse_sql(sql)[0].stmt
+    if isinstance(stmt, (ast.UpdateStmt, ast.DeleteStmt)):
+        holder, relation = stmt, stmt.relation
+    elif isinstance(stmt, ast.InsertStmt) and isinstance(stmt.selectStmt, ast.SelectStmt) \
+            and stmt.selectStmt.fromClause and len(stmt.selectStmt.fromClause) == 1 \
+            and isinstance(stmt.selectStmt.fromClause[0], ast.RangeVar):
+        holder, relation = stmt.selectStmt, stmt.selectStmt.fromClause[0]
+    else:
+        return None
+    table = f"{relation.schemaname}.{relation.relname}" if relation.schemaname else relation.relname
+    column, column_type, known = _key_of(knowledge, table_key((relation.schemaname, relation.relname)))
+    ref = ident(relation.alias.aliasname) if relation.alias else ".".join(ident(p) for p in table.split("."))
+    qualified = f"{ref}.{ident(column)}"
+    cond: Any = pglast.parse_sql(f"SELECT 1 WHERE (last_key IS NULL OR {qualified} > last_key) "
+                                 f"AND {qualified} <= batch_end")[0].stmt.whereClause
+    holder.whereClause = cond if holder.whereClause is None else \
+        ast.BoolExpr(boolop=enums.BoolExprType.AND_EXPR, args=(cond, holder.whereClause))
+    body = RawStream()(stmt)
+    target = ".".join(ident(p) for p in table.split("."))
+    assumed = "" if known else f" (no primary key known: assumed {column}; use a unique, indexed column)"
+    rewrite = (f"-- migrate:up transaction:false\n"
+               f"-- keyset batches of {BATCH_ROWS} rows of {table} by {column}{assumed}, each committed on its own\n"
+               f"DO $batch$\nDECLARE\n  last_key {column_type};\n  batch_end {column_type};\nBEGIN\n  LOOP\n"
+               f"    SELECT max(k) INTO batch_end FROM (SELECT {ident(column)} AS k FROM {target}\n"
+               f"      WHERE last_key IS NULL OR {ident(column)} > last_key ORDER BY {ident(column)} "
+               f"LIMIT {BATCH_ROWS}) AS batch;\n"
+               f"    EXIT WHEN batch_end IS NULL;\n    {body};\n    last_key := batch_end;\n    COMMIT;\n"
+               f"  END LOOP;\nEND\n$batch$;")
+    return rewrite, table
