@@ -153,15 +153,24 @@ def _add_column(ctx: StatementContext, node: Any, cmd: Any, key: str) -> None:
                            f"DEFAULT <constant>;")
 
 
-_SAFE_TARGETS = {"text", "varchar", "numeric", "citext", "varbit", "bit varying"}
+_SAFE_TARGETS = {"text", "varchar", "numeric", "citext", "varbit", "bit varying", "inet"}
 
 
 def _type_change_is_safe(old: str | None, new_base: str, new_mods: tuple[int, ...]) -> bool:
-    """Whether changing ``old`` (e.g. "varchar(20)", None when unknown) to the new type avoids a rewrite."""
+    """Whether changing ``old`` (e.g. "varchar(20)", None when unknown) to the new type avoids a rewrite.
+
+    Exactly the binary-coercible changes PostgreSQL makes without a rewrite: varchar(n) to a
+    larger varchar, to varchar or to text; text/citext to text or varchar without a length;
+    numeric(p,s) to a larger precision with the same scale or to numeric; cidr to inet; the
+    same type. Everything else (char(n) to varchar, bytea to text, int to bigint, text to
+    varchar(n), a shorter varchar) rewrites; an unknown old type is graded as a rewrite.
+    """
+    if new_base == "inet":
+        return old in ("inet", "cidr")
     if new_base not in _SAFE_TARGETS:
         return old is not None and old == (f"{new_base}({','.join(map(str, new_mods))})" if new_mods else new_base)
     if old is None:
-        return True  # unknown old type: the target is one of the documented no-rewrite widenings
+        return False  # unknown old type: graded as a rewrite (varchar(255) -> varchar(50) rewrites, and so on)
     old_base, _, rest = old.partition("(")
     old_mods = tuple(int(x) for x in rest.rstrip(")").split(",") if x.strip().lstrip("-").isdigit())
     if new_base == "text":
@@ -207,7 +216,7 @@ def _alter_type(ctx: StatementContext, node: Any, cmd: Any, key: str) -> None:
         return
     why = "USING rewrites every row" if using is not None else (
         f"{old} to {type_text(col.typeName)} is not binary compatible" if old else
-        f"changing to {type_text(col.typeName)} is not a binary-compatible widening")
+        f"the old type of {cmd.name} is unknown (no earlier file or database says): graded as a rewrite")
     ctx.report("alter-column-type",
                f"ALTER COLUMN {cmd.name} TYPE {type_text(col.typeName)} rewrites {table} and its indexes "
                f"under ACCESS EXCLUSIVE ({why})", table=key,
