@@ -126,7 +126,11 @@ def test_varchar_and_numeric_widening_rules() -> None:
 
     assert safe("varchar(20)", "varchar", (40,)) and safe("varchar(20)", "text", ())
     assert safe("varchar(20)", "varchar", ()) and safe("numeric(10,2)", "numeric", (12, 2))
-    assert safe(None, "text", ()) and safe(None, "varchar", (320,))
+    assert not safe(None, "text", ()) and not safe(None, "varchar", (320,))  # unknown old type: a rewrite
+    # exact when known: the narrowing rewrites squawk is right about
+    assert not safe("varchar(255)", "varchar", (50,)) and not safe("text", "varchar", (512,))
+    assert not safe("bytea", "text", ()) and not safe("char(36)", "varchar", (36,))
+    assert safe("cidr", "inet", ()) and safe("text", "varchar", ())
     assert not safe("varchar(40)", "varchar", (20,)) and not safe("integer", "text", ())
     assert not safe("numeric(10,2)", "numeric", (12, 3)) and not safe(None, "bigint", ())
     assert not safe("text", "varchar", (10,))

@@ -144,6 +144,7 @@ class Transaction:
     strong_locks: list[tuple[str, str, int]] = field(default_factory=list)  # (table, lock, line)
     data_changes: list[tuple[str, int]] = field(default_factory=list)  # (table, line)
     lock_timeout: bool = False
+    new_enum_values: dict[str, tuple[str, int]] = field(default_factory=dict)  # label -> (enum type, line)
 
 
 @dataclass

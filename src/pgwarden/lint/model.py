@@ -13,7 +13,8 @@ from typing import Literal
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
-FAMILIES = ("index", "columns", "constraints", "destructive", "heavy", "partitions", "hygiene", "locking")
+FAMILIES = ("index", "columns", "constraints", "destructive", "heavy", "partitions", "runtime", "hygiene",
+            "locking")
 
 # What each table lock mode blocks for the application (PostgreSQL "Explicit Locking", table 13.2).
 LOCK_BLOCKS: dict[str, str] = {

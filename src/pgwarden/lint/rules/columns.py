@@ -44,7 +44,8 @@ RULES = [
         "-- then swap names in one short transaction:\n"
         "ALTER TABLE orders ADD COLUMN id_new bigint;\n"
         "-- ... trigger + batched backfill ...\n"
-        "-- widening varchar is safe as is:\nALTER TABLE users ALTER COLUMN email TYPE varchar(320);",
+        "-- widening varchar(n) to a larger n, or to text, is safe as is when the old type is known\n"
+        "-- (from an earlier migration or the database); an unknown old type is graded as a rewrite",
         lock="ACCESS EXCLUSIVE", graded=True),
     Rule(
         "set-not-null", "columns", "error",
