@@ -144,7 +144,7 @@ def run(units: list[Unit], knowledge: Knowledge, settings: Settings, report: Lin
             if section == "up":  # a down section is checked against the state after its up, never changes it
                 track(ctx, node)
             if ctx.findings:
-                _finish(ctx.findings, unit, statement.line, section, settings, rules, report)
+                finish(ctx.findings, unit, statement.line, section, settings, rules, report)
     return report
 
 
@@ -161,8 +161,10 @@ def _track_context(unit: Unit, knowledge: Knowledge, rules: dict[str, Any]) -> N
     knowledge.settle_context()
 
 
-def _finish(findings: list[Finding], unit: Unit, line: int, section: str, settings: Settings,
-            rules: Mapping[str, object], report: LintReport) -> None:
+def finish(findings: list[Finding], unit: Unit, line: int, section: str, settings: Settings,
+           rules: Mapping[str, object], report: LintReport) -> None:
+    """Add one statement's findings to ``report``: [lint] disable/severity applied, down sections one severity
+    lower, duplicates dropped, ``-- pgwarden:ignore rule-id reason`` comments above ``line`` honoured."""
     kept = [f for f in findings if settings.enabled(f)]
     for finding in kept:
         override = settings.severity.get(finding.rule) or settings.severity.get(finding.family)

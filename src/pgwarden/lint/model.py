@@ -85,6 +85,7 @@ class ExecutionSummary:
     executed: int  # linted files applied on the scratch database
     server: str  # "embedded scratch database" or the scratch URL's host (never a password)
     missing_extensions: list[str] = field(default_factory=list)
+    replay_failures: list[str] = field(default_factory=list)  # context statements that failed on the scratch
 
 
 @dataclass

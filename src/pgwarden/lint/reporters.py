@@ -39,8 +39,10 @@ def execution_line(report: LintReport) -> str:
     if e is None:
         return ""
     missing = f"; not available there: {', '.join(e.missing_extensions)}" if e.missing_extensions else ""
+    replay = (f"; {len(e.replay_failures)} replayed statement(s) failed, first {e.replay_failures[0]}: later "
+              "results may be incomplete" if e.replay_failures else "")
     return (f"executed {e.executed} file(s) on {e.server} in {e.seconds:.2f} s "
-            f"(after replaying {e.replayed} earlier file(s) to build the schema{missing})")
+            f"(after replaying {e.replayed} earlier file(s) to build the schema{missing}{replay})")
 
 
 def text(report: LintReport, *, show_info: bool = True) -> str:

@@ -33,6 +33,8 @@ def keyset_rewrite(sql: str, knowledge: Knowledge) -> tuple[str, str] | None:
     from pglast.stream import RawStream
 
     stmt: Any = pglast.parse_sql(sql)[0].stmt
+    holder: Any
+    relation: Any
     if isinstance(stmt, (ast.UpdateStmt, ast.DeleteStmt)):
         holder, relation = stmt, stmt.relation
     elif isinstance(stmt, ast.InsertStmt) and isinstance(stmt.selectStmt, ast.SelectStmt) \
@@ -41,12 +43,13 @@ def keyset_rewrite(sql: str, knowledge: Knowledge) -> tuple[str, str] | None:
         holder, relation = stmt.selectStmt, stmt.selectStmt.fromClause[0]
     else:
         return None
-    table = f"{relation.schemaname}.{relation.relname}" if relation.schemaname else relation.relname
+    table: str = f"{relation.schemaname}.{relation.relname}" if relation.schemaname else relation.relname
     column, column_type, known = _key_of(knowledge, table_key((relation.schemaname, relation.relname)))
     ref = ident(relation.alias.aliasname) if relation.alias else ".".join(ident(p) for p in table.split("."))
     qualified = f"{ref}.{ident(column)}"
-    cond: Any = pglast.parse_sql(f"SELECT 1 WHERE (last_key IS NULL OR {qualified} > last_key) "
-                                 f"AND {qualified} <= batch_end")[0].stmt.whereClause
+    probe: Any = pglast.parse_sql(f"SELECT 1 WHERE (last_key IS NULL OR {qualified} > last_key) "
+                                  f"AND {qualified} <= batch_end")[0].stmt
+    cond: Any = probe.whereClause
     holder.whereClause = cond if holder.whereClause is None else \
         ast.BoolExpr(boolop=enums.BoolExprType.AND_EXPR, args=(cond, holder.whereClause))
     body = RawStream()(stmt)

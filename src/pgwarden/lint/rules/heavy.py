@@ -121,7 +121,7 @@ def data_change_target(node: Any) -> str | None:
 
 
 def _over(knowledge: Any, rows: float, size: float) -> bool:
-    return rows > knowledge.small_rows or size > knowledge.small_size
+    return bool(rows > knowledge.small_rows or size > knowledge.small_size)
 
 
 def report_large_change(ctx: StatementContext, estimate: tuple[float, int] | None, where: str) -> None:
