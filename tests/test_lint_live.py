@@ -28,7 +28,7 @@ def test_env_grades_by_live_size(project, db) -> None:  # type: ignore[no-untype
                    "CREATE INDEX big_orders_customer_idx ON big_orders (customer_id);\n"
                    "CREATE INDEX tiny_plans_code_idx ON tiny_plans (code);\n"
                    "CREATE INDEX ghost_idx ON not_in_database (x);\n")
-    out = project.cli("lint", "--env", "test", "--format", "json", str(sql), check_exit=1)
+    out = project.cli("lint", "--env", "test", "--json", str(sql), check_exit=1)
     doc = json.loads(out.stdout)
     found = {(f["line"], f["rule"], f["severity"]) for f in doc["findings"]}
     assert found == {(2, "create-index-not-concurrently", "error"), (3, "create-index-not-concurrently", "warning")}
@@ -36,7 +36,7 @@ def test_env_grades_by_live_size(project, db) -> None:  # type: ignore[no-untype
     assert "about 5.0k rows" in big["message"] and "kB" in big["message"]
     assert doc["env"] == "test"
     # without --env every existing table is assumed large
-    offline = project.cli("lint", "--format", "json", str(sql), check_exit=1)
+    offline = project.cli("lint", "--json", str(sql), check_exit=1)
     assert {f["severity"] for f in json.loads(offline.stdout)["findings"]} == {"error"}
 
 
@@ -131,13 +131,16 @@ def test_lint_without_paths_lints_the_project(project, db) -> None:  # type: ign
     db.execute("ANALYZE orders")
     project.write_migration("002_index.sql", "CREATE INDEX orders_customer_idx ON orders (customer_id);",
                             "DROP INDEX orders_customer_idx;")
-    pending = json.loads(project.cli("lint", "--env", "test", "--format", "json", check_exit=1).stdout)
+    pending = json.loads(project.cli("lint", "--env", "test", "--json", check_exit=1).stdout)
     assert [(f["rule"], f["severity"], f["section"]) for f in pending["findings"]] == [
         ("create-index-not-concurrently", "error", "up"), ("drop-index-not-concurrently", "info", "down")]
     assert pending["summary"]["files"] == 1 and "about 4.0k rows" in pending["findings"][0]["message"]
-    # without --env every migration is linted from scratch: orders is created by 001, so 002 is fine
-    offline = json.loads(project.cli("lint", "--format", "json", check_exit=0).stdout)
-    assert offline["summary"]["files"] == 2 and offline["summary"]["errors"] == 0
+    # without --env (and outside git) the latest file is linted; 001 is context: orders exists, size unknown
+    offline = json.loads(project.cli("lint", "--json", check_exit=1).stdout)
+    assert offline["selection"].startswith("linting 1 file(s) (the latest file")
+    assert offline["summary"]["files"] == 1 and offline["summary"]["context_files"] == 1
+    [finding] = [f for f in offline["findings"] if f["severity"] == "error"]
+    assert finding["rule"] == "create-index-not-concurrently" and "size unknown" in finding["message"]
 
 
 def test_env_knows_partitioned_tables(project, db) -> None:  # type: ignore[no-untyped-def]

@@ -263,9 +263,13 @@ def execute_units(units: list[Unit], config: Config | None, report: LintReport, 
         available = {str(r[0]) for r in conn.execute("SELECT name FROM pg_available_extensions").fetchall()}
         run = _Run(conn, knowledge, settings or Settings(), report, not estimated, available,
                    rules=dict(registry.all_rules()))
+        analyzed = False
         for unit in units:
             if unit.direction == "down":
                 continue
+            if not unit.context and not analyzed:
+                conn.execute("ANALYZE")  # statistics for the rows the replayed files inserted: real estimates
+                analyzed = True
             _unit(run, unit, report=not unit.context)
     summary = ExecutionSummary(round(time.perf_counter() - started, 3), len({str(u.path) for u in context}),
                                len({str(u.path) for u in linted}), where, sorted(run.missing),
