@@ -36,6 +36,7 @@ class TableInfo:
     size: int | None = None
     rows_estimated: bool = False  # never analyzed: rows are the planner's estimate from the pages on disk
     primary_key: tuple[str, ...] | None = None
+    partitions: list[str] = field(default_factory=list)  # partitions known (created in the run, context or live)
 
 
 def table_key(relation: Any) -> str:
@@ -171,7 +172,11 @@ class StatementContext:
     def report(self, rule_id: str, message: str, *, table: str | None = None, lock: str | None = None,
                rewrite: str | None = None, severity: Severity | None = None, graded: bool | None = None,
                blocks: str | None = None) -> None:
-        """Emit a finding for ``rule_id``; graded rules follow the size of ``table`` (None: no finding)."""
+        """Emit a finding for ``rule_id``; graded rules follow the size of ``table`` (None: no finding).
+
+        ``rewrite`` is built from the statement (its real table, column, index and constraint
+        names): there is no canned fallback text.
+        """
         rule = self.rules[rule_id]
         chosen: Severity | None = severity or rule.severity
         if (rule.graded if graded is None else graded) and severity is None:
@@ -186,7 +191,7 @@ class StatementContext:
         assert chosen is not None
         self.findings.append(Finding(rule=rule_id, severity=chosen, path=self.path, line=self.line,
                                      column=self.column, statement=self.sql, message=message, lock=lock_mode,
-                                     blocks=blocks or blocks_of(lock_mode), safe_rewrite=(rewrite or rule.safe).strip(),
+                                     blocks=blocks or blocks_of(lock_mode), safe_rewrite=(rewrite or "").strip(),
                                      family=rule.family, section=self.section))
 
     def took_lock(self, table: str, lock: str) -> None:

@@ -56,6 +56,13 @@ def _ignores(unit: Unit, line: int) -> list[tuple[int, str]]:
     return out
 
 
+def _rule_for(names: list[str], findings: list[Finding]) -> str:
+    """The rule id an ignore comment most likely means: a finding's rule on that statement, else the one written."""
+    for finding in findings:
+        return finding.rule
+    return names[0] if names else "RULE"
+
+
 def _apply_ignores(unit: Unit, statement_line: int, findings: list[Finding],
                    rules: Mapping[str, object]) -> list[Finding]:
     extra: list[Finding] = []
@@ -72,7 +79,8 @@ def _apply_ignores(unit: Unit, statement_line: int, findings: list[Finding],
             extra.append(Finding("invalid-ignore", "warning", str(unit.path), line, 1, text,
                                  f"ignore comment {problem}: write '-- pgwarden:ignore RULE reason'",
                                  family="hygiene", section=unit.direction if unit.direction != "file" else "up",
-                                 safe_rewrite="-- pgwarden:ignore RULE why this is safe here"))
+                                 safe_rewrite=f"-- pgwarden:ignore {_rule_for(names, findings)} <why it is safe "
+                                              "here>"))
             continue
         for finding in findings:
             if finding.rule in names or "all" in names or "*" in names:

@@ -43,6 +43,8 @@ def _create_table(knowledge: Knowledge, node: Any) -> None:
         parent = knowledge.tables.get(table_key(node.inhRelations[0]))
         if parent is not None:
             info.columns.update(parent.columns)
+            if key not in parent.partitions:
+                parent.partitions.append(key)
     for elt in node.tableElts or ():
         kind = kind_of(elt)
         if kind == "ColumnDef":

@@ -108,3 +108,31 @@ def not_null_check_column(expr: Any) -> str | None:
         return None
     fields = strings(arg.fields)
     return fields[-1] if fields else None
+
+
+def pg_ast(sql: str) -> Any:
+    """pglast's AST of one statement (only for rewrites that must edit the statement: costs a pglast parse)."""
+    import pglast
+
+    return pglast.parse_sql(sql)[0].stmt
+
+
+def column_defs(stmt: Any) -> list[Any]:
+    """The ColumnDef nodes of a pglast CREATE TABLE or ALTER TABLE ... ADD COLUMN."""
+    from pglast import ast
+
+    if isinstance(stmt, ast.CreateStmt):
+        return [e for e in stmt.tableElts or () if isinstance(e, ast.ColumnDef)]
+    if isinstance(stmt, ast.AlterTableStmt):
+        return [c.def_ for c in stmt.cmds or () if isinstance(c.def_, ast.ColumnDef)]
+    return []
+
+
+def retyped(sql: str, types: dict[str, str]) -> str:
+    """``sql`` (CREATE TABLE / ALTER TABLE ADD COLUMN) with the named columns' types replaced, deparsed."""
+    stmt = pg_ast(sql)
+    for col in column_defs(stmt):
+        if col.colname in types:
+            probe: Any = pg_ast(f"CREATE TABLE t (c {types[col.colname]})")
+            col.typeName = probe.tableElts[0].typeName
+    return deparse(stmt)

@@ -129,6 +129,49 @@ def _rewrite_reason(column_def: Any) -> str | None:
     return None
 
 
+def _default_sql(ctx: StatementContext, col: Any) -> str | None:
+    """The column's DEFAULT expression as SQL (deparsed from the statement), None without one."""
+    default = _constraint(col, "CONSTR_DEFAULT")
+    if default is None:
+        return None
+    from pglast import ast
+
+    from pgwarden.lint.rules._util import column_defs, deparse, pg_ast
+
+    for column in column_defs(pg_ast(ctx.sql)):
+        if column.colname == col.colname:
+            for con in column.constraints or ():
+                if isinstance(con, ast.Constraint) and con.raw_expr is not None and con.contype.name == "CONSTR_DEFAULT":
+                    return deparse(con.raw_expr)
+    return None
+
+
+_SERIAL = {"serial": "integer", "serial4": "integer", "bigserial": "bigint", "serial8": "bigint",
+           "smallserial": "smallint", "serial2": "smallint"}
+
+
+def _nullable_then_default(ctx: StatementContext, node: Any, col: Any) -> str:
+    """ADD COLUMN without the per-row default (instant), the default for new rows, then a batched backfill."""
+    table = name_of(node.relation)
+    column_type = type_text(col.typeName)
+    default = _default_sql(ctx, col)
+    lines = []
+    if column_type in _SERIAL or _constraint(col, "CONSTR_IDENTITY") is not None:
+        column_type = _SERIAL.get(column_type, column_type)
+        sequence = f"{node.relation.relname}_{col.colname}_seq"
+        lines = [f"ALTER TABLE {table} ADD COLUMN {col.colname} {column_type};",
+                 f"CREATE SEQUENCE {sequence} OWNED BY {table}.{col.colname};",
+                 f"ALTER TABLE {table} ALTER COLUMN {col.colname} SET DEFAULT nextval('{sequence}');"]
+    else:
+        lines = [f"ALTER TABLE {table} ADD COLUMN {col.colname} {column_type};"]
+        if default:
+            lines.append(f"ALTER TABLE {table} ALTER COLUMN {col.colname} SET DEFAULT {default};")
+        elif _constraint(col, "CONSTR_GENERATED") is not None:
+            lines.append(f"-- fill {col.colname} from a BEFORE INSERT OR UPDATE trigger instead of GENERATED ... STORED")
+    lines.append(f"-- then backfill the old rows of {table} in batches (next migration, transaction:false)")
+    return "\n".join(lines)
+
+
 def _add_column(ctx: StatementContext, node: Any, cmd: Any, key: str) -> None:
     col = cmd.def_
     table = name_of(node.relation)
@@ -136,8 +179,7 @@ def _add_column(ctx: StatementContext, node: Any, cmd: Any, key: str) -> None:
     if reason:
         ctx.report("add-column-rewrites-table",
                    f"ADD COLUMN {col.colname} rewrites {table} under ACCESS EXCLUSIVE: {reason}", table=key,
-                   rewrite=f"ALTER TABLE {table} ADD COLUMN {col.colname} {type_text(col.typeName)};\n"
-                           f"-- set the default for new rows, then backfill old rows in batches",
+                   rewrite=_nullable_then_default(ctx, node, col),
                    )
         ctx.took_lock(key, "ACCESS EXCLUSIVE")
         return
@@ -148,10 +190,28 @@ def _add_column(ctx: StatementContext, node: Any, cmd: Any, key: str) -> None:
             return
         if ctx.knowledge.live_mode and (info is None or not info.live):
             return
+        default = constant_default(type_text(col.typeName))
+        rewrite = (f"ALTER TABLE {table} ADD COLUMN {col.colname} {type_text(col.typeName)} NOT NULL "
+                   f"DEFAULT {default};" if default else
+                   f"ALTER TABLE {table} ADD COLUMN {col.colname} {type_text(col.typeName)};\n"
+                   f"-- backfill {col.colname} in batches, then add CHECK ({col.colname} IS NOT NULL) NOT VALID, "
+                   "validate it and SET NOT NULL")
         ctx.report("add-column-not-null-no-default",
                    f"ADD COLUMN {col.colname} ... NOT NULL without DEFAULT fails when {table} has rows",
-                   rewrite=f"ALTER TABLE {table} ADD COLUMN {col.colname} {type_text(col.typeName)} NOT NULL "
-                           f"DEFAULT <constant>;")
+                   rewrite=rewrite)
+
+
+_CONSTANT_DEFAULTS = {"text": "''", "varchar": "''", "char": "''", "citext": "''", "integer": "0", "bigint": "0",
+                      "smallint": "0", "numeric": "0", "real": "0", "double precision": "0", "boolean": "false",
+                      "timestamptz": "now()", "timestamp": "now()", "date": "CURRENT_DATE", "jsonb": "'{}'",
+                      "json": "'{}'", "uuid": "'00000000-0000-0000-0000-000000000000'", "interval": "'0'"}
+
+
+def constant_default(column_type: str) -> str | None:
+    """A constant (or STABLE) default for ``column_type`` that PostgreSQL stores without a rewrite, if one is obvious."""
+    if column_type.endswith("[]"):
+        return "'{}'"
+    return _CONSTANT_DEFAULTS.get(column_type.partition("(")[0])
 
 
 _SAFE_TARGETS = {"text", "varchar", "numeric", "citext", "varbit", "bit varying", "inet"}

@@ -73,7 +73,8 @@ def _vacuum(ctx: StatementContext, node: Any) -> None:
         return
     rels = [r.relation for r in node.rels or () if r.relation is not None]
     if not rels:
-        ctx.report("vacuum-full", "VACUUM FULL of the whole database rewrites every table under ACCESS EXCLUSIVE")
+        ctx.report("vacuum-full", "VACUUM FULL of the whole database rewrites every table under ACCESS EXCLUSIVE",
+                   rewrite="-- migrate:up transaction:false\nVACUUM (ANALYZE);")
     for rel in rels:
         ctx.report("vacuum-full", f"VACUUM FULL {name_of(rel)} rewrites it under ACCESS EXCLUSIVE",
                    table=table_key(rel),
@@ -83,8 +84,10 @@ def _vacuum(ctx: StatementContext, node: Any) -> None:
 @checkers(CHECKERS, "ClusterStmt")
 def _cluster(ctx: StatementContext, node: Any) -> None:
     target = name_of(node.relation) if node.relation is not None else "every clustered table"
+    index = f" --order-by <the columns of {node.indexname}>" if node.indexname else ""
     ctx.report("cluster", f"CLUSTER {target} rewrites it under ACCESS EXCLUSIVE",
-               table=table_key(node.relation) if node.relation is not None else None)
+               table=table_key(node.relation) if node.relation is not None else None,
+               rewrite=f"-- outside migrations, online:\n-- pg_repack --table {target}{index}")
 
 
 @checkers(CHECKERS, "RefreshMatViewStmt")
@@ -105,7 +108,10 @@ def _rewrites(ctx: StatementContext, node: Any) -> None:
         what = _REWRITES.get(cmd.subtype)
         if what:
             ctx.report("table-rewrite", f"{what} rewrites {name_of(node.relation)} under ACCESS EXCLUSIVE",
-                       table=table_key(node.relation))
+                       table=table_key(node.relation),
+                       rewrite=f"-- online, outside migrations: pg_repack --table {name_of(node.relation)}"
+                               + (f" --tablespace {cmd.name}" if cmd.subtype == "AT_SetTableSpace" else "")
+                               + f"\n-- or schedule {ctx.sql} for a maintenance window")
 
 
 def data_change_target(node: Any) -> str | None:
@@ -193,7 +199,9 @@ def check_transaction(ctx: StatementContext, new_locks: list[tuple[str, str]]) -
             table, lock, line = held[0]
             ctx.report("data-change-with-ddl",
                        f"this data change runs in the transaction that locked {table} {lock} (line {line}): the "
-                       "lock is held until the data change commits", lock=lock)
+                       "lock is held until the data change commits", lock=lock,
+                       rewrite=f"-- move it to the next migration, its own transaction (batched if large):\n"
+                               f"-- migrate:up transaction:false\n{ctx.sql};")
         ctx.txn.data_changes.append((target, ctx.line))
     elif new_locks and ctx.txn.data_changes:
         for table, lock in new_locks:
@@ -201,5 +209,6 @@ def check_transaction(ctx: StatementContext, new_locks: list[tuple[str, str]]) -
             if earlier:
                 ctx.report("data-change-with-ddl",
                            f"this DDL locks {table} {lock} in the transaction that already changed its data (line "
-                           f"{earlier[0][1]}): the lock is held until the transaction commits", lock=lock)
+                           f"{earlier[0][1]}): the lock is held until the transaction commits", lock=lock,
+                           rewrite=f"-- move this DDL to the next migration (its own transaction):\n{ctx.sql};")
                 return

@@ -7,6 +7,7 @@ every other failure under ``runtime-error`` (file:line, message, SQLSTATE).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pgwarden.lint.context import StatementContext, table_key
@@ -142,11 +143,25 @@ def _index_immutable(ctx: StatementContext, node: Any) -> None:
     where = "predicate" if not_immutable_calls(raw.get("whereClause")) else "expression"
     ctx.report("index-predicate-not-immutable",
                f"index {where} on {name_of(node.relation)} calls {calls[0]}, which is not IMMUTABLE: CREATE INDEX "
-               "fails (42P17)",
-               rewrite=f"-- compare with a constant (recreate the index when the window moves), e.g.:\n"
-                       f"{ctx.sql.split(' WHERE ')[0]} WHERE <column> > '2025-01-01';"
-               if where == "predicate" else "-- index the column itself, or wrap the expression in an IMMUTABLE "
-                                            "function of your own")
+               "fails (42P17)", rewrite=_constant_predicate(ctx.sql) if where == "predicate" else
+               "-- index the column itself, or an IMMUTABLE function of your own that computes the expression")
+
+
+_TODAY_CALLS = re.compile(r"(?i)\b(current_date|current_timestamp|localtimestamp|now\(\s*\)|"
+                          r"transaction_timestamp\(\s*\)|statement_timestamp\(\s*\)|clock_timestamp\(\s*\))")
+
+
+def _constant_predicate(sql: str) -> str:
+    """The CREATE INDEX with today's date written as a constant in place of CURRENT_DATE / now()."""
+    import datetime as dt
+
+    today = dt.date.today().isoformat()
+
+    def constant(match: re.Match[str]) -> str:
+        return f"DATE '{today}'" if match.group(1).lower() == "current_date" else f"TIMESTAMPTZ '{today}'"
+
+    return ("-- an index predicate must not move: compare with a constant and recreate the index when the window "
+            f"should move\n{_TODAY_CALLS.sub(constant, sql)};")
 
 
 @checkers(CHECKERS, "CreateStmt")
