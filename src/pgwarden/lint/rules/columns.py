@@ -141,7 +141,8 @@ def _default_sql(ctx: StatementContext, col: Any) -> str | None:
     for column in column_defs(pg_ast(ctx.sql)):
         if column.colname == col.colname:
             for con in column.constraints or ():
-                if isinstance(con, ast.Constraint) and con.raw_expr is not None and con.contype.name == "CONSTR_DEFAULT":
+                if isinstance(con, ast.Constraint) and con.raw_expr is not None \
+                        and getattr(con.contype, "name", "") == "CONSTR_DEFAULT":
                     return deparse(con.raw_expr)
     return None
 
@@ -167,7 +168,7 @@ def _nullable_then_default(ctx: StatementContext, node: Any, col: Any) -> str:
         if default:
             lines.append(f"ALTER TABLE {table} ALTER COLUMN {col.colname} SET DEFAULT {default};")
         elif _constraint(col, "CONSTR_GENERATED") is not None:
-            lines.append(f"-- fill {col.colname} from a BEFORE INSERT OR UPDATE trigger instead of GENERATED ... STORED")
+            lines.append(f"-- fill {col.colname} from a BEFORE INSERT OR UPDATE trigger, not GENERATED ... STORED")
     lines.append(f"-- then backfill the old rows of {table} in batches (next migration, transaction:false)")
     return "\n".join(lines)
 
@@ -208,7 +209,7 @@ _CONSTANT_DEFAULTS = {"text": "''", "varchar": "''", "char": "''", "citext": "''
 
 
 def constant_default(column_type: str) -> str | None:
-    """A constant (or STABLE) default for ``column_type`` that PostgreSQL stores without a rewrite, if one is obvious."""
+    """A constant (or STABLE) default for ``column_type`` stored without a rewrite, if one is obvious."""
     if column_type.endswith("[]"):
         return "'{}'"
     return _CONSTANT_DEFAULTS.get(column_type.partition("(")[0])

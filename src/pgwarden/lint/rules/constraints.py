@@ -72,8 +72,8 @@ def _not_valid_rewrite(ctx: StatementContext, node: Any, con: Any, what: str) ->
     added.initially_valid = False
     name = con.conname
     if not name:
-        name = added.conname = f"{node.relation.relname}_{'_'.join(strings(con.fk_attrs or con.keys)) or what.lower()}_" \
-                               f"{'fkey' if what == 'FOREIGN KEY' else 'check'}"
+        columns = "_".join(strings(con.fk_attrs or con.keys)) or what.lower()
+        name = added.conname = f"{node.relation.relname}_{columns}_{'fkey' if what == 'FOREIGN KEY' else 'check'}"
     return f"{deparse(stmt)};\n-- next migration:\nALTER TABLE {table} VALIDATE CONSTRAINT {name};"
 
 

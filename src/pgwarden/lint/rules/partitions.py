@@ -119,7 +119,7 @@ def _with_key(sql: str, key: tuple[str, ...]) -> str:
             if isinstance(element, ast.ColumnDef):
                 for con in list(element.constraints or ()):
                     if con.contype in (enums.ConstrType.CONSTR_PRIMARY, enums.ConstrType.CONSTR_UNIQUE):
-                        element.constraints = tuple(c for c in element.constraints if c is not con)
+                        element.constraints = tuple(c for c in element.constraints or () if c is not con)
                         elements.append(ast.Constraint(contype=con.contype, keys=(ast.String(sval=element.colname),)))
             elif isinstance(element, ast.Constraint):
                 constraints.append(element)
