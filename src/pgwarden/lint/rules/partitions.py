@@ -212,8 +212,8 @@ def _alter(ctx: StatementContext, node: Any) -> None:
             ctx.report("attach-partition-without-check",
                        f"ATTACH PARTITION {child} scans all of {child} under ACCESS EXCLUSIVE to check the bound",
                        table=child_key,
-                       rewrite=f"{first}\nALTER TABLE {child} VALIDATE CONSTRAINT {con};\n{ctx.sql};\n"
-                               f"ALTER TABLE {child} DROP CONSTRAINT {con};")
+                       rewrite=f"{first}\n-- next migration:\nALTER TABLE {child} VALIDATE CONSTRAINT {con};\n"
+                               f"{ctx.sql};\nALTER TABLE {child} DROP CONSTRAINT {con};")
         elif sub == "AT_DetachPartition":
             if cmd.def_.concurrent:
                 from pgwarden.lint.rules.index import in_transaction
