@@ -16,11 +16,14 @@ never makes a table "new"; bad input (unknown ref, N < 1, git missing) raises Ba
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pgwarden.errors import BadInput
+
+if TYPE_CHECKING:
+    import subprocess
 
 AUTO_BASES = ("@{upstream}", "origin/HEAD", "origin/main", "main", "master")
 
@@ -73,6 +76,8 @@ def by_pending(files: list[Path], pending: list[Path], env: str) -> Selection:
 
 
 def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    import subprocess
+
     try:
         return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=30)
     except FileNotFoundError:

@@ -8,6 +8,7 @@ only and vacuum can reclaim dead rows between batches.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pgwarden.lint.context import Knowledge, table_key
@@ -26,8 +27,36 @@ def _key_of(knowledge: Knowledge, key: str) -> tuple[str, str, bool]:
     return "id", column_type, False
 
 
-def keyset_rewrite(sql: str, knowledge: Knowledge) -> tuple[str, str] | None:
-    """(rewrite SQL, walked table) for a data-change statement, None when it cannot be batched by key."""
+def _loop(table: str, column: str, column_type: str, known: bool, body: str) -> str:
+    target = ".".join(ident(p) for p in table.split("."))
+    assumed = "" if known else f" (no primary key known: assumed {column}; use a unique, indexed column)"
+    return (f"-- migrate:up transaction:false\n"
+            f"-- keyset batches of {BATCH_ROWS} rows of {table} by {column}{assumed}, each committed on its own\n"
+            f"DO $batch$\nDECLARE\n  last_key {column_type};\n  batch_end {column_type};\nBEGIN\n  LOOP\n"
+            f"    SELECT max(k) INTO batch_end FROM (SELECT {ident(column)} AS k FROM {target}\n"
+            f"      WHERE last_key IS NULL OR {ident(column)} > last_key ORDER BY {ident(column)} "
+            f"LIMIT {BATCH_ROWS}) AS batch;\n"
+            f"    EXIT WHEN batch_end IS NULL;\n    {body};\n    last_key := batch_end;\n    COMMIT;\n"
+            f"  END LOOP;\nEND\n$batch$;")
+
+
+_SIMPLE = re.compile(r"(?is)^\s*(UPDATE|DELETE)\b(?!.*\b(?:WHERE|RETURNING|WITH|CURRENT\s+OF)\b)")
+
+
+def keyset_rewrite(sql: str, knowledge: Knowledge, node: Any = None) -> tuple[str, str] | None:
+    """(rewrite SQL, walked table) for a data-change statement, None when it cannot be batched by key.
+
+    ``node`` (the statement's JSON tree) lets an UPDATE/DELETE without WHERE be rewritten
+    as text, without a pglast parse.
+    """
+    if node is not None and node.relation is not None and _SIMPLE.match(sql):
+        rel = node.relation
+        name = f"{rel.schemaname}.{rel.relname}" if rel.schemaname else rel.relname
+        column, column_type, known = _key_of(knowledge, table_key((rel.schemaname, rel.relname)))
+        ref = ident(rel.alias.aliasname) if rel.alias else ".".join(ident(p) for p in name.split("."))
+        qualified = f"{ref}.{ident(column)}"
+        body = f"{sql} WHERE (last_key IS NULL OR {qualified} > last_key) AND {qualified} <= batch_end"
+        return _loop(name, column, column_type, known, body), name
     import pglast
     from pglast import ast, enums
     from pglast.stream import RawStream
@@ -43,7 +72,7 @@ def keyset_rewrite(sql: str, knowledge: Knowledge) -> tuple[str, str] | None:
         holder, relation = stmt.selectStmt, stmt.selectStmt.fromClause[0]
     else:
         return None
-    table: str = f"{relation.schemaname}.{relation.relname}" if relation.schemaname else relation.relname
+    table = f"{relation.schemaname}.{relation.relname}" if relation.schemaname else relation.relname
     column, column_type, known = _key_of(knowledge, table_key((relation.schemaname, relation.relname)))
     ref = ident(relation.alias.aliasname) if relation.alias else ".".join(ident(p) for p in table.split("."))
     qualified = f"{ref}.{ident(column)}"
@@ -53,14 +82,4 @@ def keyset_rewrite(sql: str, knowledge: Knowledge) -> tuple[str, str] | None:
     holder.whereClause = cond if holder.whereClause is None else \
         ast.BoolExpr(boolop=enums.BoolExprType.AND_EXPR, args=(cond, holder.whereClause))
     body = RawStream()(stmt)
-    target = ".".join(ident(p) for p in table.split("."))
-    assumed = "" if known else f" (no primary key known: assumed {column}; use a unique, indexed column)"
-    rewrite = (f"-- migrate:up transaction:false\n"
-               f"-- keyset batches of {BATCH_ROWS} rows of {table} by {column}{assumed}, each committed on its own\n"
-               f"DO $batch$\nDECLARE\n  last_key {column_type};\n  batch_end {column_type};\nBEGIN\n  LOOP\n"
-               f"    SELECT max(k) INTO batch_end FROM (SELECT {ident(column)} AS k FROM {target}\n"
-               f"      WHERE last_key IS NULL OR {ident(column)} > last_key ORDER BY {ident(column)} "
-               f"LIMIT {BATCH_ROWS}) AS batch;\n"
-               f"    EXIT WHEN batch_end IS NULL;\n    {body};\n    last_key := batch_end;\n    COMMIT;\n"
-               f"  END LOOP;\nEND\n$batch$;")
-    return rewrite, table
+    return _loop(table, column, column_type, known, body), table

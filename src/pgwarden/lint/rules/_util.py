@@ -128,8 +128,29 @@ def column_defs(stmt: Any) -> list[Any]:
     return []
 
 
-def retyped(sql: str, types: dict[str, str]) -> str:
-    """``sql`` (CREATE TABLE / ALTER TABLE ADD COLUMN) with the named columns' types replaced, deparsed."""
+_TYPE_TEXT = {
+    "timestamp": r"timestamp\b(?:\s*\(\s*\d+\s*\))?(?:\s+without\s+time\s+zone\b)?",
+    "char": r"(?:character|char|bpchar)\b(?!\s+varying)(?:\s*\(\s*\d+\s*\))?",
+    "int": r"(?:integer|int4|int2|int|smallint|serial4|serial2|smallserial|serial)\b",
+}
+_TYPE_PATTERNS = {old: re.compile(rf'(?i)(?:\(|,|\bCOLUMN)\s*(?P<col>"(?:[^"]|"")+"|\w+)\s+'
+                                  rf"(?P<type>(?:pg_catalog\.)?{text})")
+                  for old, text in _TYPE_TEXT.items()}
+
+
+def retyped(sql: str, types: dict[str, str], old: str | None = None) -> str:
+    """``sql`` (CREATE TABLE / ALTER TABLE ADD COLUMN) with the named columns' types replaced.
+
+    With ``old`` (a key of _TYPE_TEXT) and one column, the type is replaced in the text
+    itself (the statement keeps its formatting and costs no pglast parse); otherwise the
+    statement is edited as an AST and deparsed.
+    """
+    if old is not None and len(types) == 1:
+        [(column, new)] = types.items()
+        for match in _TYPE_PATTERNS[old].finditer(sql):
+            name = match.group("col")
+            if (name[1:-1].replace('""', '"') if name.startswith('"') else name.lower()) == column:
+                return sql[:match.start("type")] + new + sql[match.end("type"):]
     stmt = pg_ast(sql)
     for col in column_defs(stmt):
         if col.colname in types:

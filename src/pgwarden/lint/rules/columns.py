@@ -134,6 +134,9 @@ def _default_sql(ctx: StatementContext, col: Any) -> str | None:
     default = _constraint(col, "CONSTR_DEFAULT")
     if default is None:
         return None
+    expr = default.raw_expr
+    if kind_of(expr) == "FuncCall" and not expr.args and not expr.agg_star:
+        return ".".join(strings(expr.funcname)) + "()"  # the common case, without a pglast parse
     from pglast import ast
 
     from pgwarden.lint.rules._util import column_defs, deparse, pg_ast

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pgwarden.lint.context import StatementContext, table_key
@@ -63,6 +64,12 @@ def _not_valid_rewrite(ctx: StatementContext, node: Any, con: Any, what: str) ->
     from pgwarden.lint.rules._util import deparse, pg_ast
 
     table = name_of(node.relation)
+    if len(node.cmds or ()) == 1:  # the common case, as text: no pglast parse
+        name = con.conname or f"{node.relation.relname}_{'_'.join(strings(con.fk_attrs or con.keys)) or 'new'}_" \
+                              f"{'fkey' if what == 'FOREIGN KEY' else 'check'}"
+        sql = ctx.sql if con.conname else re.sub(r"(?i)\bADD\s+(?!CONSTRAINT\b)", f"ADD CONSTRAINT {name} ",
+                                                  ctx.sql, count=1)
+        return f"{not_valid(sql).rstrip(';')};\n-- next migration:\nALTER TABLE {table} VALIDATE CONSTRAINT {name};"
     stmt = pg_ast(ctx.sql)
     stmt.cmds = tuple(c for c in stmt.cmds if getattr(c.def_, "conname", None) == con.conname
                       and getattr(c.def_, "contype", None) is not None

@@ -154,7 +154,7 @@ def _no_where(ctx: StatementContext, node: Any) -> None:
     else:
         from pgwarden.lint.rules._batch import keyset_rewrite
 
-        built = keyset_rewrite(ctx.sql, ctx.knowledge)
+        built = keyset_rewrite(ctx.sql, ctx.knowledge, node)
         ctx.report("update-without-where", f"UPDATE {name_of(node.relation)} without WHERE rewrites every row "
                    "in one transaction", blocks="writes", rewrite=built[0] if built else None)
 

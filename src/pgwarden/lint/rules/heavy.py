@@ -156,7 +156,7 @@ def report_large_change(ctx: StatementContext, estimate: tuple[float, int] | Non
         return
     if not _over(knowledge, rows, size):
         return
-    built = keyset_rewrite(ctx.sql, knowledge)
+    built = keyset_rewrite(ctx.sql, knowledge, ctx.node)
     verb = {"UpdateStmt": "UPDATE", "DeleteStmt": "DELETE"}.get(kind_of(ctx.node), "INSERT ... SELECT")
     ctx.report("large-data-change",
                f"{verb} on {target} touches {how} in one transaction: those rows stay locked until it commits",

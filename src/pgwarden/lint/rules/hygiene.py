@@ -48,13 +48,13 @@ def _column(ctx: StatementContext, col: Any, pk_columns: set[str]) -> None:
     is_pk = col.colname in pk_columns or any(c.contype == "CONSTR_PRIMARY" for c in col.constraints or ())
     if is_pk and base in _INT:
         ctx.report("int-primary-key", f"primary key {col.colname} is a 32-bit {base}: use bigint",
-                   rewrite=f"{retyped(ctx.sql, {col.colname: _BIGGER.get(base, 'bigint')})};")
+                   rewrite=f"{retyped(ctx.sql, {col.colname: _BIGGER.get(base, 'bigint')}, 'int')};")
     if base == "timestamp":
         ctx.report("timestamp-without-time-zone", f"{col.colname} is timestamp without time zone: use timestamptz",
-                   rewrite=f"{retyped(ctx.sql, {col.colname: 'timestamptz'})};")
+                   rewrite=f"{retyped(ctx.sql, {col.colname: 'timestamptz'}, 'timestamp')};")
     if base == "char" and strings(col.typeName.names)[:1] == ["pg_catalog"]:
         ctx.report("char-n", f"{col.colname} is char({mods[0] if mods else 1}): use text (or varchar)",
-                   rewrite=f"{retyped(ctx.sql, {col.colname: 'text'})};")
+                   rewrite=f"{retyped(ctx.sql, {col.colname: 'text'}, 'char')};")
 
 
 @checkers(CHECKERS, "CreateStmt")
