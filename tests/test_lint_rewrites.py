@@ -87,6 +87,10 @@ SCENARIOS: dict[str, tuple[str, str]] = {
     "explicit-lock-table": ("BEGIN;\nLOCK TABLE ledger_entries IN ACCESS EXCLUSIVE MODE;\n"
                             "UPDATE ledger_entries SET memo = 'x' WHERE entry_id = 1;\nCOMMIT;", "raw"),
     "invalid-ignore": ("-- pgwarden:ignore drop-table\nDROP TABLE ledger_staging;", "up"),
+    "partition-convert-arguments": ("-- pgwarden:partition-convert table=public.ledger_entries key=booked_on",
+                                    "up transaction:false"),
+    "partition-convert-widens-unique": ("-- pgwarden:partition-convert table=public.ledger_entries key=booked_on "
+                                        "interval='1 month' widen_unique=true", "up transaction:false"),
 }
 # A partition to attach needs its own context line (the table must exist, unpartitioned data).
 ATTACH = "ALTER TABLE ledger_parts ATTACH PARTITION ledger_parts_2026 FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');"

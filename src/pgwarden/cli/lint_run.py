@@ -43,9 +43,9 @@ def _config_or_none(config_path: Path | None) -> Config | None:
     path = config_path or find_config(required=False)
     if path is None:
         return None
-    from pgwarden.config import load_config
+    from pgwarden.settings import load as load_settings
 
-    return load_config(path)
+    return load_settings(path)
 
 
 def _pending(config: Config, env: str) -> list[Path]:

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import psycopg
 
+from pgwarden import events
 from pgwarden.config import Config
-from pgwarden.db import connect, resolve_target
+from pgwarden.db import Intent, connect, resolve_target
 from pgwarden.errors import BadInput, MigrationFailed
-from pgwarden.guards import refuse_protected
-from pgwarden.migrations import history
-from pgwarden.migrations.files import parse_statements
+from pgwarden.sources import parse_statements
 
 
 @dataclass(frozen=True)
@@ -48,11 +47,10 @@ def seed(config: Config, env: str | None = None) -> SeedResult:
     line). A failing statement rolls its whole file back and stops (exit 1);
     earlier files stay committed. Recorded in ``pgwarden.events``.
     """
-    name, environment = config.environment(env)
-    refuse_protected(name, environment.protected, "seeding")
+    name, _ = config.environment(env)
     paths = seed_files(config)
     parsed = [(path, parse_statements(path.read_text(encoding="utf-8"), source=str(path))) for path in paths]
-    target = resolve_target(config, name)
+    target = resolve_target(config, name, intent=Intent.DESTRUCTIVE)
     done: list[SeededFile] = []
     with connect(target.url) as conn:
         for path, statements in parsed:
@@ -69,6 +67,6 @@ def seed(config: Config, env: str | None = None) -> SeedResult:
                                       + (f", {len(done)} earlier file(s) kept" if done else ""),
                                       hint="fix the seed file and run `pgwarden seed` again") from None
             done.append(SeededFile(path, len(statements), int((time.monotonic() - started) * 1000)))
-        history.record_event(conn, "seed", f"seed {name}", "ok", {"files": [f.path.name for f in done]})
+        events.record(conn, "seed", f"seed {name}", "ok", {"files": [f.path.name for f in done]})
         database = conn.info.dbname
     return SeedResult(name, database, done)

@@ -23,7 +23,7 @@ from pgwarden.lint.sources import Unit, expand_paths, order_key, units_of_file, 
 
 if TYPE_CHECKING:
     from pgwarden.config import Config
-    from pgwarden.migrations.files import MigrationFile
+    from pgwarden.sources import MigrationFile
 
 __all__ = ["Finding", "LintReport", "Selection", "lint_migrations", "lint_paths", "lint_project", "lint_selection",
            "lint_units", "select_files"]
@@ -51,9 +51,9 @@ def lint_units(units: list[Unit], *, config: Config | None, env: str | None = No
     if env is not None:
         if config is None:
             raise BadInput("--env needs a pgwarden.toml (none found)", hint="run `pgwarden init`")
-        from pgwarden.db import connect, resolve_target
+        from pgwarden.db import Intent, connect, resolve_target
 
-        target = resolve_target(config, env)
+        target = resolve_target(config, env, intent=Intent.READ)
         report.env = target.env_name
         with connect(target.url) as live_conn:
             return _run_live(units, knowledge, settings, report, live_conn, config, execute)

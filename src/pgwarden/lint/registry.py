@@ -23,13 +23,15 @@ def _load() -> tuple[dict[str, Rule], dict[str, tuple[Checker, ...]]]:
         hygiene,
         index,
         locking,
+        partition_directive,
         partitions,
         runtime,
     )
 
     rules: dict[str, Rule] = {}
     checks: dict[str, list[Checker]] = {}
-    for module in (index, columns, constraints, destructive, heavy, partitions, runtime, hygiene, locking):
+    for module in (index, columns, constraints, destructive, heavy, partitions, partition_directive, runtime, hygiene,
+                   locking):
         for rule in module.RULES:
             if rule.id in rules:
                 raise RuntimeError(f"duplicate lint rule id {rule.id}")
