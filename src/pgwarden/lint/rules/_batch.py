@@ -1,8 +1,9 @@
 """The keyset-batched rewrite of a big UPDATE / DELETE / INSERT ... SELECT, built from the statement itself.
 
-The rewrite is a ``DO`` block in a ``transaction:false`` section that walks the
-table's key in batches and COMMITs after each one (PostgreSQL 11+ allows COMMIT
-in a DO block run outside a transaction block): row locks are held for one batch
+A plain UPDATE (no FROM, RETURNING or WITH) becomes a ``-- pgwarden:backfill`` directive
+(resumable, recorded, batched by key by ``pgwarden.backfill``). Anything else becomes a
+``DO`` block in a ``transaction:false`` section that walks the table's key in batches and
+COMMITs after each one (PostgreSQL 11+ allows COMMIT in a DO block run outside a transaction block): row locks are held for one batch
 only and vacuum can reclaim dead rows between batches.
 """
 
@@ -41,6 +42,31 @@ def _loop(table: str, column: str, column_type: str, known: bool, body: str) -> 
 
 
 _SIMPLE = re.compile(r"(?is)^\s*(UPDATE|DELETE)\b(?!.*\b(?:WHERE|RETURNING|WITH|CURRENT\s+OF)\b)")
+
+
+def _quote_arg(text: str) -> str:
+    return "'" + " ".join(text.split()).replace("'", "''") + "'"
+
+
+def backfill_rewrite(sql: str) -> tuple[str, str] | None:
+    """(``-- pgwarden:backfill`` migration, table) for a plain UPDATE; None for anything the directive cannot say."""
+    from pglast import ast
+
+    from pgwarden.lint.rules._util import deparse, pg_ast
+
+    stmt: Any = pg_ast(sql)
+    relation: Any = getattr(stmt, "relation", None)
+    if not isinstance(stmt, ast.UpdateStmt) or relation is None or stmt.fromClause or stmt.withClause or relation.alias \
+            or getattr(stmt, "returningList", None) or getattr(stmt, "returningClause", None):
+        return None
+    table = f"{relation.schemaname or 'public'}.{relation.relname}"
+    assignments = deparse(stmt).split(" SET ", 1)[1]
+    where = deparse(stmt.whereClause) if stmt.whereClause is not None else None
+    if where is not None:
+        assignments = assignments[: len(assignments) - len(where) - len(" WHERE ")]
+    args = f"table={table} set={_quote_arg(assignments)}" + (f" where={_quote_arg(where)}" if where else "")
+    return (f"-- migrate:up transaction:false\n-- batched by key, resumable, one transaction per batch:\n"
+            f"-- pgwarden:backfill {args} batch={BATCH_ROWS}"), table
 
 
 def keyset_rewrite(sql: str, knowledge: Knowledge, node: Any = None) -> tuple[str, str] | None:

@@ -136,7 +136,7 @@ def report_large_change(ctx: StatementContext, estimate: tuple[float, int] | Non
     Without an estimate (EXPLAIN failed there) the whole live table bounds it: ``up to`` its rows.
     """
     from pgwarden.lint.context import human_rows
-    from pgwarden.lint.rules._batch import keyset_rewrite
+    from pgwarden.lint.rules._batch import backfill_rewrite, keyset_rewrite
     from pgwarden.units import human_size
 
     target = data_change_target(ctx.node)
@@ -156,7 +156,7 @@ def report_large_change(ctx: StatementContext, estimate: tuple[float, int] | Non
         return
     if not _over(knowledge, rows, size):
         return
-    built = keyset_rewrite(ctx.sql, knowledge, ctx.node)
+    built = backfill_rewrite(ctx.sql) or keyset_rewrite(ctx.sql, knowledge, ctx.node)
     verb = {"UpdateStmt": "UPDATE", "DeleteStmt": "DELETE"}.get(kind_of(ctx.node), "INSERT ... SELECT")
     ctx.report("large-data-change",
                f"{verb} on {target} touches {how} in one transaction: those rows stay locked until it commits",
