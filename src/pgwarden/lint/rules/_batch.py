@@ -3,8 +3,8 @@
 A plain UPDATE (no FROM, RETURNING or WITH) becomes a ``-- pgwarden:backfill`` directive
 (resumable, recorded, batched by key by ``pgwarden.backfill``). Anything else becomes a
 ``DO`` block in a ``transaction:false`` section that walks the table's key in batches and
-COMMITs after each one (PostgreSQL 11+ allows COMMIT in a DO block run outside a transaction block): row locks are held for one batch
-only and vacuum can reclaim dead rows between batches.
+COMMITs after each one (PostgreSQL 11+ allows COMMIT in a DO block run outside a transaction
+block): row locks are held for one batch only and vacuum can reclaim dead rows between batches.
 """
 
 from __future__ import annotations
@@ -56,8 +56,8 @@ def backfill_rewrite(sql: str) -> tuple[str, str] | None:
 
     stmt: Any = pg_ast(sql)
     relation: Any = getattr(stmt, "relation", None)
-    if not isinstance(stmt, ast.UpdateStmt) or relation is None or stmt.fromClause or stmt.withClause or relation.alias \
-            or getattr(stmt, "returningList", None) or getattr(stmt, "returningClause", None):
+    if not isinstance(stmt, ast.UpdateStmt) or relation is None or relation.alias \
+            or stmt.fromClause or stmt.withClause or getattr(stmt, "returningList", None) or getattr(stmt, "returningClause", None):
         return None
     table = f"{relation.schemaname or 'public'}.{relation.relname}"
     assignments = deparse(stmt).split(" SET ", 1)[1]
