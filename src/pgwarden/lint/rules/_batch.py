@@ -57,7 +57,8 @@ def backfill_rewrite(sql: str) -> tuple[str, str] | None:
     stmt: Any = pg_ast(sql)
     relation: Any = getattr(stmt, "relation", None)
     if not isinstance(stmt, ast.UpdateStmt) or relation is None or relation.alias \
-            or stmt.fromClause or stmt.withClause or getattr(stmt, "returningList", None) or getattr(stmt, "returningClause", None):
+            or stmt.fromClause or stmt.withClause \
+            or getattr(stmt, "returningList", None) or getattr(stmt, "returningClause", None):
         return None
     table = f"{relation.schemaname or 'public'}.{relation.relname}"
     assignments = deparse(stmt).split(" SET ", 1)[1]
