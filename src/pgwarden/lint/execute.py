@@ -194,6 +194,8 @@ def _one(run: _Run, unit: Unit, statement: Any, *, report: bool, txn: Transactio
     import psycopg
 
     node = root(tree_of(statement))
+    if kind_of(node) == "Directive":
+        return True  # a pgwarden:<directive> step (backfill, partition-convert) is not SQL: not executed here
     if report:
         _estimate(run, unit, statement, node, txn)
     try:
