@@ -82,8 +82,14 @@ def run(args: LintArgs) -> int:
 
     config = _config_or_none(args.config_path)
     if args.paths:
+        context = None
+        if args.execute and args.env is not None and config is not None and config.migrations_path.is_dir():
+            todo = {p.resolve() for p in _pending(config, args.env)}  # the applied ones build the scratch schema
+            from pgwarden.lint.sources import expand_paths
+
+            context = [p for p in expand_paths([config.migrations_path]) if p.resolve() not in todo]
         report = api.lint_paths(list(args.paths), config=config, env=args.env, latest=args.latest,
-                                git_base=args.git_base, execute=args.execute)
+                                git_base=args.git_base, execute=args.execute, context=context)
     else:
         if config is None:
             raise BadInput("no paths given and no pgwarden.toml found", hint="give files or folders to lint, "

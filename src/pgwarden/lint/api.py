@@ -109,7 +109,9 @@ def lint_selection(selection: Selection, *, config: Config | None = None, env: s
                    execute: bool = False) -> LintReport:
     """Lint ``selection.linted`` with ``selection.context`` replayed first (their tables exist, not new)."""
     files = list(selection.linted)
-    if selection.context:
+    if selection.context and selection.mode == "paths":
+        files = [*selection.context, *selection.linted]  # given files run after everything applied
+    elif selection.context:
         files = sorted([*selection.context, *selection.linted], key=order_key)
     units = _units_of(files, set(selection.context))
     report = lint_units(units, config=config, env=env, execute=execute)
@@ -119,15 +121,19 @@ def lint_selection(selection: Selection, *, config: Config | None = None, env: s
 
 
 def lint_paths(paths: list[Path], *, config: Config | None = None, env: str | None = None,
-               latest: int | None = None, git_base: str | None = None, execute: bool = False) -> LintReport:
+               latest: int | None = None, git_base: str | None = None, execute: bool = False,
+               context: list[Path] | None = None) -> LintReport:
     """Lint files and folders (pgwarden-format or plain .sql, e.g. Prisma/Drizzle/dbmate folders).
 
     Every given file is linted (tables created in one are new for the next) unless
     ``latest`` or ``git_base`` choose among them: then the earlier files are context.
+    ``context``: files replayed first (e.g. the migrations applied in ``env``), never linted.
     """
     files = expand_paths(paths)
     if latest is None and git_base is None:
-        return lint_selection(Selection("paths", tuple(files)), config=config, env=env, execute=execute)
+        given = {f.resolve() for f in files}
+        extra = tuple(p for p in context or () if p.resolve() not in given)
+        return lint_selection(Selection("paths", tuple(files), extra), config=config, env=env, execute=execute)
     folder = paths[0] if paths[0].is_dir() else paths[0].parent
     return lint_selection(select_files(files, folder=folder, latest=latest, git_base=git_base),
                           config=config, env=env, execute=execute)
