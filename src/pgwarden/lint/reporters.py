@@ -117,6 +117,8 @@ def sarif(report: LintReport) -> dict[str, Any]:
         "tool": {"driver": {"name": "pgwarden", "version": __version__,
                             "informationUri": "https://github.com/pgwarden/pgwarden", "rules": driver_rules}},
         "results": results,
+        "properties": {"selection": report.selection, "contextFiles": report.context_files,
+                       "execution": dict(vars(report.execution)) if report.execution is not None else None},
     }]}
 
 
