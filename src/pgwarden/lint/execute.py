@@ -36,6 +36,16 @@ if TYPE_CHECKING:
     from pgwarden.config import Config
 
 STATEMENT_TIMEOUT = "5min"
+# Statements that act on the whole server, not on the scratch database: never executed there.
+SERVER_WIDE = frozenset({"CreatedbStmt", "DropdbStmt", "AlterDatabaseStmt", "AlterDatabaseSetStmt",
+                         "AlterDatabaseRefreshCollStmt", "AlterSystemStmt", "CreateTableSpaceStmt",
+                         "DropTableSpaceStmt", "AlterTableSpaceOptionsStmt", "CreateSubscriptionStmt",
+                         "AlterSubscriptionStmt", "DropSubscriptionStmt", "LoadStmt", "CheckPointStmt"})
+# Roles are server-wide: one created by an earlier run or by the DBA may or may not be on the scratch server.
+ROLE_STATEMENTS = frozenset({"CreateRoleStmt", "AlterRoleStmt", "AlterRoleSetStmt", "DropRoleStmt"})
+# Statements whose undefined object (42704) is a role the scratch server lacks.
+ROLE_USERS = frozenset({"GrantStmt", "GrantRoleStmt", "AlterDefaultPrivilegesStmt", "AlterOwnerStmt",
+                        "CreatePolicyStmt", "AlterPolicyStmt"})
 # Static rules that already say the statement fails: no second finding from its execution.
 FAILS_STATICALLY = frozenset({"concurrently-in-transaction", "enum-value-used-in-same-transaction",
                               "index-predicate-not-immutable", "create-existing-table", "partition-key-not-in-unique",
@@ -168,6 +178,12 @@ def _failure(run: _Run, unit: Unit, statement: Any, node: Any, exc: Any) -> Find
                        f"was not checked ({message}, SQLSTATE {sqlstate})", family="runtime", section=section,
                        safe_rewrite=f"-- make sure the target server has {extension} installed, then:\n"
                                     f"CREATE EXTENSION IF NOT EXISTS \"{extension}\";")
+    if sqlstate == "42704" and kind_of(node) in ROLE_USERS:
+        return Finding("runtime-error", "warning", str(unit.path), line, column, statement.sql,
+                       f"{message} on the scratch server (roles belong to the server, not to the migrations): this "
+                       f"statement was not checked (SQLSTATE {sqlstate})", family="runtime", section=section,
+                       safe_rewrite="-- make sure the role exists on the target server (or create it in an earlier "
+                                    "migration)")
     detail = f"; {diag.message_detail}" if diag.message_detail else ""
     hint = f" (hint: {diag.message_hint})" if diag.message_hint else ""
     return Finding("runtime-error", "error", str(unit.path), line, column, statement.sql,
@@ -194,8 +210,9 @@ def _one(run: _Run, unit: Unit, statement: Any, *, report: bool, txn: Transactio
     import psycopg
 
     node = root(tree_of(statement))
-    if kind_of(node) == "Directive":
-        return True  # a pgwarden:<directive> step (backfill, partition-convert) is not SQL: not executed here
+    kind = kind_of(node)
+    if kind == "Directive" or kind in SERVER_WIDE:
+        return True  # a pgwarden:<directive> step is not SQL; server-wide statements would change the scratch server
     if report:
         _estimate(run, unit, statement, node, txn)
     try:
@@ -208,6 +225,8 @@ def _one(run: _Run, unit: Unit, statement: Any, *, report: bool, txn: Transactio
     except psycopg.Error as exc:
         if exc.diag.sqlstate is None and not isinstance(exc, psycopg.DatabaseError):
             raise
+        if kind in ROLE_STATEMENTS and exc.diag.sqlstate in ("42710", "42704"):
+            return True  # the role is already there (an earlier run) or already gone: same outcome
         finding = _failure(run, unit, statement, node, exc) if report else None
         if finding is not None:
             finish([finding], unit, statement.line, "up", run.settings, run.rules, run.report)
