@@ -52,7 +52,9 @@ def _partition_convert(ctx: StatementContext, node: Any) -> None:
     try:
         directive = parse(args, where=f"{ctx.path}:{ctx.line}")
     except BadInput as exc:
-        ctx.report("partition-convert-arguments", exc.message.split(": ", 2)[-1], rewrite=_GOOD.splitlines()[1])
+        table, key = args.get("table", "<schema.table>"), args.get("key", "<timestamp column>")
+        ctx.report("partition-convert-arguments", exc.message.split(": ", 2)[-1],
+                   rewrite=f"-- pgwarden:partition-convert table={table} key={key} interval='1 month' premake=3")
         return
     if directive.widen_unique:
         ctx.report("partition-convert-widens-unique",
