@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from pgwarden.cli.common import EnvOpt, JsonOpt, console, emit_json, info, load, table
+from pgwarden.cli.common import EnvOpt, JsonOpt, YesOpt, console, emit_json, info, load, table
 
 if TYPE_CHECKING:
     from pgwarden.partition.api import ConvertResult
@@ -64,7 +64,8 @@ def _key_changes(changes: list[Any]) -> None:
 def create(table_name: Annotated[str, typer.Argument(metavar="TABLE", help="An existing, empty table.")],
            key: KeyOpt = None, interval: IntervalOpt = None, modulus: ModulusOpt = None, premake: PremakeOpt = None,
            past: PastOpt = None, default: DefaultOpt = None, widen_unique: WidenOpt = False, apply: ApplyOpt = False,
-           write_config: WriteConfigOpt = False, now: NowOpt = None, env: EnvOpt = None, json: JsonOpt = False) -> None:
+           write_config: WriteConfigOpt = False, now: NowOpt = None, env: EnvOpt = None, yes: YesOpt = False,
+           json: JsonOpt = False) -> None:
     """Partition an empty table: writes a migration (default) or, with --apply, reshapes it now."""
     from pgwarden.partition import api
 
@@ -108,7 +109,7 @@ def _next_step_entry(entry: str, added: bool) -> None:
 
 
 @app.command()
-def maintain(env: EnvOpt = None, now: NowOpt = None,
+def maintain(env: EnvOpt = None, yes: YesOpt = False, now: NowOpt = None,
              tables: Annotated[list[str] | None, typer.Option("--table", "-t", help="Only this table (repeatable).")]
              = None,
              batch: Annotated[int, typer.Option(help="Rows per batch when moving rows out of the default partition.")]
@@ -203,7 +204,7 @@ def convert(table_name: Annotated[str, typer.Argument(metavar="TABLE")], key: Ke
             abort: Annotated[bool, typer.Option("--abort", help="Undo an unfinished conversion.")] = False,
             drop_old: Annotated[bool, typer.Option("--drop-old", help="Drop the original once swapped.")] = False,
             lock_timeout: Annotated[str, typer.Option(help="Longest wait for each short lock.")] = "500ms",
-            now: NowOpt = None, env: EnvOpt = None, json: JsonOpt = False) -> None:
+            now: NowOpt = None, env: EnvOpt = None, yes: YesOpt = False, json: JsonOpt = False) -> None:
     """Partition a live table: writes a migration (default) or, with --apply, converts it online now
     (reads and writes go on; resumable with --resume, undone with --abort)."""
     from pgwarden.errors import BadInput

@@ -29,9 +29,9 @@ class Where:
 
 def resolve(config: Config, env: str | None, *, changes: bool) -> Where:
     """The environment ``env`` of ``config``; ``changes`` says whether the command changes the schema."""
-    from pgwarden.db import LockRetryPolicy, resolve_target
+    from pgwarden.db import Intent, LockRetryPolicy, resolve_target
 
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.SCHEMA_CHANGE if changes else Intent.READ)
     return Where(target.url, target.env_name, LockRetryPolicy.from_config(config, target.env))
 
 
