@@ -117,6 +117,9 @@ class _ConfigModel(StrictModel):
     partitions: list[dict[str, Any]] = Field(default_factory=list)  # raw: pgwarden.partition.spec validates
     partition: dict[str, Any] = Field(default_factory=dict)  # raw: pgwarden.partition.settings validates
     doctor: DoctorSettings = Field(default_factory=DoctorSettings)
+    schedule: list[dict[str, Any]] = Field(default_factory=list)  # [[schedule]]: validated by pgwarden.agent.settings
+    agent: dict[str, Any] = Field(default_factory=dict)  # [agent]: validated by pgwarden.agent.settings
+    serve: dict[str, Any] = Field(default_factory=dict)  # [serve]: validated by pgwarden.serve.settings
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,20 @@ def _doctor_thresholds(config: Config) -> None:
         raise ConfigError(f"{config.source}: doctor.thresholds: {exc}") from None
 
 
-SECTION_VALIDATORS: tuple[Callable[[Config], None], ...] = (_partitions, _partition, _doctor_thresholds)
+def _agent(config: Config) -> None:
+    from pgwarden.agent.settings import load
+
+    load(config)
+
+
+def _serve(config: Config) -> None:
+    from pgwarden.serve.settings import load
+
+    load(config)
+
+
+SECTION_VALIDATORS: tuple[Callable[[Config], None], ...] = (_partitions, _partition, _doctor_thresholds, _agent,
+                                                             _serve)
 """One validator per raw section; each raises ConfigError naming the file and key."""
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from pgwarden import __version__
+from pgwarden.cli import agent as agent_cli
 from pgwarden.cli import backfill as backfill_cli
 from pgwarden.cli import backup as backup_cli
 from pgwarden.cli import common, dev, lint, migrate, project
@@ -16,6 +17,7 @@ from pgwarden.cli import deploy as deploy_cli
 from pgwarden.cli import doctor as doctor_cli
 from pgwarden.cli import partition as partition_cli
 from pgwarden.cli import plan as plan_cli
+from pgwarden.cli import serve as serve_cli
 
 if TYPE_CHECKING:
     from pgwarden.config import Config
@@ -38,6 +40,8 @@ project.register(app)
 deploy_cli.register(app)
 doctor_cli.register(app)
 backfill_cli.register(app)
+serve_cli.register(app)
+app.add_typer(agent_cli.app, name="agent")
 
 
 def _version(value: bool) -> None:
