@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import UTC, datetime, timedelta
 
 from test_partition_convert import FIXTURE, Writer, fingerprint, is_partitioned, leftovers
 
@@ -51,6 +52,10 @@ def test_convert_writes_a_migration_that_migrate_up_applies_on_a_fresh_database(
     project.cli("migrate", "up", check_exit=0)  # nothing left to do
     check = project.cli("check", check_exit=0)
     assert "Traceback" not in check.stderr
+    later = (datetime.now(UTC) + timedelta(days=200)).strftime("%Y-%m-%d")
+    maintained = project.cli("partition", "maintain", "--now", later, "--json", check_exit=0)
+    assert '"created": [' in maintained.stdout and '"created": []' not in maintained.stdout
+    assert_check_clean_but_managed(project, db)
     down = project.cli("migrate", "down")
     assert down.returncode != 0 and "irreversible" in (down.stdout + down.stderr)
     assert is_partitioned(db)
