@@ -6,7 +6,10 @@ Builds on a throw-away embedded server 20 databases, each with two applied migra
 monthly partitioned table with its partitions premade, and rows; serves the dashboard with uvicorn in
 this process and times HTTP GETs (rendering included) from a client in this process.
 
-    python benchmarks/dashboard_render.py [--envs 20] [--runs 15]
+Then times a `/metrics` scrape of one database holding 5,000 tables (goal: under 1 s) against `psql`
+running the same two SQL files `pgwarden metrics` runs.
+
+    python benchmarks/dashboard_render.py [--envs 20] [--runs 15] [--tables 5000]
 """
 
 from __future__ import annotations
@@ -94,10 +97,63 @@ def peer(urls: list[str]) -> float:
     return time.perf_counter() - started
 
 
+PLAIN_TABLES = """
+DO $$
+BEGIN
+  FOR i IN %(first)s..%(last)s LOOP
+    EXECUTE format('CREATE TABLE t%%s (id bigserial PRIMARY KEY, v int, note text)', i);
+  END LOOP;
+END $$;
+"""
+PARTITIONED = """
+CREATE TABLE hits (id bigint, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+DO $$
+BEGIN
+  FOR i IN 0..99 LOOP
+    EXECUTE format('CREATE TABLE hits_%s PARTITION OF hits FOR VALUES FROM (%L) TO (%L)', i,
+                   date '2020-01-01' + i, date '2020-01-01' + i + 1);
+  END LOOP;
+END $$;
+"""
+
+
+def metrics_scrape(server_url: str, root: Path, tables: int, runs: int) -> tuple[float, float]:
+    """Median seconds of a fresh /metrics scrape of a database with ``tables`` tables, and of the psql peer."""
+    from pgwarden.doctor.registry import load_sql
+
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE big")
+    url = server_url.replace("/postgres?", "/big?")
+    with psycopg.connect(url, autocommit=True) as conn:
+        for first in range(1, tables - 100 + 1, 500):  # batches: one transaction's lock table is bounded
+            conn.execute(PLAIN_TABLES % {"first": first, "last": min(first + 499, tables - 100)})
+        conn.execute(PARTITIONED)
+        conn.execute("ANALYZE")
+    root.mkdir()
+    (root / "pgwarden.toml").write_text(f'default_env = "big"\n[environments.big]\nurl = "{url}"\n'
+                                        '[serve]\noverview_max_age = "0s"\nsection_timeout = "30s"\n'
+                                        'statement_timeout = "30s"\n', encoding="utf-8")
+    with running_server(app_for(load_config(root / "pgwarden.toml"))) as base:
+        get(base + "/metrics")
+        ours = statistics.median(get(base + "/metrics") for _ in range(runs))
+    peer_file = root / "metrics.sql"
+    peer_file.write_text(load_sql("metrics") + ";\n" + load_sql("sequences") + ";\n", encoding="utf-8")
+    psql = str(bin_dir() / "psql")
+
+    def once() -> float:
+        started = time.perf_counter()
+        subprocess.run([psql, "-X", "-q", "-d", url, "-f", str(peer_file)], check=True, capture_output=True)
+        return time.perf_counter() - started
+
+    theirs = statistics.median(once() for _ in range(runs))
+    return ours, theirs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--envs", type=int, default=20)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--tables", type=int, default=5000, help="tables for the /metrics scrape (0: skip)")
     args = parser.parse_args()
     with embedded_server(FAST_SETTINGS) as server, tempfile.TemporaryDirectory() as folder:
         urls = build(Path(folder) / "project", server.url("postgres"), args.envs)
@@ -117,6 +173,7 @@ def main() -> None:
                      for slug in ("migrations", "partitions", "backups", "deploys", "locks")}
             metrics = statistics.median(get(base + "/metrics") for _ in range(5))
         theirs = [peer(urls) for _ in range(max(3, args.runs // 3))]
+        scrape = metrics_scrape(server.url("postgres"), Path(folder) / "big", args.tables, 5) if args.tables else None
     ours_ms, theirs_ms = statistics.median(ours) * 1000, statistics.median(theirs) * 1000
     cold_ms = statistics.median(cold) * 1000
     print(f"overview of {args.envs} environments (median of {args.runs}), figures at most overview_max_age (10 s) "
@@ -128,6 +185,10 @@ def main() -> None:
     print("one environment's pages (median of 5): "
           + ", ".join(f"{slug} {seconds * 1000:.0f} ms" for slug, seconds in pages.items()))
     print(f"/metrics for {args.envs} environments (median of 5): {metrics * 1000:.0f} ms")
+    if scrape:
+        print(f"/metrics of one database with {args.tables} tables, fresh (median of 5): {scrape[0] * 1000:.0f} ms "
+              f"(goal < 1 s: {'met' if scrape[0] < 1 else 'NOT met'}); psql running the same SQL: "
+              f"{scrape[1] * 1000:.0f} ms; ratio {scrape[0] / scrape[1]:.2f}")
 
 
 if __name__ == "__main__":

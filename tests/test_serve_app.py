@@ -71,6 +71,9 @@ def test_token_is_required_and_compared(project) -> None:  # type: ignore[no-unt
         check_bind("0.0.0.0", None)
     with pytest.raises(BadInput):
         check_bind("0.0.0.0", "short")
+    with running_server(app_for(project.config())) as base:  # no token: loopback Host names only
+        assert fetch(base, "/", headers={"Host": "evil.example"}).status == 400
+        assert fetch(base, "/", headers={"Host": "localhost"}).status == 200
     check_bind("0.0.0.0", TOKEN)
     check_bind("127.0.0.1", None)
     check_bind("::1", None)
@@ -190,3 +193,14 @@ def test_serve_command_serves_until_sigterm(project) -> None:  # type: ignore[no
         if server.poll() is None:
             server.kill()
     assert f"http://127.0.0.1:{port}/" in err and "Traceback" not in err
+
+
+def test_text_from_the_database_is_escaped(project) -> None:  # type: ignore[no-untyped-def]
+    from pgwarden.events import record
+
+    with psycopg.connect(project.url, autocommit=True) as conn:
+        record(conn, "deploy", "<script>alert(1)</script>", "ok", {"summary": "<img src=x onerror=alert(2)>"})
+    with running_server(app_for(project.config())) as base:
+        page = fetch(base, "/env/test/deploys").text
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(2)&gt;" in page

@@ -1,5 +1,6 @@
 """The dashboard in a real browser (Debian's chromium driven by Playwright): every page opens, shows the
-database's numbers, draws its charts, refuses a missing token; screenshots go to docs/ for the README."""
+database's numbers, draws its charts, refuses a missing token; screenshots go to a test artifacts folder (docs/
+with PGWARDEN_SCREENSHOTS=docs: the README's)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ from serve_helpers import CUSTOMERS, EVENTS_NOW, build_shop, running_server  # n
 CHROMIUM = Path(os.environ.get("PGWARDEN_CHROMIUM", "/usr/bin/chromium"))
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-sync"]
+# Screenshots go to a test artifacts folder; PGWARDEN_SCREENSHOTS=docs refreshes the README's (docs/*.png).
+SHOTS = os.environ.get("PGWARDEN_SCREENSHOTS", "")
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 TOKEN = "browser-test-token-0123456789abcdef"
 
@@ -64,13 +67,14 @@ def _prepare(project: Any) -> Any:
     return config
 
 
-def test_every_page_in_chromium_with_screenshots(project, browser) -> None:  # type: ignore[no-untyped-def]
+def test_every_page_in_chromium_with_screenshots(project, browser, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
     config = _prepare(project)
+    shots = DOCS if SHOTS == "docs" else Path(SHOTS) if SHOTS else tmp_path_factory.mktemp("screenshots")
     with psycopg.connect(project.url) as conn:
         version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
         customers = conn.execute("SELECT count(*) FROM customers").fetchone()[0]  # type: ignore[index]
     assert customers == CUSTOMERS
-    DOCS.mkdir(exist_ok=True)
+    shots.mkdir(parents=True, exist_ok=True)
     with running_server(app_for(config, token=TOKEN)) as base:
         page = browser.new_page(viewport={"width": 1360, "height": 820})
         refused = page.goto(base + "/")
@@ -86,30 +90,30 @@ def test_every_page_in_chromium_with_screenshots(project, browser) -> None:  # t
         assert drift.startswith("yes" if checked.details["drifted"] else "no"), drift
         assert "ok" in row.locator('[data-col="doctor"]').inner_text()
         assert "public.events: 2" in row.locator('[data-col="partitions"]').inner_text()
-        page.screenshot(path=str(DOCS / "serve-overview.png"), full_page=True)
+        page.screenshot(path=str(shots / "serve-overview.png"), full_page=True)
 
         page.goto(f"{base}/env/test/migrations")
         assert page.inner_text("#pending-count") == "1"
         assert page.locator('tr[data-state="applied"]').count() == 2
-        page.screenshot(path=str(DOCS / "serve-migrations.png"), full_page=True)
+        page.screenshot(path=str(shots / "serve-migrations.png"), full_page=True)
 
         page.goto(f"{base}/env/test/partitions")
         current = page.locator('tr[data-partition^="events_p"] [data-rows]').all_inner_texts()
         assert sorted(int(t.split()[0]) for t in current)[-1] == EVENTS_NOW
         assert page.locator("svg.timeline rect").count() >= 6
-        page.screenshot(path=str(DOCS / "serve-partitions.png"), full_page=True)
+        page.screenshot(path=str(shots / "serve-partitions.png"), full_page=True)
 
         page.goto(f"{base}/env/test/backups")
         assert page.locator("tr[data-backup]").count() == 1
         assert "ok" in page.locator("tr[data-backup]").inner_text()
         assert page.locator(".calendar .day.has").count() == 1
-        page.screenshot(path=str(DOCS / "serve-backups.png"), full_page=True)
+        page.screenshot(path=str(shots / "serve-backups.png"), full_page=True)
 
         page.goto(f"{base}/env/test/health")
         page.wait_for_selector('.chart[data-drawn="1"]', timeout=10_000)
         assert page.locator(".chart canvas").count() == 5  # uPlot, served from the package itself
         assert page.locator("tr[data-check]").count() > 5
-        page.screenshot(path=str(DOCS / "serve-health.png"), full_page=True)
+        page.screenshot(path=str(shots / "serve-health.png"), full_page=True)
 
         for slug in ("deploys", "tune", "locks"):
             response = page.goto(f"{base}/env/test/{slug}")
@@ -121,4 +125,5 @@ def test_every_page_in_chromium_with_screenshots(project, browser) -> None:  # t
             recorded = conn.execute("SELECT count(*) FROM pgwarden.events WHERE kind = 'agent.run'").fetchone()[0]  # type: ignore[index]
         assert page.locator('#events tr[data-kind="agent.run"]').count() == recorded == 4
         page.goto(f"{base}/env/test/tune")
-        page.screenshot(path=str(DOCS / "serve-tune.png"), full_page=True)
+        page.screenshot(path=str(shots / "serve-tune.png"), full_page=True)
+    assert len(list(shots.glob("serve-*.png"))) == 6

@@ -34,6 +34,8 @@ def agent_for(config: Config, envs: list[str] | None = None, *, clock: Clock | N
     for env in envs or []:
         if env not in agent_config.envs:
             raise BadInput(f"{config.source}: no [[schedule]] for environment {env!r}")
+    for env in envs or agent_config.envs:
+        config.environment(env)  # a missing ${VAR} in a scheduled environment stops the agent at start (exit 2)
     return Agent(config, agent_config, clock=clock, envs=envs)
 
 

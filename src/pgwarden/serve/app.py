@@ -1,10 +1,12 @@
 """The Starlette application: routes (GET only), token check, security headers, templates.
 
 Guarantees: every route answers GET/HEAD only (nothing here can change a database; a test walks the
-route table); with a token configured, every request (static files included) needs it, compared in
-constant time (``hmac.compare_digest``), as ``Authorization: Bearer``, the ``pgwarden_token`` cookie,
-or once as ``?token=`` (which sets the cookie and redirects, so the token leaves the address bar);
-pages send a Content-Security-Policy that allows only this server's own scripts (no CDN, no inline JS).
+route table); every template value is HTML-escaped; without a token (loopback only) a request must
+name a loopback Host (a DNS-rebinding page cannot read the dashboard); with a token configured, every
+request (static files included) needs it, compared in constant time (``hmac.compare_digest``), as
+``Authorization: Bearer``, the ``pgwarden_token`` cookie, or once as ``?token=`` (which sets the
+cookie and redirects, so the token leaves the address bar); pages send a Content-Security-Policy that
+allows only this server's own scripts (no CDN, no inline JS).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import jinja2
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -32,6 +36,7 @@ from pgwarden.serve.readonly import ReadOnlyProject
 from pgwarden.serve.sections import Sections
 
 HERE = Path(__file__).parent
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 COOKIE = "pgwarden_token"
 PAGES = (("migrations", "Migrations"), ("deploys", "Deploys"), ("backups", "Backups"), ("partitions", "Partitions"),
          ("health", "Health"), ("tune", "Tune"), ("locks", "Locks"))
@@ -111,7 +116,8 @@ def create_app(project: ReadOnlyProject, *, token: str | None = None, sections: 
     """The dashboard for ``project``; ``token`` None means no check (loopback only, see settings.check_bind)."""
     views.preload()
     pool = sections or Sections()
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates = Jinja2Templates(env=jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")),
+                                                       autoescape=True))  # every value escaped, whatever its source
     templates.env.filters.update(size=_size, age=_age, since=_since, when=_when)
     templates.env.globals.update(pages=PAGES, envs=project.envs, project=project.config.root.name)
 
@@ -154,4 +160,7 @@ def create_app(project: ReadOnlyProject, *, token: str | None = None, sections: 
         yield
         pool.close()
 
-    return Starlette(routes=routes, middleware=[Middleware(_Guard, token=token)], lifespan=lifespan)
+    middleware = [Middleware(_Guard, token=token)]
+    if token is None:  # loopback only: refuse other Host names (a DNS-rebinding page cannot read the dashboard)
+        middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=list(LOOPBACK_HOSTS)))
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
