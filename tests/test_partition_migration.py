@@ -102,8 +102,8 @@ def test_migrate_up_converts_a_live_table_under_concurrent_writers(project, db) 
 
 def assert_check_clean_but_managed(project, db) -> None:  # type: ignore[no-untyped-def]
     """`check` finds no difference except the relations pgwarden manages for [[partitions]] tables."""
-    from pgwarden.partition import api
     from pgwarden.check.api import check
+    from pgwarden.partition import api
 
     config = project.config()
     managed = {n for table in api.managed_children(db, config) for n in table.names}
