@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json as jsonlib
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from pgwarden.cli.common import EnvOpt, JsonOpt, console, emit_json, load, table
+from pgwarden.cli.common import EnvOpt, JsonOpt, cell, console, emit_json, load, table
 
 if TYPE_CHECKING:
     from pgwarden.doctor.model import CheckResult, DoctorReport
@@ -17,15 +16,26 @@ _STYLE = {"ok": "green", "warn": "yellow", "fail": "red", "error": "magenta"}
 _EVIDENCE_ROWS = 5
 
 
-def _cell(value: Any) -> str:
-    from rich.markup import escape
+def _is_nested(value: Any) -> bool:
+    return isinstance(value, list) and any(isinstance(v, dict) for v in value)
 
-    if value is None:
-        return "-"
-    if isinstance(value, list | dict):
-        return escape(jsonlib.dumps(value, default=str)[:120])
-    text = str(value)
-    return escape(text if len(text) <= 80 else text[:77] + "...")
+
+def _render_evidence(evidence: list[dict[str, Any]]) -> None:
+    """Scalar fields as a table; lists of records (e.g. a blocked query's blockers) as indented lines."""
+    out = console()
+    shown = evidence[:_EVIDENCE_ROWS]
+    keys = list(dict.fromkeys(k for row in shown for k in row))
+    nested = [k for k in keys if any(_is_nested(row.get(k)) for row in shown)]
+    columns = [k for k in keys if k not in nested]
+    out.print(table(None, columns, [[cell(row.get(c)) for c in columns] for row in shown]))
+    for row in shown:
+        for key in nested:
+            label = f"{columns[0]} {row.get(columns[0])}" if columns else "row"
+            for item in row.get(key) or []:
+                text = ", ".join(f"{k}={cell(v)}" for k, v in item.items()) if isinstance(item, dict) else cell(item)
+                out.print(f"      {label} {key}: {text}", markup=False)
+    if len(evidence) > _EVIDENCE_ROWS:
+        out.print(f"      [dim]... {len(evidence) - _EVIDENCE_ROWS} more (see --json)[/]")
 
 
 def _render_check(result: CheckResult) -> None:
@@ -38,11 +48,7 @@ def _render_check(result: CheckResult) -> None:
         return
     out.print(f"      [dim]why: {escape(result.why)}[/]")
     if result.evidence:
-        columns = list(dict.fromkeys(k for row in result.evidence[:_EVIDENCE_ROWS] for k in row))
-        rows = [[_cell(row.get(c)) for c in columns] for row in result.evidence[:_EVIDENCE_ROWS]]
-        out.print(table(None, columns, rows))
-        if len(result.evidence) > _EVIDENCE_ROWS:
-            out.print(f"      [dim]... {len(result.evidence) - _EVIDENCE_ROWS} more (see --json)[/]")
+        _render_evidence(result.evidence)
     for line in result.fix:
         out.print(f"      fix: {line}", markup=False, highlight=False)
 

@@ -174,7 +174,9 @@ def test_round_trip(json: JsonOpt = False) -> None:
     if json:
         emit_json({"ok": failed is None, **json_doc(result)})
     else:
-        rows = [[m.version, m.name, f"[{'green' if m.ok else 'red'}]{m.outcome}[/]", f"{m.seconds:.2f}s"]
+        from rich.text import Text
+
+        rows = [[m.version, m.name, Text(m.outcome, style="green" if m.ok else "red"), f"{m.seconds:.2f}s"]
                 for m in result.migrations]
         console().print(table("round trip: up, down, up on a scratch database",
                               ["version", "name", "outcome", "time"], rows))
