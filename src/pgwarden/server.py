@@ -279,11 +279,12 @@ class EmbeddedServer:
         if self.relocated:
             # relocated: pgwarden's own folder outside the project, linked from the project
             _mkdir_owned_by_root(self.pgdata.parent)
-            (self.pgdata.parent / "origin").write_text(f"{self.requested}\n", encoding="utf-8")
             self.pgdata.mkdir(mode=0o700, exist_ok=True)
             self.requested.parent.mkdir(parents=True, exist_ok=True)
             if not self.requested.is_symlink():
                 self.requested.symlink_to(self.pgdata, target_is_directory=True)
+            # written last: prune_relocated() leaves a folder without it alone
+            (self.pgdata.parent / "origin").write_text(f"{self.requested}\n", encoding="utf-8")
         else:
             self.pgdata.mkdir(parents=True, exist_ok=True)
         self.socket_dir.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -41,7 +41,7 @@ def _covers(lo: datetime | str, hi: datetime | str, moment: datetime) -> bool:
 
 def _periods(ctx: CheckContext, table: str, interval: str, premake: int) -> list[dict[str, Any]]:
     """The current period and ``max(premake, 1)`` periods ahead, each with its start (and name if known)."""
-    now = datetime.now(UTC)
+    now = ctx.now
     ahead = max(premake, 1)
     try:
         from pgwarden.partition import naming
@@ -50,8 +50,8 @@ def _periods(ctx: CheckContext, table: str, interval: str, premake: int) -> list
         return [{"name": p.name, "lower": p.lower, "upper": p.upper}
                 for p in naming.wanted_periods(table, unit, now, ahead)]
     except (ImportError, AttributeError, ValueError):
-        rows = ctx.run("SELECT now() + %(i)s::interval * g AS at FROM generate_series(0, %(n)s) g",
-                       {"i": interval, "n": ahead})
+        rows = ctx.run("SELECT %(now)s::timestamptz + %(i)s::interval * g AS at FROM generate_series(0, %(n)s) g",
+                       {"now": now, "i": interval, "n": ahead})
         return [{"name": None, "lower": r["at"], "upper": None} for r in rows]
 
 

@@ -1,0 +1,38 @@
+"""Test helpers shared by several test files (one definition each)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def public_tables(db: Any) -> set[str]:
+    """Names of the tables in schema ``public`` of the connection's database."""
+    rows = db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
+    return {r[0] for r in rows}
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> None:
+    """Poll ``predicate`` until it is true; fail the test after ``timeout`` seconds (a bound, not a measurement)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"{what} not reached within {timeout}s"
+        time.sleep(0.05)
+
+
+def backend_waiting_for_lock(db: Any, query_like: str) -> int | None:
+    """The pid of a session of this database whose query matches ``query_like`` and waits for a lock."""
+    row = db.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                     "AND wait_event_type = 'Lock' AND query LIKE %s AND pid <> pg_backend_pid()",
+                     [query_like]).fetchone()
+    return None if row is None else int(row[0])
+
+
+def backend_running_longer_than(db: Any, query_like: str, seconds: float) -> int | None:
+    """The pid of an active session of this database running ``query_like`` for more than ``seconds``."""
+    row = db.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' "
+                     "AND query LIKE %s AND pid <> pg_backend_pid() "
+                     "AND clock_timestamp() - query_start > make_interval(secs => %s)",
+                     [query_like, seconds]).fetchone()
+    return None if row is None else int(row[0])
