@@ -61,6 +61,13 @@ def console(stderr: bool = False) -> Console:
     return _consoles[stderr]
 
 
+def help_settings() -> dict[str, Any]:
+    """Click context settings: in a pipe, ``--help`` lists commands without cutting their summaries."""
+    if sys.stdout.isatty():
+        return {}
+    return {"terminal_width": 200, "max_content_width": 200}
+
+
 def is_terminal(stderr: bool = False) -> bool:
     """Whether results (stdout) or progress (stderr) go to a person's terminal."""
     return bool(console(stderr).is_terminal)
