@@ -98,24 +98,29 @@ def _list_checks(json: bool) -> None:
 
 
 def _render_tune(result: TuneResult) -> None:
+    from rich.markup import escape
+
+    from pgwarden.doctor.tune import SAME_AS_HAND_TUNED
     from pgwarden.units import human_size
 
     out = console()
     out.print(f"{human_size(result.ram_bytes)} RAM, {result.cpus} CPUs, {result.storage}, {result.workload}, "
               f"{result.connections} connections  [dim]({result.formulas})[/]")
     for note in result.machine:
-        out.print(f"  [dim]{note}[/]")
-    columns = ["setting", "value", "formula", "seed 001"]
+        out.print(f"  [dim]{escape(note)}[/]")
+    if result.assumed:
+        out.print(f"  assumed: {'; '.join(result.assumed)}", markup=False)
+    columns = ["setting", "value", "formula", "hand-tuned 4GB"]
     if result.env:
         columns.insert(2, "live")
     rows = []
     for s in result.settings:
-        row = [s.name, s.value, s.formula, s.seed_001]
+        row = [s.name, s.value, s.formula, s.hand_tuned]
         if result.env:
             row.insert(2, (s.live or "-") + (" *" if s.differs else ""))
         rows.append(row)
     out.print(table(None, columns, rows))
-    notes = [(s.name, s.note) for s in result.settings if s.note and s.note != "same as seed 001"]
+    notes = [(s.name, s.note) for s in result.settings if s.note and s.note != SAME_AS_HAND_TUNED]
     if notes:
         out.print("notes:")
         for name, note in notes:
@@ -135,8 +140,10 @@ def tune(ram: Annotated[str | None, typer.Option("--ram", help="Memory for Postg
                                                  "(default: this machine's, honouring cgroup limits).")] = None,
          cpus: Annotated[int | None, typer.Option("--cpus", help="CPUs (default: this machine's, cgroup aware).")]
          = None,
-         storage: Annotated[str, typer.Option("--storage", help="ssd, hdd, san or nvme.")] = "ssd",
-         workload: Annotated[str, typer.Option("--workload", help="web, oltp, dw, mixed or desktop.")] = "web",
+         storage: Annotated[str | None, typer.Option("--storage", help="ssd, hdd, san or nvme (default: ssd, "
+                                                     "said so in the output).")] = None,
+         workload: Annotated[str | None, typer.Option("--workload", help="web, oltp, dw, mixed or desktop "
+                                                      "(default: web, said so in the output).")] = None,
          connections: Annotated[int | None, typer.Option("--connections", help="Expected max_connections "
                                                          "(default: pgtune's for the workload).")] = None,
          env: EnvOpt = None, json: JsonOpt = False) -> None:

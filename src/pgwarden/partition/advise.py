@@ -1,6 +1,6 @@
 """``partition advise``: which tables to partition, by which key and interval, with projected sizes.
 
-Thresholds are seed 004's (파티셔닝 적용 필요 시점): more than 1M rows, more than
+Thresholds are the usual rule of thumb for when to partition: more than 1M rows, more than
 10 GB, more than 100k rows a month of growth, and sequential scans on large
 tables. Read-only: catalog and statistics views, plus ``min``/``max`` of candidate
 key columns under a short ``statement_timeout`` (skipped when too slow).
@@ -35,7 +35,7 @@ PREFERRED = ("created_at", "inserted_at", "occurred_at", "logged_at", "timestamp
 
 @dataclass(frozen=True)
 class Thresholds:
-    """When a table deserves partitioning (seed 004's numbers by default)."""
+    """When a table deserves partitioning (the usual rule-of-thumb numbers by default)."""
 
     rows: int = 1_000_000
     bytes: int = 10 * 1024**3

@@ -1,0 +1,109 @@
+"""Output in a pipe (CI logs): every command prints complete lines, whatever $COLUMNS says.
+
+These tests check properties, not exact text (other parts of the output change often): no
+ellipsis, the full identifiers (14-digit versions, long names, backup ids) present, no path
+broken across lines, no doubled semicolons, no references to documents users do not have.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import Project, run_cli
+
+NARROW = {"COLUMNS": "40"}  # a narrow CI runner: pipes must ignore it
+V1, V2 = "20261203172233", "20261203174455"
+LONG_NAME = "rename_menu_description_to_a_much_longer_descriptive_column_name"
+LONG_TABLE = "customer_order_audit_events_with_a_long_table_name"
+
+
+def assert_complete(result: subprocess.CompletedProcess[str], *present: str, root: Path | None = None) -> str:
+    """The properties every command's piped output must have; returns stdout + stderr."""
+    text = result.stdout + result.stderr
+    assert "Traceback" not in text, text
+    assert "…" not in text, text
+    assert ";;" not in text, text
+    assert "seed 00" not in text.lower(), text
+    for needle in present:
+        assert needle in text, (needle, text)
+    if root is not None:
+        # a path to the project is printed whole or not at all (never cut at the line end)
+        head = str(root)[:25]
+        for line in text.splitlines():
+            if head in line:
+                assert str(root) in line, line
+    return text
+
+
+@pytest.fixture
+def long_project(tmp_path: Path, db_url: str, pg_server) -> Project:  # type: ignore[no-untyped-def]
+    root = tmp_path / "a_project_folder_with_a_rather_long_name_for_paths" / "service"
+    (root / "migrations").mkdir(parents=True)
+    project = Project(root, db_url, pg_server.url("postgres"))
+    project.write_config('[backup]\ndir = "backups"\n')
+    project.write_migration(f"{V1}_{LONG_NAME}.sql",
+                            f"CREATE TABLE {LONG_TABLE} (id bigint GENERATED ALWAYS AS IDENTITY, "
+                            "created_at timestamptz NOT NULL DEFAULT now(), note text);",
+                            f"DROP TABLE {LONG_TABLE};")
+    project.write_migration(f"{V2}_add_an_index_concurrently_on_the_notes.sql",
+                            f"CREATE INDEX CONCURRENTLY audit_note_idx ON {LONG_TABLE} (note);",
+                            "DROP INDEX CONCURRENTLY audit_note_idx;",
+                            up_options="transaction:false", down_options="transaction:false")
+    return project
+
+
+def cli(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_cli(*args, cwd=project.root, env={"PGWARDEN_CONFIG": str(project.config_path), **NARROW})
+
+
+def test_migrate_lint_check_and_doctor_output_is_complete_in_a_pipe(long_project: Project) -> None:
+    p = long_project
+    root = p.root
+    assert_complete(cli(p, "migrate", "up", "--dry-run"), V1, V2, LONG_NAME, root=root)
+    assert_complete(cli(p, "migrate", "up", "--to", V1), V1, LONG_NAME, root=root)
+    assert_complete(cli(p, "migrate", "status"), V1, V2, LONG_NAME, root=root)
+    assert_complete(cli(p, "migrate", "up"), V2, root=root)
+    assert_complete(cli(p, "migrate", "history"), V1, V2, LONG_NAME, root=root)
+    assert_complete(cli(p, "lint"), root=root)
+    assert_complete(cli(p, "check"), root=root)
+    assert_complete(cli(p, "migrate", "test"), V1, V2, LONG_NAME, root=root)
+    assert_complete(cli(p, "doctor"), "largest_tables", root=root)
+    assert_complete(cli(p, "doctor", "--list"), "idle_in_transaction_warn", "extension_parity")
+    assert_complete(cli(p, "tune", "--ram", "4GB", "--cpus", "2"), "effective_io_concurrency",
+                    "maintenance_work_mem")
+    assert_complete(cli(p, "metrics"), "pgwarden_up")
+    assert_complete(cli(p, "migrate", "down"), V2, root=root)
+    for group in ("", "migrate", "dev", "backup", "partition", "lint", "doctor"):
+        shown = assert_complete(cli(p, *group.split(), "--help"))
+        assert not re.search(r"\w\.\.\.$", shown, re.M), shown  # no cut command summaries
+
+
+def test_backup_and_partition_output_is_complete_in_a_pipe(long_project: Project) -> None:
+    p = long_project
+    root = p.root
+    assert cli(p, "migrate", "up").returncode == 0
+    created = cli(p, "backup", "create", "--json")
+    assert created.returncode == 0, created.stderr
+    backup_id = json.loads(created.stdout)["id"]
+    assert_complete(cli(p, "backup", "list"), backup_id, root=root)
+    assert_complete(cli(p, "backup", "verify", backup_id), backup_id, root=root)
+    assert_complete(cli(p, "backup", "prune", "--dry-run"), backup_id, root=root)
+
+    p.write_config('[[partitions]]\ntable = "' + LONG_TABLE + '_p"\nkey = "created_at"\ninterval = "1 month"\n'
+                   'premake = 1\n')
+    table = f"{LONG_TABLE}_p"
+    run = cli(p, "migrate", "status")
+    assert run.returncode == 0, run.stderr
+    import psycopg
+
+    with psycopg.connect(p.url, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {table} (id bigint NOT NULL, created_at timestamptz NOT NULL)")
+    assert_complete(cli(p, "partition", "create", table, "--now", "2026-11-22"), table, root=root)
+    assert_complete(cli(p, "partition", "maintain", "--now", "2026-12-22"), table, root=root)
+    assert_complete(cli(p, "partition", "list", table), f"{table}_p2026_12", root=root)
+    assert_complete(cli(p, "partition", "advise"), root=root)
