@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from pgwarden.cli.common import EnvOpt, JsonOpt, YesOpt, console, emit_json, info, load, table, typed_confirmation
+from pgwarden.cli.common import (
+    EnvOpt,
+    JsonOpt,
+    KeepOpt,
+    YesOpt,
+    console,
+    emit_json,
+    info,
+    load,
+    table,
+    typed_confirmation,
+)
 
 if TYPE_CHECKING:
     from pgwarden.backup.runner import DumpProgress
@@ -135,6 +146,7 @@ def verify(
     backup_id: Annotated[str, typer.Argument(help="Backup id (see backup list).")],
     env: EnvOpt = None,
     json: JsonOpt = False,
+    keep: KeepOpt = False,
 ) -> None:
     """Check every sha256, restore into a scratch database, compare row counts (exit 1 on any mismatch)."""
     from pgwarden.backup.api import verify as verify_backup

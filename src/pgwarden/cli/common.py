@@ -18,6 +18,16 @@ if TYPE_CHECKING:
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout instead of tables.")]
 EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="Environment from the config (default: default_env).")]
+def _keep_scratch(keep: bool) -> bool:
+    if keep:
+        from pgwarden.server import keep_scratch
+
+        keep_scratch()
+    return keep
+
+
+KeepOpt = Annotated[bool, typer.Option("--keep", callback=_keep_scratch,
+                                       help="Leave the embedded scratch server running afterwards.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Confirm without asking (needed in CI for protected envs).")]
 
 

@@ -10,6 +10,7 @@ import typer
 from pgwarden.cli.common import (
     EnvOpt,
     JsonOpt,
+    KeepOpt,
     YesOpt,
     console,
     emit_json,
@@ -79,7 +80,7 @@ def _render_differences(title: str, differences: list[Difference]) -> None:
 
 def check(env: EnvOpt = None,
           format: FormatOpt = Format.table,
-          json: JsonOpt = False) -> None:
+          json: JsonOpt = False, keep: KeepOpt = False) -> None:
     """Schema drift: compare the live catalog with what the applied migrations build (exit 1 on drift)."""
     from pgwarden.errors import EXIT_PROBLEMS
     from pgwarden.schema.drift import check as drift_check

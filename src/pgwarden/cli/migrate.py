@@ -9,6 +9,7 @@ import typer
 from pgwarden.cli.common import (
     EnvOpt,
     JsonOpt,
+    KeepOpt,
     YesOpt,
     console,
     emit_json,
@@ -177,7 +178,7 @@ def baseline(version: Annotated[str, typer.Option("--version", help="Newest migr
 
 
 @app.command("test")
-def test_round_trip(json: JsonOpt = False) -> None:
+def test_round_trip(json: JsonOpt = False, keep: KeepOpt = False) -> None:
     """On a scratch database: each migration up, down, up again; the schema must match each time (exit 1)."""
     from pgwarden.errors import EXIT_PROBLEMS
     from pgwarden.migrations.roundtrip import round_trip
