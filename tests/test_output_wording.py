@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 from conftest import run_cli
-
 from pgwarden.cli.migrate import version_line
 from pgwarden.migrations.commands import MigrateResult, StepResult
 from pgwarden.output import sql_excerpt, sql_statement
