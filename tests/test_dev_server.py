@@ -62,10 +62,14 @@ def test_dev_refuses_non_embedded_env(tmp_path: Path) -> None:
     assert result.returncode == 2 and "environments.dev.url" in result.stderr
 
 
-def test_demo_runs_end_to_end(tmp_path: Path) -> None:
-    result = run_cli("demo", "--dir", str(tmp_path), "--json", cwd=tmp_path, timeout=300)
+def test_demo_runs_end_to_end_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    result = run_cli("demo", "--dir", str(tmp_path), cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr
-    doc = json.loads(result.stdout)
-    titles = [s["title"] for s in doc["steps"]]
-    assert "migrate up" in titles and "migrate down (one step)" in titles
-    assert not (tmp_path / "tableorder" / ".pgwarden" / "dev" / "postmaster.pid").exists()  # server stopped
+    for title in ("migrate up", "migrate down (one step)", "backup verify"):
+        assert f"ok {title}" in result.stderr, result.stderr
+    assert "was removed" in result.stdout
+    assert not (tmp_path / "tableorder").exists()  # servers stopped, project, clusters and backups deleted
+    clusters = Path("/var/lib/pgwarden/clusters")
+    if clusters.is_dir():
+        origins = [p.read_text() for p in clusters.glob("*/origin")]
+        assert not [o for o in origins if str(tmp_path) in o]
