@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -36,3 +38,21 @@ def backend_running_longer_than(db: Any, query_like: str, seconds: float) -> int
                      "AND clock_timestamp() - query_start > make_interval(secs => %s)",
                      [query_like, seconds]).fetchone()
     return None if row is None else int(row[0])
+
+
+def assert_complete(result: subprocess.CompletedProcess[str], *present: str, root: Path | None = None) -> str:
+    """The properties every command's piped output must have; returns stdout + stderr."""
+    text = result.stdout + result.stderr
+    assert "Traceback" not in text, text
+    assert "…" not in text, text
+    assert ";;" not in text, text
+    assert "seed 00" not in text.lower(), text
+    for needle in present:
+        assert needle in text, (needle, text)
+    if root is not None:
+        # a path to the project is printed whole or not at all (never cut at the line end)
+        head = str(root)[:25]
+        for line in text.splitlines():
+            if head in line:
+                assert str(root) in line, line
+    return text

@@ -11,6 +11,7 @@ from pathlib import Path
 import psycopg
 
 from conftest import run_cli
+from helpers import assert_complete
 
 
 def _cli(root: Path, *args: str):  # type: ignore[no-untyped-def]
@@ -65,6 +66,7 @@ def test_dev_refuses_non_embedded_env(tmp_path: Path) -> None:
 def test_demo_runs_end_to_end_and_leaves_nothing_behind(tmp_path: Path) -> None:
     result = run_cli("demo", "--dir", str(tmp_path), cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr
+    assert_complete(result, "tableorder", root=tmp_path)  # a pipe: nothing cut, paths whole
     for title in ("migrate up", "migrate down (one step)", "backup verify"):
         assert f"ok {title}" in result.stderr, result.stderr
     assert "was removed" in result.stdout

@@ -15,29 +15,12 @@ from pathlib import Path
 import pytest
 
 from conftest import Project, run_cli
+from helpers import assert_complete
 
 NARROW = {"COLUMNS": "40"}  # a narrow CI runner: pipes must ignore it
 V1, V2 = "20261203172233", "20261203174455"
 LONG_NAME = "rename_menu_description_to_a_much_longer_descriptive_column_name"
 LONG_TABLE = "customer_order_audit_events_with_a_long_table_name"
-
-
-def assert_complete(result: subprocess.CompletedProcess[str], *present: str, root: Path | None = None) -> str:
-    """The properties every command's piped output must have; returns stdout + stderr."""
-    text = result.stdout + result.stderr
-    assert "Traceback" not in text, text
-    assert "…" not in text, text
-    assert ";;" not in text, text
-    assert "seed 00" not in text.lower(), text
-    for needle in present:
-        assert needle in text, (needle, text)
-    if root is not None:
-        # a path to the project is printed whole or not at all (never cut at the line end)
-        head = str(root)[:25]
-        for line in text.splitlines():
-            if head in line:
-                assert str(root) in line, line
-    return text
 
 
 @pytest.fixture
@@ -105,3 +88,30 @@ def test_backup_and_partition_output_is_complete_in_a_pipe(long_project: Project
     assert_complete(cli(p, "partition", "maintain", "--now", "2026-12-22"), table, root=root)
     assert_complete(cli(p, "partition", "list", table), f"{table}_p2026_12", root=root)
     assert_complete(cli(p, "partition", "advise"), root=root)
+
+
+def test_deploy_seed_restore_convert_and_project_commands_are_complete_in_a_pipe(long_project: Project) -> None:
+    p = long_project
+    root = p.root
+    assert_complete(cli(p, "deploy", "--yes"), V1, V2, root=root)
+    (root / "seeds").mkdir()
+    (root / "seeds" / "001_settings_for_a_long_named_seed_file.sql").write_text(
+        f"INSERT INTO {LONG_TABLE} (note) VALUES ('from a seed');\n", encoding="utf-8")
+    assert_complete(cli(p, "seed"), "001_settings_for_a_long_named_seed_file", root=root)
+    created = cli(p, "migrate", "new", "a_third_migration_with_a_long_descriptive_name")
+    assert_complete(created, "a_third_migration_with_a_long_descriptive_name", root=root)
+    next(p.migrations.glob("*_a_third_*.sql")).unlink()
+    assert_complete(cli(p, "migrate", "repair"), root=root)
+
+    backup_id = json.loads(cli(p, "backup", "create", "--json").stdout)["id"]
+    assert_complete(cli(p, "backup", "restore", backup_id, "--target-db", f"{LONG_TABLE}_copy", "--yes"),
+                    backup_id, f"{LONG_TABLE}_copy", root=root)
+    import psycopg
+
+    with psycopg.connect(p.url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {LONG_TABLE}_copy WITH (FORCE)")
+        conn.execute(f"ALTER TABLE {LONG_TABLE} ADD PRIMARY KEY (id, created_at)")
+    assert_complete(cli(p, "partition", "convert", LONG_TABLE, "--key", "created_at", "--interval", "1 month",
+                        "--now", "2026-11-22", "--drop-old"), LONG_TABLE, root=root)
+    assert_complete(cli(p, "lint", "--explain", "all"))
+    assert_complete(cli(p, "dev", "status"))  # no embedded environment: a clear one-line answer

@@ -49,7 +49,8 @@ class _Entry:
 def _entries(config: Config) -> list[_Entry]:
     entries = [_Entry(name, "environment", env.database, EmbeddedServer(config.state_path / name))
                for name, env in sorted(config.settings.environments.items()) if env.is_embedded]
-    if SCRATCH not in config.settings.environments:
+    scratch_used = config.settings.scratch_url == "embedded" or (config.state_path / SCRATCH).exists()
+    if SCRATCH not in config.settings.environments and scratch_used:
         entries.append(_Entry(SCRATCH, "scratch", "postgres", scratch_server(config)))
     known = {e.name for e in entries}
     if config.state_path.is_dir():
