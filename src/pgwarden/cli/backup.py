@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -15,10 +15,10 @@ from pgwarden.cli.common import (
     YesOpt,
     console,
     emit_json,
-    info,
     load,
     table,
     typed_confirmation,
+    working,
 )
 
 if TYPE_CHECKING:
@@ -152,9 +152,9 @@ def verify(
     from pgwarden.backup.api import verify as verify_backup
     from pgwarden.errors import EXIT_PROBLEMS
 
-    if not json:
-        info(f"verifying {backup_id}: checksums, then a restore into a scratch database")
-    result = verify_backup(load(), backup_id, env)
+    message = f"verifying {backup_id}: checksums, then a restore into a scratch database"
+    with nullcontext() if json else working(message):
+        result = verify_backup(load(), backup_id, env)
     if json:
         emit_json(result)
     else:

@@ -126,6 +126,20 @@ def json_doc(result: Any) -> dict[str, Any]:
     return doc
 
 
+@contextmanager
+def working(message: str) -> Iterator[None]:
+    """Long work without a count: a spinner with ``message`` on a terminal, else ``message`` once on stderr."""
+    from rich.markup import escape
+
+    err = console(stderr=True)
+    if not err.is_terminal:
+        err.print(message, markup=False)
+        yield
+        return
+    with err.status(escape(message)):
+        yield
+
+
 def cell(value: Any) -> str:
     """A value as plain cell text: None is '-', lists and dicts one ``a, b`` / ``key=value`` line.
 
