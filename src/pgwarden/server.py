@@ -24,10 +24,10 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 from urllib.parse import quote
 
 from pgwarden.errors import Unreachable
@@ -447,20 +447,36 @@ def scratch_database(config: Config, purpose: str = "scratch", *, keep: bool = F
     import psycopg
     from psycopg import sql
 
-    started_here = config.settings.scratch_url == "embedded" and not scratch_server(config).status().running
-    admin_url = scratch_admin_url(config)
-    name = f"pgwarden_{purpose}_{uuid.uuid4().hex[:10]}"
-    try:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    embedded = config.settings.scratch_url == "embedded"
+    with _scratch_users(config) if embedded else nullcontext(None) as users:
+        started_here = embedded and not scratch_server(config).status().running
+        admin_url = scratch_admin_url(config)
+        name = f"pgwarden_{purpose}_{uuid.uuid4().hex[:10]}"
         try:
-            yield database_url(admin_url, name)
-        finally:
             with psycopg.connect(admin_url, autocommit=True) as conn:
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-    finally:
-        if started_here and not keep and not os.environ.get(KEEP_SCRATCH_ENV):
-            scratch_server(config).stop()
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            try:
+                yield database_url(admin_url, name)
+            finally:
+                with psycopg.connect(admin_url, autocommit=True) as conn:
+                    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        finally:
+            if started_here and users is not None and not keep and not os.environ.get(KEEP_SCRATCH_ENV):
+                try:  # only the last user stops it: another process may still hold a scratch database there
+                    fcntl.flock(users, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    pass
+                else:
+                    scratch_server(config).stop()
+
+
+@contextmanager
+def _scratch_users(config: Config) -> Iterator[IO[str]]:
+    """A shared lock held by every process using the project's embedded scratch server."""
+    config.state_path.mkdir(parents=True, exist_ok=True)
+    with open(config.state_path / ".scratch.users", "a", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        yield handle
 
 
 def database_url(url: str, database: str) -> str:
