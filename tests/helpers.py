@@ -56,3 +56,10 @@ def assert_complete(result: subprocess.CompletedProcess[str], *present: str, roo
             if head in line:
                 assert str(root) in line, line
     return text
+
+
+def in_project(root: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``pgwarden ARGS`` in ``root`` with the config found there (not $PGWARDEN_CONFIG)."""
+    from conftest import run_cli
+
+    return run_cli(*args, cwd=root, env={"PGWARDEN_CONFIG": ""}, stdin=stdin)

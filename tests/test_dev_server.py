@@ -11,11 +11,11 @@ from pathlib import Path
 import psycopg
 
 from conftest import run_cli
-from helpers import assert_complete
+from helpers import assert_complete, in_project
 
 
 def _cli(root: Path, *args: str):  # type: ignore[no-untyped-def]
-    return run_cli(*args, cwd=root, env={"PGWARDEN_CONFIG": ""})
+    return in_project(root, *args)
 
 
 def test_init_then_dev_lifecycle_survives_restart_and_stale_pid(tmp_path: Path) -> None:

@@ -8,20 +8,13 @@ from pathlib import Path
 
 import psycopg
 
-from conftest import run_cli
+from helpers import in_project
 from pgwarden.config import load_config
 from pgwarden.devserver import destroy_all
 
 
 def _cli(root: Path, *args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
-    if stdin is None:
-        return run_cli(*args, cwd=root, env={"PGWARDEN_CONFIG": ""})
-    import os
-    import subprocess
-    import sys
-
-    return subprocess.run([sys.executable, "-m", "pgwarden.cli.main", *args], cwd=root, input=stdin,
-                          capture_output=True, text=True, timeout=120, env={**os.environ, "PGWARDEN_CONFIG": ""})
+    return in_project(root, *args, stdin=stdin)
 
 
 def _running(root: Path) -> dict[str, bool]:
