@@ -28,7 +28,7 @@ from pgwarden.backup.runner import COMPRESSIONS, DumpProgress, Tools, choose_too
 from pgwarden.backup.storage import MANIFEST, manifest_bytes, storage_for, write_private
 from pgwarden.backup.tables import existing_tables, list_tables, split_name
 from pgwarden.config import Config
-from pgwarden.db import connect, resolve_target
+from pgwarden.db import Intent, connect, resolve_target
 from pgwarden.errors import BadInput
 from pgwarden.units import parse_size
 
@@ -138,7 +138,7 @@ def create(
         raise BadInput(f"--format {fmt}: use custom or directory")
     if jobs < 1 or (jobs > 1 and fmt != "directory"):
         raise BadInput(f"--jobs {jobs}: parallel dumps need --format directory (and jobs >= 1)")
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.READ)
     storage = storage_for(config)
     started = time.monotonic()
     started_at = datetime.now(UTC)

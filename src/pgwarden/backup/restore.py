@@ -23,7 +23,7 @@ from pgwarden.backup.runner import ToolFailed, Tools
 from pgwarden.backup.tables import split_name
 from pgwarden.backup.verify import restore_args, restore_tools
 from pgwarden.config import Config
-from pgwarden.db import connect, redact, resolve_target
+from pgwarden.db import Intent, connect, redact, resolve_target
 from pgwarden.errors import BadInput, ProblemsFound
 from pgwarden.guards import Confirm, confirm_or_refuse
 
@@ -160,7 +160,8 @@ def restore(
             details={"problems": problems},
         )
     chosen = _tables_of(manifest, tables) if tables else None
-    target = resolve_target(config, env_name)
+    target = resolve_target(config, env_name, intent=Intent.DATA_RESTORE, yes=yes,
+                            confirm=confirm)
     with connect(target.url) as conn:
         tools = restore_tools(manifest, conn.info.server_version // 10000)
         database = conn.info.dbname
