@@ -57,3 +57,20 @@ def test_init_in_another_folder_says_cd_first(tmp_path: Path) -> None:
     (tmp_path / "b").mkdir()
     in_place = run_cli("init", cwd=tmp_path / "b", env={"PGWARDEN_CONFIG": ""})
     assert "next: pgwarden migrate up" in in_place.stdout and "cd " not in in_place.stdout
+
+
+def test_blocked_queries_evidence_reads_as_a_table_and_one_line_per_blocker(capsys) -> None:  # type: ignore[no-untyped-def]
+    from pgwarden.cli.doctor import _render_check
+    from pgwarden.doctor.model import CheckResult
+
+    evidence = [{"pid": 123, "user": "app", "application_name": "web", "waiting_seconds": 31.2,
+                 "query": "UPDATE stock SET qty = 8 WHERE id = 1", "blocked_by": [99],
+                 "blockers": [{"pid": 99, "state": "idle in transaction", "transaction_seconds": 45.1,
+                               "query": "SELECT * FROM stock FOR UPDATE"}]}]
+    _render_check(CheckResult("blocked_queries", "activity", "fail", "1 statement waiting", "why", evidence,
+                              ["SELECT pg_cancel_backend(99);"], 0.1))
+    out = capsys.readouterr().out
+    assert "waiting_seconds" in out and "application_name" in out  # headers whole
+    assert '{"' not in out and "[{" not in out  # no raw JSON
+    assert "pid 123 blockers: pid=99, state=idle in transaction, transaction_seconds=45.1, " \
+           "query=SELECT * FROM stock FOR UPDATE" in out
