@@ -40,9 +40,12 @@ def backend_running_longer_than(db: Any, query_like: str, seconds: float) -> int
     return None if row is None else int(row[0])
 
 
-def assert_complete(result: subprocess.CompletedProcess[str], *present: str, root: Path | None = None) -> str:
-    """The properties every command's piped output must have; returns stdout + stderr."""
+def assert_complete(result: subprocess.CompletedProcess[str], *present: str, root: Path | None = None,
+                    exit_code: int | None = 0) -> str:
+    """The properties every command's piped output must have (and its exit code); returns stdout + stderr."""
     text = result.stdout + result.stderr
+    if exit_code is not None:
+        assert result.returncode == exit_code, (result.args, result.returncode, text)
     assert "Traceback" not in text, text
     assert "…" not in text, text
     assert ";;" not in text, text
