@@ -74,3 +74,16 @@ def test_blocked_queries_evidence_reads_as_a_table_and_one_line_per_blocker(caps
     assert '{"' not in out and "[{" not in out  # no raw JSON
     assert "pid 123 blockers: pid=99, state=idle in transaction, transaction_seconds=45.1, " \
            "query=SELECT * FROM stock FOR UPDATE" in out
+
+
+def test_shell_completion_script_is_offered(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    program = Path(sys.executable).parent / "pgwarden"
+    result = subprocess.run([str(program), "--show-completion", "bash"], capture_output=True, text=True, cwd=tmp_path,
+                            env={**os.environ, "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "_pgwarden_completion" in result.stdout and "complete " in result.stdout
+    assert "--install-completion" in run_cli("--help", cwd=tmp_path).stdout
