@@ -149,7 +149,9 @@ class Blocker:
 
     def describe(self) -> str:
         age = f"{self.age_seconds:.1f}s" if self.age_seconds is not None else "?"
-        return f"pid {self.pid} ({self.state}, transaction open {age}): {self.query[:120]}"
+        from pgwarden.output import sql_excerpt
+
+        return f"pid {self.pid} ({self.state}, transaction open {age}): {sql_excerpt(self.query, 120)}"
 
 
 _BLOCKERS_SQL = """

@@ -28,8 +28,9 @@ app = typer.Typer(
     help="Run the whole life of a PostgreSQL application database safely.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
+    context_settings=common.help_settings(),
 )
 app.add_typer(migrate.app, name="migrate")
 app.add_typer(dev.app, name="dev")

@@ -82,7 +82,20 @@ def _render_steps(result: MigrateResult) -> None:
                     _cells(rows)))
     for warning in result.warnings:
         out.print(f"[yellow]warning[/]: {escape(warning)}")
-    out.print(f"version: {escape(result.version_before or 'none')} -> {escape(result.version_after or 'none')}")
+    out.print(version_line(result), markup=False)
+
+
+def version_line(result: MigrateResult) -> str:
+    """``version: A -> B``, never going backwards: a migration applied out of order is named as such."""
+    from pgwarden.sources import version_key
+
+    before, after = result.version_before, result.version_after
+    older = [s.version for s in result.steps
+             if result.direction == "up" and before and version_key(s.version) < version_key(before)]
+    if result.direction == "up" and before and (after is None or version_key(after) <= version_key(before)):
+        return f"version: {before} (unchanged)" + (f"; applied out of order: {', '.join(older)}" if older else "")
+    suffix = f"; also applied out of order: {', '.join(older)}" if older else ""
+    return f"version: {before or 'none'} -> {after or 'none'}{suffix}"
 
 
 @app.command()

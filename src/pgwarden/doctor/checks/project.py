@@ -132,7 +132,7 @@ def backup_age(ctx: CheckContext) -> Outcome:
         fix.append(f"pgwarden backup verify <id>{env}")
         return Outcome(bad, f"{what} for environment {ctx.env_name}", evidence, fix)
     newest = verified[0]
-    age = (datetime.now(UTC) - newest["taken_at"]).total_seconds()
+    age = (ctx.now - newest["taken_at"]).total_seconds()
     summary = f"newest verified backup {newest['id']} is {seconds(age)} old (policy: at most {seconds(max_age)})"
     if age > max_age:
         return Outcome(bad, summary, evidence, [f"pgwarden backup create{env}", f"pgwarden backup verify <id>{env}"])
