@@ -77,26 +77,6 @@ class LintSettings(_Strict):
         return value
 
 
-class Keep(_Strict):
-    daily: int = Field(default=7, ge=0)
-    weekly: int = Field(default=4, ge=0)
-    monthly: int = Field(default=12, ge=0)
-
-
-class BackupSettings(_Strict):
-    dir: str = "backups"
-    keep: Keep = Field(default_factory=Keep)
-    format: Literal["custom", "directory"] = "custom"
-    compress: Literal["zstd", "lz4", "gzip", "none"] | None = None
-    exact_count_max_size: str = "100MB"  # tables larger than this get an estimated row count in the manifest
-
-    @field_validator("exact_count_max_size")
-    @classmethod
-    def _size(cls, value: str) -> str:
-        parse_size(value)
-        return value
-
-
 class PartitionSpec(_Strict):
     table: str
     key: str
@@ -132,7 +112,7 @@ class _ConfigModel(_Strict):
     environments: dict[str, Environment] = Field(default_factory=dict)
     migrate: MigrateSettings = Field(default_factory=MigrateSettings)
     lint: LintSettings = Field(default_factory=LintSettings)
-    backup: BackupSettings = Field(default_factory=BackupSettings)
+    backup: dict[str, Any] = Field(default_factory=dict)  # validated by pgwarden.backup.settings
     partitions: list[PartitionSpec] = Field(default_factory=list)
     doctor: DoctorSettings = Field(default_factory=DoctorSettings)
 
@@ -152,10 +132,6 @@ class Config:
     @property
     def seeds_path(self) -> Path:
         return self.root / self.settings.seeds_dir
-
-    @property
-    def backup_path(self) -> Path:
-        return self.root / self.settings.backup.dir
 
     @property
     def state_path(self) -> Path:

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from pgwarden.cli.common import EnvOpt, JsonOpt, YesOpt, console, emit_json, info, load, table, typed_confirmation
 
@@ -84,7 +85,12 @@ def create(
     m = result.manifest
     out = console()
     out.print(f"[green]backup {result.id}[/] of {result.env} ({m.database}): {_size(m.size)} in {result.seconds:.1f}s")
-    out.print(f"  path: {result.path}")
+    out.print(f"  kind: {m.kind}; stored at: {escape(result.location)}")
+    if m.encryption:
+        out.print(f"  encrypted ({m.encryption.scheme}) for {', '.join(m.encryption.recipients)}")
+    for ref in result.outside_references:
+        out.print(f"  [yellow]note[/]: foreign key {escape(ref)}: those rows are not in this partial backup; "
+                  "verify restores it without that key")
     out.print(f"  pg_dump: {result.pg_dump}; format {m.format}, compression {result.compression}")
     exact = sum(1 for t in m.tables if t.exact)
     out.print(
@@ -114,15 +120,15 @@ def list_(env: EnvOpt = None, json: JsonOpt = False) -> None:
             _age(b.age_seconds),
             b.migration_version,
             f"[{colors[b.verified]}]{b.verified}[/]",
-            f"{b.format}/{b.compression}",
-            b.reason,
+            b.kind + (f" ({', '.join(b.tables)})" if b.tables else ""),
+            f"{b.format}/{b.compression}" + (" encrypted" if b.encrypted else ""),
+            escape(b.reason or ""),
         ]
         for b in backups
     ]
     out = console()
-    rendered = table(
-        f"backups of {config.env_name(env)}", ["id", "size", "age", "migration", "verified", "dump", "note"], rows
-    )
+    columns = ["id", "size", "age", "migration", "verified", "kind", "dump", "note"]
+    rendered = table(f"backups of {config.env_name(env)}", columns, rows)
     for column in rendered.columns[:3]:
         column.no_wrap = True
     out.print(rendered)
@@ -159,7 +165,9 @@ def verify(
             ]
             out.print(table(f"backup {result.id}", ["table", "manifest rows", "restored rows", "state"], rows))
         for problem in result.problems:
-            out.print(f"[red]problem[/]: {problem}")
+            out.print(f"[red]problem[/]: {escape(problem)}")
+        for skipped in result.skipped:
+            out.print(f"[yellow]skipped[/]: {escape(skipped)}")
         state = "[green]verified[/]" if result.ok else "[red]FAILED[/]"
         out.print(
             f"{state}: {result.files_checked} file(s) checked, {len(result.tables)} table(s) compared, "
