@@ -20,8 +20,8 @@ from pgwarden.backup.crypto import DecryptionFailed
 from pgwarden.backup.manifest import KINDS, Kind, Manifest, TableInfo
 from pgwarden.backup.restore import RestoreResult, restore
 from pgwarden.backup.retention import Candidate, Decision, Policy, PruneResult, plan, prune
-from pgwarden.backup.settings import BackupSettings, Keep, ShortKeep
 from pgwarden.backup.runner import DumpProgress, ToolFailed
+from pgwarden.backup.settings import BackupSettings, Keep, ShortKeep
 from pgwarden.backup.verify import TableCheck, VerifyResult, verify
 
 __all__ = [

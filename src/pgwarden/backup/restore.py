@@ -227,7 +227,7 @@ def restore(
         env_name,
         database,
         target_db,
-        [t.qualified for t in chosen] if chosen else None,
+        tables or ([t.qualified for t in chosen] if chosen else None),
         safety_id,
         version,
         f"{tools.source} pg_restore {tools.version}",
