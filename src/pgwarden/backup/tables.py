@@ -101,7 +101,8 @@ def existing_tables(conn: psycopg.Connection[Any]) -> set[tuple[str, str]]:
 
 _ALL_TABLES_SQL = """
 SELECT n.nspname, c.relname,
-       EXISTS (SELECT 1 FROM unnest(%(oids)s::oid[]) AS s(oid), pg_partition_tree(s.oid) t WHERE t.relid = c.oid)
+       c.oid = ANY(%(oids)s::oid[])
+       OR EXISTS (SELECT 1 FROM unnest(%(oids)s::oid[]) AS s(oid), pg_partition_tree(s.oid) t WHERE t.relid = c.oid)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgwarden')

@@ -186,12 +186,19 @@ def restore(
         typer.Option("--target-db", help="Restore into this new database on the same server instead."),
     ] = None,
     tables: TablesOpt = None,
+    archive: Annotated[
+        bool,
+        typer.Option("--archive", help="BACKUP_ID names a retired partition (or its archive): restore, re-attach."),
+    ] = False,
     yes: YesOpt = False,
     json: JsonOpt = False,
 ) -> None:
     """Restore a backup in place (pg_restore --clean --if-exists, one transaction) or into a new database."""
     from pgwarden.backup.api import restore as restore_backup
 
+    if archive:
+        _restore_archive(backup_id, env, yes, json)
+        return
     result = restore_backup(load(), backup_id, env, target_db=target_db, tables=tables, yes=yes,
                             confirm=typed_confirmation(json))
     if json:
@@ -208,6 +215,17 @@ def restore(
     out.print(f"migration version now in the database: {result.migration_version or 'none'}")
     if result.target_db:
         out.print(f"  switch to it by pointing the environment's url at database {result.target_db}")
+
+
+def _restore_archive(name: str, env: str | None, yes: bool, json: bool) -> None:
+    from pgwarden.backup.api import restore_archive
+
+    result = restore_archive(load(), env, name, yes=yes, confirm=typed_confirmation(json))
+    if json:
+        emit_json(result)
+        return
+    console().print(f"[green]restored[/] partition {escape(result.table)} ({result.rows} rows) from archive "
+                    f"{result.backup_id} and attached it to {escape(result.parent)} {escape(result.bounds)}")
 
 
 @app.command()
