@@ -11,8 +11,8 @@ import psycopg
 from pgwarden.backup import api
 from pgwarden.backup.manifest import Manifest, Verification
 from pgwarden.backup.retention import Candidate
-from pgwarden.backup.storage import MANIFEST, LocalStorage, manifest_bytes, write_private
 from pgwarden.backup.settings import Keep
+from pgwarden.backup.storage import MANIFEST, LocalStorage, manifest_bytes, write_private
 
 LAST_DAY = date(2026, 11, 21)  # a Saturday, ISO week 47
 
