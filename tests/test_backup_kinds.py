@@ -89,7 +89,7 @@ def test_doctor_ignores_partial_backups(project) -> None:  # type: ignore[no-unt
     assert api.verify(config, partial.id, "test").ok
     assert api.newest_verified_full(config, "test") is None
     doctor = project.cli("doctor", "--check", "backup_age", "--json")
-    assert "no full backup" in doctor.stdout, doctor.stdout + doctor.stderr
+    assert "no backup (and 1 partial, archive or safety backup, which do not count)" in doctor.stdout, doctor.stdout
 
 
 def test_partial_backup_carries_the_functions_types_and_sequences_it_needs(project, pg_server) -> None:  # type: ignore[no-untyped-def]

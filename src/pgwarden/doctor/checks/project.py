@@ -73,13 +73,17 @@ def backup_age(ctx: CheckContext) -> Outcome:
                                       for b in backups[:5]]
     if not verified:
         full = [b for b in backups if b.kind == "full"]
-        what = f"{plural(len(full), 'full backup')}, none verified" if full else "no full backup"
+        what = f"{plural(len(full), 'backup')}, none verified" if full else "no backup"
+        if len(backups) > len(full):
+            others = plural(len(backups) - len(full), "partial, archive or safety backup")
+            what += f" (and {others}, which do not count)"
         fix = [f"pgwarden backup create{env}"] if not full else []
         fix.append(f"pgwarden backup verify <id>{env}")
         return Outcome(bad, f"{what} for environment {ctx.env_name}", evidence, fix)
     newest = verified[0]
     age = newest.age_seconds
-    summary = f"newest verified full backup {newest.id} is {seconds(age)} old (policy: at most {seconds(max_age)})"
+    summary = (f"newest verified backup {newest.id} is {seconds(age)} old (policy: at most {seconds(max_age)}); "
+               "full backups only")
     if age > max_age:
         return Outcome(bad, summary, evidence, [f"pgwarden backup create{env}", f"pgwarden backup verify <id>{env}"])
     return ok(summary, evidence)
