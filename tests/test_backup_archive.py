@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import psycopg
 
@@ -29,19 +28,18 @@ def digest(db: psycopg.Connection, table: str) -> tuple[int, str]:
     return int(row[0]), str(row[1])
 
 
-def test_maintain_archives_then_restore_archive_reattaches(project, db) -> None:  # type: ignore[no-untyped-def]
-    from pgwarden.partition.maintain import maintain
-
+def test_archive_then_restore_archive_reattaches(project, db) -> None:  # type: ignore[no-untyped-def]
     db.execute(METRICS)
-    project.write_config(partitions_config(table="metrics_raw", key="at", interval="1 month", premake=0,
-                                           retention="1 month", retention_mode="archive"))
+    db.execute("CREATE TABLE metrics_raw_p2026_09 PARTITION OF metrics_raw "
+               "FOR VALUES FROM ('2026-09-01 00:00+00') TO ('2026-10-01 00:00+00')")
+    db.execute("CREATE TABLE metrics_raw_p2026_10 PARTITION OF metrics_raw "
+               "FOR VALUES FROM ('2026-10-01 00:00+00') TO ('2026-11-01 00:00+00')")
     config = project.config()
-    maintain(config, None, now=datetime(2026, 9, 2, tzinfo=UTC))
     db.execute("INSERT INTO metrics_raw (at, v) SELECT '2026-09-03'::timestamptz + g * interval '1 minute', g - 5 "
                "FROM generate_series(1, 700) g")
     before = digest(db, "metrics_raw_p2026_09")
-    result = maintain(config, None, now=datetime(2026, 11, 22, tzinfo=UTC)).tables[0]
-    assert result.dropped == ["metrics_raw_p2026_09"]
+    result = api.archive_partition(config, "test", "public", "metrics_raw_p2026_09")
+    assert result.detached_concurrently and result.dropped and result.rows == 700
     assert db.execute("SELECT to_regclass('metrics_raw_p2026_09')").fetchone() == (None,)
 
     backups = api.list_backups(config, "test")
@@ -52,6 +50,7 @@ def test_maintain_archives_then_restore_archive_reattaches(project, db) -> None:
     assert manifest["archive"]["table"] == "metrics_raw_p2026_09" and manifest["archive"]["parent"] == "metrics_raw"
     assert manifest["archive"]["rows"] == 700
     assert manifest["archive"]["bounds"].startswith("FOR VALUES FROM ('2026-09-01")
+    assert manifest["archive"]["parent_schema"] == "public"
     assert [t["name"] for t in manifest["tables"]] == ["metrics_raw_p2026_09"]
 
     pruned = api.prune(config, "test", dry_run=True)

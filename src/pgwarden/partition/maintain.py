@@ -37,9 +37,9 @@ Lock profile, step by step:
    waits in the lock queue without a bound; we take it once per run, bounded.
    Better still: do not configure a default partition; ``premake`` covers the future.
 5. ``drop``: DROP TABLE of the already detached table (ACCESS EXCLUSIVE on it only).
-   ``archive``: ``pgwarden.backup.api.archive_partition`` detaches it (CONCURRENTLY where allowed),
-   dumps the standalone table, verifies that backup and only then drops it (see
-   ``backup/archive.py``). ``detach``: the table is left in place, detached.
+   ``archive``: a pgwarden backup of the partition is taken first, while it is still
+   attached (pg_dump, AccessShare on that partition only), then detach and drop: a
+   crash in between only means the next run archives it again. ``detach``: the table is left in place, detached.
 """
 
 from __future__ import annotations
@@ -310,14 +310,12 @@ def _apply_retention(conn: psycopg.Connection[Any], config: Config, env: str, in
     expired = [p for p in parts if not p.is_default and p.upper is not None and p.upper <= cutoff]
     if not expired:
         return
-    if layout.retention_mode == "archive":  # the backup API detaches, dumps, verifies, then drops each one
-        from pgwarden.backup.api import archive_partition
+    if layout.retention_mode == "archive":  # archive while still attached: a crash later just archives again
+        from pgwarden.partition.archive import archive_table
 
         for part in expired:
-            done.archived[part.name] = archive_partition(config, env, part.schema, part.name).backup_id
-            done.detached.append(part.name)
-            done.dropped.append(part.name)
-        return
+            backup_id, _path = archive_table(config, env, part.schema, part.name)
+            done.archived[part.name] = backup_id
     if default is not None:
         ddl.run_locked(conn, [ddl.detach(info.schema, info.name, p.name) for p in expired], policy,
                        what=f"detach {len(expired)} expired partitions of {info.qualified}")
