@@ -100,9 +100,9 @@ class Project:
         return path
 
     def config(self):  # type: ignore[no-untyped-def]
-        from pgwarden.config import load_config
+        from pgwarden.settings import load
 
-        return load_config(self.config_path)
+        return load(self.config_path)
 
     def cli(self, *args: str, env: dict[str, str] | None = None, timeout: float = 120,
             check_exit: int | None = None) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -21,10 +21,11 @@ from pgwarden.errors import ConfigError
 from pgwarden.units import parse_duration, parse_size
 
 EMBEDDED = "embedded"
+M = TypeVar("M", bound=BaseModel)
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -34,7 +35,7 @@ def _check_duration(value: str | None) -> str | None:
     return value
 
 
-class Environment(_Strict):
+class Environment(StrictModel):
     """One named target database."""
 
     url: str
@@ -50,7 +51,7 @@ class Environment(_Strict):
         return self.url == EMBEDDED
 
 
-class MigrateSettings(_Strict):
+class MigrateSettings(StrictModel):
     lock_timeout: str = "2s"
     statement_timeout: str | None = None
     retries: int = Field(default=8, ge=0, le=100)
@@ -64,7 +65,7 @@ class MigrateSettings(_Strict):
     )(_check_duration)
 
 
-class LintSettings(_Strict):
+class LintSettings(StrictModel):
     disable: list[str] = Field(default_factory=list)
     severity: dict[str, Literal["error", "warning", "info"]] = Field(default_factory=dict)
     small_table_rows: int = Field(default=10_000, ge=0)
@@ -77,34 +78,14 @@ class LintSettings(_Strict):
         return value
 
 
-class PartitionSpec(_Strict):
-    table: str
-    key: str
-    schema_name: str = Field(default="public", alias="schema")
-    interval: str | None = None
-    modulus: int | None = Field(default=None, ge=2)
-    premake: int = Field(default=3, ge=0)
-    retention: str | None = None
-    retention_mode: Literal["detach", "drop", "archive"] = "detach"
-    default_partition: bool = False
+class DoctorSettings(StrictModel):
+    """``[doctor]``: ``thresholds`` stays raw here; ``pgwarden.doctor.thresholds`` validates it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class DoctorSettings(_Strict):
     thresholds: dict[str, float | int | str] = Field(default_factory=dict)
     checks_disabled: list[str] = Field(default_factory=list)
 
-    @field_validator("thresholds")
-    @classmethod
-    def _thresholds(cls, value: dict[str, float | int | str]) -> dict[str, float | int | str]:
-        from pgwarden.doctor.thresholds import check_overrides
 
-        check_overrides(value)
-        return value
-
-
-class _ConfigModel(_Strict):
+class _ConfigModel(StrictModel):
     migrations_dir: str = "migrations"
     seeds_dir: str = "seeds"
     default_env: str = "dev"
@@ -112,8 +93,8 @@ class _ConfigModel(_Strict):
     environments: dict[str, Environment] = Field(default_factory=dict)
     migrate: MigrateSettings = Field(default_factory=MigrateSettings)
     lint: LintSettings = Field(default_factory=LintSettings)
-    backup: dict[str, Any] = Field(default_factory=dict)  # validated by pgwarden.backup.settings
-    partitions: list[PartitionSpec] = Field(default_factory=list)
+    backup: dict[str, Any] = Field(default_factory=dict)  # raw: pgwarden.backup.settings validates
+    partitions: list[dict[str, Any]] = Field(default_factory=list)  # raw: pgwarden.partition.spec validates
     doctor: DoctorSettings = Field(default_factory=DoctorSettings)
 
 
@@ -214,18 +195,22 @@ def load_config(path: Path | None = None) -> Config:
         if data is None:
             raise ConfigError(f"{source}: no [tool.pgwarden] table")
     data = expand_variables(data, source=source)
+    settings = validate_section(_ConfigModel, data, source=source)
+    return Config(settings=settings, source=source, root=source.parent)
+
+
+def validate_section(model: type[M], data: Any, *, source: Path, key: str = "") -> M:
+    """``data`` validated as ``model``; a ConfigError names ``source`` and the dotted key under ``key``.
+
+    The one way a section is validated, here for the core settings and by each domain
+    package for its own raw section (``partitions``, ``doctor.thresholds``...).
+    """
     try:
-        settings = _ConfigModel.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        key = _format_loc(first["loc"]) or "(top level)"
+        inner = _format_loc(first["loc"])
+        where = f"{key}{'' if not inner or inner.startswith('[') or not key else '.'}{inner}" or "(top level)"
         message = first["msg"].removeprefix("Value error, ")
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(f"{source}: {key}: {message}{more}") from None
-    for index, spec in enumerate(settings.partitions):
-        if (spec.interval is None) == (spec.modulus is None):
-            raise ConfigError(f"{source}: partitions[{index}]: give exactly one of interval or modulus")
-        from pgwarden.partition.spec import from_spec  # validates interval and retention, naming the key
-
-        from_spec(spec, where=f"{source}: partitions[{index}]")
-    return Config(settings=settings, source=source, root=source.parent)
+        raise ConfigError(f"{source}: {where}: {message}{more}") from None

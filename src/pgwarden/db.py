@@ -58,13 +58,24 @@ def resolve_target(config: Config, env_name: str | None = None) -> Target:
     """The environment's database URL; an ``embedded`` environment's server is started on demand."""
     name, env = config.environment(env_name)
     if not env.is_embedded:
-        return Target(name, env, env.url)
-    from pgwarden.server import EmbeddedServer, ensure_database
+        target = Target(name, env, env.url)
+    else:
+        from pgwarden.server import EmbeddedServer, ensure_database
 
-    server = EmbeddedServer(config.state_path / name)
-    server.start()
-    ensure_database(server.url("postgres"), env.database)
-    return Target(name, env, server.url(env.database))
+        server = EmbeddedServer(config.state_path / name)
+        server.start()
+        ensure_database(server.url("postgres"), env.database)
+        target = Target(name, env, server.url(env.database))
+    _bind_journal(config, target)
+    return target
+
+
+def _bind_journal(config: Config, target: Target) -> None:
+    """Journal this database's events in the project (``.pgwarden/events.jsonl``), when it can be reached."""
+    from pgwarden import events
+
+    with suppress(Unreachable), connect(target.url) as conn:
+        events.bind_project(conn, config.state_path)
 
 
 def connect(url: str, *, autocommit: bool = True, application_name: str = APPLICATION_NAME,

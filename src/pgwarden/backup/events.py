@@ -14,7 +14,7 @@ def record(url: str, kind: str, what: str, outcome: str, details: dict[str, Any]
 
     from pgwarden.db import connect
     from pgwarden.errors import PgwardenError
-    from pgwarden.migrations.history import record_event
+    from pgwarden.events import record_event
 
     try:
         with connect(url) as conn:

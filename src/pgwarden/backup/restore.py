@@ -1,6 +1,8 @@
 """``backup restore``: put a backup back, in place or into a new database.
 
-Guarantees: a protected environment is refused (exit 5, nothing touched) unless
+Guarantees: the event log (``pgwarden.events``) survives an in-place restore: it is read
+before and written back after, with the same ids, and later events never reuse an id;
+a protected environment is refused (exit 5, nothing touched) unless
 confirmed (``yes`` or the env name typed at the prompt), and gets a fresh safety backup before an in-place restore;
 the backup's checksums are checked before anything changes; the restore runs
 in one transaction (``--single-transaction --exit-on-error``), so a failure
@@ -15,6 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from pgwarden import events
 from pgwarden.backup.access import opened, toc
 from pgwarden.backup.catalog import find
 from pgwarden.backup.events import record
@@ -161,6 +164,12 @@ def _run_restore(tools: Tools, dump: Path, chosen: list[TableInfo] | None, url: 
         run_tool(restore_args(tools, dump, clean=clean, list_file=list_file), url=url, what=what)
 
 
+def _read_events(url: str) -> list[events.Event]:
+    """The event log before an in-place restore (written back after it: ids are never reused)."""
+    with connect(url) as conn:
+        return events.snapshot(conn)
+
+
 def restore(
     config: Config,
     backup_id: str,
@@ -201,6 +210,7 @@ def restore(
             safety_id = create(config, env_name, reason=f"safety backup before restoring {backup_id}",
                                kind="safety").id
         url = database_url(target.url, target_db) if target_db else target.url
+        kept_events = _read_events(url) if target_db is None else []
         try:
             _run_restore(tools, backup.dump, chosen, url, clean=target_db is None,
                          what=f"pg_restore of {backup_id} into {target_db or database}")
@@ -214,6 +224,8 @@ def restore(
             ) from None
     with connect(url) as conn:
         version = current_version(applied(conn))
+        if kept_events:
+            events.restore_after(conn, kept_events)
     record(
         url,
         "restore",

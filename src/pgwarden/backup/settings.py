@@ -22,20 +22,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
-from pgwarden.config import Config
+from pgwarden.config import Config, StrictModel, validate_section
 from pgwarden.errors import ConfigError
 from pgwarden.units import parse_duration, parse_size
 
 FOREVER = "forever"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Keep(_Strict):
+class Keep(StrictModel):
     """How many daily, weekly and monthly slots verified full backups fill."""
 
     daily: int = Field(default=7, ge=0)
@@ -43,14 +39,14 @@ class Keep(_Strict):
     monthly: int = Field(default=12, ge=0)
 
 
-class ShortKeep(_Strict):
+class ShortKeep(StrictModel):
     """The short rule of safety and partial backups: the newest ``last`` and any younger than ``days``."""
 
     last: int = Field(default=3, ge=0)
     days: int = Field(default=14, ge=0)
 
 
-class BackupSettings(_Strict):
+class BackupSettings(StrictModel):
     """Every ``[backup]`` key with its default."""
 
     dir: str = "backups"
@@ -94,21 +90,11 @@ class BackupSettings(_Strict):
         return None if self.archive_keep == FOREVER else parse_duration(self.archive_keep)
 
 
-def _format_loc(loc: tuple[int | str, ...]) -> str:
-    return ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc)
-
-
 def parse(raw: dict[str, Any] | Any, *, source: Path | str) -> BackupSettings:
     """Validate a raw ``[backup]`` table; ConfigError (exit 2) names the file and the key."""
     if isinstance(raw, BackupSettings):
         return raw
-    try:
-        settings = BackupSettings.model_validate(raw or {})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = "backup." + _format_loc(first["loc"]) if first["loc"] else "backup"
-        message = first["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"{source}: {key}: {message}") from None
+    settings = validate_section(BackupSettings, raw or {}, source=Path(source), key="backup")
     if settings.encrypt == "age" and not settings.recipients:
         raise ConfigError(f"{source}: backup.recipients: encrypt = \"age\" needs at least one recipient (age1...)")
     if settings.encrypt and settings.format == "directory":

@@ -28,9 +28,9 @@ state = _State()
 
 def load() -> Config:
     """The project's configuration (``--config``, ``$PGWARDEN_CONFIG`` or the nearest pgwarden.toml)."""
-    from pgwarden.config import load_config
+    from pgwarden.settings import load as load_settings
 
-    return load_config(state.config_path)
+    return load_settings(state.config_path)
 
 
 _consoles: dict[bool, Console] = {}

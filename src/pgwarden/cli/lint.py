@@ -28,9 +28,9 @@ def _config_or_none() -> Config | None:
     path = state.config_path or find_config(required=False)
     if path is None:
         return None
-    from pgwarden.config import load_config
+    from pgwarden.settings import load as load_settings
 
-    return load_config(path)
+    return load_settings(path)
 
 
 @app.callback(invoke_without_command=True)

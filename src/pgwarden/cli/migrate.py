@@ -22,7 +22,7 @@ from pgwarden.cli.common import (
 if TYPE_CHECKING:
     from pgwarden.db import Blocker
     from pgwarden.migrations.commands import MigrateResult
-    from pgwarden.migrations.files import MigrationFile
+    from pgwarden.sources import MigrationFile
 
 app = typer.Typer(help="Versioned SQL migrations: new, up, down, status, history, repair, baseline.",
                   no_args_is_help=True)

@@ -10,8 +10,8 @@ import psycopg
 
 from pgwarden.config import Config
 from pgwarden.errors import ProblemsFound
-from pgwarden.migrations.files import MigrationFile
 from pgwarden.migrations.plan import MigrationState
+from pgwarden.sources import MigrationFile
 
 HEALTH_QUERY = "SELECT count(*) FROM pg_catalog.pg_class"
 INVALID_INDEXES = """

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any, TypeVar
 
+from pgwarden import events
 from pgwarden.config import Config
 from pgwarden.db import Target, advisory_lock, connect, resolve_target
 from pgwarden.deploy import checks
@@ -26,9 +27,9 @@ from pgwarden.deploy.report import DeployReport, DeployStep, StepOutcome
 from pgwarden.errors import LockTimeoutGaveUp, PgwardenError, ProblemsFound, Refused
 from pgwarden.guards import Confirm, confirm_or_refuse, require_tls, tls_status
 from pgwarden.migrations import commands, history
-from pgwarden.migrations.files import MigrationFile, discover
 from pgwarden.migrations.plan import compute_status, current_version
 from pgwarden.migrations.runner import Reporter
+from pgwarden.sources import MigrationFile, discover
 
 DEPLOY_LOCK = "pgwarden:deploy"
 DEPLOY_LOCK_WAIT = 2.0
@@ -267,7 +268,7 @@ def _record(config: Config, report: DeployReport) -> None:
     try:
         target = resolve_target(config, report.env)
         with connect(target.url) as conn:
-            history.record_event(conn, "deploy", f"deploy {report.env}", report.outcome, details)
+            events.record(conn, "deploy", f"deploy {report.env}", report.outcome, details)
         report.recorded = True
     except PgwardenError:
         if report.exception is None:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import psycopg
 
+from pgwarden import events
 from pgwarden.config import Config
 from pgwarden.db import connect, resolve_target
 from pgwarden.errors import BadInput, MigrationFailed
 from pgwarden.guards import refuse_protected
-from pgwarden.migrations import history
-from pgwarden.migrations.files import parse_statements
+from pgwarden.sources import parse_statements
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,6 @@ def seed(config: Config, env: str | None = None) -> SeedResult:
                                       + (f", {len(done)} earlier file(s) kept" if done else ""),
                                       hint="fix the seed file and run `pgwarden seed` again") from None
             done.append(SeededFile(path, len(statements), int((time.monotonic() - started) * 1000)))
-        history.record_event(conn, "seed", f"seed {name}", "ok", {"files": [f.path.name for f in done]})
+        events.record(conn, "seed", f"seed {name}", "ok", {"files": [f.path.name for f in done]})
         database = conn.info.dbname
     return SeedResult(name, database, done)

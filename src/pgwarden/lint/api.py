@@ -19,7 +19,7 @@ from pgwarden.lint.sources import Unit, expand_paths, units_of_file, units_of_mi
 
 if TYPE_CHECKING:
     from pgwarden.config import Config
-    from pgwarden.migrations.files import MigrationFile
+    from pgwarden.sources import MigrationFile
 
 __all__ = ["Finding", "LintReport", "lint_migrations", "lint_paths", "lint_project", "lint_units"]
 
@@ -75,7 +75,7 @@ def lint_migrations(config: Config | None, files: list[MigrationFile], env: str 
 def lint_project(config: Config, env: str | None = None) -> LintReport:
     """With ``env``: the migrations pending there, graded by its table sizes; without: every migration file."""
     from pgwarden.migrations.commands import pending_files
-    from pgwarden.migrations.files import discover
+    from pgwarden.sources import discover
 
     files = pending_files(config, env) if env is not None else discover(config.migrations_path)
     return lint_migrations(config, files, env)

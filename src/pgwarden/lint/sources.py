@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pgwarden.errors import BadInput, MigrationFileError
-from pgwarden.migrations.files import (
+from pgwarden.sources import (
     FILE_PATTERN,
     MARKER,
     MigrationFile,

@@ -15,12 +15,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pgwarden import events
 from pgwarden.config import Config
 from pgwarden.db import BlockerWatch, LockRetryPolicy, Target, advisory_lock, connect, resolve_target, watch_interval
 from pgwarden.errors import BadInput, ProblemsFound, Refused
 from pgwarden.guards import Confirm, confirm_or_refuse
 from pgwarden.migrations import history
-from pgwarden.migrations.files import MigrationFile, discover, version_key
 from pgwarden.migrations.history import AppliedMigration
 from pgwarden.migrations.plan import MigrationState, baseline_version, compute_status, current_version
 from pgwarden.migrations.runner import (
@@ -32,6 +32,7 @@ from pgwarden.migrations.runner import (
     run_statements,
     run_transactional,
 )
+from pgwarden.sources import MigrationFile, discover, version_key
 from pgwarden.units import parse_duration
 
 RUNNER_LOCK = "pgwarden:migrate"
@@ -397,7 +398,7 @@ def repair(config: Config, env: str | None = None) -> RepairResult:
                 elif file is not None and row.status == "applied" and row.checksum != file.checksum:
                     history.update_checksum(ctx.conn, version, file.checksum)
                     rechecksummed.append(version)
-            history.record_event(ctx.conn, "migrate", "repair", "ok",
+            events.record(ctx.conn, "migrate", "repair", "ok",
                                  {"rechecksummed": rechecksummed, "forgotten_failures": forgotten})
     return RepairResult(target.env_name, rechecksummed, forgotten)
 
@@ -429,7 +430,7 @@ def baseline(config: Config, env: str | None = None, *, version: str) -> Baselin
                            name=match.name if match else "baseline", checksum=match.checksum if match else "",
                            duration_ms=0, transactional=True, status="baseline", statements_done=0,
                            statements_total=0)
-            history.record_event(ctx.conn, "migrate", f"baseline {version}", "ok")
+            events.record(ctx.conn, "migrate", f"baseline {version}", "ok")
     covered = [f.version for f in files if int(f.version) <= int(version)]
     return BaselineResult(target.env_name, version, covered)
 

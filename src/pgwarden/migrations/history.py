@@ -1,4 +1,4 @@
-"""pgwarden's own records in the target database: ``pgwarden.migrations`` and ``pgwarden.events``.
+"""pgwarden's migration history in the target database: ``pgwarden.migrations`` (events: :mod:`pgwarden.events`).
 
 Guarantees: the schema is created idempotently; a history row is written in the
 same transaction as a transactional migration, so the two never disagree.
@@ -6,16 +6,14 @@ same transaction as a transactional migration, so the two never disagree.
 
 from __future__ import annotations
 
-import getpass
-import json
-import os
-import socket
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import psycopg
 from psycopg import sql
+
+from pgwarden.events import who
 
 SCHEMA_SQL = """
 CREATE SCHEMA IF NOT EXISTS pgwarden;
@@ -31,15 +29,6 @@ CREATE TABLE IF NOT EXISTS pgwarden.migrations (
     statements_done  integer NOT NULL DEFAULT 0,
     statements_total integer NOT NULL DEFAULT 0,
     error            text
-);
-CREATE TABLE IF NOT EXISTS pgwarden.events (
-    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    at         timestamptz NOT NULL DEFAULT now(),
-    who        text NOT NULL,
-    kind       text NOT NULL,
-    what       text NOT NULL,
-    outcome    text NOT NULL,
-    details    jsonb NOT NULL DEFAULT '{}'::jsonb
 );
 """
 
@@ -67,21 +56,9 @@ class AppliedMigration:
     error: str | None
 
 
-def who() -> str:
-    """``user@host`` of the person or job running pgwarden (recorded in history and events)."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
-    return f"{user}@{socket.gethostname()}"
-
-
 def ensure_schema(conn: psycopg.Connection[Any]) -> None:
     """Create schema ``pgwarden`` and its tables if missing (call under the runner lock)."""
-    exists = conn.execute(
-        "SELECT to_regclass('pgwarden.migrations') IS NOT NULL AND to_regclass('pgwarden.events') IS NOT NULL"
-    ).fetchone()
-    if exists and exists[0]:
+    if history_exists(conn):
         return
     with conn.transaction():
         conn.execute(SCHEMA_SQL)
@@ -148,13 +125,3 @@ def update_checksum(conn: psycopg.Connection[Any], version: str, checksum: str) 
 def delete(conn: psycopg.Connection[Any], version: str) -> None:
     """Remove the history row of ``version`` (after its down section ran)."""
     conn.execute(delete_sql(version))
-
-
-def record_event(conn: psycopg.Connection[Any], kind: str, what: str, outcome: str,
-                 details: dict[str, Any] | None = None) -> None:
-    """Append to ``pgwarden.events`` (creating the schema if needed); ``details`` must be JSON-able."""
-    ensure_schema(conn)
-    conn.execute(
-        "INSERT INTO pgwarden.events (who, kind, what, outcome, details) VALUES (%s, %s, %s, %s, %s::jsonb)",
-        [who(), kind, what, outcome, json.dumps(details or {}, default=str)],
-    )

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from pgwarden.migrations.files import MigrationFile, version_key
 from pgwarden.migrations.history import AppliedMigration
+from pgwarden.sources import MigrationFile, version_key
 
 State = Literal["applied", "pending", "changed", "missing", "failed", "interrupted", "baseline"]
 

@@ -15,10 +15,10 @@ from typing import Literal
 from pgwarden.config import Config
 from pgwarden.errors import MigrationFailed
 from pgwarden.migrations import commands
-from pgwarden.migrations.files import MigrationFile, discover
 from pgwarden.schema.diff import Difference, diff
 from pgwarden.schema.scratch import SCRATCH_ENV, with_scratch_env
 from pgwarden.schema.snapshot import snapshot_of
+from pgwarden.sources import MigrationFile, discover
 
 Outcome = Literal["ok", "down does not restore", "up again differs", "irreversible (down not tested)",
                   "up failed", "down failed", "up again failed"]

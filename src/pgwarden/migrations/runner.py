@@ -29,7 +29,7 @@ from pgwarden.db import (
 )
 from pgwarden.errors import MigrationFailed
 from pgwarden.migrations import history
-from pgwarden.migrations.files import MigrationFile, Section, Statement
+from pgwarden.sources import MigrationFile, Section, Statement
 from pgwarden.units import postgres_duration
 
 

@@ -443,7 +443,7 @@ def convert(config: Config, env: str | None, layout: Layout, *, batch: int = 10_
     LockTimeoutGaveUp (exit 4) when a short lock cannot be had.
     """
     from pgwarden.db import LockRetryPolicy, advisory_lock, resolve_target
-    from pgwarden.migrations.history import record_event
+    from pgwarden.events import record_event
 
     started = time.monotonic()
     target = resolve_target(config, env)
@@ -544,7 +544,7 @@ def _copy_verify_swap(worker: Converter, state: _State, result: ConvertResult, s
 def _abort(conn: psycopg.Connection[Any], state: _State | None, layout: Layout, policy: LockRetryPolicy,
            started: float) -> ConvertResult:
     """Undo a conversion that has not swapped yet: drop trigger, twin, log; the original was never changed."""
-    from pgwarden.migrations.history import record_event
+    from pgwarden.events import record_event
 
     if state is None:
         raise BadInput(f"no conversion of {layout.qualified} to abort")

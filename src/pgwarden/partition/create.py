@@ -92,7 +92,7 @@ def partition_statements(layout: Layout, key_type: str, parent: str, now: dateti
 def create(config: Config, env: str | None, layout: Layout, *, now: datetime | None = None) -> CreateResult:
     """Replace the empty table ``layout.table`` by a partitioned one with the same layout (see module doc)."""
     from pgwarden.db import LockRetryPolicy, resolve_target
-    from pgwarden.migrations.history import record_event
+    from pgwarden.events import record_event
 
     now = now or datetime.now(UTC)
     target = resolve_target(config, env)

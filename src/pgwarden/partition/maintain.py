@@ -102,7 +102,7 @@ def maintain(config: Config, env: str | None, *, now: datetime | None = None, ta
     """Run maintenance for every ``[[partitions]]`` entry (or only ``tables``); see the module doc."""
     from pgwarden.db import LockRetryPolicy, advisory_lock, resolve_target
     from pgwarden.errors import BadInput
-    from pgwarden.migrations.history import record_event
+    from pgwarden.events import record_event
     from pgwarden.partition.spec import configured
     from pgwarden.units import parse_duration
 

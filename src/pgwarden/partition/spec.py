@@ -3,13 +3,40 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Literal
 
+from pydantic import ConfigDict, Field
+
+from pgwarden.config import Config, StrictModel, validate_section
 from pgwarden.errors import BadInput, ConfigError
 from pgwarden.partition.naming import Interval, Retention, parse_interval, parse_retention
 
-if TYPE_CHECKING:
-    from pgwarden.config import Config, PartitionSpec
+
+class PartitionSpec(StrictModel):
+    """One ``[[partitions]]`` entry as written (config keeps the section raw; it is validated here)."""
+
+    table: str
+    key: str
+    schema_name: str = Field(default="public", alias="schema")
+    interval: str | None = None
+    modulus: int | None = Field(default=None, ge=2)
+    premake: int = Field(default=3, ge=0)
+    retention: str | None = None
+    retention_mode: Literal["detach", "drop", "archive"] = "detach"
+    default_partition: bool = False
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def entries(config: Config) -> list[PartitionSpec]:
+    """The ``[[partitions]]`` entries validated; ConfigError names the file and ``partitions[i].key``."""
+    specs = []
+    for index, raw in enumerate(config.settings.partitions):
+        spec = validate_section(PartitionSpec, raw, source=config.source, key=f"partitions[{index}]")
+        if (spec.interval is None) == (spec.modulus is None):
+            raise ConfigError(f"{config.source}: partitions[{index}]: give exactly one of interval or modulus")
+        specs.append(spec)
+    return specs
 
 
 @dataclass(frozen=True)
@@ -57,7 +84,7 @@ def from_spec(spec: PartitionSpec, *, where: str = "partitions") -> Layout:
 def configured(config: Config) -> list[Layout]:
     """Every ``[[partitions]]`` entry of the config as a Layout (validated)."""
     return [from_spec(spec, where=f"{config.source}: partitions[{i}]")
-            for i, spec in enumerate(config.settings.partitions)]
+            for i, spec in enumerate(entries(config))]
 
 
 def layout_for(config: Config | None, table: str, *, key: str | None = None, interval: str | None = None,

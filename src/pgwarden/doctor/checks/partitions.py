@@ -96,7 +96,9 @@ def partitions(ctx: CheckContext) -> Outcome:
     from psycopg import sql
 
     default_rows_sql = sql.SQL("SELECT count(*) AS n FROM (SELECT 1 FROM {} LIMIT %(limit)s) x")
-    specs = ctx.config.settings.partitions if ctx.config is not None else []
+    from pgwarden.partition.spec import entries
+
+    specs = entries(ctx.config) if ctx.config is not None else []
     if not specs:
         return ok("no [[partitions]] configured")
     evidence: list[dict[str, Any]] = []

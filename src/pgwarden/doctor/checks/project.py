@@ -23,8 +23,8 @@ def pending_migrations(ctx: CheckContext) -> Outcome:
     if ctx.config is None:
         return ok("no pgwarden project")
     from pgwarden.migrations import history
-    from pgwarden.migrations.files import discover
     from pgwarden.migrations.plan import compute_status
+    from pgwarden.sources import discover
 
     if not ctx.config.migrations_path.is_dir():
         return ok(f"no migrations folder ({ctx.config.settings.migrations_dir})")

@@ -1,0 +1,108 @@
+"""The in-memory form of a migration, whatever tool's file format it was read from.
+
+Guarantees: values are immutable; versions order numerically (``2`` before
+``10``); the checksum ignores line endings, trailing blanks and a BOM.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One SQL statement of a section, located in its file.
+
+    ``tree`` is pglast's JSON parse tree (cheap); ``node`` the pglast AST object,
+    built on first use (ten times the cost, needed by lint only).
+    """
+
+    sql: str
+    line: int
+    column: int
+    index: int
+    tree: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def kind(self) -> str:
+        """The parse node's type name, e.g. ``CreateStmt``, ``IndexStmt``."""
+        return next(iter(self.tree), "Unknown")
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """The parse node's fields (JSON form)."""
+        value = self.tree.get(self.kind, {})
+        return value if isinstance(value, dict) else {}
+
+    @cached_property
+    def node(self) -> Any:
+        """The pglast AST node of this statement."""
+        import pglast
+
+        return pglast.parse_sql(self.sql)[0].stmt
+
+
+@dataclass(frozen=True)
+class Section:
+    """The up or the down part of a migration file."""
+
+    direction: Literal["up", "down"]
+    line: int
+    transactional: bool
+    irreversible: bool
+    statements: tuple[Statement, ...]
+
+    @property
+    def empty(self) -> bool:
+        """No statement at all (what ``migrate new`` writes): nothing would run."""
+        return not self.statements
+
+
+@dataclass(frozen=True)
+class MigrationFile:
+    """A parsed migration: version, name, both sections and the checksum of its normalised text."""
+
+    version: str
+    name: str
+    path: Path
+    checksum: str
+    up: Section
+    down: Section | None
+
+    @property
+    def sort_key(self) -> tuple[int, str]:
+        return version_key(self.version)
+
+    @property
+    def reversible(self) -> bool:
+        """A down section with at least one statement; an empty one reverts nothing."""
+        return self.down is not None and not self.down.irreversible and not self.down.empty
+
+    @property
+    def label(self) -> str:
+        return f"{self.version}_{self.name}"
+
+
+def version_key(version: str) -> tuple[int, str]:
+    """Order versions numerically (so ``2`` sorts before ``10``), ties by text."""
+    return (int(version), version)
+
+
+def normalize(text: str) -> str:
+    """The text a checksum is taken over: LF line endings, no trailing blanks, no BOM."""
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n") + "\n"
+
+
+def checksum_of(text: str) -> str:
+    """sha256 of :func:`normalize` (hex)."""
+    return hashlib.sha256(normalize(text).encode("utf-8")).hexdigest()
+
+
+def statement_checksum(statement: Statement) -> str:
+    """sha256 of one statement's normalised text: what a resumed run compares per statement."""
+    return checksum_of(statement.sql)

@@ -1,0 +1,48 @@
+"""``pgwarden.events``: the table, the project journal, and surviving an in-place restore."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+
+from conftest import Project
+from pgwarden import events
+from pgwarden.db import resolve_target
+
+
+def test_record_writes_the_table_and_the_project_journal(project: Project, db) -> None:  # type: ignore[no-untyped-def]
+    target = resolve_target(project.config(), "test")
+    with psycopg.connect(target.url, autocommit=True) as conn:
+        first = events.record(conn, "backup", "b1", "ok", {"size": 3})
+        second = events.record(conn, "deploy", "deploy test", "failed")
+    rows = db.execute("SELECT id, kind, outcome, details FROM pgwarden.events ORDER BY id").fetchall()
+    assert rows == [(first.id, "backup", "ok", {"size": 3}), (second.id, "deploy", "failed", {})]
+    journal = project.root / ".pgwarden" / "events.jsonl"
+    lines = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert [(e["id"], e["kind"], e["details"]) for e in lines] == [(first.id, "backup", {"size": 3}),
+                                                                  (second.id, "deploy", {})]
+    assert [e.kind for e in events.read(db, kind="deploy")] == ["deploy"]
+    assert [e.id for e in events.read(db, limit=1)] == [second.id]
+
+
+def test_events_survive_an_in_place_restore_and_ids_are_never_reused(db) -> None:  # type: ignore[no-untyped-def]
+    for n in range(3):
+        events.record(db, "backup", f"b{n}", "ok", {"n": n})
+    before = events.snapshot(db)
+    # what an in-place restore of an older backup leaves: the table as it was then (one event, sequence at 1)
+    db.execute("DROP SCHEMA pgwarden CASCADE")
+    old = events.record(db, "backup", "b0", "ok", {"n": 0})
+    assert old.id == 1
+    written = events.restore_after(db, before)
+    assert written == 2
+    after = events.snapshot(db)
+    assert [(e.id, e.what, e.details) for e in after] == [(e.id, e.what, e.details) for e in before]
+    restore = events.record(db, "restore", "b0", "ok")
+    assert restore.id == max(e.id for e in before) + 1
+
+
+def test_read_without_a_table_is_empty(db) -> None:  # type: ignore[no-untyped-def]
+    assert events.read(db) == [] and events.snapshot(db) == []
+    assert events.restore_after(db, []) == 0
+    assert events.record(db, "seed", "x", "ok").id == 1
