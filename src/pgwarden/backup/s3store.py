@@ -11,7 +11,8 @@ Layout: ``<prefix>/<env>/<id>/<file>``, ``manifest.json`` uploaded last.
 Guarantees:
 - endpoint (``AWS_ENDPOINT_URL``), region (``AWS_REGION``/``AWS_DEFAULT_REGION``) and credentials
   (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``) come from the environment and are never printed;
-- every file is streamed in parts of :data:`PART_SIZE` (never read whole into memory); after the
+- every file is streamed in parts of :data:`PART_SIZE`, a few in flight at once (never read whole
+  into memory); after the
   upload the object's ETag and size are compared with the ones computed while reading
   (md5 of the parts' md5s), and a mismatch aborts the backup;
 - the manifest is written only after every file has been uploaded and checked, and only ids
@@ -28,7 +29,9 @@ import hashlib
 import json
 import shutil
 import tempfile
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,6 +41,7 @@ from pgwarden.backup.storage import _LOCK, MANIFEST, LocalStorage, Staging, _dum
 from pgwarden.errors import BadInput, PgwardenError, Unreachable
 
 PART_SIZE = 16 * 1024 * 1024
+UPLOAD_THREADS = 4  # parts in flight at once (memory: UPLOAD_THREADS x PART_SIZE)
 STALE_UPLOAD = timedelta(hours=6)  # an unfinished upload older than this belongs to a dead writer
 
 
@@ -128,26 +132,14 @@ class S3Storage:
         return self.location(staging.env, staging.id)
 
     def upload_file(self, path: Path, key: str) -> str:
-        """Stream ``path`` to ``key`` in parts, then compare the stored ETag and size; returns the ETag."""
+        """Stream ``path`` to ``key`` in parts, then compare the stored ETag and size; returns the ETag.
+
+        Up to :data:`UPLOAD_THREADS` parts are in flight at once (memory stays bounded at that many parts).
+        """
         where = f"upload s3://{self.bucket}/{key}"
-        upload = self._call(where, "create_multipart_upload", Bucket=self.bucket, Key=key)
-        upload_id = upload["UploadId"]
+        upload_id = self._call(where, "create_multipart_upload", Bucket=self.bucket, Key=key)["UploadId"]
         try:
-            md5s: list[bytes] = []
-            parts: list[dict[str, Any]] = []
-            size = 0
-            with open(path, "rb") as handle:
-                while True:
-                    chunk = handle.read(PART_SIZE)
-                    if not chunk and parts:
-                        break
-                    md5s.append(hashlib.md5(chunk).digest())  # noqa: S324 - S3's ETag
-                    size += len(chunk)
-                    done = self._call(where, "upload_part", Bucket=self.bucket, Key=key, UploadId=upload_id,
-                                      PartNumber=len(parts) + 1, Body=chunk)
-                    parts.append({"PartNumber": len(parts) + 1, "ETag": done["ETag"]})
-                    if len(chunk) < PART_SIZE:
-                        break
+            md5s, size, parts = self._upload_parts(path, key, upload_id, where)
             self._call(where, "complete_multipart_upload", Bucket=self.bucket, Key=key, UploadId=upload_id,
                        MultipartUpload={"Parts": parts})
         except BaseException:
@@ -160,6 +152,39 @@ class S3Storage:
             raise StoreError(f"{where}: checksum mismatch after upload (stored {etag}, "
                              f"{head.get('ContentLength')} bytes; sent {expected}, {size} bytes)")
         return etag
+
+    def _upload_parts(self, path: Path, key: str, upload_id: str,
+                      where: str) -> tuple[list[bytes], int, list[dict[str, Any]]]:
+        """Read ``path`` part by part (md5 of each) and upload them with a few threads, in order."""
+        md5s: list[bytes] = []
+        pending: deque[Future[Any]] = deque()
+        etags: list[str] = []
+        size = 0
+
+        def send(number: int, chunk: bytes) -> Any:
+            return self._call(where, "upload_part", Bucket=self.bucket, Key=key, UploadId=upload_id,
+                              PartNumber=number, Body=chunk)
+
+        with ThreadPoolExecutor(max_workers=UPLOAD_THREADS) as pool, open(path, "rb") as handle:
+            try:
+                while True:
+                    chunk = handle.read(PART_SIZE)
+                    if not chunk and md5s:
+                        break
+                    md5s.append(hashlib.md5(chunk).digest())  # noqa: S324 - S3's ETag
+                    size += len(chunk)
+                    if len(pending) >= UPLOAD_THREADS:
+                        etags.append(pending.popleft().result()["ETag"])
+                    pending.append(pool.submit(send, len(md5s), chunk))
+                    if len(chunk) < PART_SIZE:
+                        break
+                while pending:
+                    etags.append(pending.popleft().result()["ETag"])
+            except BaseException:
+                for future in pending:
+                    future.cancel()
+                raise
+        return md5s, size, [{"PartNumber": i + 1, "ETag": etag} for i, etag in enumerate(etags)]
 
     def _abort(self, key: str, upload_id: str) -> None:
         with suppress(Exception):  # best effort; clean_incomplete retries later
