@@ -133,7 +133,7 @@ def test_partial_backup_says_which_foreign_keys_point_outside(project) -> None: 
     fill(project.url)
     config = project.config()
     done = project.cli("backup", "create", "--tables", "permissions", check_exit=0)
-    assert "permissions.permissions_user_id_fkey -> public.users" in done.stdout
+    assert "note: foreign key public.permissions.permissions_user_id_fkey -> public.users" in done.stderr
     backup_id = api.list_backups(config, "test")[0].id
     checked = api.verify(config, backup_id, "test")
     assert checked.ok, checked.problems

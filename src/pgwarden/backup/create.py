@@ -260,18 +260,21 @@ def create(
     progress: Callable[[DumpProgress], None] | None = None,
     reason: str | None = None,
     kind: Kind | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> BackupResult:
     """Dump ``env``'s database into a new backup and publish it with its manifest.
 
     Raises BadInput (exit 2) for an unsupported format, compression or table,
-    ToolFailed (exit 1) when pg_dump fails; nothing is published then.
+    ToolFailed (exit 1) when pg_dump fails; nothing is published then. ``notice``
+    hears, before anything is written, what a partial backup will not hold.
     """
     request = DumpRequest(tables, format, jobs, compress, reason, kind)
-    return create_from(config, env, request, progress=progress)
+    return create_from(config, env, request, progress=progress, notice=notice)
 
 
 def create_from(config: Config, env: str | None, request: DumpRequest, *,
-                progress: Callable[[DumpProgress], None] | None = None) -> BackupResult:
+                progress: Callable[[DumpProgress], None] | None = None,
+                notice: Callable[[str], None] | None = None) -> BackupResult:
     """:func:`create` for a whole :class:`DumpRequest` (used by archiving, which adds the partition)."""
     settings = load(config)
     fmt = _check_request(settings, request)
@@ -280,6 +283,9 @@ def create_from(config: Config, env: str | None, request: DumpRequest, *,
     started, started_at = time.monotonic(), datetime.now(UTC)
     with _session(target.url) as session:
         plan = _plan(session, settings, request, fmt)
+        for ref in plan.outside_references:
+            if notice is not None:
+                notice(f"foreign key {ref}: its rows are not in this partial backup; verify restores it without it")
         cleaned = storage.clean_incomplete(target.env_name)
         backup_id = new_backup_id(started_at)
         staging = storage.stage(target.env_name, backup_id)

@@ -139,6 +139,21 @@ def compare_tables(conn: Any, manifest: Manifest) -> tuple[list[TableCheck], lis
     return checks, problems
 
 
+def _check_restore(config: Config, manifest: Manifest, dump: Path, result: VerifyResult) -> None:
+    """Restore ``dump`` into a scratch database and compare it with the manifest (results into ``result``)."""
+    from pgwarden.migrations.history import applied
+    from pgwarden.migrations.plan import current_version
+    from pgwarden.server import scratch_database
+
+    with scratch_database(config, "verify") as url:
+        if not _restore_scratch(url, manifest, dump, result):
+            return
+        with connect(url) as conn:
+            result.tables, problems = compare_tables(conn, manifest)
+            result.problems += problems
+            result.migration_version = current_version(applied(conn))
+
+
 def _record(storage: Storage, manifest: Manifest, result: VerifyResult) -> None:
     manifest.verification = Verification(result.ok, result.verified_at or datetime.now(UTC), result.seconds,
                                          result.problems, result.migration_version)
@@ -147,22 +162,13 @@ def _record(storage: Storage, manifest: Manifest, result: VerifyResult) -> None:
 
 def verify(config: Config, backup_id: str, env: str | None = None) -> VerifyResult:
     """Check checksums, restore into a scratch database, compare row counts; record the outcome."""
-    from pgwarden.migrations.history import applied
-    from pgwarden.migrations.plan import current_version
-    from pgwarden.server import scratch_database
-
     started = time.monotonic()
     storage, manifest = find(config, backup_id, env)
     result = VerifyResult(manifest.id, manifest.env, False, [], len(manifest.files), kind=manifest.kind)
     with opened(storage, manifest, load(config).identity) as backup:
         result.problems = backup.problems
         if not backup.problems:
-            with scratch_database(config, "verify") as url:
-                if _restore_scratch(url, manifest, backup.dump, result):
-                    with connect(url) as conn:
-                        result.tables, problems = compare_tables(conn, manifest)
-                        result.problems += problems
-                        result.migration_version = current_version(applied(conn))
+            _check_restore(config, manifest, backup.dump, result)
     result.ok = not result.problems
     result.verified_at = datetime.now(UTC)
     result.seconds = round(time.monotonic() - started, 3)

@@ -77,7 +77,8 @@ def create(
 
     with _progress(not json) as progress:
         result = create_backup(
-            load(), env, tables=tables, format=format, jobs=jobs, compress=compress, progress=progress
+            load(), env, tables=tables, format=format, jobs=jobs, compress=compress, progress=progress,
+            notice=lambda text: info(f"note: {escape(text)}"),
         )
     if json:
         emit_json(result)
@@ -88,9 +89,8 @@ def create(
     out.print(f"  kind: {m.kind}; stored at: {escape(result.location)}")
     if m.encryption:
         out.print(f"  encrypted ({m.encryption.scheme}) for {', '.join(m.encryption.recipients)}")
-    for ref in result.outside_references:
-        out.print(f"  [yellow]note[/]: foreign key {escape(ref)}: those rows are not in this partial backup; "
-                  "verify restores it without that key")
+    if result.outside_references:
+        out.print(f"  partial: {len(result.outside_references)} foreign key(s) point at rows not in it (see above)")
     out.print(f"  pg_dump: {result.pg_dump}; format {m.format}, compression {result.compression}")
     exact = sum(1 for t in m.tables if t.exact)
     out.print(
