@@ -285,9 +285,9 @@ def test_password_never_printed(tmp_path, pg_server, project: Project) -> None: 
 
 
 def test_down_on_protected_env_needs_confirmation(project: Project, db) -> None:  # type: ignore[no-untyped-def]
-    project.write_config(env_extra="protected = true\nallow_insecure = true")
     project.write_migration("001_a.sql", "CREATE TABLE a (id int);", "DROP TABLE a;")
     project.cli("migrate", "up", check_exit=0)
+    project.write_config(env_extra="protected = true\nallow_insecure = true")
     refused = project.cli("migrate", "down")
     assert refused.returncode == 5 and "--yes" in refused.stderr
     assert _tables(db) == {"a"}

@@ -46,3 +46,14 @@ def test_read_without_a_table_is_empty(db) -> None:  # type: ignore[no-untyped-d
     assert events.read(db) == [] and events.snapshot(db) == []
     assert events.restore_after(db, []) == 0
     assert events.record(db, "seed", "x", "ok").id == 1
+
+
+def test_events_and_the_policy_sit_below_the_domains() -> None:
+    from test_config_layering import SRC, _pgwarden_imports
+
+    assert _pgwarden_imports(SRC / "events.py") == set()
+    assert _pgwarden_imports(SRC / "guards.py") <= {"errors"}
+    assert _pgwarden_imports(SRC / "policy.py") <= {"errors", "guards", "config", "db"}
+    for domain in ("backup", "partition", "deploy", "migrations", "backfill"):
+        for path in (SRC / domain).rglob("*.py"):
+            assert "pgwarden.migrations.history import record_event" not in path.read_text(encoding="utf-8")

@@ -95,6 +95,7 @@ class _ConfigModel(StrictModel):
     lint: LintSettings = Field(default_factory=LintSettings)
     backup: dict[str, Any] = Field(default_factory=dict)  # raw: pgwarden.backup.settings validates
     partitions: list[dict[str, Any]] = Field(default_factory=list)  # raw: pgwarden.partition.spec validates
+    partition: dict[str, Any] = Field(default_factory=dict)  # raw: pgwarden.partition.settings validates
     doctor: DoctorSettings = Field(default_factory=DoctorSettings)
 
 

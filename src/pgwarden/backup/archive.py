@@ -32,7 +32,7 @@ from pgwarden.backup.manifest import ArchiveInfo, Manifest
 from pgwarden.backup.storage import storage_for
 from pgwarden.backup.tables import count_rows, split_name
 from pgwarden.config import Config
-from pgwarden.db import LockRetryPolicy, connect, resolve_target, retry_on_lock_timeout, watch_lock_waits
+from pgwarden.db import Intent, LockRetryPolicy, connect, resolve_target, retry_on_lock_timeout, watch_lock_waits
 from pgwarden.errors import BadInput, ProblemsFound
 from pgwarden.guards import Confirm
 
@@ -107,7 +107,8 @@ def _detach(conn: psycopg.Connection[Any], info: ArchiveInfo, concurrently: bool
     _run(conn, statement, policy, f"detach {_qualified(info.schema, info.table)}")
 
 
-def archive_partition(config: Config, env: str | None, schema: str, partition: str) -> ArchiveResult:
+def archive_partition(config: Config, env: str | None, schema: str, partition: str, *, yes: bool = False,
+                      confirm: Confirm | None = None) -> ArchiveResult:
     """Detach, back up, verify and drop ``schema.partition`` (see the module guarantees).
 
     Raises BadInput (exit 2) when it is not an attached partition, ProblemsFound (exit 1)
@@ -116,7 +117,7 @@ def archive_partition(config: Config, env: str | None, schema: str, partition: s
     """
     from pgwarden.backup.verify import verify as verify_backup
 
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.SCHEMA_CHANGE, yes=yes, confirm=confirm)
     policy = LockRetryPolicy.from_config(config, target.env)
     with connect(target.url) as conn:
         info, has_default = _partition_info(conn, schema, partition)
@@ -176,7 +177,7 @@ def restore_archive(config: Config, env: str | None, name_or_id: str, *, yes: bo
     manifest = find_archive(config, env, name_or_id)
     info = manifest.archive
     assert info is not None
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.DATA_RESTORE, yes=yes, confirm=confirm)
     with connect(target.url) as conn:
         if conn.execute("SELECT to_regclass(%s)", [sql.Identifier(info.schema, info.table).as_string(conn)]
                         ).fetchone() != (None,):

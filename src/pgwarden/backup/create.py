@@ -31,7 +31,7 @@ from pgwarden.backup.settings import BackupSettings, load
 from pgwarden.backup.storage import MANIFEST, Staging, manifest_bytes, storage_for, write_private
 from pgwarden.backup.tables import data_outside, existing_tables, list_tables, references_outside, split_name
 from pgwarden.config import Config
-from pgwarden.db import connect, resolve_target
+from pgwarden.db import Intent, connect, resolve_target
 from pgwarden.errors import BadInput
 from pgwarden.units import parse_size
 
@@ -278,7 +278,7 @@ def create_from(config: Config, env: str | None, request: DumpRequest, *,
     """:func:`create` for a whole :class:`DumpRequest` (used by archiving, which adds the partition)."""
     settings = load(config)
     fmt = _check_request(settings, request)
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.READ)
     storage = storage_for(config)
     started, started_at = time.monotonic(), datetime.now(UTC)
     with _session(target.url) as session:

@@ -27,7 +27,7 @@ from pgwarden.backup.settings import load
 from pgwarden.backup.tables import split_name
 from pgwarden.backup.verify import restore_args, restore_tools
 from pgwarden.config import Config, Environment
-from pgwarden.db import connect, redact, resolve_target
+from pgwarden.db import Intent, connect, redact, resolve_target
 from pgwarden.errors import BadInput, ProblemsFound
 from pgwarden.guards import Confirm, confirm_or_refuse
 
@@ -195,7 +195,7 @@ def restore(
     started = time.monotonic()
     storage, manifest = find(config, backup_id, env_name)
     chosen = _chosen_tables(manifest, tables, target_db)
-    target = resolve_target(config, env_name)
+    target = resolve_target(config, env_name, intent=Intent.DATA_RESTORE, yes=yes, confirm=confirm)
     with opened(storage, manifest, load(config).identity) as backup:
         if backup.problems:
             raise ProblemsFound(f"backup {backup_id} is damaged, nothing was restored: {backup.problems[0]}",

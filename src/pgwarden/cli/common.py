@@ -16,7 +16,18 @@ if TYPE_CHECKING:
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout instead of tables.")]
 EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="Environment from the config (default: default_env).")]
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Confirm without asking (needed in CI for protected envs).")]
+
+
+def _consent(yes: bool) -> bool:
+    """``--yes`` is consent for the safety policy of whatever database the command reaches."""
+    from pgwarden.policy import give_consent
+
+    give_consent(yes)
+    return yes
+
+
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", callback=_consent,
+                                      help="Confirm without asking (needed in CI for protected envs).")]
 
 
 class _State:

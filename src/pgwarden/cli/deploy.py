@@ -66,10 +66,8 @@ def deploy(env: EnvOpt = None, yes: YesOpt = False, dry_run: DryRunOpt = False, 
                         on_step=None if json else _show_step)
     if json:
         emit_json(report)
-        raise typer.Exit(report.exit_code)
+        return
     _render_report(report)
-    if report.exception is not None:
-        raise report.exception
 
 
 def _render_differences(title: str, differences: list[Difference]) -> None:

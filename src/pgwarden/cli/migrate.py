@@ -137,7 +137,7 @@ def history(env: EnvOpt = None, json: JsonOpt = False) -> None:
 
 
 @app.command()
-def repair(env: EnvOpt = None, json: JsonOpt = False) -> None:
+def repair(env: EnvOpt = None, yes: YesOpt = False, json: JsonOpt = False) -> None:
     """Accept edited applied files as they are now and forget failed runs (runs no migration SQL)."""
     from pgwarden.migrations.commands import repair as migrate_repair
 
@@ -152,7 +152,7 @@ def repair(env: EnvOpt = None, json: JsonOpt = False) -> None:
 
 @app.command()
 def baseline(version: Annotated[str, typer.Option("--version", help="Newest migration already in the database.")],
-             env: EnvOpt = None, json: JsonOpt = False) -> None:
+             env: EnvOpt = None, yes: YesOpt = False, json: JsonOpt = False) -> None:
     """Adopt an existing database: count migrations up to VERSION as applied without running them."""
     from pgwarden.migrations.commands import baseline as migrate_baseline
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
 from typing import Any
 
 import psycopg
@@ -20,16 +18,6 @@ FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n
 WHERE NOT i.indisvalid
 ORDER BY 1
 """
-
-
-def optional_module(name: str) -> ModuleType | None:
-    """``name`` imported, or None when that part of pgwarden is not installed."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name and name.startswith(exc.name):
-            return None
-        raise
 
 
 def server_version(conn: psycopg.Connection[Any]) -> str:
@@ -74,6 +62,17 @@ def all_reversible(files: list[MigrationFile]) -> str:
                             "'-- migrate:down irreversible' to say there is no way back; nothing was changed")
     irreversible = [f.version for f in files if not f.reversible]
     return "all have a down section" + (f"; irreversible: {', '.join(irreversible)}" if irreversible else "")
+
+
+def drop_invalid_sql(names: list[str]) -> list[str]:
+    """The statements that drop the INVALID indexes ``names`` (``schema.index``) without blocking writes."""
+    from psycopg import sql as _sql
+
+    out = []
+    for name in names:
+        schema, _, index = name.partition(".")
+        out.append(_sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(_sql.Identifier(schema, index)).as_string())
+    return out
 
 
 def invalid_indexes(conn: psycopg.Connection[Any]) -> list[str]:

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from pgwarden.db import connect, redact, resolve_target
+from pgwarden.db import Intent, connect, redact, resolve_target
 from pgwarden.doctor.model import CheckResult, DoctorReport, Outcome
 from pgwarden.doctor.registry import Check, CheckContext, all_checks
 from pgwarden.doctor.thresholds import resolve
@@ -151,6 +151,6 @@ def run_doctor(config: Config, env: str | None = None, *, checks: Sequence[str] 
     settings = config.settings.doctor
     thresholds = resolve(settings.thresholds, source=str(config.source))
     selected = select_checks(checks, settings.checks_disabled, source=str(config.source))
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.READ)
     return run_checks(target.url, selected, thresholds, config=config, env_name=target.env_name,
                       protected=target.env.protected, on_result=on_result)

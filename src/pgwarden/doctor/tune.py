@@ -284,9 +284,9 @@ def tune(*, ram_bytes: int | None = None, cpus: int | None = None, storage: str 
     if env is not None or config is not None:
         if config is None:
             raise BadInput("--env needs a pgwarden.toml")
-        from pgwarden.db import connect, resolve_target
+        from pgwarden.db import Intent, connect, resolve_target
 
-        target = resolve_target(config, env)
+        target = resolve_target(config, env, intent=Intent.READ)
         result.env = target.env_name
         with connect(target.url) as conn:
             result.alter_system, result.restart_needed = compare_live(conn, settings)

@@ -45,10 +45,10 @@ def lint_units(units: list[Unit], *, config: Config | None, env: str | None = No
     elif env is not None:
         if config is None:
             raise BadInput("--env needs a pgwarden.toml (none found)", hint="run `pgwarden init`")
-        from pgwarden.db import connect, resolve_target
+        from pgwarden.db import Intent, connect, resolve_target
         from pgwarden.lint import live
 
-        target = resolve_target(config, env)
+        target = resolve_target(config, env, intent=Intent.READ)
         report.env = target.env_name
         with connect(target.url) as live_conn:
             live.load(knowledge, live_conn, units)

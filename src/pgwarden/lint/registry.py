@@ -15,11 +15,22 @@ from pgwarden.lint.rules._util import Checker
 
 @cache
 def _load() -> tuple[dict[str, Rule], dict[str, tuple[Checker, ...]]]:
-    from pgwarden.lint.rules import columns, constraints, destructive, heavy, hygiene, index, locking, partitions
+    from pgwarden.lint.rules import (
+        columns,
+        constraints,
+        destructive,
+        heavy,
+        hygiene,
+        index,
+        locking,
+        partition_directive,
+        partitions,
+    )
 
     rules: dict[str, Rule] = {}
     checks: dict[str, list[Checker]] = {}
-    for module in (index, columns, constraints, destructive, heavy, partitions, hygiene, locking):
+    for module in (index, columns, constraints, destructive, heavy, partitions, partition_directive, hygiene,
+                   locking):
         for rule in module.RULES:
             if rule.id in rules:
                 raise RuntimeError(f"duplicate lint rule id {rule.id}")

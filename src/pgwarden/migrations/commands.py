@@ -17,7 +17,16 @@ from typing import Any
 
 from pgwarden import events
 from pgwarden.config import Config
-from pgwarden.db import BlockerWatch, LockRetryPolicy, Target, advisory_lock, connect, resolve_target, watch_interval
+from pgwarden.db import (
+    BlockerWatch,
+    Intent,
+    LockRetryPolicy,
+    Target,
+    advisory_lock,
+    connect,
+    resolve_target,
+    watch_interval,
+)
 from pgwarden.errors import BadInput, ProblemsFound, Refused
 from pgwarden.guards import Confirm, confirm_or_refuse
 from pgwarden.migrations import history
@@ -167,8 +176,8 @@ def _lint_gate(config: Config, target: Target, todo: list[MigrationFile], conn: 
 
 # -- commands -----------------------------------------------------------------
 
-def new(config: Config, name: str, *, now: datetime | None = None) -> Path:
-    """Write ``<UTC timestamp>_<slug>.sql`` with empty up and down sections; never overwrites."""
+def new(config: Config, name: str, *, now: datetime | None = None, body: str = NEW_TEMPLATE) -> Path:
+    """Write ``<UTC timestamp>_<slug>.sql`` holding ``body`` (empty up and down sections); never overwrites."""
     slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
     if not slug:
         raise BadInput(f"migration name {name!r} has no letters or digits")
@@ -179,14 +188,14 @@ def new(config: Config, name: str, *, now: datetime | None = None) -> Path:
     while moment.strftime("%Y%m%d%H%M%S") in existing:
         moment += timedelta(seconds=1)
     path = folder / f"{moment.strftime('%Y%m%d%H%M%S')}_{slug}.sql"
-    path.write_text(NEW_TEMPLATE, encoding="utf-8")
+    path.write_text(body, encoding="utf-8")
     return path
 
 
 def status(config: Config, env: str | None = None) -> StatusResult:
     """Every migration's state (applied, pending, changed, missing, failed, interrupted, baseline)."""
     files = _files(config)
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.READ)
     with connect(target.url) as conn:
         applied = history.applied(conn)
         database = conn.info.dbname
@@ -247,7 +256,7 @@ def up(config: Config, env: str | None = None, *, to: str | None = None, dry_run
     files = _files(config)
     if to is not None:
         _find(files, to)
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.READ if dry_run else Intent.APPLY_MIGRATIONS)
     # Checks and lint run before the runner lock and before pgwarden's schema is created:
     # when they refuse, the database is exactly as it was.
     with connect(target.url) as conn:
@@ -324,7 +333,8 @@ def down(config: Config, env: str | None = None, *, steps: int | None = None, to
         raise BadInput("--steps must be at least 1")
     reporter = reporter or SilentReporter()
     files = _files(config)
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.READ if dry_run else Intent.SCHEMA_CHANGE, yes=yes,
+                            confirm=confirm)
     if dry_run:
         with connect(target.url) as conn:
             applied = history.applied(conn)
@@ -370,7 +380,7 @@ def _apply_down(ctx: ExecutionContext, migration: MigrationFile) -> StepResult:
 
 def history_of(config: Config, env: str | None = None) -> list[HistoryEntry]:
     """The recorded history, oldest first (empty when nothing was ever applied)."""
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.READ)
     with connect(target.url) as conn:
         rows = sorted(history.applied(conn).values(), key=lambda r: (r.applied_at, version_key(r.version)))
     return [HistoryEntry(r.version, r.name, r.status, r.applied_at, r.applied_by, r.duration_ms, r.transactional)
@@ -384,7 +394,7 @@ def repair(config: Config, env: str | None = None) -> RepairResult:
     they are now; it never runs any migration SQL.
     """
     files = _files(config)
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.RECORDS)
     with _runner(config, target, SilentReporter()) as ctx:
         applied = history.applied(ctx.conn)
         by_version = {f.version: f for f in files}
@@ -418,7 +428,7 @@ def baseline(config: Config, env: str | None = None, *, version: str) -> Baselin
     if not version.isdigit():
         raise BadInput(f"baseline version must be digits, got {version!r}")
     files = _files(config)
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.RECORDS)
     with _runner(config, target, SilentReporter()) as ctx:
         applied = history.applied(ctx.conn)
         if applied:
@@ -438,7 +448,7 @@ def baseline(config: Config, env: str | None = None, *, version: str) -> Baselin
 def pending_files(config: Config, env: str | None = None) -> list[MigrationFile]:
     """The migration files not yet applied in ``env`` (for lint and deploy preflight)."""
     files = _files(config)
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.READ)
     with connect(target.url) as conn:
         states = compute_status(files, history.applied(conn))
     return _pending_up_to(files, states, None)

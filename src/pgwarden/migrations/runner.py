@@ -19,6 +19,7 @@ from typing import Any, Literal, Protocol
 import psycopg
 from psycopg import sql
 
+from pgwarden import directives
 from pgwarden.db import (
     Blocker,
     BlockerWatch,
@@ -30,6 +31,7 @@ from pgwarden.db import (
 from pgwarden.errors import MigrationFailed
 from pgwarden.migrations import history
 from pgwarden.sources import MigrationFile, Section, Statement
+from pgwarden.sources.directives import directive_of, is_directive
 from pgwarden.units import postgres_duration
 
 
@@ -211,6 +213,10 @@ def run_statements(ctx: ExecutionContext, migration: MigrationFile, section: Sec
 
         def attempt(statement: Statement = statement, lock_timeout: float = lock_timeout) -> None:
             _set_timeouts(ctx, local=False, lock_timeout=lock_timeout)
+            if is_directive(statement):  # its handler takes its own short transactions and retries
+                name, args = directive_of(statement)
+                directives.run(ctx.conn, name, args, policy=ctx.policy, where=f"{migration.path}:{statement.line}")
+                return
             with watch_lock_waits(ctx.watcher, ctx.conn.info.backend_pid, ctx.policy.lock_timeout):
                 ctx.conn.execute(statement.sql)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pgwarden.config import Config
-from pgwarden.db import connect, resolve_target
+from pgwarden.db import Intent, connect, resolve_target
 from pgwarden.migrations import commands, history
 from pgwarden.migrations.plan import current_version
 from pgwarden.schema.diff import Difference, diff
@@ -41,7 +41,7 @@ def check(config: Config, env: str | None = None) -> DriftResult:
     """
     from pgwarden.server import scratch_database
 
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.READ)
     with connect(target.url) as conn:
         applied = history.applied(conn)
         database = conn.info.dbname

@@ -63,6 +63,15 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Phase:
+    """``-- pgwarden:phase expand|contract [plan=ID]``: which side of an expand/contract change a file is."""
+
+    phase: str
+    plan: str | None
+    line: int
+
+
+@dataclass(frozen=True)
 class MigrationFile:
     """A parsed migration: version, name, both sections and the checksum of its normalised text."""
 
@@ -72,6 +81,7 @@ class MigrationFile:
     checksum: str
     up: Section
     down: Section | None
+    phase: Phase | None = None
 
     @property
     def sort_key(self) -> tuple[int, str]:

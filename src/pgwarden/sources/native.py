@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from pgwarden.errors import MigrationFileError
+from pgwarden.sources.directives import find_directives, find_phase, merge_steps
 from pgwarden.sources.model import MigrationFile, Section, checksum_of
 from pgwarden.sources.statements import LineIndex, parse_statements, reject_nul, skip_comments
 
@@ -57,6 +58,9 @@ def parse_migration_text(text: str, *, path: Path, version: str, name: str) -> M
         body_end = markers[i + 1].start() if i + 1 < len(markers) else len(text_lf)
         body = text_lf[body_start:body_end]
         statements = parse_statements(body, source=source, full_text=text_lf, offset=body_start, lines=lines)
+        statements = merge_steps(statements, find_directives(
+            body, offset=body_start, lines=lines, source=source, direction=direction,
+            transactional="transaction:false" not in options))
         if "irreversible" in options and statements:
             raise MigrationFileError(f"{source}:{line}: a down section marked irreversible must be empty")
         for statement in statements:
@@ -71,7 +75,8 @@ def parse_migration_text(text: str, *, path: Path, version: str, name: str) -> M
         raise MigrationFileError(f"{source}: no '-- migrate:up' section")
     if "down" in sections and sections["down"].line < sections["up"].line:
         raise MigrationFileError(f"{source}:{sections['down'].line}: the down section must follow the up section")
-    return MigrationFile(version, name, path, checksum_of(text), sections["up"], sections.get("down"))
+    return MigrationFile(version, name, path, checksum_of(text), sections["up"], sections.get("down"),
+                         find_phase(text_lf, source=source, lines=lines))
 
 
 def parse_migration_file(path: Path) -> MigrationFile:

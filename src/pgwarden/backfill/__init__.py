@@ -1,0 +1,1 @@
+"""Batched, resumable data changes (keyset backfills) that keep every transaction short."""
