@@ -183,3 +183,15 @@ def test_tables_naming_nothing_is_bad_input(project, tables: list[str]) -> None:
     with pytest.raises(BadInput):
         api.create(project.config(), "test", tables=tables)
     assert not list(Path(project.root / "backups" / "test").glob("2*"))
+
+
+def test_manifests_written_before_kinds_get_one() -> None:
+    base = {"id": "x", "env": "e", "database": "d", "server_version": "18", "pg_dump": {"version": "18.0"},
+            "format": "custom", "compression": "gzip", "started_at": "2026-01-01T00:00:00+00:00",
+            "finished_at": "2026-01-01T00:00:01+00:00", "size": 1, "files": {}, "migration_version": None,
+            "tables": []}
+    assert api.Manifest.from_dict(base).kind == "full"
+    assert api.Manifest.from_dict({**base, "only_tables": ["t"]}).kind == "tables"
+    archived = {**base, "only_tables": ["p"], "reason": "partition archive public.p"}
+    assert api.Manifest.from_dict(archived).kind == "archive"
+    assert api.Manifest.from_dict({**base, "reason": "safety backup before restoring y"}).kind == "safety"

@@ -136,3 +136,22 @@ def test_wrong_credentials_are_one_line(s3_project, s3_server) -> None:  # type:
     assert done.returncode == 1, done.stderr
     assert "SignatureDoesNotMatch" in done.stderr + done.stdout or "AccessDenied" in done.stderr + done.stdout
     assert "Traceback" not in done.stderr and "not-the-secret-123" not in done.stderr + done.stdout
+
+
+def test_encrypted_backup_in_the_store(s3_project, s3_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pyrage = pytest.importorskip("pyrage")
+    identity = pyrage.x25519.Identity.generate()
+    key = tmp_path / "age.key"
+    key.write_text(f"{identity}\n")
+    project = s3_project
+    project.write_config(f'[backup]\nstore = "s3://{s3_server.bucket}/{project.prefix}"\nencrypt = "age"\n'
+                         f'recipients = ["{identity.to_public()}"]\nidentity = "{key}"\n')
+    config = project.config()
+    backup = api.create(config, "test")
+    stored = keys(s3_server, project.prefix)
+    folder = f"{project.prefix}/test/{backup.id}"
+    assert stored == [f"{folder}/dump.pgdump.age", f"{folder}/manifest.json"]
+    body = s3_server.client().get_object(Bucket=s3_server.bucket, Key=stored[0])["Body"].read()
+    assert body.startswith(b"age-encryption.org/v1") and b"PGDMP" not in body
+    checked = api.verify(config, backup.id, "test")
+    assert checked.ok and checked.tables[0].actual == 3000

@@ -12,7 +12,7 @@ from rich.markup import escape
 from pgwarden.cli.common import EnvOpt, JsonOpt, YesOpt, console, emit_json, info, load, table, typed_confirmation
 
 if TYPE_CHECKING:
-    from pgwarden.backup.runner import DumpProgress
+    from pgwarden.backup.api import DumpProgress
 
 app = typer.Typer(help="Verified backups: create, list, verify, restore, prune.", no_args_is_help=True)
 
