@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from psycopg import sql
 
 from pgwarden import events
@@ -20,7 +21,7 @@ from pgwarden.config import Config
 from pgwarden.db import Intent, connect, resolve_target
 from pgwarden.errors import BadInput, MigrationFileError, ProblemsFound, Refused
 from pgwarden.guards import Confirm, confirm_or_refuse
-from pgwarden.migrations import history
+from pgwarden.migrations import foreign, history
 from pgwarden.migrations.gate import lint_gate
 from pgwarden.migrations.history import AppliedMigration
 from pgwarden.migrations.plan import (
@@ -42,7 +43,8 @@ from pgwarden.migrations.runner import (
 )
 from pgwarden.migrations.session import RUNNER_LOCK, reset_session, runner
 from pgwarden.paths import inside
-from pgwarden.sources import MigrationFile, discover, version_key
+from pgwarden.sources import MigrationFile, version_key
+from pgwarden.sources.formats import read as read_format
 
 __all__ = ["RUNNER_LOCK"]
 
@@ -123,7 +125,12 @@ class RepairResult:
 # -- helpers ------------------------------------------------------------------
 
 def _files(config: Config) -> list[MigrationFile]:
-    return discover(config.migrations_path)
+    return read_format(config.settings.migrations_format, config.migrations_path)
+
+
+def _applied(conn: psycopg.Connection[Any], config: Config, files: list[MigrationFile]) -> dict[str, AppliedMigration]:
+    """pgwarden's history, plus what the project's other tool recorded in its own table (see :mod:`foreign`)."""
+    return foreign.merged(history.applied(conn), foreign.adapter_for(config, files), conn)
 
 
 def _find(files: list[MigrationFile], version: str) -> MigrationFile:
@@ -187,7 +194,7 @@ def status(config: Config, env: str | None = None) -> StatusResult:
     files = _files(config)
     target = resolve_target(config, env, intent=Intent.READ)
     with connect(target.url) as conn:
-        applied = history.applied(conn)
+        applied = _applied(conn, config, files)
         database = conn.info.dbname
     return StatusResult(target.env_name, database, current_version(applied), compute_status(files, applied))
 
@@ -214,6 +221,8 @@ def _apply_up(ctx: ExecutionContext, migration: MigrationFile, row: AppliedMigra
         if row is not None and row.in_progress:  # it used to be transaction:false and stopped part-way
             record = sql.SQL("{};\n{}").format(history.delete_sql(migration.version, statuses=("failed", "running")),
                                                record)
+        if ctx.foreign is not None:  # the other tool's own row, in the same transaction
+            record = sql.SQL("{};\n{}").format(record, ctx.foreign.applied_sql(migration, history.ELAPSED_MS))
         retries = run_transactional(ctx, migration, section, record, flush=last)
         return StepResult(migration.version, migration.name, "up", "applied", int((time.monotonic() - started) * 1000),
                           len(section.statements), retries, True)
@@ -223,6 +232,8 @@ def _apply_up(ctx: ExecutionContext, migration: MigrationFile, row: AppliedMigra
     retries = run_statements(ctx, section, tracker)
     duration = int((time.monotonic() - started) * 1000)
     tracker.finished(duration)
+    if ctx.foreign is not None:
+        ctx.conn.execute(ctx.foreign.applied_sql(migration, duration))
     return StepResult(migration.version, migration.name, "up", "applied", duration, len(section.statements), retries,
                       False, resumed_at=start_at if start_at > 1 else 0)
 
@@ -248,7 +259,7 @@ def up(config: Config, env: str | None = None, *, to: str | None = None, dry_run
     # Checks and lint run before the runner lock and before pgwarden's schema is created:
     # when they refuse, the database is exactly as it was.
     with connect(target.url) as conn:
-        applied = history.applied(conn)
+        applied = _applied(conn, config, files)
         database = conn.info.dbname
         states = compute_status(files, applied)
         _refuse_problems(states)
@@ -266,7 +277,8 @@ def up(config: Config, env: str | None = None, *, to: str | None = None, dry_run
                              todo[-1].version if todo else version, [], lint_warnings)
 
     with runner(config, target, reporter, terminate_orphans=terminate_orphans) as ctx:
-        applied = history.applied(ctx.conn)
+        _adopt_foreign(ctx, config, files)
+        applied = _applied(ctx.conn, config, files)
         states = compute_status(files, applied)
         _refuse_problems(states)
         version_before = current_version(applied)
@@ -274,7 +286,7 @@ def up(config: Config, env: str | None = None, *, to: str | None = None, dry_run
         todo = _pending_up_to(files, states, to)
         _refuse_empty(todo)
         steps = [_apply_up(ctx, f, applied.get(f.version), last=i == len(todo) - 1) for i, f in enumerate(todo)]
-        version_after = current_version(history.applied(ctx.conn))
+        version_after = current_version(_applied(ctx.conn, config, files))
         database = ctx.conn.info.dbname
     return MigrateResult(target.env_name, database, "up", False, steps, version_before, version_after, warnings,
                          lint_warnings)
@@ -342,7 +354,7 @@ def down(config: Config, env: str | None = None, *, steps: int | None = None, to
                             confirm=confirm)
     if dry_run:
         with connect(target.url) as conn:
-            applied = history.applied(conn)
+            applied = _applied(conn, config, files)
             database = conn.info.dbname
         todo = _down_targets(files, applied, steps, to)
         result_steps = [StepResult(f.version, f.name, "down", "would revert", 0,
@@ -353,20 +365,34 @@ def down(config: Config, env: str | None = None, *, steps: int | None = None, to
 
     if target.env.protected:
         with connect(target.url) as conn:
-            planned = _down_targets(files, history.applied(conn), steps, to)
+            planned = _down_targets(files, _applied(conn, config, files), steps, to)
         if planned:
             labels = ", ".join(m.label for m in planned)
             confirm_or_refuse(f"reverting {labels} on protected environment {target.env_name}", target.env_name,
                               yes=yes, confirm=confirm)
     with runner(config, target, reporter, terminate_orphans=terminate_orphans) as ctx:
-        applied = history.applied(ctx.conn)
+        _adopt_foreign(ctx, config, files)
+        applied = _applied(ctx.conn, config, files)
         version_before = current_version(applied)
         results = []
         for migration in _down_targets(files, applied, steps, to):
             results.append(_apply_down(ctx, migration, applied[migration.version]))
-        version_after = current_version(history.applied(ctx.conn))
+        version_after = current_version(_applied(ctx.conn, config, files))
         database = ctx.conn.info.dbname
     return MigrateResult(target.env_name, database, "down", False, results, version_before, version_after)
+
+
+def _previous(ctx: ExecutionContext, migration: MigrationFile) -> str | None:
+    """The version before ``migration`` among the project's files (what is current once it is reverted)."""
+    earlier = [v for v in ctx.foreign.files if version_key(v) < migration.sort_key]
+    return max(earlier, key=version_key) if earlier else None
+
+
+def _adopt_foreign(ctx: ExecutionContext, config: Config, files: list[MigrationFile]) -> None:
+    """Attach the other tool's history adapter to the run and create its table as the tool would."""
+    ctx.foreign = foreign.adapter_for(config, files)
+    if ctx.foreign is not None:
+        ctx.conn.execute(ctx.foreign.ensure_sql())
 
 
 def _apply_down(ctx: ExecutionContext, migration: MigrationFile, row: AppliedMigration) -> StepResult:
@@ -375,15 +401,19 @@ def _apply_down(ctx: ExecutionContext, migration: MigrationFile, row: AppliedMig
     reset_session(ctx.conn)
     ctx.reporter.migration_started(migration, "down")
     started = time.monotonic()
+    forget: sql.Composable = history.delete_sql(migration.version, statuses=_DOWN_FROM)
+    if ctx.foreign is not None:
+        forget = sql.SQL("{};\n{}").format(forget, ctx.foreign.reverted_sql(migration, _previous(ctx, migration)))
     if section.transactional:
-        retries = run_transactional(ctx, migration, section,
-                                    history.delete_sql(migration.version, statuses=_DOWN_FROM))
+        retries = run_transactional(ctx, migration, section, forget)
         resumed_at = 0
     else:
         tracker = start_down(ctx, migration, row)
         resumed_at = tracker.done + 1 if tracker.done else 0
         retries = run_statements(ctx, section, tracker)
         tracker.finished(0)
+        if ctx.foreign is not None:
+            ctx.conn.execute(ctx.foreign.reverted_sql(migration, _previous(ctx, migration)))
     return StepResult(migration.version, migration.name, "down", "reverted", int((time.monotonic() - started) * 1000),
                       len(section.statements), retries, section.transactional, resumed_at=resumed_at)
 
@@ -491,5 +521,5 @@ def pending_files(config: Config, env: str | None = None) -> list[MigrationFile]
     files = _files(config)
     target = resolve_target(config, env, intent=Intent.READ)
     with connect(target.url) as conn:
-        states = compute_status(files, history.applied(conn))
+        states = compute_status(files, _applied(conn, config, files))
     return _pending_up_to(files, states, None)

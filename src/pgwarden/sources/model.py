@@ -84,7 +84,7 @@ class MigrationFile:
     phase: Phase | None = None
 
     @property
-    def sort_key(self) -> tuple[int, str]:
+    def sort_key(self) -> VersionKey:
         return version_key(self.version)
 
     @property
@@ -97,9 +97,15 @@ class MigrationFile:
         return f"{self.version}_{self.name}"
 
 
-def version_key(version: str) -> tuple[int, str]:
-    """Order versions numerically (so ``2`` sorts before ``10``), ties by text."""
-    return (int(version), version)
+VersionKey = tuple[tuple[int, ...], str]
+
+
+def version_key(version: str) -> VersionKey:
+    """Order versions numerically, part by part (``2`` before ``10``, Flyway's ``1.2`` before ``1.10``), ties by text.
+
+    Parts are separated by ``.`` or ``_`` (Flyway writes ``1_1`` for ``1.1``).
+    """
+    return (tuple(int(part) for part in version.replace("_", ".").split(".") if part), version)
 
 
 def normalize(text: str) -> str:
