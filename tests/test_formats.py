@@ -184,3 +184,15 @@ def test_dbmate_schema_migrations(project: Project, db: psycopg.Connection[Any])
     _project(project, "dbmate", "db/migrations", DBMATE)
     project.cli("migrate", "up", check_exit=0)
     assert db.execute("SELECT version FROM schema_migrations").fetchall() == [("20240101000000",)]
+
+
+def test_init_in_a_prisma_project_points_at_its_files(tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    _write(tmp_path, PRISMA)
+    result = run_cli("init", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "found prisma migrations in prisma/migrations" in result.stdout
+    text = (tmp_path / "pgwarden.toml").read_text()
+    assert 'migrations_dir = "prisma/migrations"' in text and 'migrations_format = "prisma"' in text
+    assert not (tmp_path / "migrations").exists()
