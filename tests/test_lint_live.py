@@ -8,7 +8,19 @@ import pytest
 
 from pgwarden.errors import ProblemsFound
 from pgwarden.lint.api import lint_paths
-from pgwarden.migrations.commands import up
+from pgwarden.migrations.commands import MigrateResult, up
+
+PROTECTED = "protected = true\nallow_insecure = true"  # the test server's unix socket has no TLS
+
+
+def up_in_deploy(config) -> MigrateResult:  # type: ignore[no-untyped-def]
+    """``migrate up`` as ``deploy`` runs it: a protected database applies migrations only inside a deploy."""
+    from pgwarden import policy
+    from pgwarden.db import Intent, resolve_target
+
+    target = resolve_target(config, "test", intent=Intent.READ)
+    with policy.deploying(config, target, None):
+        return up(config, "test")
 
 LINT_CONFIG = '\n[lint]\nsmall_table_rows = 1000\nsmall_table_size = "10MB"\n'
 
@@ -74,9 +86,9 @@ def test_migrate_up_blocks_on_lint_error_in_protected_env(project, db) -> None: 
     db.execute("ANALYZE orders")
     project.write_migration("002_index.sql", "CREATE INDEX orders_customer_idx ON orders (customer_id);",
                             "DROP INDEX orders_customer_idx;")
-    project.write_config(LINT_CONFIG, env_extra="protected = true")
+    project.write_config(LINT_CONFIG, env_extra=PROTECTED)
     with pytest.raises(ProblemsFound) as info:
-        up(project.config(), "test")
+        up_in_deploy(project.config())
     assert "002_index.sql:2:1 [create-index-not-concurrently]" in info.value.message
     assert "about 4.0k rows" in info.value.message and info.value.exit_code == 1
     assert db.execute("SELECT count(*) FROM pg_indexes WHERE indexname = 'orders_customer_idx'").fetchone() == (0,)
@@ -87,7 +99,7 @@ def test_migrate_up_blocks_on_lint_error_in_protected_env(project, db) -> None: 
                             "write-frozen during the release window\n"
                             "CREATE INDEX orders_customer_idx ON orders (customer_id);",
                             "DROP INDEX orders_customer_idx;")
-    result = up(project.config(), "test")
+    result = up_in_deploy(project.config())
     assert [s.version for s in result.steps] == ["002"]
     assert db.execute("SELECT count(*) FROM pg_indexes WHERE indexname = 'orders_customer_idx'").fetchone() == (1,)
 
@@ -117,10 +129,10 @@ def test_migrate_up_reports_findings_as_warnings_when_unprotected(project, db) -
 def test_migrate_up_lint_can_be_switched_off(project, db) -> None:  # type: ignore[no-untyped-def]
     _migrations(project)
     project.write_migration("002_drop.sql", "DROP TABLE orders;")
-    project.write_config(env_extra="protected = true")
+    project.write_config(env_extra=PROTECTED)
     text = project.config_path.read_text().replace("[migrate]\n", "[migrate]\nlint = false\n")
     project.config_path.write_text(text)
-    up(project.config(), "test")
+    up_in_deploy(project.config())
     assert db.execute("SELECT to_regclass('orders')").fetchone() == (None,)
 
 
@@ -159,11 +171,11 @@ def test_env_knows_partitioned_tables(project, db) -> None:  # type: ignore[no-u
 
 def test_blocked_up_on_protected_env_leaves_the_database_untouched(project, db) -> None:  # type: ignore[no-untyped-def]
     db.execute("CREATE TABLE menus (id bigint PRIMARY KEY, description text)")
-    project.write_config(env_extra="protected = true")
+    project.write_config(env_extra=PROTECTED)
     project.write_migration("001_rename.sql", "ALTER TABLE menus RENAME COLUMN description TO details;",
                             "ALTER TABLE menus RENAME COLUMN details TO description;")
     with pytest.raises(ProblemsFound):
-        up(project.config(), "test")
+        up_in_deploy(project.config())
     assert db.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'pgwarden'").fetchone() == (0,)
     assert db.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'menus' "
                       "AND column_name = 'description'").fetchone() == (1,)
