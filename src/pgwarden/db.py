@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pgwarden.errors import LockTimeoutGaveUp, Unreachable
 from pgwarden.guards import Confirm
 from pgwarden.guards import Intent as Intent
+from pgwarden.redact import redact as redact  # re-exported: callers import it from here
 
 if TYPE_CHECKING:
     import psycopg
@@ -31,16 +31,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 APPLICATION_NAME = "pgwarden"
 
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:@/\s]*):(?P<pw>[^@\s]*)@", re.I)
-_KV_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I)
-_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&\s]*", re.I)
-
-
-def redact(text: str) -> str:
-    """``text`` with every password in a URL or keyword/value DSN replaced by ``***``."""
-    text = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:***@" if m["pw"] else m[0], text)
-    text = _QUERY_PASSWORD.sub(r"\1***", text)
-    return _KV_PASSWORD.sub(r"\1***", text)
 
 
 @dataclass(frozen=True)
@@ -159,7 +149,9 @@ class Blocker:
 
     def describe(self) -> str:
         age = f"{self.age_seconds:.1f}s" if self.age_seconds is not None else "?"
-        return f"pid {self.pid} ({self.state}, transaction open {age}): {self.query[:120]}"
+        from pgwarden.output import sql_excerpt
+
+        return f"pid {self.pid} ({self.state}, transaction open {age}): {sql_excerpt(self.query, 120)}"
 
 
 _BLOCKERS_SQL = """
