@@ -168,11 +168,13 @@ def repair(env: EnvOpt = None,
                "--ran", help="VERSION: the statement its stopped run was cut off in did take effect.")] = None,
            not_ran: Annotated[str | None, typer.Option(
                "--not-ran", help="VERSION: the statement its stopped run was cut off in did not take effect.")] = None,
+           forget: Annotated[str | None, typer.Option(
+               "--forget", help="VERSION: forget its stopped run (undone by hand; it starts again at 1).")] = None,
            yes: YesOpt = False, json: JsonOpt = False) -> None:
     """Accept edited files as they are now; stopped runs keep the statements done (runs no migration SQL)."""
     from pgwarden.migrations.api import repair as migrate_repair
 
-    result = migrate_repair(load(), env, ran=ran, not_ran=not_ran)
+    result = migrate_repair(load(), env, ran=ran, not_ran=not_ran, forget=forget)
     if json:
         emit_json(result)
         return

@@ -401,10 +401,10 @@ def history_of(config: Config, env: str | None = None) -> list[HistoryEntry]:
 
 
 def _repair_stopped(conn: Any, row: AppliedMigration, file: MigrationFile | None, *, ran: bool,
-                    not_ran: bool) -> KeptProgress | None:
+                    not_ran: bool, forget: bool) -> KeptProgress | None:
     """Keep a stopped up run's done statements (re-recorded against the file as it is now); None: forgotten."""
     done = row.statements_done + (1 if ran else 0)
-    if file is None or done == 0 or file.up.transactional:
+    if forget or file is None or done == 0 or file.up.transactional:
         history.delete(conn, row.version)
         return None
     done = min(done, len(file.up.statements))
@@ -415,7 +415,7 @@ def _repair_stopped(conn: Any, row: AppliedMigration, file: MigrationFile | None
 
 
 def repair(config: Config, env: str | None = None, *, ran: str | None = None,
-           not_ran: str | None = None) -> RepairResult:
+           not_ran: str | None = None, forget: str | None = None) -> RepairResult:
     """Re-record the checksums of edited applied files; settle stopped ``transaction:false`` runs.
 
     This is the explicit acknowledgement that the database matches the files as
@@ -423,13 +423,14 @@ def repair(config: Config, env: str | None = None, *, ran: str | None = None,
     statements recorded as done (the result says which) and the next ``up``
     resumes after them; a run with none done is forgotten. ``ran=VERSION`` says the
     statement that was cut off took effect (it counts as done); ``not_ran=VERSION``
-    says it did not (it runs again).
+    says it did not (it runs again); ``forget=VERSION`` forgets that stopped run
+    entirely (its statements were undone by hand: the file starts again at statement 1).
     """
     files = _files(config)
     target = resolve_target(config, env, intent=Intent.RECORDS)
     with runner(config, target, SilentReporter()) as ctx:
         applied = history.applied(ctx.conn)
-        for flag, version in (("--ran", ran), ("--not-ran", not_ran)):
+        for flag, version in (("--ran", ran), ("--not-ran", not_ran), ("--forget", forget)):
             if version is not None and applied.get(version, None) is None:
                 raise BadInput(f"{flag} {version}: no stopped run of that version in {target.env_name}")
             if version is not None and applied[version].status not in ("running", "failed"):
@@ -442,7 +443,8 @@ def repair(config: Config, env: str | None = None, *, ran: str | None = None,
             for version, row in sorted(applied.items(), key=lambda item: version_key(item[0])):
                 file = by_version.get(version)
                 if row.status in ("failed", "running"):
-                    outcome = _repair_stopped(ctx.conn, row, file, ran=ran == version, not_ran=not_ran == version)
+                    outcome = _repair_stopped(ctx.conn, row, file, ran=ran == version, not_ran=not_ran == version,
+                                              forget=forget == version)
                     if outcome is None:
                         forgotten.append(version)
                     else:
