@@ -14,10 +14,8 @@ import psycopg
 import pytest
 
 from conftest import Project, run_cli
-
-
-def _tables(db) -> set[str]:  # type: ignore[no-untyped-def]
-    return {r[0] for r in db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()}
+from helpers import backend_waiting_for_lock, wait_until
+from helpers import public_tables as _tables
 
 
 def test_eight_concurrent_runners_apply_each_migration_once(project: Project, db) -> None:  # type: ignore[no-untyped-def]
@@ -132,28 +130,28 @@ def test_lock_queue_outage_is_bounded_and_gives_up_with_exit_4(project: Project,
 def test_naive_alter_blocks_readers_for_the_whole_transaction(db, db_url: str) -> None:  # type: ignore[no-untyped-def]
     """The outage pgwarden prevents: without lock_timeout, readers queue behind the ALTER."""
     db.execute("CREATE TABLE accounts (id int PRIMARY KEY)")
-    holder = psycopg.connect(db_url)
-    holder.execute("SELECT * FROM accounts FOR UPDATE")
-    alter = threading.Thread(target=lambda: psycopg.connect(db_url, autocommit=True).execute(
-        "ALTER TABLE accounts ADD COLUMN note text"))
-    alter.start()
-    time.sleep(0.3)
-    blocked = {}
 
-    def read() -> None:
-        started = time.monotonic()
+    def run(query: str) -> None:
         with psycopg.connect(db_url, autocommit=True) as conn:
-            conn.execute("SELECT count(*) FROM accounts")
-        blocked["seconds"] = time.monotonic() - started
+            conn.execute(query)
 
-    reader = threading.Thread(target=read)
-    reader.start()
-    time.sleep(1.5)
-    holder.rollback()
-    holder.close()
-    reader.join()
-    alter.join()
-    assert blocked["seconds"] > 1.0
+    with psycopg.connect(db_url) as holder:
+        holder.execute("SELECT * FROM accounts FOR UPDATE")
+        alter = threading.Thread(target=run, args=("ALTER TABLE accounts ADD COLUMN note text",))
+        alter.start()
+        wait_until(lambda: backend_waiting_for_lock(db, "ALTER TABLE accounts%"), what="ALTER waiting for its lock")
+        reader = threading.Thread(target=run, args=("SELECT count(*) FROM accounts",))
+        reader.start()
+        # the plain SELECT queues behind the waiting ALTER, not behind the row locks it could share
+        wait_until(lambda: backend_waiting_for_lock(db, "SELECT count(*) FROM accounts%"), what="reader queued")
+        alter_pid = backend_waiting_for_lock(db, "ALTER TABLE accounts%")
+        reader_pid = backend_waiting_for_lock(db, "SELECT count(*) FROM accounts%")
+        blockers = db.execute("SELECT pg_blocking_pids(%s)", [reader_pid]).fetchone()[0]
+        assert alter_pid in blockers
+        holder.rollback()
+    reader.join(timeout=30)
+    alter.join(timeout=30)
+    assert not reader.is_alive() and not alter.is_alive()
 
 
 def test_kill_9_mid_migration_then_status_and_up_complete(project: Project, db) -> None:  # type: ignore[no-untyped-def]

@@ -127,26 +127,6 @@ class LintSettings(StrictModel):
         return value
 
 
-class Keep(StrictModel):
-    daily: int = Field(default=7, ge=0)
-    weekly: int = Field(default=4, ge=0)
-    monthly: int = Field(default=12, ge=0)
-
-
-class BackupSettings(StrictModel):
-    dir: str = "backups"
-    keep: Keep = Field(default_factory=Keep)
-    format: Literal["custom", "directory"] = "custom"
-    compress: Literal["zstd", "lz4", "gzip", "none"] | None = None
-    exact_count_max_size: str = "100MB"  # tables larger than this get an estimated row count in the manifest
-
-    @field_validator("exact_count_max_size")
-    @classmethod
-    def _size(cls, value: str) -> str:
-        parse_size(value)
-        return value
-
-
 class DoctorSettings(StrictModel):
     """``[doctor]``: ``thresholds`` stays raw here; ``pgwarden.doctor.thresholds`` validates it."""
 
@@ -170,9 +150,15 @@ class _ConfigModel(StrictModel):
         return value
     migrate: MigrateSettings = Field(default_factory=MigrateSettings)
     lint: LintSettings = Field(default_factory=LintSettings)
-    backup: BackupSettings = Field(default_factory=BackupSettings)
+    backup: dict[str, Any] = Field(default_factory=dict)  # raw: pgwarden.backup.settings validates
     partitions: list[dict[str, Any]] = Field(default_factory=list)  # raw: pgwarden.partition.spec validates
+    partition: dict[str, Any] = Field(default_factory=dict)  # raw: pgwarden.partition.settings validates
     doctor: DoctorSettings = Field(default_factory=DoctorSettings)
+    schedule: list[dict[str, Any]] = Field(default_factory=list)  # [[schedule]]: validated by pgwarden.agent.settings
+    agent: dict[str, Any] = Field(default_factory=dict)  # [agent]: validated by pgwarden.agent.settings
+    serve: dict[str, Any] = Field(default_factory=dict)  # [serve]: validated by pgwarden.serve.settings
+    tools: dict[str, Any] = Field(default_factory=dict)  # raw: pgwarden.clients validates ([tools] bin_dir)
+    check: dict[str, Any] = Field(default_factory=dict)  # raw: validated by pgwarden.check.settings
 
 
 @dataclass(frozen=True)
@@ -190,10 +176,6 @@ class Config:
     @property
     def seeds_path(self) -> Path:
         return self.root / self.settings.seeds_dir
-
-    @property
-    def backup_path(self) -> Path:
-        return self.root / self.settings.backup.dir
 
     @property
     def state_path(self) -> Path:
@@ -215,7 +197,9 @@ class Config:
         for field_name, value in env.model_dump().items():
             if isinstance(value, str) and (missing := _VAR.search(value)):
                 raise ConfigError(f"{self.source}: environments.{chosen}.{field_name}: "
-                                  f"environment variable {missing.group(1)} is not set")
+                                  f"environment variable {missing.group(1)} is not set",
+                                  hint=f"export {missing.group(1)}=... (or write ${{{missing.group(1)}:-default}} "
+                                       f"in {self.source.name})")
         try:
             check_url(env.url)
         except ValueError as exc:
@@ -258,7 +242,8 @@ def expand_variables(value: Any, *, source: Path, key: str = "") -> Any:
             return default
         if _deferred(key):
             return match.group(0)
-        raise ConfigError(f"{source}: {key}: environment variable {name} is not set")
+        raise ConfigError(f"{source}: {key}: environment variable {name} is not set",
+                          hint=f"export {name}=... (or write ${{{name}:-default}} in {source.name})")
 
     return _VAR.sub(replace, value)
 

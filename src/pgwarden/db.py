@@ -88,9 +88,12 @@ def connect(url: str, *, autocommit: bool = True, application_name: str = APPLIC
                                connect_timeout=connect_timeout)
     except psycopg.OperationalError as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise Unreachable(f"cannot connect to {redact(url)}: {redact(first_line)}") from None
+        raise Unreachable(f"cannot connect to {redact(url)}: {redact(first_line)}",
+                          hint="check that the server runs and accepts this host, port, user and database "
+                               "(pg_isready -d URL), or fix the environment's url") from None
     except psycopg.ProgrammingError as exc:
-        raise Unreachable(f"invalid connection URL {redact(url)}: {redact(str(exc))}") from None
+        raise Unreachable(f"invalid connection URL {redact(url)}: {redact(str(exc))}",
+                          hint="write it as postgresql://user@host:port/dbname?sslmode=require") from None
 
 
 def lock_key(name: str) -> int:
@@ -146,7 +149,9 @@ class Blocker:
 
     def describe(self) -> str:
         age = f"{self.age_seconds:.1f}s" if self.age_seconds is not None else "?"
-        return f"pid {self.pid} ({self.state}, transaction open {age}): {self.query[:120]}"
+        from pgwarden.output import sql_excerpt
+
+        return f"pid {self.pid} ({self.state}, transaction open {age}): {sql_excerpt(self.query, 120)}"
 
 
 _BLOCKERS_SQL = """

@@ -63,7 +63,8 @@ def init(root: Path) -> InitResult:
 def _init(root: Path) -> InitResult:
     config = root / CONFIG_FILE
     if config.exists():
-        raise Refused(f"{config} already exists; nothing was changed")
+        raise Refused(f"{config} already exists; nothing was changed",
+                      hint="edit it, or run `pgwarden init` in a new folder")
     root.mkdir(parents=True, exist_ok=True)
     created = [config]
     config.write_text(CONFIG_TEMPLATE, encoding="utf-8")

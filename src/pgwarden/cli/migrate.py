@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
+from pgwarden.cli import check as check_cli
 from pgwarden.cli.common import (
     EnvOpt,
     JsonOpt,
@@ -81,7 +82,20 @@ def _render_steps(result: MigrateResult) -> None:
                     _cells(rows)))
     for warning in result.warnings:
         out.print(f"[yellow]warning[/]: {escape(warning)}")
-    out.print(f"version: {escape(result.version_before or 'none')} -> {escape(result.version_after or 'none')}")
+    out.print(version_line(result), markup=False)
+
+
+def version_line(result: MigrateResult) -> str:
+    """``version: A -> B``, never going backwards: a migration applied out of order is named as such."""
+    from pgwarden.sources import version_key
+
+    before, after = result.version_before, result.version_after
+    older = [s.version for s in result.steps
+             if result.direction == "up" and before and version_key(s.version) < version_key(before)]
+    if result.direction == "up" and before and (after is None or version_key(after) <= version_key(before)):
+        return f"version: {before} (unchanged)" + (f"; applied out of order: {', '.join(older)}" if older else "")
+    suffix = f"; also applied out of order: {', '.join(older)}" if older else ""
+    return f"version: {before or 'none'} -> {after or 'none'}{suffix}"
 
 
 @app.command()
@@ -201,29 +215,7 @@ def baseline(version: Annotated[str, typer.Option("--version", help="Newest migr
                            "covered)"))
 
 
-@app.command("test")
-def test_round_trip(json: JsonOpt = False) -> None:
-    """On a scratch database: each migration up, down, up again; the schema must match each time (exit 1)."""
-    from pgwarden.errors import EXIT_PROBLEMS
-    from pgwarden.migrations.roundtrip import round_trip
-
-    result = round_trip(load())
-    failed = result.failed
-    if json:
-        emit_json({"ok": failed is None, **json_doc(result)})
-    else:
-        rows = [[m.version, m.name, f"[{'green' if m.ok else 'red'}]{m.outcome}[/]", f"{m.seconds:.2f}s"]
-                for m in result.migrations]
-        console().print(table("round trip: up, down, up on a scratch database",
-                              ["version", "name", "outcome", "time"], rows))
-        if failed is not None:
-            console().print(f"[red]{failed.version}_{failed.name}: {failed.outcome}[/]")
-            if failed.error:
-                console().print(f"  {failed.error}")
-            for difference in failed.differences:
-                console().print(f"  {difference.describe()}")
-    if failed is not None:
-        raise typer.Exit(EXIT_PROBLEMS)
+app.command("test")(check_cli.migrate_test)
 
 
 @app.command()

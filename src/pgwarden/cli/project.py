@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -23,7 +25,9 @@ def init(directory: Annotated[Path, typer.Argument(help="Project folder.")] = Pa
         return
     for path in result.created:
         console().print(f"created {escape(str(path))}")
-    console().print("next: pgwarden migrate up   (starts an embedded PostgreSQL for the dev environment)")
+    go = "" if directory.resolve() == Path.cwd().resolve() else f"cd {shlex.quote(str(directory))} && "
+    console().print(f"next: {go}pgwarden migrate up   (starts an embedded PostgreSQL for the dev environment)",
+                    markup=False)
 
 
 def demo(directory: Annotated[Path | None, typer.Option("--dir", help="Where to put the demo project "
@@ -37,6 +41,7 @@ def demo(directory: Annotated[Path | None, typer.Option("--dir", help="Where to 
         if not json:
             info(f"[green]ok[/] {step.title} [dim]({step.seconds:.2f}s)[/]\n   {step.outcome}")
 
+    created = directory is None or not directory.exists()
     if directory is None:
         base = Path(tempfile.mkdtemp(prefix="pgwarden-demo-"))
     else:
@@ -47,11 +52,19 @@ def demo(directory: Annotated[Path | None, typer.Option("--dir", help="Where to 
             from pgwarden.errors import BadInput
 
             raise BadInput(f"{directory}: cannot create the demo folder: {exc.strerror}") from None
-    result = run_demo(base, keep=keep, on_step=show)
+    try:
+        result = run_demo(base, keep=keep, on_step=show)
+    finally:
+        if created and not keep:
+            shutil.rmtree(base, ignore_errors=True)
     if json:
         emit_json(result)
+    elif keep:
+        console().print(f"demo project: {result.project} (servers left running; "
+                        f"stop them with: cd {result.project} && pgwarden dev down --all)", markup=False)
     else:
-        console().print(f"demo project: {escape(str(result.project))}" + (" (server left running)" if keep else ""))
+        console().print(f"demo finished; its servers are stopped and {result.project} was removed "
+                        "(--keep keeps them)", markup=False)
 
 
 def register(app: typer.Typer) -> None:

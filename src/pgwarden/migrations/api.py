@@ -478,7 +478,8 @@ def baseline(config: Config, env: str | None = None, *, version: str) -> Baselin
         applied = history.applied(ctx.conn)
         if applied:
             raise Refused(f"{target.env_name} already has migration history (current {current_version(applied)}); "
-                          "baseline is only for databases pgwarden has not managed yet")
+                          "baseline is only for databases pgwarden has not managed yet",
+                          hint=f"pgwarden migrate status --env {target.env_name}")
         match = next((f for f in files if int(f.version) == int(version)), None)
         with ctx.conn.transaction():
             history.record(ctx.conn, version=match.version if match else version,
