@@ -12,19 +12,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import ValidationError, field_validator
 
-from pgwarden.config import validate_section
+from pgwarden.config import StrictModel, validate_section
+from pgwarden.errors import BadInput
 from pgwarden.schema.snapshot import KINDS
 
 if TYPE_CHECKING:
     from pgwarden.config import Config
 
 
-class CheckSettings(BaseModel):
+class CheckSettings(StrictModel):
     """What ``check`` and ``migrate test`` leave out or treat strictly."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     ignore: tuple[str, ...] = ()
     ignore_kinds: tuple[str, ...] = ()
@@ -59,8 +58,6 @@ def with_overrides(settings: CheckSettings, *, strict_order: bool | None = None,
     try:
         return CheckSettings.model_validate(merged)
     except ValidationError as exc:
-        from pgwarden.errors import BadInput
-
         raise BadInput(f"--ignore: {exc.errors()[0]['msg'].removeprefix('Value error, ')}") from None
 
 
