@@ -41,7 +41,7 @@ def _ddl_block(label: str, ddl: str | None) -> None:
 
 
 def _render_differences(title: str, differences: list[Difference], *, ddl: bool) -> None:
-    rows = [[escape(d.kind), escape(d.name), d.change, escape(d.describe().split(": ", 1)[1])] for d in differences]
+    rows = [[escape(d.kind), escape(d.name), d.change, escape(d.detail())] for d in differences]
     console().print(table(escape(title), ["kind", "object", "change", "detail"], rows))
     if ddl:
         for d in differences:
