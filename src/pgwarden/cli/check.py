@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from pgwarden.cli.common import EnvOpt, JsonOpt, console, emit_json, info, json_doc, load, table
+from pgwarden.cli.common import EnvOpt, JsonOpt, KeepOpt, console, emit_json, info, json_doc, load, table
 
 if TYPE_CHECKING:
     from pgwarden.check.api import DriftResult, EmitResult, RoundTripResult
@@ -88,7 +88,7 @@ def _render_emit(emitted: EmitResult) -> None:
 
 def check(env: EnvOpt = None, json: JsonOpt = False, strict_order: StrictOrderOpt = None,
           ignore: IgnoreOpt = None, emit_migration: EmitOpt = None, towards: TowardsOpt = Towards.live,
-          ddl: DdlOpt = True) -> None:
+          ddl: DdlOpt = True, keep: KeepOpt = False) -> None:
     """Schema drift: compare the live catalog with what the applied migrations build (exit 1 on drift)."""
     from pgwarden.check.api import check as drift_check
     from pgwarden.check.api import emit_migration as emit
@@ -125,7 +125,7 @@ def _render_round_trip(result: RoundTripResult) -> None:
     out.print(f"{counts} ({result.seconds:.1f}s)")
 
 
-def migrate_test(json: JsonOpt = False, keep_going: AllOpt = False) -> None:
+def migrate_test(json: JsonOpt = False, keep_going: AllOpt = False, keep: KeepOpt = False) -> None:
     """On a scratch database: each migration up, down, up again; the schema must match each time (exit 1)."""
     from pgwarden.check.api import round_trip
     from pgwarden.errors import EXIT_PROBLEMS

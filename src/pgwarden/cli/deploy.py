@@ -25,20 +25,20 @@ _COLORS = {"ok": "green", "failed": "red", "refused": "red", "skipped": "dim", "
 
 
 def _show_step(step: DeployStep) -> None:
+    from rich.markup import escape
+
     color = _COLORS.get(step.outcome, "white")
-    info(f"[{color}]{step.outcome:>9}[/] {step.name} [dim]({step.seconds:.2f}s)[/] {step.detail}")
+    info(f"[{color}]{step.outcome:>9}[/] {escape(step.name)} [dim]({step.seconds:.2f}s)[/] {escape(step.detail)}")
 
 
 def _render_report(report: DeployReport) -> None:
-    out = console()
+    """A deploy that went through (one that stopped is an error: main prints it with its ways back)."""
+    from rich.markup import escape
+
     headline = {"deployed": "green", "up to date": "green", "dry run": "cyan"}.get(report.outcome, "red")
-    out.print(f"[{headline}]{report.outcome}[/]: {report.env} ({report.database or '?'}) "
-              f"version {report.version_before or 'none'} -> {report.version_after or 'none'}"
-              + (f"; backup {report.backup_id}" if report.backup_id else ""))
-    if report.ways_back:
-        out.print("ways back:")
-        for way in report.ways_back:
-            out.print(f"  {way}")
+    console().print(f"[{headline}]{report.outcome}[/]: {escape(report.env)} ({escape(report.database or '?')}) "
+                    f"version {report.version_before or 'none'} -> {report.version_after or 'none'}"
+                    + (f"; backup {report.backup_id}" if report.backup_id else ""))
 
 
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Run the preflight only; change nothing.")]
