@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
+from rich.text import Text
 
 from pgwarden.cli.common import EnvOpt, JsonOpt, KeepOpt, console, emit_json, info, json_doc, load, table
 
@@ -41,8 +42,8 @@ def _ddl_block(label: str, ddl: str | None) -> None:
 
 
 def _render_differences(title: str, differences: list[Difference], *, ddl: bool) -> None:
-    rows = [[escape(d.kind), escape(d.name), d.change, escape(d.detail())] for d in differences]
-    console().print(table(escape(title), ["kind", "object", "change", "detail"], rows))
+    rows = [[d.kind, d.name, d.change, d.detail()] for d in differences]  # table() escapes its cells
+    console().print(table(title, ["kind", "object", "change", "detail"], rows))
     if ddl:
         for d in differences:
             console().print(f"  [bold]{escape(d.describe().split(': ', 1)[0])}[/]")
@@ -112,7 +113,7 @@ def check(env: EnvOpt = None, json: JsonOpt = False, strict_order: StrictOrderOp
 
 def _render_round_trip(result: RoundTripResult) -> None:
     out = console()
-    rows = [[m.version, escape(m.name), f"[{'green' if m.ok else 'red'}]{m.outcome}[/]", f"{m.seconds:.2f}s"]
+    rows = [[m.version, m.name, Text(m.outcome, style="green" if m.ok else "red"), f"{m.seconds:.2f}s"]
             for m in result.migrations]
     out.print(table("round trip: up, down, up on a scratch database", ["version", "name", "outcome", "time"], rows))
     for failed in result.failures:
