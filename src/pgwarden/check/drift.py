@@ -84,7 +84,7 @@ def check(config: Config, env: str | None = None, *, strict_order: bool | None =
             expected = snapshot_of(url)
         live = live_read.result()
     sorted_out = classify(diff(expected, live), expected, live, managed_tables=managed_tables(config),
-                          ignore=settings.ignore, ignore_kinds=settings.ignore_kinds,
+                          ignore=tuple(settings.ignore), ignore_kinds=tuple(settings.ignore_kinds),
                           strict_order=settings.strict_order)
     return DriftResult(target.env_name, database, version, steps, expected.count(), sorted_out.drift,
                        sorted_out.information, sorted_out.managed, sorted_out.ignored, pending, expected, live)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pydantic import ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from pgwarden.config import StrictModel, validate_section
 from pgwarden.errors import BadInput
@@ -25,13 +25,13 @@ if TYPE_CHECKING:
 class CheckSettings(StrictModel):
     """What ``check`` and ``migrate test`` leave out or treat strictly."""
 
-    ignore: tuple[str, ...] = ()
-    ignore_kinds: tuple[str, ...] = ()
+    ignore: list[str] = Field(default_factory=list)
+    ignore_kinds: list[str] = Field(default_factory=list)
     strict_order: bool = False
 
     @field_validator("ignore_kinds")
     @classmethod
-    def _known_kinds(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+    def _known_kinds(cls, value: list[str]) -> list[str]:
         unknown = [kind for kind in value if kind not in KINDS]
         if unknown:
             raise ValueError(f"unknown kind {unknown[0]!r} (known: {', '.join(KINDS)})")
@@ -39,7 +39,7 @@ class CheckSettings(StrictModel):
 
     @field_validator("ignore")
     @classmethod
-    def _patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+    def _patterns(cls, value: list[str]) -> list[str]:
         if any(not pattern.strip() for pattern in value):
             raise ValueError("empty pattern")
         return value
@@ -53,7 +53,7 @@ def check_settings(config: Config) -> CheckSettings:
 def with_overrides(settings: CheckSettings, *, strict_order: bool | None = None,
                    ignore_kinds: tuple[str, ...] = ()) -> CheckSettings:
     """``settings`` with command-line options applied on top (validated like the file)."""
-    merged = {"ignore": settings.ignore, "ignore_kinds": tuple(dict.fromkeys(settings.ignore_kinds + ignore_kinds)),
+    merged = {"ignore": settings.ignore, "ignore_kinds": list(dict.fromkeys([*settings.ignore_kinds, *ignore_kinds])),
               "strict_order": settings.strict_order if strict_order is None else strict_order}
     try:
         return CheckSettings.model_validate(merged)
