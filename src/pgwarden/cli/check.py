@@ -73,7 +73,7 @@ def _render_drift(result: DriftResult, ddl: bool) -> None:
         out.print(f"[dim]set aside[/]: {listed}")
 
 
-def _render_emit(emitted: EmitResult) -> None:
+def _render_emit(emitted: EmitResult, env: str) -> None:
     out = console()
     out.print(f"wrote {escape(str(emitted.path))}: {emitted.statements} statement(s)"
               + (f", {len(emitted.cannot_express)} marked 'cannot express'" if emitted.cannot_express else ""))
@@ -85,6 +85,9 @@ def _render_emit(emitted: EmitResult) -> None:
         out.print(f"  lint: {'errors' if not emitted.lint_clean else 'warnings'} remain:")
         for finding in emitted.lint_findings:
             out.print(f"    {escape(finding)}")
+    if emitted.towards == "live":
+        out.print(f"  note: {escape(env)} already has these changes: the new migration is for the other "
+                  "environments and fresh databases; review it before `migrate up` anywhere")
 
 
 def check(env: EnvOpt = None, json: JsonOpt = False, strict_order: StrictOrderOpt = None,
@@ -104,7 +107,7 @@ def check(env: EnvOpt = None, json: JsonOpt = False, strict_order: StrictOrderOp
     else:
         _render_drift(result, ddl)
         if emitted is not None:
-            _render_emit(emitted)
+            _render_emit(emitted, result.env)
         if result.pending:
             info(f"note: {len(result.pending)} pending migration(s) not compared: {', '.join(result.pending)}")
     if result.drifted:
