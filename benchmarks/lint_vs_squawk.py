@@ -186,6 +186,13 @@ def main() -> None:
     if not Path(squawk).exists():
         sys.exit("squawk not found: pip install squawk-cli (the `bench` extra)")
     version = subprocess.run([squawk, "--version"], capture_output=True, text=True).stdout.strip()
+    # an installed package has its bytecode compiled (pip does it at install time); an editable checkout run with
+    # PYTHONDONTWRITEBYTECODE would recompile every module on every start: compile it once, as an install would
+    import compileall
+
+    import pgwarden
+
+    compileall.compile_dir(str(Path(pgwarden.__file__).parent), quiet=1)
     pgwarden = str(Path(sys.executable).parent / "pgwarden")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
