@@ -36,11 +36,12 @@ if TYPE_CHECKING:
     from pgwarden.config import Config
 
 STATEMENT_TIMEOUT = "5min"
-# Statements that act on the whole server, not on the scratch database: never executed there.
+# Statements that act on the whole server (or need psql's input), not on the scratch database: never executed.
 SERVER_WIDE = frozenset({"CreatedbStmt", "DropdbStmt", "AlterDatabaseStmt", "AlterDatabaseSetStmt",
                          "AlterDatabaseRefreshCollStmt", "AlterSystemStmt", "CreateTableSpaceStmt",
                          "DropTableSpaceStmt", "AlterTableSpaceOptionsStmt", "CreateSubscriptionStmt",
-                         "AlterSubscriptionStmt", "DropSubscriptionStmt", "LoadStmt", "CheckPointStmt"})
+                         "AlterSubscriptionStmt", "DropSubscriptionStmt", "LoadStmt", "CheckPointStmt",
+                         "CopyStmt"})  # COPY reads a file or psql's stdin, neither of which the scratch run has
 # Roles are server-wide: one created by an earlier run or by the DBA may or may not be on the scratch server.
 ROLE_STATEMENTS = frozenset({"CreateRoleStmt", "AlterRoleStmt", "AlterRoleSetStmt", "DropRoleStmt"})
 # Statements whose undefined object (42704) is a role the scratch server lacks.
