@@ -21,8 +21,8 @@ RULES = [
     Rule("partition-convert-arguments", "partitions", "error",
          "pgwarden:partition-convert directive with missing or invalid arguments",
          "The directive needs table=, key= and exactly one of interval= ('1 day', '1 week', '1 month', "
-         "'3 months', '1 year') or modulus=; `migrate up` refuses the migration otherwise, after the "
-         "migrations before it were applied.",
+         "'3 months', '1 year') or modulus=; otherwise `migrate up` stops at this step (exit 2) "
+         "with the migrations before it applied.",
          "-- migrate:up transaction:false\n-- pgwarden:partition-convert table=public.events key=created_at\n"
          "-- migrate:down irreversible",
          _GOOD),
