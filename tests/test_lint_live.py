@@ -105,12 +105,12 @@ def test_migrate_up_reports_findings_as_warnings_when_unprotected(project, db) -
     result = up(project.config(), "test")
     assert [s.version for s in result.steps] == ["001", "002"]
     # orders is created by the pending 001: new and empty, so nothing to warn about
-    assert not [w for w in result.warnings if "set-not-null" in w]
+    assert not [w for w in result.lint_warnings if "set-not-null" in w]
     project.write_migration("003_nn.sql", "ALTER TABLE orders ALTER COLUMN customer_id DROP NOT NULL;\n"
                             "ALTER TABLE orders ALTER COLUMN customer_id SET NOT NULL;")
     db.execute("ANALYZE orders")
     result = up(project.config(), "test")
-    assert any("003_nn.sql:3:1: error [set-not-null]" in w for w in result.warnings), result.warnings
+    assert any("003_nn.sql:3:1: error [set-not-null]" in w for w in result.lint_warnings), result.lint_warnings
     assert db.execute("SELECT attnotnull FROM pg_attribute WHERE attrelid = 'orders'::regclass "
                       "AND attname = 'customer_id'").fetchone() == (True,)
 
@@ -122,7 +122,7 @@ def test_migrate_up_lint_can_be_switched_off(project, db) -> None:  # type: igno
     text = project.config_path.read_text().replace("[migrate]\n", "[migrate]\nlint = false\n")
     project.config_path.write_text(text)
     result = up(project.config(), "test")
-    assert not [w for w in result.warnings if "[drop-table]" in w]
+    assert not [w for w in result.lint_warnings if "[drop-table]" in w]
     assert db.execute("SELECT to_regclass('orders')").fetchone() == (None,)
 
 
