@@ -1,7 +1,7 @@
 """The body of ``pgwarden lint``, shared by the typer command and the start-up fast path (no typer import).
 
-It only parses nothing: it takes the already parsed options, calls ``pgwarden.lint.api``
-and renders. ``run`` returns the exit code; library errors propagate to the caller.
+It parses nothing: it takes the already parsed options, calls ``pgwarden.lint.api`` and
+renders. ``run`` returns the exit code; library errors propagate to the caller.
 """
 
 from __future__ import annotations
