@@ -41,8 +41,19 @@ def _fast_lint(argv: list[str]) -> int | None:
     if rest or parsed.env is not None or parsed.execute:
         return None
     config = os.environ.get("PGWARDEN_CONFIG")
-    return run(LintArgs(parsed.paths, parsed.env, parsed.fmt, parsed.json, parsed.explain, parsed.latest,
-                        parsed.git_base, parsed.execute, Path(config) if config else None))
+    return run(
+        LintArgs(
+            parsed.paths,
+            parsed.env,
+            parsed.fmt,
+            parsed.json,
+            parsed.explain,
+            parsed.latest,
+            parsed.git_base,
+            parsed.execute,
+            Path(config) if config else None,
+        )
+    )
 
 
 def main() -> None:
