@@ -109,7 +109,7 @@ def doctor_snapshot(ctx: TaskContext) -> TaskResult:
 
 
 def check(ctx: TaskContext) -> TaskResult:
-    from pgwarden.schema.drift import check as drift_check
+    from pgwarden.check.api import check as drift_check
 
     result = drift_check(ctx.config, ctx.env)
     details = {"drifted": result.drifted, "differences": len(result.differences), "version": result.version}

@@ -306,8 +306,7 @@ def ways_back(report: DeployReport, invalid: list[str], url: str | None) -> list
     if not (report.applied or report.partial or invalid or report.left_behind):
         return []
     steps = []
-    if report.partial:
-        steps.append(f"pgwarden migrate repair --env {env}")
+    steps += [f"pgwarden migrate repair --forget {version} --env {env}" for version in report.partial]
     if url is not None:
         steps += [psql_command(url, statement) for statement in checks.drop_invalid_sql(invalid)]
     one_way = [v for v in report.applied if v in report.irreversible]
