@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import UTC, datetime, timedelta
 
 from test_partition_convert import FIXTURE, Writer, fingerprint, is_partitioned, leftovers
 
@@ -51,6 +52,10 @@ def test_convert_writes_a_migration_that_migrate_up_applies_on_a_fresh_database(
     project.cli("migrate", "up", check_exit=0)  # nothing left to do
     check = project.cli("check", check_exit=0)
     assert "Traceback" not in check.stderr
+    later = (datetime.now(UTC) + timedelta(days=200)).strftime("%Y-%m-%d")
+    maintained = project.cli("partition", "maintain", "--now", later, "--json", check_exit=0)
+    assert '"created": [' in maintained.stdout and '"created": []' not in maintained.stdout
+    assert_check_clean_but_managed(project, db)
     down = project.cli("migrate", "down")
     assert down.returncode != 0 and "irreversible" in (down.stdout + down.stderr)
     assert is_partitioned(db)
@@ -97,8 +102,8 @@ def test_migrate_up_converts_a_live_table_under_concurrent_writers(project, db) 
 
 def assert_check_clean_but_managed(project, db) -> None:  # type: ignore[no-untyped-def]
     """`check` finds no difference except the relations pgwarden manages for [[partitions]] tables."""
+    from pgwarden.check.api import check
     from pgwarden.partition import api
-    from pgwarden.schema.drift import check
 
     config = project.config()
     managed = {n for table in api.managed_children(db, config) for n in table.names}
@@ -106,3 +111,32 @@ def assert_check_clean_but_managed(project, db) -> None:  # type: ignore[no-unty
     print("\n".join(d.describe() if hasattr(d, "describe") else repr(d) for d in differences))
     unmanaged = [d for d in differences if not any(d.name == m or d.name.startswith(m + ".") for m in managed)]
     assert unmanaged == [], unmanaged
+
+
+def test_migrate_up_killed_during_the_conversion_resumes_it(project, db) -> None:
+    from test_partition_convert import load_chat_messages
+
+    load_chat_messages(db, 20_000)
+    expected_rows = db.execute("SELECT count(*) FROM chat_messages").fetchone()[0]
+    project.cli("partition", "convert", "chat_messages", "--key", "created_at", "--interval", "1 month",
+                "--batch", "3000", check_exit=0)
+    crashed = project.cli("migrate", "up", env={"PGWARDEN_FAILPOINT": "backfill:2"})
+    assert crashed.returncode == -9, (crashed.returncode, crashed.stderr)
+    db.execute("INSERT INTO chat_messages (session_id, role, content, created_at) "
+               "SELECT g, 'user', 'while down', '2026-11-21' FROM generate_series(1, 50) g")
+    expected = fingerprint(db)
+    again = project.cli("migrate", "up", timeout=300)
+    assert again.returncode == 0, (again.stdout, again.stderr)
+    assert is_partitioned(db) and fingerprint(db) == expected and leftovers(db) == []
+    assert fingerprint(db)[0] == expected_rows + 50
+    assert [s for _v, s in _history(db)] == ["applied"]
+
+
+def test_a_bad_directive_is_bad_input_naming_file_and_line(project, db) -> None:
+    _project_with_table(project)
+    path = project.write_migration(
+        "002_partition.sql", "-- pgwarden:partition-convert table=chat_messages key=created_at interval='2 months'",
+        up_options="transaction:false")
+    out = project.cli("migrate", "up", check_exit=2)
+    assert f"{path}:2" in out.stderr and "interval" in out.stderr
+    assert "partition-convert-arguments" in project.cli("lint", str(path), check_exit=1).stdout

@@ -59,3 +59,32 @@ def test_convert_hint_quotes_a_mixed_case_table(project, db) -> None:
     assert "DROP TABLE public.Orders_pgw_old" not in out.stdout
     assert db.execute("SELECT count(*) FROM \"Orders_pgw_old\"").fetchone()[0] == 500
     assert db.execute("SELECT to_regclass('orders_pgw_old') IS NOT NULL").fetchone()[0]
+
+
+@pytest.mark.parametrize("table", ["chat_messages", "app.events", 'public."Orders"', '"my schema"."we\'ird"'])
+def test_directive_render_and_parse_agree(table: str) -> None:
+    from pgwarden.partition.directive import parse, render
+    from pgwarden.sources.directives import parse_args
+
+    layout = api.layout(None, table, api.LayoutOptions(key="at", interval="3 months", premake=2, past=1))
+    line = render(layout, widen_unique=True, batch=500)
+    directive = parse(parse_args(line.split("partition-convert", 1)[1], where="m.sql:2"), where="m.sql:2")
+    assert directive.table == layout.name and directive.widen_unique and directive.batch == 500
+    assert api.layout(None, str(directive.table), directive.options) == layout
+
+
+@pytest.mark.parametrize(("args", "problem"), [
+    ({"table": "t", "key": "k"}, "exactly one of interval= or modulus="),
+    ({"table": "t", "key": "k", "interval": "2 months"}, "interval"),
+    ({"table": "t", "key": "k", "modulus": "1"}, "modulus='1' must be a whole number >= 2"),
+    ({"table": "t", "key": "k", "interval": "1 day", "colour": "red"}, "unknown argument 'colour'"),
+    ({"key": "k", "interval": "1 day"}, "missing table="),
+    ({"table": "a.b.c", "key": "k", "interval": "1 day"}, "expected 'table' or 'schema.table'"),
+])
+def test_directive_arguments_are_checked(args: dict[str, str], problem: str) -> None:
+    from pgwarden.errors import MigrationFileError
+    from pgwarden.partition.directive import parse
+
+    with pytest.raises(MigrationFileError, match="m.sql:3: partition-convert: .*" + problem.replace("(", r"\(")
+                       .replace(")", r"\)")):
+        parse(args, where="m.sql:3")

@@ -61,9 +61,9 @@ def _commands(backup_id: str) -> list[list[str]]:
         ["deploy", "--yes"],
         ["backup", "create"],
         ["backup", "restore", backup_id, "--yes"],
-        ["partition", "create", "audit", "--key", "at", "--interval", "1 month", "--yes"],
+        ["partition", "create", "audit", "--key", "at", "--interval", "1 month", "--apply", "--yes"],
         ["partition", "maintain", "--yes"],
-        ["partition", "convert", "big", "--key", "at", "--interval", "1 month", "--yes"],
+        ["partition", "convert", "big", "--key", "at", "--interval", "1 month", "--apply", "--yes"],
         ["seed"],
         ["migrate", "reset", "--yes"],
     ]
@@ -108,7 +108,7 @@ def test_two_names_for_one_database_get_the_strictest_policy(project: Project) -
     result = project.cli("migrate", "up", "--env", "alias", check_exit=5)
     assert "alias names the same database as test" in result.stderr
     result = project.cli("partition", "create", "audit", "--key", "at", "--interval", "1 month", "--env", "alias",
-                         "--yes", check_exit=5)
+                         "--apply", "--yes", check_exit=5)
     assert "not encrypted" in result.stderr
     assert _state(project.url) == before
 
@@ -118,7 +118,8 @@ def test_a_schema_change_on_a_protected_database_takes_a_verified_backup_first(p
     project.write_config(PARTITIONS, env_extra="protected = true\nallow_insecure = true")
     folder = project.root / "backups" / "test"
     count = len([p for p in folder.iterdir() if not p.name.startswith(".")])
-    project.cli("partition", "create", "audit", "--key", "at", "--interval", "1 month", "--yes", check_exit=0)
+    project.cli("partition", "create", "audit", "--key", "at", "--interval", "1 month", "--apply", "--yes",
+                check_exit=0)
     assert db.execute("SELECT relkind FROM pg_class WHERE relname = 'audit'").fetchone() == ("p",)
     assert len([p for p in folder.iterdir() if not p.name.startswith(".")]) == count + 1
     events = db.execute("SELECT kind, what FROM pgwarden.events ORDER BY id").fetchall()
@@ -130,18 +131,17 @@ def test_a_schema_change_on_a_protected_database_takes_a_verified_backup_first(p
 def test_library_callers_pass_the_same_policy(project: Project, db) -> None:  # type: ignore[no-untyped-def]
     from pgwarden import policy
     from pgwarden.errors import Refused
-    from pgwarden.partition.create import create
-    from pgwarden.partition.spec import layout_for
+    from pgwarden.partition.api import create, layout
 
     _prepare(project)
     project.write_config(PARTITIONS, env_extra="protected = true\nallow_insecure = true")
     config = project.config()
-    layout = layout_for(config, "audit")
+    audit = layout(config, "audit")
     with policy.fresh_session():
         with pytest.raises(Refused, match="no terminal"):
-            create(config, "test", layout)  # no consent
+            create(config, "test", audit)  # no consent
         policy.give_consent(True)
         policy.install_backup_step(None)
         with pytest.raises(Refused, match="no backup step is installed"):
-            create(config, "test", layout)
+            create(config, "test", audit)
     assert db.execute("SELECT relkind FROM pg_class WHERE relname = 'audit'").fetchone() == ("r",)

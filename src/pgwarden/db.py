@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pgwarden.errors import LockTimeoutGaveUp, Unreachable
 from pgwarden.guards import Confirm
 from pgwarden.guards import Intent as Intent
+from pgwarden.redact import redact as redact  # re-exported: callers import it from here
 
 if TYPE_CHECKING:
     import psycopg
@@ -31,16 +31,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 APPLICATION_NAME = "pgwarden"
 
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:@/\s]*):(?P<pw>[^@\s]*)@", re.I)
-_KV_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I)
-_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&\s]*", re.I)
-
-
-def redact(text: str) -> str:
-    """``text`` with every password in a URL or keyword/value DSN replaced by ``***``."""
-    text = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:***@" if m["pw"] else m[0], text)
-    text = _QUERY_PASSWORD.sub(r"\1***", text)
-    return _KV_PASSWORD.sub(r"\1***", text)
 
 
 @dataclass(frozen=True)
@@ -98,9 +88,12 @@ def connect(url: str, *, autocommit: bool = True, application_name: str = APPLIC
                                connect_timeout=connect_timeout)
     except psycopg.OperationalError as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise Unreachable(f"cannot connect to {redact(url)}: {redact(first_line)}") from None
+        raise Unreachable(f"cannot connect to {redact(url)}: {redact(first_line)}",
+                          hint="check that the server runs and accepts this host, port, user and database "
+                               "(pg_isready -d URL), or fix the environment's url") from None
     except psycopg.ProgrammingError as exc:
-        raise Unreachable(f"invalid connection URL {redact(url)}: {redact(str(exc))}") from None
+        raise Unreachable(f"invalid connection URL {redact(url)}: {redact(str(exc))}",
+                          hint="write it as postgresql://user@host:port/dbname?sslmode=require") from None
 
 
 def lock_key(name: str) -> int:
@@ -156,7 +149,9 @@ class Blocker:
 
     def describe(self) -> str:
         age = f"{self.age_seconds:.1f}s" if self.age_seconds is not None else "?"
-        return f"pid {self.pid} ({self.state}, transaction open {age}): {self.query[:120]}"
+        from pgwarden.output import sql_excerpt
+
+        return f"pid {self.pid} ({self.state}, transaction open {age}): {sql_excerpt(self.query, 120)}"
 
 
 _BLOCKERS_SQL = """

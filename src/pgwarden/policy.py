@@ -136,8 +136,11 @@ def _url_key(url: str) -> DatabaseKey:
         params = conninfo_to_dict(url)
     except Exception:  # noqa: BLE001 - an unparsable URL is reported when connecting
         return ("url", url, "")
-    host = str(params.get("host") or params.get("hostaddr") or os.environ.get("PGHOST", "")).lower()
-    host = "localhost" if host in _LOCAL_HOSTS else host.rstrip("/")
+    host = str(params.get("host") or params.get("hostaddr") or os.environ.get("PGHOST", ""))
+    if host.startswith("/"):
+        host = os.path.normpath(host)  # a socket folder
+    else:
+        host = "localhost" if host.lower() in _LOCAL_HOSTS else host.lower()
     port = str(params.get("port") or os.environ.get("PGPORT") or "5432")
     dbname = str(params.get("dbname") or os.environ.get("PGDATABASE") or params.get("user") or "")
     return (host, port, dbname)

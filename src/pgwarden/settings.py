@@ -37,13 +37,33 @@ def _doctor_thresholds(config: Config) -> None:
         raise ConfigError(f"{config.source}: doctor.thresholds: {exc}") from None
 
 
+def _agent(config: Config) -> None:
+    from pgwarden.agent.settings import load
+
+    load(config)
+
+
+def _serve(config: Config) -> None:
+    from pgwarden.serve.settings import load
+
+    load(config)
+
+
+def _check(config: Config) -> None:
+    from pgwarden.check.settings import check_settings
+
+    check_settings(config)
+
+
 def _backup(config: Config) -> None:
     from pgwarden.backup.settings import load as backup_settings
 
     backup_settings(config)
 
 
-SECTION_VALIDATORS: tuple[Callable[[Config], None], ...] = (_partitions, _partition, _doctor_thresholds, _backup)
+SECTION_VALIDATORS: tuple[Callable[[Config], None], ...] = (
+    _partitions, _partition, _doctor_thresholds, _agent, _serve, _check, _backup
+)
 """One validator per raw section; each raises ConfigError naming the file and key."""
 
 

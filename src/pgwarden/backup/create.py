@@ -149,9 +149,10 @@ def _session(url: str) -> Iterator[_Session]:
         conn.close()
 
 
-def _plan(session: _Session, settings: BackupSettings, request: DumpRequest, fmt: str) -> _Plan:
+def _plan(session: _Session, settings: BackupSettings, request: DumpRequest, fmt: str, *, url: str,
+          config: Config) -> _Plan:
     compress = request.compress or settings.compress
-    tools = choose_tools(session.server_major, compress)
+    tools = choose_tools(session.server_major, compress, url=url, config=config)
     compression = compress or (tools.compressions[0] if tools.compressions else "none")
     kind: Kind = request.kind or ("tables" if request.tables else "full")
     exclude: list[tuple[str, str]] = []
@@ -168,7 +169,8 @@ def _check_tables(conn: Any, tables: list[str]) -> None:
     present = existing_tables(conn)
     missing = [t for t in tables if split_name(t) not in present]
     if missing:
-        raise BadInput(f"--tables: no such table: {', '.join(missing)}", hint="see the tables with \\dt in psql")
+        raise BadInput(f"--tables: no such table: {', '.join(missing)}",
+                       hint="name tables as schema.table or table (public); list them with \\dt in psql")
 
 
 def _dump_args(plan: _Plan, output: Path | None, snapshot: str | None) -> list[str]:
@@ -282,7 +284,7 @@ def create_from(config: Config, env: str | None, request: DumpRequest, *,
     storage = storage_for(config)
     started, started_at = time.monotonic(), datetime.now(UTC)
     with _session(target.url) as session:
-        plan = _plan(session, settings, request, fmt)
+        plan = _plan(session, settings, request, fmt, url=target.url, config=config)
         for ref in plan.outside_references:
             if notice is not None:
                 notice(f"foreign key {ref}: its rows are not in this partial backup; verify restores it without it")

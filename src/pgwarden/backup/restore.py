@@ -26,10 +26,11 @@ from pgwarden.backup.runner import ToolFailed, Tools, run_tool
 from pgwarden.backup.settings import load
 from pgwarden.backup.tables import split_name
 from pgwarden.backup.verify import restore_args, restore_tools
-from pgwarden.config import Config, Environment
+from pgwarden.config import Config
 from pgwarden.db import Intent, connect, redact, resolve_target
 from pgwarden.errors import BadInput, ProblemsFound
-from pgwarden.guards import Confirm, confirm_or_refuse
+from pgwarden.guards import Confirm
+from pgwarden.policy import policy_for
 
 # TOC entry types whose tag starts with the table's name
 _TABLE_TAGGED = (
@@ -123,14 +124,6 @@ def _list_file(tools: Tools, dump: Path, tables: list[TableInfo], workdir: Path)
     return path
 
 
-def _confirm(environment: Environment, env_name: str, backup_id: str, target_db: str | None, yes: bool,
-             confirm: Confirm | None) -> None:
-    if environment.protected:
-        where = f"a new database {target_db}" if target_db else "it, replacing its current contents"
-        confirm_or_refuse(f"restoring {backup_id} into protected environment {env_name} ({where})", env_name,
-                          yes=yes, confirm=confirm)
-
-
 def _chosen_tables(manifest: Manifest, tables: list[str] | None, target_db: str | None) -> list[TableInfo] | None:
     """The tables to restore: those asked for, or all of a partial backup's when restoring in place."""
     if tables:
@@ -190,8 +183,7 @@ def restore(
     from pgwarden.migrations.plan import current_version
     from pgwarden.server import database_url
 
-    env_name, environment = config.environment(env)
-    _confirm(environment, env_name, backup_id, target_db, yes, confirm)
+    env_name = config.env_name(env)
     started = time.monotonic()
     storage, manifest = find(config, backup_id, env_name)
     chosen = _chosen_tables(manifest, tables, target_db)
@@ -201,12 +193,12 @@ def restore(
             raise ProblemsFound(f"backup {backup_id} is damaged, nothing was restored: {backup.problems[0]}",
                                 details={"problems": backup.problems})
         with connect(target.url) as conn:
-            tools = restore_tools(manifest, conn.info.server_version // 10000)
+            tools = restore_tools(manifest, conn.info.server_version // 10000, url=target.url, config=config)
             database = conn.info.dbname
         if target_db is not None:
             _create_target_db(target.url, target_db)
         safety_id = None
-        if target_db is None and environment.protected:
+        if target_db is None and policy_for(config, env_name).protected:
             safety_id = create(config, env_name, reason=f"safety backup before restoring {backup_id}",
                                kind="safety").id
         url = database_url(target.url, target_db) if target_db else target.url

@@ -58,11 +58,12 @@ class VerifyResult:
     skipped: list[str] = field(default_factory=list)
 
 
-def restore_tools(manifest: Manifest, server_major: int) -> Tools:
+def restore_tools(manifest: Manifest, server_major: int, *, url: str | None = None,
+                  config: Config | None = None) -> Tools:
     """A pg_restore able to read this dump (same compression support) into a server of ``server_major``."""
     dump_major = int(manifest.pg_dump["version"].split(".")[0])
     compress = manifest.compression if manifest.compression != "none" else None
-    return choose_tools(max(server_major, dump_major), compress)
+    return choose_tools(max(server_major, dump_major), compress, url=url, config=config)
 
 
 def restore_args(
@@ -103,7 +104,7 @@ def _outside_constraints(manifest: Manifest) -> list[tuple[str, str, str]]:
 def _restore_scratch(url: str, manifest: Manifest, dump: Path, result: VerifyResult) -> bool:
     """Restore ``dump`` into the scratch database ``url``; False (with the problem recorded) on failure."""
     with connect(url) as conn:
-        tools = restore_tools(manifest, conn.info.server_version // 10000)
+        tools = restore_tools(manifest, conn.info.server_version // 10000, url=url)
     result.pg_restore = f"{tools.source} pg_restore {tools.version}"
     skip = _outside_constraints(manifest)
     with tempfile.TemporaryDirectory(prefix="pgwarden-verify-") as workdir:

@@ -9,13 +9,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from pgwarden import __version__
+from pgwarden.cli import agent as agent_cli
 from pgwarden.cli import backfill as backfill_cli
 from pgwarden.cli import backup as backup_cli
+from pgwarden.cli import check as check_cli
 from pgwarden.cli import common, dev, lint, migrate, project
 from pgwarden.cli import deploy as deploy_cli
 from pgwarden.cli import doctor as doctor_cli
 from pgwarden.cli import partition as partition_cli
 from pgwarden.cli import plan as plan_cli
+from pgwarden.cli import serve as serve_cli
 
 if TYPE_CHECKING:
     from pgwarden.config import Config
@@ -25,8 +28,9 @@ app = typer.Typer(
     help="Run the whole life of a PostgreSQL application database safely.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
+    context_settings=common.help_settings(),
 )
 app.add_typer(migrate.app, name="migrate")
 app.add_typer(dev.app, name="dev")
@@ -36,8 +40,11 @@ app.add_typer(partition_cli.app, name="partition")
 app.add_typer(plan_cli.app, name="plan")
 project.register(app)
 deploy_cli.register(app)
+check_cli.register(app)
 doctor_cli.register(app)
 backfill_cli.register(app)
+serve_cli.register(app)
+app.add_typer(agent_cli.app, name="agent")
 
 
 def _version(value: bool) -> None:

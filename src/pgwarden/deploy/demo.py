@@ -45,7 +45,7 @@ def deploy_demo(config: Config, step: DemoStepFn, *, keep: bool = False) -> None
     The unsafe migration file is removed afterwards so the demo project stays
     consistent. The prod and scratch embedded servers are stopped unless ``keep``.
     """
-    from pgwarden.schema.drift import check
+    from pgwarden.check.api import check
     from pgwarden.server import EmbeddedServer
 
     unsafe = config.migrations_path / "005_rename_menu_description.sql"

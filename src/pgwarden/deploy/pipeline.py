@@ -29,7 +29,7 @@ from pgwarden.deploy.report import DeployReport, DeployStep, DeployStopped, Step
 from pgwarden.errors import LockTimeoutGaveUp, PgwardenError, ProblemsFound, Refused
 from pgwarden.guards import Confirm, confirm_or_refuse
 from pgwarden.migrations import commands, history
-from pgwarden.migrations.plan import compute_status, current_version
+from pgwarden.migrations.plan import compute_status, current_version, to_apply
 from pgwarden.migrations.runner import Reporter
 from pgwarden.schema.diff import diff as schema_diff
 from pgwarden.schema.snapshot import take_snapshot
@@ -130,7 +130,7 @@ def _preflight(config: Config, target: Target, report: DeployReport, steps: _Ste
     states = compute_status(files, applied)
     report.version_before = report.version_after = current_version(applied)
     steps.run("preflight: checksums", lambda: checks.no_changed_files(states), lambda d: d)
-    resumable = {s.version for s in states if s.state in ("pending", "failed", "interrupted")}
+    resumable = {s.version for s in to_apply(states)}
     pending = [f for f in files if f.version in resumable]
     report.pending = [f.version for f in pending]
     report.irreversible = [f.version for f in pending if not f.reversible]

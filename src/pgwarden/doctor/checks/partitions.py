@@ -8,7 +8,7 @@ layouts (``schema.table`` parsed once), the partitions with bounds parsed by
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pgwarden.doctor.checks._util import plural
@@ -95,7 +95,7 @@ def partitions(ctx: CheckContext) -> Outcome:
     layouts = configured(ctx.config) if ctx.config is not None else []
     if not layouts:
         return ok("no [[partitions]] configured")
-    now = datetime.now(UTC)
+    now = ctx.now
     evidence: list[dict[str, Any]] = []
     fix: list[str] = []
     worst: Status = "ok"

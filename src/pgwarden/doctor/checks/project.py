@@ -13,8 +13,6 @@ from pgwarden.doctor.checks._util import plural, seconds
 from pgwarden.doctor.model import Outcome, Status, ok
 from pgwarden.doctor.registry import CheckContext, check
 
-PROBLEM_STATES = ("failed", "interrupted", "changed")
-
 
 @check("pending_migrations", "pgwarden")
 def pending_migrations(ctx: CheckContext) -> Outcome:
@@ -23,7 +21,7 @@ def pending_migrations(ctx: CheckContext) -> Outcome:
     if ctx.config is None:
         return ok("no pgwarden project")
     from pgwarden.migrations import history
-    from pgwarden.migrations.plan import compute_status
+    from pgwarden.migrations.plan import PROBLEM_STATES, compute_status
     from pgwarden.sources import discover
 
     if not ctx.config.migrations_path.is_dir():
@@ -35,7 +33,7 @@ def pending_migrations(ctx: CheckContext) -> Outcome:
                 for s in (*broken, *pending)]
     env = f" --env {ctx.env_name}" if ctx.env_name else ""
     if broken:
-        return Outcome("fail", f"{plural(len(broken), 'migration')} failed, interrupted or changed: "
+        return Outcome("fail", f"{plural(len(broken), 'migration')} failed, interrupted, changed or missing: "
                                + ", ".join(f"{s.version} ({s.state})" for s in broken), evidence,
                        [f"pgwarden migrate status{env}", f"pgwarden migrate repair{env}  (after reviewing)"])
     if pending:

@@ -21,8 +21,8 @@ RULES = [
     Rule("partition-convert-arguments", "partitions", "error",
          "pgwarden:partition-convert directive with missing or invalid arguments",
          "The directive needs table=, key= and exactly one of interval= ('1 day', '1 week', '1 month', "
-         "'3 months', '1 year') or modulus=; `migrate up` refuses the migration otherwise, after the "
-         "migrations before it were applied.",
+         "'3 months', '1 year') or modulus=; otherwise `migrate up` stops at this step (exit 2) "
+         "with the migrations before it applied.",
          "-- migrate:up transaction:false\n-- pgwarden:partition-convert table=public.events key=created_at\n"
          "-- migrate:down irreversible",
          _GOOD),
@@ -52,7 +52,9 @@ def _partition_convert(ctx: StatementContext, node: Any) -> None:
     try:
         directive = parse(args, where=f"{ctx.path}:{ctx.line}")
     except BadInput as exc:
-        ctx.report("partition-convert-arguments", exc.message.split(": ", 2)[-1], rewrite=_GOOD.splitlines()[1])
+        table, key = args.get("table", "<schema.table>"), args.get("key", "<timestamp column>")
+        ctx.report("partition-convert-arguments", exc.message.split(": ", 2)[-1],
+                   rewrite=f"-- pgwarden:partition-convert table={table} key={key} interval='1 month' premake=3")
         return
     if directive.widen_unique:
         ctx.report("partition-convert-widens-unique",
