@@ -64,15 +64,21 @@ class EnvRow:
 
 
 def _premade_ahead(project: ReadOnlyProject, env: str, now: datetime) -> dict[str, int]:
-    from pgwarden.partition.inspect import show
+    """Per managed time-range table, how many partitions start after ``now`` (one session, bounds only:
+    no row counts, so the overview stays cheap)."""
+    from pgwarden.partition.inspect import open_session, partitions, table_info
 
-    config = project.config_for(env)
     out: dict[str, int] = {}
-    for layout in _layouts(project):
-        if layout.interval is None:
-            continue
-        listed = show(config, env, layout.qualified)
-        out[layout.qualified] = sum(1 for p in listed.partitions if p.lower is not None and p.lower > now)
+    conn = open_session(project.url_for(env))
+    try:
+        for layout in _layouts(project):
+            if layout.interval is None:
+                continue
+            info = table_info(conn, layout.schema, layout.table)
+            parts = partitions(conn, info.oid, exact_below=0)
+            out[layout.qualified] = sum(1 for p in parts if p.lower is not None and p.lower > now)
+    finally:
+        conn.close()
     return out
 
 
