@@ -1,16 +1,20 @@
 """pgwarden lint vs squawk (PyPI squawk-cli) on 1,000 generated migration files, in one run.
 
 Prints the wall time of each tool (median of 7 interleaved runs, both as the CLI a user
-runs, one process for all files), the ratio, and per rule family how often the two agree on
-whether a file has a problem of that family.
+runs: the `pgwarden` and `squawk` console scripts, one process for all files), the ratio,
+and per rule family how often the two agree on whether a file has a problem of that family.
+Then the time `pgwarden lint --execute` adds on each example project (examples/*): the
+latest migration executed on a scratch database after the earlier ones are replayed, as
+deploy's preflight would, against plain `pgwarden lint` of the same file.
 
-    python benchmarks/lint_vs_squawk.py [--files 1000] [--seed 7]
+    python benchmarks/lint_vs_squawk.py [--files 1000] [--seed 7] [--runs 7]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import statistics
@@ -100,24 +104,25 @@ def generate(folder: Path, count: int, seed: int) -> list[Path]:
     return paths
 
 
-def timed(argv: list[str]) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+def timed(argv: list[str], cwd: Path | None = None) -> tuple[float, float, subprocess.CompletedProcess[str]]:
     """Wall time, CPU time (user + system of the child) and the result of one run."""
     import resource
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    result = subprocess.run(argv, capture_output=True, text=True)
+    result = subprocess.run(argv, capture_output=True, text=True, cwd=cwd)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, result
 
 
-def interleaved(runs: int, commands: dict[str, list[str]]) -> dict[str, tuple[list[float], list[float], Any]]:
+def interleaved(runs: int, commands: dict[str, list[str]],
+                cwd: Path | None = None) -> dict[str, tuple[list[float], list[float], Any]]:
     """Run the commands alternately ``runs`` times (both tools see the same machine load)."""
     out: dict[str, tuple[list[float], list[float], Any]] = {name: ([], [], None) for name in commands}
     for _ in range(runs):
         for name, argv in commands.items():
-            wall, cpu, result = timed(argv)
+            wall, cpu, result = timed(argv, cwd)
             walls, cpus, _ = out[name]
             walls.append(wall)
             cpus.append(cpu)
@@ -139,24 +144,57 @@ print(best)
 """
 
 
+def execute_cost(runs: int) -> None:
+    """Time `pgwarden lint --latest 1` with and without --execute on every example project (median of ``runs``)."""
+    from _common import embedded_server
+
+    from pgwarden.server import FAST_SETTINGS
+
+    examples = sorted(p for p in (Path(__file__).parent.parent / "examples").iterdir()
+                      if (p / "pgwarden.toml").is_file())
+    pgwarden = str(Path(sys.executable).parent / "pgwarden")
+    with embedded_server(FAST_SETTINGS) as server, tempfile.TemporaryDirectory() as tmp:
+        for example in examples:
+            project = Path(tmp) / example.name
+            shutil.copytree(example, project)
+            config = project / "pgwarden.toml"
+            config.write_text(f'scratch_url = "{server.url("postgres")}"\n' + config.read_text())
+            files = len(list((project / "migrations").glob("*.sql")))
+            plain = [pgwarden, "lint", "--latest", "1"]
+            measured = interleaved(runs, {"plain": plain, "execute": [*plain, "--execute"]}, cwd=project)
+            walls_plain, _, _ = measured["plain"]
+            walls_exec, _, result = measured["execute"]
+            if result.returncode not in (0, 1):
+                sys.exit(f"pgwarden lint --execute failed on {example.name}: {result.stderr}")
+            doc = subprocess.run([*plain, "--execute", "--json"], cwd=project, capture_output=True, text=True,
+                                 env={**os.environ, "PGWARDEN_CONFIG": str(config)})
+            inner = json.loads(doc.stdout)["execution"]["seconds"]
+            med = statistics.median
+            print(f"example {example.name} ({files} migrations, latest executed after replaying {files - 1}): "
+                  f"lint {med(walls_plain):.3f} s, lint --execute {med(walls_exec):.3f} s: --execute adds "
+                  f"{med(walls_exec) - med(walls_plain):.3f} s (execution itself, as reported: {inner:.3f} s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--skip-execute", action="store_true", help="skip the --execute timing on examples/")
     args = parser.parse_args()
     squawk = shutil.which("squawk") or str(Path(sys.executable).parent / "squawk")
     if not Path(squawk).exists():
         sys.exit("squawk not found: pip install squawk-cli (the `bench` extra)")
     version = subprocess.run([squawk, "--version"], capture_output=True, text=True).stdout.strip()
+    pgwarden = str(Path(sys.executable).parent / "pgwarden")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         paths = generate(folder, args.files, args.seed)
         statements = sum(p.read_text().count(";") for p in paths)
         measured = interleaved(args.runs, {
-            "pgwarden": [sys.executable, "-m", "pgwarden.cli.main", "lint", "--format", "json", str(folder)],
+            "pgwarden": [pgwarden, "lint", "--json", str(folder)],
             "squawk": [squawk, "--reporter", "json", *map(str, paths)],
-            "startup": [sys.executable, "-m", "pgwarden.cli.main", "lint", "--explain", "all"],
+            "startup": [pgwarden, "lint", "--explain", "all"],
         })
         ours_walls, ours_cpus, ours = measured["pgwarden"]
         theirs_walls, theirs_cpus, theirs = measured["squawk"]
@@ -183,7 +221,7 @@ def main() -> None:
         theirs_flags[family].add(Path(violation["file"]).name)
 
     names = {p.name for p in paths}
-    print(f"{args.files} files, {statements} statements; pgwarden (python -m pgwarden.cli.main lint) vs {version}")
+    print(f"{args.files} files, {statements} statements; pgwarden (the `pgwarden lint` console script) vs {version}")
     med = statistics.median
     print(f"CLI wall time, median of {args.runs} interleaved runs: pgwarden {med(ours_walls):.3f} s, "
           f"squawk {med(theirs_walls):.3f} s, ratio pgwarden/squawk = {med(ours_walls) / med(theirs_walls):.2f}x "
@@ -205,6 +243,8 @@ def main() -> None:
     if unmapped:
         print("squawk rules without a pgwarden family: " +
               ", ".join(f"{k} ({v})" for k, v in sorted(unmapped.items(), key=lambda kv: -kv[1])))
+    if not args.skip_execute:
+        execute_cost(max(3, args.runs // 2))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,10 @@ sometimes moving a row to another month - and deleting their own rows, with a
 1. floor: ``INSERT INTO <partitioned copy> SELECT * FROM chat_messages`` into an
    identical partitioned table (same partitions and indexes), writers running;
 2. pgwarden: ``partition convert`` of the live table;
-3. seed 004's recipe on a fresh copy of the data, in one transaction (its best
+3. the migration path: the same conversion written as a migration
+   (``-- pgwarden:partition-convert`` directive, what ``partition convert`` writes by
+   default) and carried out by ``migrate up``, on its own copy of the data;
+4. seed 004's recipe on a fresh copy of the data, in one transaction (its best
    case: backup table, DROP, re-create partitioned, copy back, re-index).
 
 Prints wall times, the ratio to the floor, the writers' longest statement while
@@ -53,6 +56,11 @@ CREATE INDEX ON chat_messages (session_id, role, created_at);
 def load(url: str, rows: int) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(FIXTURE.read_text(encoding="utf-8"))
+    insert_rows(url, rows)
+
+
+def insert_rows(url: str, rows: int) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("""
             INSERT INTO chat_messages (session_id, role, content, created_at)
             SELECT g %% 997, CASE WHEN g %% 2 = 0 THEN 'user' ELSE 'assistant' END, md5(g::text),
@@ -168,6 +176,20 @@ def stop_and_check(url: str, writers: list[Writer]) -> tuple[int, int]:
     return wrong, extra
 
 
+def load_through_migration(root: Path, url: str, rows: int) -> None:
+    """A project whose migration 001 creates the table (applied by `migrate up`), then the rows."""
+    from pgwarden.migrations.commands import up
+    from pgwarden.settings import load as load_settings
+
+    project = root / "migrate"
+    (project / "migrations").mkdir(parents=True)
+    (project / "migrations" / "001_chat_messages.sql").write_text(
+        "-- migrate:up\n" + FIXTURE.read_text(encoding="utf-8") + "\n-- migrate:down\nDROP TABLE chat_messages;\n",
+        encoding="utf-8")
+    up(load_settings(write_config(project, url)))
+    insert_rows(url, rows)
+
+
 def write_config(root: Path, url: str) -> Path:
     path = root / "pgwarden.toml"
     path.write_text(f'default_env = "bench"\n[environments.bench]\nurl = "{url}"\n'
@@ -184,12 +206,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from pgwarden.config import load_config
-    from pgwarden.partition import ddl
-    from pgwarden.partition.convert import convert
+    from pgwarden.partition import api, ddl
     from pgwarden.partition.create import partition_statements
     from pgwarden.partition.inspect import open_session, table_info
     from pgwarden.partition.naming import as_utc
-    from pgwarden.partition.spec import layout_for
     from pgwarden.server import FAST_SETTINGS, EmbeddedServer
 
     tmp = Path(tempfile.mkdtemp(prefix="pgw-bench-"))
@@ -199,18 +219,20 @@ def main() -> None:
         with psycopg.connect(server.url("postgres"), autocommit=True) as admin:
             admin.execute("CREATE DATABASE bench_pgw")
             admin.execute("CREATE DATABASE bench_recipe")
-        url, recipe_url = server.url("bench_pgw"), server.url("bench_recipe")
+            admin.execute("CREATE DATABASE bench_migrate")
+        url, recipe_url, migrate_url = server.url("bench_pgw"), server.url("bench_recipe"), server.url("bench_migrate")
         t0 = time.monotonic()
         load(url, args.rows)
         load(recipe_url, args.rows)
-        print(f"loaded {args.rows:,} rows twice in {time.monotonic() - t0:.1f}s "
+        load_through_migration(tmp, migrate_url, args.rows)
+        print(f"loaded {args.rows:,} rows three times in {time.monotonic() - t0:.1f}s "
               f"(embedded PostgreSQL, fsync off, {args.batch:,}-row batches)")
         config = load_config(write_config(tmp, url))
-        layout = layout_for(config, "chat_messages", key="created_at", interval="1 month", premake=3)
+        layout = api.layout(config, "chat_messages", api.LayoutOptions(key="created_at", interval="1 month", premake=3))
 
         # 1. the floor: one INSERT ... SELECT into an identical partitioned table
         conn = open_session(url)
-        info = table_info(conn, "public", "chat_messages")
+        info = table_info(conn, api.parse_name("chat_messages"))
         twin = ddl.partitioned_twin(conn, info, "chat_floor", "range", ["created_at"], suffix="_floor")
         first, last = conn.execute("SELECT min(created_at), max(created_at) FROM chat_messages").fetchone()
         parts, _names, _d = partition_statements(layout, "timestamp with time zone", "chat_floor", NOW,
@@ -236,8 +258,8 @@ def main() -> None:
             w.slow.clear()
         pgw_started = time.monotonic()
         phases.append((pgw_started, "prepare"))
-        pgw = measure(writers, lambda: result.update(r=convert(config, None, layout, batch=args.batch, now=NOW,
-                                                                progress=progress)))
+        pgw = measure(writers, lambda: result.update(r=api.convert(config, None, layout, api.Tuning(batch=args.batch),
+                                                                    now=NOW, progress=progress)))
         pgw_stall = max(w.longest for w in writers)
         stalls: dict[str, float] = {}
         for w in writers:
@@ -248,7 +270,21 @@ def main() -> None:
         pgw_errors = sum(w.errors for w in writers)
         pgw_wrong, pgw_extra = stop_and_check(url, writers)
 
-        # 3. seed 004's recipe, in one transaction, with writers on the other copy
+        # 3. the migration path: `partition convert` writes the migration, `migrate up` carries it out
+        from pgwarden.migrations.commands import up
+        from pgwarden.settings import load as load_settings
+
+        migrate_config = load_settings(tmp / "migrate" / "pgwarden.toml")
+        api.write_migration(migrate_config, None, layout, verb="convert", batch=args.batch)
+        writers = start_writers(migrate_url, args.pause)
+        time.sleep(1)
+        mig = measure(writers, lambda: up(migrate_config))
+        mig_stall = max(w.longest for w in writers)
+        time.sleep(1)
+        mig_errors = sum(w.errors for w in writers)
+        mig_wrong, mig_extra = stop_and_check(migrate_url, writers)
+
+        # 4. seed 004's recipe, in one transaction, with writers on the other copy
         writers = start_writers(recipe_url, args.pause)
         time.sleep(1)
         partitions_sql = "\n".join(
@@ -279,6 +315,9 @@ def main() -> None:
         print(f"         pgwarden phases (s): {r.phase_seconds}")
         print("         longest writer statement (> 200 ms) by pgwarden phase: "
               + (", ".join(f"{k} {v * 1000:.0f} ms" for k, v in stalls.items()) or "none"))
+        print(f"pgwarden via migrate up (directive) {mig:8.1f}s  longest writer stall {mig_stall * 1000:7.0f} ms  "
+              f"ratio to floor {mig / floor:.2f}x  writer errors {mig_errors}  "
+              f"rows lost/wrong {mig_wrong}  extra {mig_extra}")
         print(f"seed 004 recipe (one transaction)   {seed:8.1f}s  longest writer stall {seed_stall * 1000:7.0f} ms  "
               f"ratio to floor {seed / floor:.2f}x  writer errors {seed_errors}"
               + (f" ({seed_err})" if seed_err else "") + f"  rows lost/wrong {seed_wrong}  extra {seed_extra}")

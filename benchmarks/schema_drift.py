@@ -1,8 +1,15 @@
-"""Schema comparison: pgwarden's catalog snapshot + diff against the usual `pg_dump --schema-only` text diff.
+"""Drift detection: pgwarden's catalog snapshot + diff against the usual `pg_dump --schema-only` + text diff.
 
-Builds two databases with the same schema (TABLES tables with columns, indexes, foreign keys,
-views and a partitioned table) on a throw-away embedded server, alters one by hand, then times
-both ways of finding the difference (median of RUNS). Prints the figures and the ratio.
+One throw-away embedded server, three measurements in one run:
+
+1. time on the example projects (each built twice from its migrations, then compared);
+2. time on a schema of TABLES tables (default 5,000: columns, identity, defaults, indexes,
+   foreign keys, views, a partitioned table) with three hand changes;
+3. the ten hand-made changes of the drift report (index, default, row security, policy,
+   grant, domain, composite type, comment, rule, statistics target) plus two cosmetic
+   differences (column order, whitespace in a function body): how many of the ten each
+   way finds, and how much noise it reports (text lines, or objects, that are not one of
+   the ten).
 
     python benchmarks/schema_drift.py [TABLES]
 """
@@ -15,18 +22,56 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
-from pgwarden.schema import diff
-from pgwarden.schema.snapshot import snapshot_of
+from pgwarden.schema import diff, snapshot_of
 from pgwarden.server import FAST_SETTINGS, EmbeddedServer, bin_dir
+from pgwarden.sources import discover
 
-RUNS = 5
+RUNS = 3
+ROOT = Path(__file__).resolve().parent.parent
+
+BASE = """
+CREATE ROLE bench_reader NOLOGIN;
+"""
+TEN_BASE = """
+CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL,
+                    status text DEFAULT 'new', score int, created_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users (id), total numeric(12,2));
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.created_at := now();
+    RETURN NEW;
+END
+$$;
+"""
+# The same schema with the columns of `orders` in another order and the function on one line.
+TEN_BASE_COSMETIC = TEN_BASE.replace(
+    "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users (id), total numeric(12,2));",
+    "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric(12,2), user_id bigint REFERENCES users (id));",
+).replace("$$\nBEGIN\n    NEW.created_at := now();\n    RETURN NEW;\nEND\n$$",
+          "$$BEGIN NEW.created_at := now(); RETURN NEW; END$$")
+
+# (statement, the kind pgwarden must report, a text that marks it in pg_dump's output)
+TEN_CHANGES = [
+    ("CREATE INDEX users_email_idx ON users (email)", "indexes", "users_email_idx"),
+    ("ALTER TABLE users ALTER COLUMN status SET DEFAULT 'active'", "columns", "'active'"),
+    ("ALTER TABLE orders ENABLE ROW LEVEL SECURITY", "tables", "ROW LEVEL SECURITY"),
+    ("CREATE POLICY own_orders ON orders USING (user_id = 1)", "policies", "own_orders"),
+    ("GRANT SELECT ON users TO bench_reader", "grants", "bench_reader"),
+    ("CREATE DOMAIN email_address AS text CHECK (VALUE LIKE '%@%')", "domains", "email_address"),
+    ("CREATE TYPE money_pair AS (amount numeric, currency text)", "composites", "money_pair"),
+    ("COMMENT ON TABLE users IS 'people who sign in'", "comments", "people who sign in"),
+    ("CREATE RULE orders_keep AS ON DELETE TO orders DO INSTEAD NOTHING", "rules", "orders_keep"),
+    ("ALTER TABLE users ALTER COLUMN score SET STATISTICS 500", "columns", "STATISTICS 500"),
+]
 
 
-def schema_sql(tables: int) -> str:
+def big_schema(tables: int) -> str:
     parts = ["CREATE TYPE state AS ENUM ('new', 'paid', 'void');"]
     for i in range(tables):
         ref = f", parent_id bigint REFERENCES t{i - 1} (id)" if i else ""
@@ -43,52 +88,121 @@ def schema_sql(tables: int) -> str:
     return "\n".join(parts)
 
 
-def pgwarden_way(url_a: str, url_b: str) -> int:
-    return len(diff(snapshot_of(url_a), snapshot_of(url_b)))
+def pgwarden_way(url_a: str, url_b: str) -> list[Any]:
+    return [d for d in diff(snapshot_of(url_a), snapshot_of(url_b)) if d.severity == "drift"]
 
 
-def pg_dump_way(url_a: str, url_b: str) -> int:
-    dumps = [subprocess.run([str(bin_dir() / "pg_dump"), "--schema-only", "--no-owner", "--dbname", url],
+def pg_dump_way(url_a: str, url_b: str) -> list[str]:
+    dumps = [subprocess.run([str(bin_dir() / "pg_dump"), "--schema-only", "--dbname", url],
                             check=True, capture_output=True, text=True).stdout.splitlines() for url in (url_a, url_b)]
-    changed = [line for line in difflib.unified_diff(dumps[0], dumps[1], lineterm="", n=0)
-               if line[:1] in "+-" and not line.startswith(("+++", "---"))]
-    return len(changed)
+    return [line for line in difflib.unified_diff(dumps[0], dumps[1], lineterm="", n=0)
+            if line[:1] in "+-" and not line.startswith(("+++", "---")) and line[1:].strip()
+            and not line[1:].startswith(("--", "\\restrict", "\\unrestrict"))]  # comments, pg_dump 17+ keys
 
 
-def timed(fn, *args) -> tuple[float, int]:  # type: ignore[no-untyped-def]
-    samples, result = [], 0
+def timed(fn: Callable[[str, str], Any], a: str, b: str) -> tuple[float, Any]:
+    samples, result = [], None
     for _ in range(RUNS):
         started = time.perf_counter()
-        result = fn(*args)
+        result = fn(a, b)
         samples.append(time.perf_counter() - started)
     return statistics.median(samples), result
 
 
+def _database(server: EmbeddedServer, name: str, ddl: str | None = None) -> str:
+    with psycopg.connect(server.url("postgres"), autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.execute(f"CREATE DATABASE {name}")
+    if ddl:
+        with psycopg.connect(server.url(name), autocommit=True) as conn:
+            conn.execute(ddl)
+    return server.url(name)
+
+
+def _build_from_migrations(url: str, folder: Path) -> int:
+    files = discover(folder)
+    with psycopg.connect(url, autocommit=True) as conn:
+        for migration in files:
+            for statement in migration.up.statements:
+                conn.execute(statement.sql)
+    return len(files)
+
+
+def _row(label: str, ours: float, found: int, peer: float, lines: int) -> None:
+    print(f"  {label:<34} pgwarden {ours * 1000:8.1f} ms ({found} differences)   "
+          f"pg_dump+diff {peer * 1000:8.1f} ms ({lines} changed lines)   ratio {peer / ours:5.2f}x")
+
+
+def examples(server: EmbeddedServer) -> None:
+    print("example projects (built twice from their migrations, no change: 0 is right):")
+    for project in sorted((ROOT / "examples").glob("*/migrations")):
+        name = project.parent.name
+        a = _database(server, f"ex_{name}_a")
+        b = _database(server, f"ex_{name}_b")
+        count = _build_from_migrations(a, project)
+        _build_from_migrations(b, project)
+        ours, found = timed(pgwarden_way, a, b)
+        peer, lines = timed(pg_dump_way, a, b)
+        _row(f"{name} ({count} migrations)", ours, len(found), peer, len(lines))
+
+
+def big(server: EmbeddedServer, tables: int) -> None:
+    ddl = big_schema(tables)
+    a, b = _database(server, "big_a", ddl), _database(server, "big_b", ddl)
+    with psycopg.connect(b, autocommit=True) as conn:
+        conn.execute("ALTER TABLE t7 ALTER COLUMN name DROP NOT NULL; ALTER TABLE t9 ADD COLUMN note text;"
+                     "CREATE INDEX t3_name_idx ON t3 (name)")
+    ours, found = timed(pgwarden_way, a, b)
+    peer, lines = timed(pg_dump_way, a, b)
+    print(f"{tables} tables (+ {tables} indexes, {tables - 1} FKs, {tables // 10} views, 12 partitions), "
+          "3 hand changes:")
+    _row(f"{tables}-table schema", ours, len(found), peer, len(lines))
+
+
+def ten(server: EmbeddedServer) -> None:
+    a = _database(server, "ten_a", TEN_BASE)
+    cosmetic = _database(server, "ten_cosmetic", TEN_BASE_COSMETIC)
+    b = _database(server, "ten_b", TEN_BASE_COSMETIC)
+    with psycopg.connect(b, autocommit=True) as conn:
+        for statement, _, _ in TEN_CHANGES:
+            conn.execute(statement)
+    ours, found = timed(pgwarden_way, a, b)
+    peer, lines = timed(pg_dump_way, a, b)
+    kinds = [d.kind for d in found]
+    ours_found = 0
+    for _, kind, _ in TEN_CHANGES:
+        if kind in kinds:
+            kinds.remove(kind)
+            ours_found += 1
+    text_found = sum(1 for _, _, marker in TEN_CHANGES if any(marker in line for line in lines))
+    # Noise: what each way reports for two schemas that differ only cosmetically.
+    ours_noise, text_noise = pgwarden_way(a, cosmetic), pg_dump_way(a, cosmetic)
+    print("the ten hand-made changes, on a copy that also differs cosmetically (column order, function-body "
+          "whitespace):")
+    _row("10-change scenario", ours, len(found), peer, len(lines))
+    print(f"  found: pgwarden {ours_found}/10 with the right kind ({len(kinds)} other); "
+          f"pg_dump+diff {text_found}/10 visible somewhere in {len(lines)} changed lines")
+    print(f"  noise (cosmetic differences only, nothing to report): pgwarden {len(ours_noise)} drift difference(s), "
+          f"pg_dump+diff {len(text_noise)} changed line(s)")
+    for line in text_noise[:4]:
+        print(f"    text noise: {line[:100]}")
+
+
 def main() -> None:
-    tables = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+    tables = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
     with tempfile.TemporaryDirectory(prefix="pgwarden-bench-") as folder:
         server = EmbeddedServer(Path(folder) / "data", settings=FAST_SETTINGS)
         server.start()
         try:
             with psycopg.connect(server.url("postgres"), autocommit=True) as admin:
-                for name in ("bench_a", "bench_b"):
-                    admin.execute(f"CREATE DATABASE {name}")
-            ddl = schema_sql(tables)
-            for name in ("bench_a", "bench_b"):
-                with psycopg.connect(server.url(name), autocommit=True) as conn:
-                    conn.execute(ddl)
-            with psycopg.connect(server.url("bench_b"), autocommit=True) as conn:
-                conn.execute("ALTER TABLE t7 ALTER COLUMN name DROP NOT NULL; ALTER TABLE t9 ADD COLUMN note text;"
-                             "CREATE INDEX t3_name_idx ON t3 (name)")
-            a, b = server.url("bench_a"), server.url("bench_b")
-            ours, found = timed(pgwarden_way, a, b)
-            peer, lines = timed(pg_dump_way, a, b)
+                admin.execute(BASE)
+            print(f"median of {RUNS} runs each; pgwarden = two catalog snapshots + diff, "
+                  "peer = two `pg_dump --schema-only` + unified text diff")
+            examples(server)
+            ten(server)
+            big(server, tables)
         finally:
             server.stop(mode="immediate")
-    print(f"schema: {tables} tables (+ indexes, FKs, {tables // 10} views, 12 partitions); 3 manual changes")
-    print(f"pgwarden snapshot+diff : {ours * 1000:8.1f} ms median of {RUNS}, {found} differences (objects)")
-    print(f"pg_dump -s + text diff : {peer * 1000:8.1f} ms median of {RUNS}, {lines} changed lines (text)")
-    print(f"ratio pg_dump/pgwarden : {peer / ours:.2f}x")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ def pg_server() -> Iterator[EmbeddedServer]:
     root to mode 0700, which would lock the server's own user out of its files.
     """
     folder = Path(tempfile.mkdtemp(prefix="pgwarden-tests-"))
+    folder.chmod(0o755)  # ours: lets the server's own user (when run as root) reach its data
     server = EmbeddedServer(folder / "data", settings=FAST_SETTINGS)
     server.start()
     yield server
@@ -115,11 +116,11 @@ class Project:
 
 
 def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+            timeout: float = 120, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run the real command line (``python -m pgwarden.cli.main``) and capture its output."""
     full_env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
     return subprocess.run([sys.executable, "-m", "pgwarden.cli.main", *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, input=stdin)
 
 
 @pytest.fixture
@@ -130,3 +131,38 @@ def project(tmp_path: Path, db_url: str, pg_server: EmbeddedServer) -> Project:
     proj = Project(root, db_url, pg_server.url("postgres"))
     proj.write_config()
     return proj
+
+
+# --- No leftovers: every temporary file of a test run goes to one private folder, checked at the end ---
+_TMP_ENV = "PGWARDEN_TEST_TMPDIR"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point the session (and every pgwarden it starts) at a private temporary folder."""
+    if not os.environ.get(_TMP_ENV):
+        private = tempfile.mkdtemp(prefix="pgwt-", dir="/tmp")
+        os.chmod(private, 0o755)  # ours: embedded servers run as another user when root
+        os.environ[_TMP_ENV] = private
+        os.environ["TMPDIR"] = private
+    tempfile.tempdir = None  # re-read TMPDIR
+
+
+def leftovers(folder: Path) -> list[str]:
+    """``pgwarden-*`` entries (socket folders, demo projects, test servers) left in ``folder``."""
+    return sorted(p.name for p in folder.glob("pgwarden-*"))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when pgwarden left anything in the temporary folder, then remove that folder."""
+    if hasattr(session.config, "workerinput") or not os.environ.get(_TMP_ENV):
+        return
+    private = Path(os.environ[_TMP_ENV])
+    left = leftovers(private)
+    if left:
+        sys.stderr.write(f"\npgwarden left these in the temporary folder {private}: {', '.join(left)}\n")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    shutil.rmtree(private, ignore_errors=True)
+    if os.geteuid() == 0:
+        from pgwarden.server import prune_relocated
+
+        prune_relocated()  # clusters of test projects that lived in the folder just removed

@@ -32,7 +32,8 @@ CUSTOMERS, ORDERS, EVENTS_NOW = 40, 25, 7
 def build_shop(project: Any, *, extra_config: str = "") -> Any:
     """Apply two of three migrations, create the partitions, fill rows; returns the loaded config."""
     from pgwarden.migrations.commands import up
-    from pgwarden.partition.maintain import maintain
+    from pgwarden.partition.api import maintain
+    from pgwarden.partition.maintain import MaintainOptions
 
     project.write_config(PARTITIONS + extra_config)
     project.write_migration("001_create_shop.sql", """
@@ -49,7 +50,7 @@ def build_shop(project: Any, *, extra_config: str = "") -> Any:
                             "ALTER TABLE orders DROP COLUMN note;")
     config = project.config()
     up(config, "test", to="002")
-    maintain(config, "test", now=datetime.now(UTC))
+    maintain(config, "test", MaintainOptions(now=datetime.now(UTC)))
     with psycopg.connect(project.url, autocommit=True) as conn:
         conn.execute("INSERT INTO customers (name) SELECT 'c' || g FROM generate_series(1, %s) g", [CUSTOMERS])
         conn.execute("INSERT INTO orders (customer_id, total) SELECT 1 + g %% %s, g FROM generate_series(1, %s) g",

@@ -166,7 +166,7 @@ def _password_url(url: str) -> str:
 def test_protected_restore_needs_yes_and_never_prints_password(project) -> None:  # type: ignore[no-untyped-def]
     fill(project.url)
     project.url = _password_url(project.url)
-    project.write_config(env_extra="protected = true")
+    project.write_config(env_extra="protected = true\nallow_insecure = true")  # a unix socket: no TLS
     outputs: list[str] = []
 
     def run(*args: str, code: int) -> subprocess.CompletedProcess[str]:

@@ -13,11 +13,11 @@ DOMAINS = ("backup", "check", "cli", "deploy", "doctor", "lint", "migrations", "
 
 # module (relative to src/pgwarden) -> the pgwarden modules it may import
 LOWER_LAYERS = {
-    "config.py": ("configfile", "errors", "units"),
+    "config.py": ("configfile", "errors", "redact", "units"),
     "configfile.py": ("errors",),
     "units.py": ("errors",),
     "errors.py": (),
-    "redact.py": ("errors",),
+    "redact.py": (),
     "paths.py": ("errors",),
     "sources": ("errors", "sources"),
 }

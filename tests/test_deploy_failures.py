@@ -12,10 +12,10 @@ from conftest import Project
 
 
 def test_failing_migration_keeps_earlier_ones_and_prints_ways_back(project: Project, db) -> None:  # type: ignore[no-untyped-def]
-    project.write_config(env_extra="protected = true\nallow_insecure = true")
     project.write_migration("001_users.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email text);",
                             "DROP TABLE users;")
     project.cli("migrate", "up", check_exit=0)
+    project.write_config(env_extra="protected = true\nallow_insecure = true")
     db.execute("INSERT INTO users VALUES (1, 'a@example.com')")
     project.write_migration("002_orders.sql", "CREATE TABLE orders (id bigint PRIMARY KEY);",
                             "DROP TABLE orders;")
@@ -25,8 +25,9 @@ def test_failing_migration_keeps_earlier_ones_and_prints_ways_back(project: Proj
 
     result = project.cli("deploy", "--yes", check_exit=1)
     assert "003_broken" in result.stderr and "nowhere" in result.stderr
-    assert "pgwarden migrate down --to 001 --env test" in result.stdout
-    assert "pgwarden backup restore " in result.stdout
+    assert "next: pgwarden migrate down --to 001 --env test\n" in result.stderr
+    assert "next: pgwarden backup restore " in result.stderr
+    assert "applied 002" in result.stderr and "post-checks did not run" in result.stderr
 
     rows = db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
     tables = {r[0] for r in rows}
@@ -92,7 +93,8 @@ def test_lock_held_by_long_transaction_gives_up_without_blocking_reads(project: 
     assert doc["outcome"] == "failed" and doc["exit_code"] == 4
     assert "blocked by pid" in doc["error"]["error"] and "2 retries" in doc["error"]["error"]
     assert doc["applied"] == []
-    assert doc["ways_back"] == ["nothing was applied: the schema is as before the deploy"]
+    assert doc["ways_back"] == []
+    assert doc["what_happened"] == "nothing was applied and the schema is as before the deploy"
     assert "lock timeout" in result.stderr  # each retry was reported
     columns = db.execute("SELECT count(*) FROM information_schema.columns "
                          "WHERE table_name = 'items' AND column_name = 'price'").fetchone()

@@ -30,7 +30,7 @@ def test_protected_env_without_tls_is_refused(project: Project, db) -> None:  # 
     _nothing_changed(db)
     doc = json.loads(project.cli("deploy", "--yes", "--json", check_exit=5).stdout)
     assert doc["outcome"] == "refused" and doc["exit_code"] == 5
-    tls = next(s for s in doc["steps"] if s["name"] == "preflight: tls")
+    tls = next(s for s in doc["steps"] if s["name"] == "preflight: connect and tls")
     assert tls["outcome"] == "refused"
     assert not (project.root / "backups").exists()
     _nothing_changed(db)
@@ -82,6 +82,7 @@ def test_dry_run_changes_nothing_then_deploy_and_up_to_date(project: Project, db
 
 def test_typed_confirmation_must_match_the_env_name(project: Project, db) -> None:  # type: ignore[no-untyped-def]
     from pgwarden.deploy.pipeline import deploy
+    from pgwarden.deploy.report import DeployStopped
 
     project.write_config(env_extra=PROTECTED_INSECURE)
     _users(project)
@@ -91,8 +92,10 @@ def test_typed_confirmation_must_match_the_env_name(project: Project, db) -> Non
         asked.append(expected)
         return False
 
-    refused = deploy(project.config(), "test", confirm=typed_wrong)
-    assert asked == ["test"] and refused.outcome == "refused" and refused.exit_code == 5
+    with pytest.raises(DeployStopped) as stopped:
+        deploy(project.config(), "test", confirm=typed_wrong)
+    refused = stopped.value.report
+    assert asked == ["test"] and refused.outcome == "refused" and stopped.value.exit_code == 5
     _nothing_changed(db)
     done = deploy(project.config(), "test", confirm=lambda expected: expected == "test")
     assert done.outcome == "deployed" and done.applied == ["001"] and done.backup_id

@@ -41,9 +41,9 @@ def test_seed_runs_files_in_order_each_atomically(project: Project, db) -> None:
 
 
 def test_seed_and_reset_refused_on_protected(project: Project, db) -> None:  # type: ignore[no-untyped-def]
-    project.write_config(env_extra="protected = true\nallow_insecure = true")
     _users(project)
     project.cli("migrate", "up", check_exit=0)
+    project.write_config(env_extra="protected = true\nallow_insecure = true")
     db.execute("INSERT INTO users VALUES (1, 'keep@example.com')")
     _seeds(project, {"001.sql": "INSERT INTO users VALUES (2, 'x');"})
     assert "protected" in project.cli("seed", check_exit=5).stderr

@@ -11,10 +11,11 @@ from pathlib import Path
 import psycopg
 
 from conftest import run_cli
+from helpers import assert_complete, in_project
 
 
 def _cli(root: Path, *args: str):  # type: ignore[no-untyped-def]
-    return run_cli(*args, cwd=root, env={"PGWARDEN_CONFIG": ""})
+    return in_project(root, *args)
 
 
 def test_init_then_dev_lifecycle_survives_restart_and_stale_pid(tmp_path: Path) -> None:
@@ -62,10 +63,15 @@ def test_dev_refuses_non_embedded_env(tmp_path: Path) -> None:
     assert result.returncode == 2 and "environments.dev.url" in result.stderr
 
 
-def test_demo_runs_end_to_end(tmp_path: Path) -> None:
-    result = run_cli("demo", "--dir", str(tmp_path), "--json", cwd=tmp_path, timeout=300)
+def test_demo_runs_end_to_end_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    result = run_cli("demo", "--dir", str(tmp_path), cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr
-    doc = json.loads(result.stdout)
-    titles = [s["title"] for s in doc["steps"]]
-    assert "migrate up" in titles and "migrate down (one step)" in titles
-    assert not (tmp_path / "tableorder" / ".pgwarden" / "dev" / "postmaster.pid").exists()  # server stopped
+    assert_complete(result, "tableorder", root=tmp_path)  # a pipe: nothing cut, paths whole
+    for title in ("migrate up", "migrate down (one step)", "backup verify"):
+        assert f"ok {title}" in result.stderr, result.stderr
+    assert "was removed" in result.stdout
+    assert not (tmp_path / "tableorder").exists()  # servers stopped, project, clusters and backups deleted
+    clusters = Path("/var/lib/pgwarden/clusters")
+    if clusters.is_dir():
+        origins = [p.read_text() for p in clusters.glob("*/origin")]
+        assert not [o for o in origins if str(tmp_path) in o]

@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from helpers import backend_running_longer_than, wait_until
 from pgwarden.doctor.model import CheckResult
 from pgwarden.doctor.registry import all_checks
 from pgwarden.doctor.runner import run_checks
@@ -28,13 +29,6 @@ def check(url: str, name: str, **thresholds: str | int | float) -> CheckResult:
 def flush_stats(db: Conn) -> None:
     """Make this session's pending table statistics visible to other sessions now."""
     db.execute("SELECT pg_stat_force_next_flush()")
-
-
-def wait_until(predicate: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -138,22 +132,35 @@ def test_idle_in_transaction_warns_then_fails_then_ok_after_commit(db_url: str, 
     assert check(db_url, "idle_in_transaction", idle_in_transaction_warn="100ms").status == "ok"
 
 
-def test_long_running_query_is_reported_while_it_runs(db_url: str) -> None:
+def test_long_running_query_is_reported_while_it_runs(db: Conn, db_url: str) -> None:
+    errors: list[BaseException] = []
+
     def sleeper() -> None:
-        with psycopg.connect(db_url, autocommit=True) as conn:
-            conn.execute("SELECT pg_sleep(1.5)")
+        try:
+            with psycopg.connect(db_url, autocommit=True) as conn:
+                conn.execute("SELECT pg_sleep(60)")
+        except psycopg.errors.QueryCanceled:
+            pass
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
 
     thread = threading.Thread(target=sleeper)
     thread.start()
+    pid = None
     try:
-        time.sleep(0.6)
+        wait_until(lambda: backend_running_longer_than(db, "SELECT pg_sleep(60)%", 0.3))
+        pid = backend_running_longer_than(db, "SELECT pg_sleep(60)%", 0.3)
         result = check(db_url, "long_running_queries", long_query_warn="300ms")
         assert result.status == "warn"
-        assert "pg_sleep(1.5)" in result.evidence[0]["query"]
+        assert [r["pid"] for r in result.evidence] == [pid]
+        assert "pg_sleep(60)" in result.evidence[0]["query"]
         assert check(db_url, "long_running_queries", long_query_warn="100ms", long_query_fail="200ms"
                      ).status == "fail"
     finally:
-        thread.join()
+        db.execute("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%' "
+                   "AND datname = current_database() AND pid <> pg_backend_pid()")
+        thread.join(timeout=30)
+    assert not errors and not thread.is_alive()
     assert check(db_url, "long_running_queries", long_query_warn="300ms").status == "ok"
 
 

@@ -45,7 +45,7 @@ def test_check_option_runs_only_the_named_checks(project: Project) -> None:
     bad = project.cli("doctor", "--check", "nope", check_exit=2)
     assert "--check nope: no such check" in bad.stderr
     listing = json.loads(project.cli("doctor", "--list", "--json", check_exit=0).stdout)
-    assert len(listing["checks"]) == 19 and all(c["why"] for c in listing["checks"])
+    assert len(listing["checks"]) == 20 and all(c["why"] for c in listing["checks"])
     assert {"name": "sequence_fail_pct", "unit": "percent", "default": 90, "check": "sequences"}.items() <= \
         next(t for t in listing["thresholds"] if t["name"] == "sequence_fail_pct").items()
 
@@ -81,7 +81,7 @@ def test_a_check_that_errors_is_reported_and_hides_nothing(project: Project, db:
     assert partitions.status == "error"
     assert "could not get a lock within 0.2s" in partitions.summary
     assert report.exit_code == 1
-    assert len(report.checks) == 19
+    assert len(report.checks) == 20
     assert report.by_name("largest_tables").status == "ok"  # lock-free: never waits behind DDL
     assert report.by_name("sequences").status == "ok" and report.by_name("invalid_indexes").status == "ok"
 
@@ -153,8 +153,12 @@ def _month_start(moment: datetime, months_ahead: int) -> datetime:
     return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
 
 
+# The doctor's clock, injected: the last second of a month, where a wall-clock test would flip periods.
+CLOCK = datetime(2031, 1, 31, 23, 59, 59, tzinfo=UTC)
+
+
 def _add_month(db: Conn, months_ahead: int) -> None:
-    now = datetime.now(UTC)
+    now = CLOCK
     lower, upper = _month_start(now, months_ahead), _month_start(now, months_ahead + 1)
     db.execute(f"CREATE TABLE events_m{months_ahead} PARTITION OF events "
                f"FOR VALUES FROM ('{lower:%Y-%m-%d}') TO ('{upper:%Y-%m-%d}')")
@@ -166,7 +170,7 @@ def test_partitions_missing_for_current_and_next_period_and_default_rows(project
     db.execute("CREATE TABLE events (id bigint, created_at timestamptz NOT NULL) PARTITION BY RANGE (created_at)")
 
     def partitions() -> Any:
-        return run_doctor(project.config(), checks=["partitions"]).checks[0]
+        return run_doctor(project.config(), checks=["partitions"], now=CLOCK).checks[0]
 
     none = partitions()
     assert none.status == "fail"

@@ -1,4 +1,4 @@
-"""`pgwarden tune`: the pinned pgtune formulas, seed 001 comparison, cgroup-aware machine detection, live diff."""
+"""`pgwarden tune`: the pinned pgtune formulas, hand-tuned 4GB comparison, cgroup-aware machine detection, live diff."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import Project, run_cli
 from pgwarden.doctor.machine import cgroup_cpu_limit, cgroup_memory_limit, detect
-from pgwarden.doctor.tune import annotate_seed, recommend
+from pgwarden.doctor.tune import SAME_AS_HAND_TUNED, annotate_hand_tuned, recommend
 
 GiB = 1024**3
 
@@ -39,19 +39,19 @@ def test_4gb_2cpu_ssd_web_gives_the_documented_formula_values() -> None:
     assert _values(recommend(4 * GiB, 2, storage="ssd", workload="web")) == EXPECTED_4GB_WEB
 
 
-def test_seed_001_differences_are_explained_one_by_one() -> None:
+def test_hand_tuned_differences_are_explained_one_by_one() -> None:
     settings = recommend(4 * GiB, 2, storage="ssd", workload="web")
-    annotate_seed(settings, 4 * GiB)
+    annotate_hand_tuned(settings, 4 * GiB)
     by_name = {s.name: s for s in settings}
     for same in ("shared_buffers", "effective_cache_size", "maintenance_work_mem", "checkpoint_completion_target",
                  "min_wal_size", "random_page_cost", "effective_io_concurrency"):
-        assert by_name[same].note == "same as seed 001", same
+        assert by_name[same].note == SAME_AS_HAND_TUNED, same
     for differs, seed in (("max_connections", "100"), ("work_mem", "16MB"), ("wal_buffers", "64MB"),
                           ("max_wal_size", "2GB")):
-        assert by_name[differs].seed_001 == seed
-        assert by_name[differs].note and by_name[differs].note != "same as seed 001"
+        assert by_name[differs].hand_tuned == seed
+        assert by_name[differs].note and by_name[differs].note != SAME_AS_HAND_TUNED
     assert "4.7 GB" in (by_name["work_mem"].note or "")
-    assert by_name["jit"].note == "not set by seed 001 (pgtune addition)"
+    assert by_name["jit"].note == "not in the hand-tuned 4GB config (pgtune addition)"
 
 
 def test_connections_and_workloads_change_the_formulas() -> None:
@@ -129,7 +129,9 @@ def test_cli_tune_without_env_needs_no_database(tmp_path: Path) -> None:
     assert {s["name"]: s["value"] for s in doc["settings"]} == EXPECTED_4GB_WEB
     assert doc["formulas"].startswith("pgtune 2026 formulas")
     human = run_cli("tune", "--ram", "4GB", "--cpus", "2", cwd=tmp_path)
-    assert "work_mem" in human.stdout and "5041kB" in human.stdout and "seed 001" in human.stdout
+    assert "work_mem" in human.stdout and "5041kB" in human.stdout and "hand-tuned 4GB" in human.stdout
+    assert "assumed: storage ssd" in human.stdout and "workload web" in human.stdout
+    assert "assumed" not in json.dumps(doc["assumed"]) and doc["assumed"] == []  # both were given
     bad = run_cli("tune", "--workload", "batch", "--ram", "4GB", "--cpus", "2", cwd=tmp_path)
     assert bad.returncode == 2 and "workload must be one of" in bad.stderr
 

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from pgwarden.errors import ProblemsFound
 from pgwarden.lint.api import lint_paths
 from pgwarden.migrations.commands import up
 
@@ -28,7 +25,7 @@ def test_env_grades_by_live_size(project, db) -> None:  # type: ignore[no-untype
                    "CREATE INDEX big_orders_customer_idx ON big_orders (customer_id);\n"
                    "CREATE INDEX tiny_plans_code_idx ON tiny_plans (code);\n"
                    "CREATE INDEX ghost_idx ON not_in_database (x);\n")
-    out = project.cli("lint", "--env", "test", "--format", "json", str(sql), check_exit=1)
+    out = project.cli("lint", "--env", "test", "--json", str(sql), check_exit=1)
     doc = json.loads(out.stdout)
     found = {(f["line"], f["rule"], f["severity"]) for f in doc["findings"]}
     assert found == {(2, "create-index-not-concurrently", "error"), (3, "create-index-not-concurrently", "warning")}
@@ -36,7 +33,7 @@ def test_env_grades_by_live_size(project, db) -> None:  # type: ignore[no-untype
     assert "about 5.0k rows" in big["message"] and "kB" in big["message"]
     assert doc["env"] == "test"
     # without --env every existing table is assumed large
-    offline = project.cli("lint", "--format", "json", str(sql), check_exit=1)
+    offline = project.cli("lint", "--json", str(sql), check_exit=1)
     assert {f["severity"] for f in json.loads(offline.stdout)["findings"]} == {"error"}
 
 
@@ -67,29 +64,33 @@ def _migrations(project) -> None:  # type: ignore[no-untyped-def]
     """, "DROP TABLE orders;")
 
 
-def test_migrate_up_blocks_on_lint_error_in_protected_env(project, db) -> None:  # type: ignore[no-untyped-def]
+def test_pending_files_are_graded_live_and_ignores_work(project, db) -> None:  # type: ignore[no-untyped-def]
+    """The call deploy's preflight and `migrate up` make: pending files, applied ones as context, live sizes."""
+    from pgwarden.lint.api import lint_migrations
+    from pgwarden.lint.reporters import finding_line
+    from pgwarden.sources import discover
+
     _migrations(project)
     project.write_config(LINT_CONFIG)
     up(project.config(), "test")
     db.execute("ANALYZE orders")
     project.write_migration("002_index.sql", "CREATE INDEX orders_customer_idx ON orders (customer_id);",
                             "DROP INDEX orders_customer_idx;")
-    project.write_config(LINT_CONFIG, env_extra="protected = true")
-    with pytest.raises(ProblemsFound) as info:
-        up(project.config(), "test")
-    assert "002_index.sql:2:1 [create-index-not-concurrently]" in info.value.message
-    assert "about 4.0k rows" in info.value.message and info.value.exit_code == 1
-    assert db.execute("SELECT count(*) FROM pg_indexes WHERE indexname = 'orders_customer_idx'").fetchone() == (0,)
-    assert db.execute("SELECT version FROM pgwarden.migrations ORDER BY version").fetchall() == [("001",)]
-
+    config = project.config()
+    applied, pending = discover(project.migrations)[:1], discover(project.migrations)[1:]
+    report = lint_migrations(config, pending, "test", include_down=False, context=applied)
+    [error] = report.errors
+    line = finding_line(error)
+    assert "002_index.sql:2:1: error [create-index-not-concurrently]" in line and "about 4.0k rows" in line, line
+    assert report.context_files == [str(applied[0].path)]
     # a reasoned ignore lets it through
     project.write_migration("002_index.sql", "-- pgwarden:ignore create-index-not-concurrently orders is "
                             "write-frozen during the release window\n"
                             "CREATE INDEX orders_customer_idx ON orders (customer_id);",
                             "DROP INDEX orders_customer_idx;")
-    result = up(project.config(), "test")
-    assert [s.version for s in result.steps] == ["002"]
-    assert db.execute("SELECT count(*) FROM pg_indexes WHERE indexname = 'orders_customer_idx'").fetchone() == (1,)
+    report = lint_migrations(config, discover(project.migrations)[1:], "test", include_down=False, context=applied)
+    assert report.errors == [] and report.suppressed[0].reason == "orders is write-frozen during the release window"
+    assert db.execute("SELECT count(*) FROM pg_indexes WHERE indexname = 'orders_customer_idx'").fetchone() == (0,)
 
 
 def test_migrate_up_reports_findings_as_warnings_when_unprotected(project, db) -> None:  # type: ignore[no-untyped-def]
@@ -117,10 +118,11 @@ def test_migrate_up_reports_findings_as_warnings_when_unprotected(project, db) -
 def test_migrate_up_lint_can_be_switched_off(project, db) -> None:  # type: ignore[no-untyped-def]
     _migrations(project)
     project.write_migration("002_drop.sql", "DROP TABLE orders;")
-    project.write_config(env_extra="protected = true")
+    project.write_config()
     text = project.config_path.read_text().replace("[migrate]\n", "[migrate]\nlint = false\n")
     project.config_path.write_text(text)
-    up(project.config(), "test")
+    result = up(project.config(), "test")
+    assert not [w for w in result.warnings if "[drop-table]" in w]
     assert db.execute("SELECT to_regclass('orders')").fetchone() == (None,)
 
 
@@ -131,13 +133,16 @@ def test_lint_without_paths_lints_the_project(project, db) -> None:  # type: ign
     db.execute("ANALYZE orders")
     project.write_migration("002_index.sql", "CREATE INDEX orders_customer_idx ON orders (customer_id);",
                             "DROP INDEX orders_customer_idx;")
-    pending = json.loads(project.cli("lint", "--env", "test", "--format", "json", check_exit=1).stdout)
+    pending = json.loads(project.cli("lint", "--env", "test", "--json", check_exit=1).stdout)
     assert [(f["rule"], f["severity"], f["section"]) for f in pending["findings"]] == [
         ("create-index-not-concurrently", "error", "up"), ("drop-index-not-concurrently", "info", "down")]
     assert pending["summary"]["files"] == 1 and "about 4.0k rows" in pending["findings"][0]["message"]
-    # without --env every migration is linted from scratch: orders is created by 001, so 002 is fine
-    offline = json.loads(project.cli("lint", "--format", "json", check_exit=0).stdout)
-    assert offline["summary"]["files"] == 2 and offline["summary"]["errors"] == 0
+    # without --env (and outside git) the latest file is linted; 001 is context: orders exists, size unknown
+    offline = json.loads(project.cli("lint", "--json", check_exit=1).stdout)
+    assert offline["selection"].startswith("linting 1 file(s) (the latest file")
+    assert offline["summary"]["files"] == 1 and offline["summary"]["context_files"] == 1
+    [finding] = [f for f in offline["findings"] if f["severity"] == "error"]
+    assert finding["rule"] == "create-index-not-concurrently" and "size unknown" in finding["message"]
 
 
 def test_env_knows_partitioned_tables(project, db) -> None:  # type: ignore[no-untyped-def]
@@ -155,15 +160,3 @@ def test_env_knows_partitioned_tables(project, db) -> None:  # type: ignore[no-u
     assert [(f.rule, f.line) for f in report.errors] == [
         ("partition-key-not-in-unique", 2), ("partition-of-non-partitioned", 3),
         ("concurrent-index-on-partitioned", 6)]
-
-
-def test_blocked_up_on_protected_env_leaves_the_database_untouched(project, db) -> None:  # type: ignore[no-untyped-def]
-    db.execute("CREATE TABLE menus (id bigint PRIMARY KEY, description text)")
-    project.write_config(env_extra="protected = true")
-    project.write_migration("001_rename.sql", "ALTER TABLE menus RENAME COLUMN description TO details;",
-                            "ALTER TABLE menus RENAME COLUMN details TO description;")
-    with pytest.raises(ProblemsFound):
-        up(project.config(), "test")
-    assert db.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'pgwarden'").fetchone() == (0,)
-    assert db.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'menus' "
-                      "AND column_name = 'description'").fetchone() == (1,)

@@ -81,7 +81,7 @@ def test_text_and_exit_codes(tmp_path: Path) -> None:
     assert "CREATE INDEX CONCURRENTLY orders_customer_idx ON orders (customer_id);" in out.stdout
     warn = tmp_path / "warn.sql"
     warn.write_text("DROP INDEX orders_status_idx;\n")
-    only_warnings = run_cli("lint", "--format", "json", str(warn), cwd=tmp_path)
+    only_warnings = run_cli("lint", "--json", str(warn), cwd=tmp_path)
     assert only_warnings.returncode == 0
     assert json.loads(only_warnings.stdout)["summary"]["warnings"] == 1
     broken = tmp_path / "broken.sql"
@@ -113,9 +113,9 @@ def test_cli_uses_the_project_config_for_paths(tmp_path: Path) -> None:
     (project / "pyproject.toml").write_text('[tool.pgwarden]\n[tool.pgwarden.lint]\ndisable = ["index"]\n')
     sql = project / "db" / "m.sql"
     sql.write_text("CREATE INDEX i ON t (a);\nDROP TABLE legacy;\n")
-    inside = json.loads(run_cli("lint", "--format", "json", str(sql), cwd=project / "db").stdout)
+    inside = json.loads(run_cli("lint", "--json", str(sql), cwd=project / "db").stdout)
     assert [f["rule"] for f in inside["findings"] if f["severity"] != "info"] == ["drop-table"]
-    outside = json.loads(run_cli("lint", "--format", "json", str(sql), cwd=tmp_path).stdout)
+    outside = json.loads(run_cli("lint", "--json", str(sql), cwd=tmp_path).stdout)
     assert [f["rule"] for f in outside["findings"] if f["severity"] != "info"] == [
         "create-index-not-concurrently", "drop-table"]
     listing = run_cli("lint", "--explain", "all", cwd=tmp_path)

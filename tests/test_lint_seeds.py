@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -10,7 +11,9 @@ import pytest
 from pgwarden.lint.api import lint_paths
 
 FIXTURES = Path(__file__).parent / "fixtures" / "seeds"
-SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
+# The guides the fixtures were extracted from are not part of this repository: the tests use the
+# committed fixtures; a maintainer re-checks the extraction with PGWARDEN_SEEDS_DIR=<folder of the guides>.
+SEEDS = Path(os.environ.get("PGWARDEN_SEEDS_DIR") or "/nonexistent")
 BLOCK = re.compile(r"```sql\n(.*?)```", re.S)
 
 
@@ -32,7 +35,7 @@ def seed_sql(pattern: str) -> str:
 
 def sources(tmp_path: Path) -> list[tuple[str, Path]]:
     out = [("fixture-000", FIXTURES / "000_schema.sql"), ("fixture-004", FIXTURES / "004_partitioning.sql")]
-    if SEEDS.is_dir():
+    if os.environ.get("PGWARDEN_SEEDS_DIR") and SEEDS.is_dir():
         for pattern, name in (("000_*.txt", "seed-000.sql"), ("004_*.txt", "seed-004.sql")):
             path = tmp_path / name
             path.write_text(seed_sql(pattern), encoding="utf-8")
@@ -42,7 +45,8 @@ def sources(tmp_path: Path) -> list[tuple[str, Path]]:
 
 def test_fixtures_match_the_seeds() -> None:
     if not SEEDS.is_dir():
-        pytest.skip("../shared/seeds not present")
+        pytest.skip("maintainers only: compares tests/fixtures/seeds with the guides they were extracted from; "
+                    "set PGWARDEN_SEEDS_DIR to that folder to run it")
     assert (FIXTURES / "000_schema.sql").read_text(encoding="utf-8") == seed_sql("000_*.txt")
     assert (FIXTURES / "004_partitioning.sql").read_text(encoding="utf-8") == seed_sql("004_*.txt")
 

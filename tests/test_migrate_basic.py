@@ -6,11 +6,7 @@ import json
 from pathlib import Path
 
 from conftest import Project
-
-
-def _tables(db) -> set[str]:  # type: ignore[no-untyped-def]
-    rows = db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
-    return {r[0] for r in rows}
+from helpers import public_tables as _tables
 
 
 def _write_three(project: Project) -> None:

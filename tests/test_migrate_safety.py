@@ -14,10 +14,8 @@ import psycopg
 import pytest
 
 from conftest import Project, run_cli
-
-
-def _tables(db) -> set[str]:  # type: ignore[no-untyped-def]
-    return {r[0] for r in db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()}
+from helpers import backend_waiting_for_lock, wait_until
+from helpers import public_tables as _tables
 
 
 def test_eight_concurrent_runners_apply_each_migration_once(project: Project, db) -> None:  # type: ignore[no-untyped-def]
@@ -64,7 +62,7 @@ def test_non_transactional_failure_recorded_at_statement_k_then_resumed(project:
     result = project.cli("migrate", "up")
     assert result.returncode == 1
     assert "statement 2 of 3" in result.stderr
-    assert "DROP INDEX CONCURRENTLY IF EXISTS items_code_key" in result.stderr
+    assert "INVALID index public.items_code_key" in result.stderr and ";;" not in result.stderr
     row = db.execute("SELECT status, statements_done FROM pgwarden.migrations WHERE version = '001'").fetchone()
     assert row == ("failed", 1)
     invalid = db.execute("SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
@@ -73,14 +71,15 @@ def test_non_transactional_failure_recorded_at_statement_k_then_resumed(project:
     status = json.loads(project.cli("migrate", "status", "--json").stdout)
     assert status["migrations"][0]["state"] == "failed"
 
-    # The documented next step: drop the INVALID index, fix the data, run up again: resumes at statement 2.
-    db.execute("DROP INDEX CONCURRENTLY items_code_key")
+    # The documented next step: fix the data, run up again: the INVALID index is dropped and rebuilt,
+    # the run resumes at statement 2.
     db.execute("UPDATE items SET code = 'b' WHERE id = 2")
     doc = json.loads(project.cli("migrate", "up", "--json", check_exit=0).stdout)
     assert doc["steps"][0]["resumed_at"] == 2
     indexes = {r[0] for r in db.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'items'").fetchall()}
     assert indexes == {"items_id_idx", "items_code_key", "items_both_idx"}
     assert db.execute("SELECT status, statements_done FROM pgwarden.migrations").fetchone() == ("applied", 3)
+    assert not db.execute("SELECT 1 FROM pg_index WHERE NOT indisvalid").fetchall()
 
 
 def test_lock_queue_outage_is_bounded_and_gives_up_with_exit_4(project: Project, db, db_url: str) -> None:  # type: ignore[no-untyped-def]
@@ -131,28 +130,28 @@ def test_lock_queue_outage_is_bounded_and_gives_up_with_exit_4(project: Project,
 def test_naive_alter_blocks_readers_for_the_whole_transaction(db, db_url: str) -> None:  # type: ignore[no-untyped-def]
     """The outage pgwarden prevents: without lock_timeout, readers queue behind the ALTER."""
     db.execute("CREATE TABLE accounts (id int PRIMARY KEY)")
-    holder = psycopg.connect(db_url)
-    holder.execute("SELECT * FROM accounts FOR UPDATE")
-    alter = threading.Thread(target=lambda: psycopg.connect(db_url, autocommit=True).execute(
-        "ALTER TABLE accounts ADD COLUMN note text"))
-    alter.start()
-    time.sleep(0.3)
-    blocked = {}
 
-    def read() -> None:
-        started = time.monotonic()
+    def run(query: str) -> None:
         with psycopg.connect(db_url, autocommit=True) as conn:
-            conn.execute("SELECT count(*) FROM accounts")
-        blocked["seconds"] = time.monotonic() - started
+            conn.execute(query)
 
-    reader = threading.Thread(target=read)
-    reader.start()
-    time.sleep(1.5)
-    holder.rollback()
-    holder.close()
-    reader.join()
-    alter.join()
-    assert blocked["seconds"] > 1.0
+    with psycopg.connect(db_url) as holder:
+        holder.execute("SELECT * FROM accounts FOR UPDATE")
+        alter = threading.Thread(target=run, args=("ALTER TABLE accounts ADD COLUMN note text",))
+        alter.start()
+        wait_until(lambda: backend_waiting_for_lock(db, "ALTER TABLE accounts%"), what="ALTER waiting for its lock")
+        reader = threading.Thread(target=run, args=("SELECT count(*) FROM accounts",))
+        reader.start()
+        # the plain SELECT queues behind the waiting ALTER, not behind the row locks it could share
+        wait_until(lambda: backend_waiting_for_lock(db, "SELECT count(*) FROM accounts%"), what="reader queued")
+        alter_pid = backend_waiting_for_lock(db, "ALTER TABLE accounts%")
+        reader_pid = backend_waiting_for_lock(db, "SELECT count(*) FROM accounts%")
+        blockers = db.execute("SELECT pg_blocking_pids(%s)", [reader_pid]).fetchone()[0]
+        assert alter_pid in blockers
+        holder.rollback()
+    reader.join(timeout=30)
+    alter.join(timeout=30)
+    assert not reader.is_alive() and not alter.is_alive()
 
 
 def test_kill_9_mid_migration_then_status_and_up_complete(project: Project, db) -> None:  # type: ignore[no-untyped-def]
@@ -252,11 +251,11 @@ def test_duplicate_versions_exit_2(project: Project) -> None:
 @pytest.mark.parametrize(
     ("config_text", "expected"),
     [
-        ('[environments.test]\nurl = "x"\nprotectd = true\n', "environments.test.protectd"),
+        ('[environments.test]\nurl = "embedded"\nprotectd = true\n', "environments.test.protectd"),
         ('[environments.test]\nurl = "${PGWARDEN_TEST_UNSET_VAR}"\n', "environments.test.url: environment variable"),
         ('[migrate]\nlock_timeout = "soon"\n', "migrate.lock_timeout"),
         ('[environments.test\nurl = 1\n', "not valid TOML"),
-        ('[environments.test]\nurl = "x"\nprotected = "maybe"\n', "environments.test.protected"),
+        ('[environments.test]\nurl = "embedded"\nprotected = "maybe"\n', "environments.test.protected"),
     ],
 )
 def test_bad_config_exits_2_naming_key(tmp_path, config_text: str, expected: str) -> None:  # type: ignore[no-untyped-def]
@@ -285,9 +284,9 @@ def test_password_never_printed(tmp_path, pg_server, project: Project) -> None: 
 
 
 def test_down_on_protected_env_needs_confirmation(project: Project, db) -> None:  # type: ignore[no-untyped-def]
-    project.write_config(env_extra="protected = true\nallow_insecure = true")
     project.write_migration("001_a.sql", "CREATE TABLE a (id int);", "DROP TABLE a;")
     project.cli("migrate", "up", check_exit=0)
+    project.write_config(env_extra="protected = true\nallow_insecure = true")
     refused = project.cli("migrate", "down")
     assert refused.returncode == 5 and "--yes" in refused.stderr
     assert _tables(db) == {"a"}

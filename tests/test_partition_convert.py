@@ -16,6 +16,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from pgwarden.partition import api
+
 FIXTURE = Path(__file__).parent / "fixtures" / "seed004_chat_messages.sql"
 NOW = "2026-11-22"
 
@@ -105,8 +107,6 @@ class Writer(threading.Thread):
 
 
 def test_convert_while_four_writers_insert_update_delete(project, db, capsys) -> None:
-    from pgwarden.partition.convert import convert
-    from pgwarden.partition.spec import layout_for
 
     rows = int(os.environ.get("PGWARDEN_CONVERT_TEST_ROWS", "200000"))
     load_chat_messages(db, rows)
@@ -117,8 +117,8 @@ def test_convert_while_four_writers_insert_update_delete(project, db, capsys) ->
         w.start()
     time.sleep(0.5)
     config = project.config()
-    layout = layout_for(config, "chat_messages", key="created_at", interval="1 month", premake=3)
-    result = convert(config, None, layout, batch=5_000, now=datetime(2026, 11, 22, tzinfo=UTC))
+    layout = api.layout(config, "chat_messages", api.LayoutOptions(key="created_at", interval="1 month", premake=3))
+    result = api.convert(config, None, layout, api.Tuning(batch=5_000), now=datetime(2026, 11, 22, tzinfo=UTC))
     time.sleep(0.5)  # writes keep going on the partitioned table
     for w in writers:
         w.stop.set()
@@ -146,7 +146,8 @@ def test_convert_while_four_writers_insert_update_delete(project, db, capsys) ->
 @pytest.mark.parametrize("point", ["prepare", "backfill:3", "catchup", "swap"])
 def test_kill9_then_resume_loses_nothing(project, db, point) -> None:
     load_chat_messages(db, 30_000)
-    crashed = project.cli("partition", "convert", "chat_messages", "--key", "created_at", "--interval", "1 month",
+    crashed = project.cli("partition", "convert", "chat_messages", "--apply",
+                          "--key", "created_at", "--interval", "1 month",
                           "--batch", "4000", "--now", NOW, env={"PGWARDEN_FAILPOINT": point})
     assert crashed.returncode == -9, (crashed.returncode, crashed.stderr)
     # the application keeps writing while pgwarden is dead
@@ -155,7 +156,8 @@ def test_kill9_then_resume_loses_nothing(project, db, point) -> None:
     db.execute("UPDATE chat_messages SET content = 'edited' WHERE id % 7 = 0 AND id < 20000")
     db.execute("DELETE FROM chat_messages WHERE id % 11 = 0 AND id < 25000")
     expected = fingerprint(db)
-    again = project.cli("partition", "convert", "chat_messages", "--key", "created_at", "--interval", "1 month")
+    again = project.cli("partition", "convert", "chat_messages", "--apply",
+                        "--key", "created_at", "--interval", "1 month")
     assert again.returncode == 5 and "--resume" in again.stderr  # refuses to start over
     project.cli("partition", "convert", "chat_messages", "--resume", check_exit=0)
     assert is_partitioned(db)
@@ -166,7 +168,8 @@ def test_kill9_then_resume_loses_nothing(project, db, point) -> None:
 def test_abort_restores_the_original(project, db) -> None:
     load_chat_messages(db, 20_000)
     before = fingerprint(db)
-    crashed = project.cli("partition", "convert", "chat_messages", "--key", "created_at", "--interval", "1 month",
+    crashed = project.cli("partition", "convert", "chat_messages", "--apply",
+                          "--key", "created_at", "--interval", "1 month",
                           "--batch", "3000", "--now", NOW, env={"PGWARDEN_FAILPOINT": "backfill:2"})
     assert crashed.returncode == -9
     db.execute("DELETE FROM chat_messages WHERE id <= 10")
@@ -192,7 +195,8 @@ def test_seed_004_chat_messages_end_to_end(project, db) -> None:
         premake = 3
         retention = "12 months"
     """)
-    out = project.cli("partition", "convert", "chat_messages", "--batch", "10000", "--now", NOW, check_exit=0)
+    out = project.cli("partition", "convert", "chat_messages", "--apply",
+                      "--batch", "10000", "--now", NOW, check_exit=0)
     assert "extended with the partition key" in out.stderr and "(id, created_at)" in out.stderr
     assert "converted" in out.stdout
     assert is_partitioned(db) and fingerprint(db) == before
@@ -214,7 +218,8 @@ def test_seed_004_chat_messages_end_to_end(project, db) -> None:
 
 def test_rows_outside_the_planned_partitions_get_one_and_truncate_is_refused(project, db) -> None:
     load_chat_messages(db, 10_000)
-    crashed = project.cli("partition", "convert", "chat_messages", "--key", "created_at", "--interval", "1 month",
+    crashed = project.cli("partition", "convert", "chat_messages", "--apply",
+                          "--key", "created_at", "--interval", "1 month",
                           "--batch", "2000", "--now", NOW, env={"PGWARDEN_FAILPOINT": "backfill:2"})
     assert crashed.returncode == -9
     db.execute("INSERT INTO chat_messages (session_id, role, content, created_at) "
@@ -232,8 +237,6 @@ def test_rows_outside_the_planned_partitions_get_one_and_truncate_is_refused(pro
 
 
 def test_identity_generated_composite_key_unique_index_and_grants_survive(project, db) -> None:
-    from pgwarden.partition.convert import convert
-    from pgwarden.partition.spec import layout_for
 
     db.execute("""
         CREATE TABLE orders (tenant int NOT NULL, id bigint GENERATED ALWAYS AS IDENTITY, ref text NOT NULL,
@@ -247,8 +250,9 @@ def test_identity_generated_composite_key_unique_index_and_grants_survive(projec
             SELECT g % 5, 'r' || g, date '2024-01-01' + g, g FROM generate_series(1, 2000) g;
     """)
     config = project.config()
-    result = convert(config, None, layout_for(config, "orders", key="placed_at", interval="1 year", premake=1),
-                     batch=300, now=datetime(2026, 11, 22, tzinfo=UTC))
+    layout = api.layout(config, "orders", api.LayoutOptions(key="placed_at", interval="1 year", premake=1))
+    result = api.convert(config, None, layout, api.Tuning(batch=300), widen_unique=True,
+                         now=datetime(2026, 11, 22, tzinfo=UTC))
     assert {(c.name, tuple(c.after)) for c in result.key_changes} == {
         ("orders_pkey", ("tenant", "id", "placed_at")), ("orders_ref_key", ("ref", "placed_at"))}
     assert result.partitions == [f"orders_p{y}" for y in range(2024, 2030)]  # data runs into 2029
@@ -265,24 +269,22 @@ def test_identity_generated_composite_key_unique_index_and_grants_survive(projec
 
 def test_swap_blocked_by_a_long_transaction_gives_up_with_exit_4_then_resumes(project, db, db_url) -> None:
     from pgwarden.errors import LockTimeoutGaveUp
-    from pgwarden.partition.convert import convert
-    from pgwarden.partition.spec import layout_for
 
     load_chat_messages(db, 5_000)
     config = project.config()  # retries = 2, backoff 50..200 ms
-    layout = layout_for(config, "chat_messages", key="created_at", interval="1 month")
+    layout = api.layout(config, "chat_messages", api.LayoutOptions(key="created_at", interval="1 month"))
     with psycopg.connect(db_url) as reader:  # an open transaction that read the table: holds AccessShare
         reader.execute("SELECT count(*) FROM chat_messages").fetchone()
         started = time.monotonic()
         with pytest.raises(LockTimeoutGaveUp, match="swap public.chat_messages"):
-            convert(config, None, layout, batch=1000, lock_timeout=0.2)
+            api.convert(config, None, layout, api.Tuning(batch=1000, lock_timeout=0.2))
         assert time.monotonic() - started < 30
         # while pgwarden waited, other sessions could still write (it never queued longer than 0.2 s)
         db.execute("INSERT INTO chat_messages (session_id, role, content) VALUES (1, 'user', 'during')")
         reader.rollback()
     assert not is_partitioned(db)
     expected = fingerprint(db)
-    convert(config, None, layout, resume=True, lock_timeout=0.2)
+    api.resume(config, None, "chat_messages", api.Tuning(lock_timeout=0.2))
     assert is_partitioned(db) and fingerprint(db) == expected
 
 
@@ -296,7 +298,8 @@ def test_refuses_tables_it_cannot_swap_safely(project, db) -> None:
     """)
     for table, reason in (("parent", "foreign key child_parent_id_fkey"), ("nokey", "no primary key"),
                           ("viewed", "pgwarden: view recent depends on it\n")):
-        out = project.cli("partition", "convert", table, "--key", "at", "--interval", "1 month", check_exit=5)
+        out = project.cli("partition", "convert", table, "--apply",
+                          "--key", "at", "--interval", "1 month", check_exit=5)
         assert reason in out.stderr, out.stderr
     assert leftovers(db) == []
     assert db.execute("SELECT count(*) FROM pg_class WHERE relkind = 'p'").fetchone()[0] == 0

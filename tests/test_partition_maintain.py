@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from pgwarden.errors import ConfigError
+from pgwarden.partition import api
 
 AUDIT = """
 CREATE TABLE audit_logs (
@@ -37,15 +38,12 @@ def partitions_config(**entry: object) -> str:
 
 
 def test_create_then_maintain_across_month_and_year_boundaries(project, db) -> None:
-    from pgwarden.partition.create import create
-    from pgwarden.partition.maintain import maintain
-    from pgwarden.partition.spec import layout_for
 
     db.execute(AUDIT)
     project.write_config(partitions_config(table="audit_logs", key="created_at", interval="1 month", premake=2,
                                            retention="3 months", retention_mode="drop"))
     config = project.config()
-    result = create(config, None, layout_for(config, "audit_logs"), now=utc(2026, 11, 15))
+    result = api.create(config, None, api.layout(config, "audit_logs"), now=utc(2026, 11, 15))
     assert result.partitions == ["audit_logs_p2026_11", "audit_logs_p2026_12", "audit_logs_p2027_01"]
     assert [(c.before, c.after) for c in result.key_changes] == [(["id"], ["id", "created_at"])]
     assert names(db, "audit_logs") == result.partitions
@@ -58,15 +56,15 @@ def test_create_then_maintain_across_month_and_year_boundaries(project, db) -> N
     db.execute("INSERT INTO audit_logs (user_id, action, created_at) VALUES (1, 'x', '2026-11-20')")
     assert db.execute("SELECT id FROM audit_logs").fetchone()[0] == 1
 
-    first = maintain(config, None, now=utc(2026, 12, 31, 23))
+    first = api.maintain(config, None, api.MaintainOptions(now=utc(2026, 12, 31, 23)))
     assert first.tables[0].created == ["audit_logs_p2027_02"]
-    crossed = maintain(config, None, now=utc(2027, 1, 1, 0, 30))
+    crossed = api.maintain(config, None, api.MaintainOptions(now=utc(2027, 1, 1, 0, 30)))
     assert crossed.tables[0].created == ["audit_logs_p2027_03"]
-    again = maintain(config, None, now=utc(2027, 1, 1, 0, 30))
+    again = api.maintain(config, None, api.MaintainOptions(now=utc(2027, 1, 1, 0, 30)))
     assert not again.tables[0].changed
     # retention 3 months at 2027-03-05: cutoff 2026-12-05, only November (upper bound Dec 1) has expired;
     # maintain last ran on Jan 1 (premake 2: up to March), so nothing is missing in between
-    retained = maintain(config, None, now=utc(2027, 3, 5))
+    retained = api.maintain(config, None, api.MaintainOptions(now=utc(2027, 3, 5)))
     assert retained.tables[0].created == ["audit_logs_p2027_04", "audit_logs_p2027_05"]
     assert retained.tables[0].detached == ["audit_logs_p2026_11"]
     assert retained.tables[0].dropped == ["audit_logs_p2026_11"]
@@ -82,19 +80,17 @@ def test_create_then_maintain_across_month_and_year_boundaries(project, db) -> N
     ("1 year", utc(2026, 12, 31), ["events_p2026", "events_p2027"]),
 ])
 def test_naming_for_each_interval_at_the_year_boundary(project, db, interval, now, expected) -> None:
-    from pgwarden.partition.create import create
-    from pgwarden.partition.spec import layout_for
 
     db.execute("CREATE TABLE events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at date NOT NULL)")
     config = project.config()
-    result = create(config, None, layout_for(config, "events", key="at", interval=interval, premake=1), now=now)
+    layout = api.layout(config, "events", api.LayoutOptions(key="at", interval=interval, premake=1))
+    result = api.create(config, None, layout, now=now)
     assert result.partitions == expected == names(db, "events")
     db.execute("INSERT INTO events (at) VALUES (%s)", [now.date()])
     assert db.execute("SELECT id FROM events").fetchone()[0] == 1
 
 
 def test_rows_in_default_partition_move_to_their_partitions(project, db) -> None:
-    from pgwarden.partition.maintain import maintain
 
     db.execute("""
         CREATE TABLE metrics (id bigint NOT NULL, at timestamptz NOT NULL, v int, PRIMARY KEY (id, at))
@@ -109,7 +105,7 @@ def test_rows_in_default_partition_move_to_their_partitions(project, db) -> None
     before = db.execute("SELECT count(*), sum(v) FROM metrics").fetchone()
     project.write_config(partitions_config(table="metrics", key="at", interval="1 month", premake=1,
                                            default_partition=True))
-    result = maintain(project.config(), None, now=utc(2026, 11, 22), batch=700)
+    result = api.maintain(project.config(), None, api.MaintainOptions(now=utc(2026, 11, 22), batch=700))
     done = result.tables[0]
     assert not done.problems
     assert done.moved_rows == {"metrics_p2026_09": 3000, "metrics_p2027_01": 500}
@@ -119,24 +115,22 @@ def test_rows_in_default_partition_move_to_their_partitions(project, db) -> None
     assert db.execute("SELECT count(*) FROM metrics_p2026_09").fetchone()[0] == 3000
     # the bound-check helper is gone and the partitions are real ones
     assert db.execute("SELECT count(*) FROM pg_constraint WHERE conname LIKE '%\\_bounds'").fetchone()[0] == 0
-    assert not maintain(project.config(), None, now=utc(2026, 11, 22)).tables[0].changed
+    assert not api.maintain(project.config(), None, api.MaintainOptions(now=utc(2026, 11, 22))).tables[0].changed
 
 
 def test_maintain_fills_the_holes_of_missed_runs(project, db) -> None:
-    from pgwarden.partition.inspect import show
-    from pgwarden.partition.maintain import maintain
 
     db.execute("CREATE TABLE h (at timestamptz NOT NULL) PARTITION BY RANGE (at)")
     project.write_config(partitions_config(table="h", key="at", interval="1 month", premake=0))
     config = project.config()
-    maintain(config, None, now=utc(2026, 9, 10))
-    result = maintain(config, None, now=utc(2027, 1, 3)).tables[0]  # cron was down since September
+    api.maintain(config, None, api.MaintainOptions(now=utc(2026, 9, 10)))
+    # cron was down since September
+    result = api.maintain(config, None, api.MaintainOptions(now=utc(2027, 1, 3))).tables[0]
     assert result.created == ["h_p2026_10", "h_p2026_11", "h_p2026_12", "h_p2027_01"]
-    assert show(config, None, "h").ok
+    assert api.list_partitions(config, None, "h").ok
 
 
 def test_retention_with_default_partition_detaches_exactly_the_expired(project, db) -> None:
-    from pgwarden.partition.maintain import maintain
 
     db.execute("""
         CREATE TABLE logs (at timestamptz NOT NULL, msg text) PARTITION BY RANGE (at);
@@ -146,9 +140,9 @@ def test_retention_with_default_partition_detaches_exactly_the_expired(project, 
                                            retention="2 months", default_partition=True))
     config = project.config()
     for month in (6, 7, 8, 9, 10, 11):
-        maintain(config, None, now=utc(2026, month, 3))
+        api.maintain(config, None, api.MaintainOptions(now=utc(2026, month, 3)))
     db.execute("INSERT INTO logs VALUES ('2026-08-15', 'kept?')")
-    result = maintain(config, None, now=utc(2026, 11, 22)).tables[0]
+    result = api.maintain(config, None, api.MaintainOptions(now=utc(2026, 11, 22))).tables[0]
     # cutoff 2026-09-22: June, July and August end before it
     assert result.detached == []  # already detached by the earlier monthly runs
     left = names(db, "logs")
@@ -160,14 +154,13 @@ def test_retention_with_default_partition_detaches_exactly_the_expired(project, 
 
 
 def test_retention_without_default_uses_detach_concurrently_and_finalizes_pending(project, db) -> None:
-    from pgwarden.partition.maintain import maintain
 
     db.execute("CREATE TABLE t (at date NOT NULL) PARTITION BY RANGE (at)")
     project.write_config(partitions_config(table="t", key="at", interval="1 day", premake=3, retention="2 days"))
     config = project.config()
-    maintain(config, None, now=utc(2026, 11, 20))
+    api.maintain(config, None, api.MaintainOptions(now=utc(2026, 11, 20)))
     assert names(db, "t") == ["t_p2026_11_20", "t_p2026_11_21", "t_p2026_11_22", "t_p2026_11_23"]
-    result = maintain(config, None, now=utc(2026, 11, 23, 12)).tables[0]
+    result = api.maintain(config, None, api.MaintainOptions(now=utc(2026, 11, 23, 12))).tables[0]
     assert result.detached == ["t_p2026_11_20"]  # cutoff 11-21 12:00: only the 20th ends before it
     assert result.created == ["t_p2026_11_24", "t_p2026_11_25", "t_p2026_11_26"]
     detached = db.execute("SELECT relispartition FROM pg_class WHERE relname = 't_p2026_11_20'").fetchone()[0]
@@ -175,7 +168,6 @@ def test_retention_without_default_uses_detach_concurrently_and_finalizes_pendin
 
 
 def test_two_maintain_runs_at_once_are_serialised(project, db) -> None:
-    from pgwarden.partition.maintain import maintain
 
     db.execute("CREATE TABLE t (at timestamptz NOT NULL) PARTITION BY RANGE (at)")
     project.write_config(partitions_config(table="t", key="at", interval="1 week", premake=6))
@@ -184,7 +176,7 @@ def test_two_maintain_runs_at_once_are_serialised(project, db) -> None:
 
     def run() -> None:
         try:
-            results.append(maintain(config, None, now=utc(2026, 11, 22)))
+            results.append(api.maintain(config, None, api.MaintainOptions(now=utc(2026, 11, 22))))
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -206,9 +198,8 @@ def test_list_flags_gaps_and_cli_exit_code(project, db) -> None:
         CREATE TABLE g_p2026_03 PARTITION OF g FOR VALUES FROM ('2026-03-01 00:00+00') TO ('2026-04-01 00:00+00');
         INSERT INTO g VALUES ('2026-01-05'), ('2026-03-05'), ('2026-03-06');
     """)
-    from pgwarden.partition.inspect import show
 
-    result = show(project.config(), None, "g")
+    result = api.list_partitions(project.config(), None, "g")
     assert result.gaps == [(utc(2026, 2, 1), utc(2026, 3, 1))]
     assert [p.rows for p in result.partitions] == [1, 2]
     out = project.cli("partition", "list", "g", check_exit=1)
@@ -224,15 +215,14 @@ def test_bad_interval_names_the_key(project) -> None:
 
 
 def test_archive_mode_backs_up_then_drops(project, db) -> None:
-    from pgwarden.partition.maintain import maintain
 
     db.execute("CREATE TABLE a (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at)")
     project.write_config(partitions_config(table="a", key="at", interval="1 month", premake=0,
                                            retention="1 month", retention_mode="archive"))
     config = project.config()
-    maintain(config, None, now=utc(2026, 9, 2))
+    api.maintain(config, None, api.MaintainOptions(now=utc(2026, 9, 2)))
     db.execute("INSERT INTO a SELECT '2026-09-03', g FROM generate_series(1, 100) g")
-    result = maintain(config, None, now=utc(2026, 11, 22)).tables[0]
+    result = api.maintain(config, None, api.MaintainOptions(now=utc(2026, 11, 22))).tables[0]
     assert result.dropped == ["a_p2026_09"] and set(result.archived) == {"a_p2026_09"}
     assert db.execute("SELECT to_regclass('a_p2026_09')").fetchone()[0] is None
     dumps = list((project.root / "backups").rglob("*.pgdump"))
@@ -246,11 +236,50 @@ def test_create_hash_and_refuse_a_table_with_rows(project, db) -> None:
         CREATE TABLE full_table (id int PRIMARY KEY, at timestamptz NOT NULL);
         INSERT INTO full_table VALUES (1, now());
     """)
-    out = project.cli("partition", "create", "chat_sessions", "--key", "client_id", "--modulus", "4", check_exit=0)
+    out = project.cli("partition", "create", "chat_sessions", "--apply",
+                      "--key", "client_id", "--modulus", "4", check_exit=0)
     assert "id, client_id" in out.stderr  # the primary key was extended and the user told
     assert names(db, "chat_sessions") == [f"chat_sessions_h{i}" for i in range(4)]
     db.execute("INSERT INTO chat_sessions (client_id) SELECT gen_random_uuid() FROM generate_series(1, 100)")
     assert db.execute("SELECT count(DISTINCT tableoid) FROM chat_sessions").fetchone()[0] == 4
-    refused = project.cli("partition", "create", "full_table", "--key", "at", "--interval", "1 month", check_exit=5)
+    refused = project.cli("partition", "create", "full_table", "--apply",
+                          "--key", "at", "--interval", "1 month", check_exit=5)
     assert "partition convert" in refused.stderr
     assert db.execute("SELECT relkind FROM pg_class WHERE relname = 'full_table'").fetchone()[0] == "r"
+
+
+def test_first_run_with_a_start_far_in_the_past_and_retention_is_final(project, db) -> None:
+    """Newest partition in January 2025, now November 2026, 6 months retention: one run, final state."""
+    db.execute("""
+        CREATE TABLE r (id bigint, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+        CREATE TABLE r_p2025_01 PARTITION OF r FOR VALUES FROM ('2025-01-01 00:00+00') TO ('2025-02-01 00:00+00');
+    """)
+    project.write_config(partitions_config(table="r", key="at", interval="1 month", premake=2, past=1,
+                                           retention="6 months", retention_mode="drop"))
+    config = project.config()
+    first = api.maintain(config, None, api.MaintainOptions(now=utc(2026, 11, 22))).tables[0]
+    # nothing created that retention removes: May 2026 (cutoff) .. January 2027 (premake 2)
+    assert first.created == [f"r_p2026_{m:02d}" for m in range(5, 13)] + ["r_p2027_01"]
+    assert first.dropped == ["r_p2025_01"] and not first.problems
+    assert names(db, "r") == first.created
+    assert db.execute("SELECT count(*) FROM pg_class WHERE relname ~ '^r_p' AND NOT relispartition").fetchone()[0] == 0
+    second = api.maintain(config, None, api.MaintainOptions(now=utc(2026, 11, 22))).tables[0]
+    assert not second.changed and not second.problems
+
+
+def test_past_premake_and_quarters(project, db) -> None:
+    db.execute("CREATE TABLE q (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at date NOT NULL)")
+    project.write_config(partitions_config(table="q", key="at", interval="1 quarter", premake=1, past=2))
+    config = project.config()
+    result = api.create(config, None, api.layout(config, "q"), now=utc(2026, 11, 22))
+    assert result.partitions == ["q_p2026q2", "q_p2026q3", "q_p2026q4", "q_p2027q1"]
+    db.execute("INSERT INTO q (at) VALUES ('2026-04-01'), ('2027-03-31')")  # back-dated and ahead both land
+    assert not api.maintain(config, None, api.MaintainOptions(now=utc(2026, 11, 22))).tables[0].changed
+    later = api.maintain(config, None, api.MaintainOptions(now=utc(2027, 2, 1))).tables[0]
+    assert later.created == ["q_p2027q2"]
+
+
+def test_maintain_without_entries_says_so(project, db) -> None:
+    out = project.cli("partition", "maintain", check_exit=0)
+    assert "no [[partitions]] entries" in out.stdout
+    assert api.maintain(project.config(), None).tables == []

@@ -23,16 +23,59 @@ from pgwarden.units import parse_duration, parse_size
 EMBEDDED = "embedded"
 M = TypeVar("M", bound=BaseModel)
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_STRAY_VAR = re.compile(r"\$\{[^}]{0,40}\}?")
 
 
 class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Base of every config section: unknown keys rejected, no type coercion (``protected = "yes"`` is an error)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+ENV_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+MAX_TIMEOUT_SECONDS = 2_147_483.647  # PostgreSQL's limit for lock_timeout / statement_timeout (INT_MAX ms)
+_URL_SCHEMES = ("postgresql://", "postgres://")
 
 
 def _check_duration(value: str | None) -> str | None:
     if value is not None:
         parse_duration(value)
     return value
+
+
+def _check_timeout(value: str | None) -> str | None:
+    """A timeout sent to PostgreSQL: a duration above zero (0 would switch it off) within its range."""
+    if value is not None:
+        seconds = parse_duration(value)
+        if seconds <= 0:
+            raise ValueError(f"{value!r}: must be above zero (0 would turn the timeout off)")
+        if seconds > MAX_TIMEOUT_SECONDS:
+            raise ValueError(f"{value!r}: too long (at most {int(MAX_TIMEOUT_SECONDS)}s, about 24 days)")
+    return value
+
+
+def check_url(url: str) -> None:
+    """ValueError unless ``url`` is ``embedded``, a postgresql:// URL or a key=value string libpq accepts."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    from pgwarden.redact import redact
+
+    if url == EMBEDDED:
+        return
+    if not url.strip():
+        raise ValueError("empty URL (use \"embedded\" or a postgresql:// URL)")
+    if "://" in url and not url.startswith(_URL_SCHEMES):
+        raise ValueError(f"{redact(url)}: not a PostgreSQL URL (use postgresql://user@host:5432/dbname)")
+    try:
+        info = conninfo_to_dict(url)
+    except Exception as exc:  # noqa: BLE001 - libpq's parse error, worded by libpq
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "cannot be parsed"
+        raise ValueError(f"{redact(url)}: {redact(first)}") from None
+    if any("@" in str(info.get(key) or "") for key in ("host", "hostaddr")):
+        raise ValueError(f"{redact(url)}: more than one '@' (write an '@' inside the password as %40)")
+    for port in str(info.get("port") or "").split(","):
+        if port and not (port.isdigit() and 0 < int(port) < 65536):
+            raise ValueError(f"{redact(url)}: port {port!r} is not a number from 1 to 65535")
 
 
 class Environment(StrictModel):
@@ -44,7 +87,14 @@ class Environment(StrictModel):
     database: str = "app"
     lock_timeout: str | None = None
 
-    _duration = field_validator("lock_timeout")(_check_duration)
+    _duration = field_validator("lock_timeout")(_check_timeout)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not _VAR.search(value):  # with a variable left (set later), checked when the environment is used
+            check_url(value)
+        return value
 
     @property
     def is_embedded(self) -> bool:
@@ -60,9 +110,8 @@ class MigrateSettings(StrictModel):
     runner_lock_timeout: str = "10min"
     lint: bool = True
 
-    _durations = field_validator(
-        "lock_timeout", "statement_timeout", "retry_backoff", "retry_backoff_max", "runner_lock_timeout"
-    )(_check_duration)
+    _timeouts = field_validator("lock_timeout", "statement_timeout", "runner_lock_timeout")(_check_timeout)
+    _durations = field_validator("retry_backoff", "retry_backoff_max")(_check_duration)
 
 
 class LintSettings(StrictModel):
@@ -111,14 +160,25 @@ class _ConfigModel(StrictModel):
     default_env: str = "dev"
     scratch_url: str = EMBEDDED
     environments: dict[str, Environment] = Field(default_factory=dict)
+
+    @field_validator("environments")
+    @classmethod
+    def _names(cls, value: dict[str, Environment]) -> dict[str, Environment]:
+        for name in value:
+            if not ENV_NAME.match(name):
+                raise ValueError(f"{name!r}: an environment name may hold only letters, digits, '_' and '-'")
+        return value
     migrate: MigrateSettings = Field(default_factory=MigrateSettings)
     lint: LintSettings = Field(default_factory=LintSettings)
     backup: BackupSettings = Field(default_factory=BackupSettings)
     partitions: list[dict[str, Any]] = Field(default_factory=list)  # raw: pgwarden.partition.spec validates
+    partition: dict[str, Any] = Field(default_factory=dict)  # raw: pgwarden.partition.settings validates
     doctor: DoctorSettings = Field(default_factory=DoctorSettings)
     schedule: list[dict[str, Any]] = Field(default_factory=list)  # [[schedule]]: validated by pgwarden.agent.settings
     agent: dict[str, Any] = Field(default_factory=dict)  # [agent]: validated by pgwarden.agent.settings
     serve: dict[str, Any] = Field(default_factory=dict)  # [serve]: validated by pgwarden.serve.settings
+    tools: dict[str, Any] = Field(default_factory=dict)  # raw: pgwarden.clients validates ([tools] bin_dir)
+    check: dict[str, Any] = Field(default_factory=dict)  # raw: validated by pgwarden.check.settings
 
 
 @dataclass(frozen=True)
@@ -161,7 +221,13 @@ class Config:
         for field_name, value in env.model_dump().items():
             if isinstance(value, str) and (missing := _VAR.search(value)):
                 raise ConfigError(f"{self.source}: environments.{chosen}.{field_name}: "
-                                  f"environment variable {missing.group(1)} is not set")
+                                  f"environment variable {missing.group(1)} is not set",
+                                  hint=f"export {missing.group(1)}=... (or write ${{{missing.group(1)}:-default}} "
+                                       f"in {self.source.name})")
+        try:
+            check_url(env.url)
+        except ValueError as exc:
+            raise ConfigError(f"{self.source}: environments.{chosen}.url: {exc}") from None
         return chosen, env
 
     def lock_timeout(self, env: Environment) -> float:
@@ -187,6 +253,10 @@ def expand_variables(value: Any, *, source: Path, key: str = "") -> Any:
         return [expand_variables(v, source=source, key=f"{key}[{i}]") for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
+    stray = _STRAY_VAR.search(_VAR.sub("", value))
+    if stray:
+        raise ConfigError(f"{source}: {key}: {stray.group(0)!r} is not a variable reference "
+                          "(write ${NAME} or ${NAME:-default}; NAME is letters, digits and _)")
 
     def replace(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
@@ -196,7 +266,8 @@ def expand_variables(value: Any, *, source: Path, key: str = "") -> Any:
             return default
         if _deferred(key):
             return match.group(0)
-        raise ConfigError(f"{source}: {key}: environment variable {name} is not set")
+        raise ConfigError(f"{source}: {key}: environment variable {name} is not set",
+                          hint=f"export {name}=... (or write ${{{name}:-default}} in {source.name})")
 
     return _VAR.sub(replace, value)
 
@@ -213,10 +284,20 @@ def load_config(path: Path | None = None) -> Config:
     source = (path or find_config()).resolve()
     try:
         data = tomllib.loads(source.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{source}: file not found") from exc
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{source}: is a folder, not a configuration file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: not valid TOML: nested too deeply") from None
+    if "\x00" in str(data):
+        raise ConfigError(f"{source}: contains a NUL character")
     if source.name == "pyproject.toml":
         data = data.get("tool", {}).get("pgwarden")
         if data is None:

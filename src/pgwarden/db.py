@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pgwarden.errors import LockTimeoutGaveUp, Unreachable
+from pgwarden.guards import Confirm
+from pgwarden.guards import Intent as Intent
+from pgwarden.redact import redact as redact  # re-exported: callers import it from here
 
 if TYPE_CHECKING:
     import psycopg
@@ -29,53 +31,51 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 APPLICATION_NAME = "pgwarden"
 
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:@/\s]*):(?P<pw>[^@\s]*)@", re.I)
-_KV_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I)
-_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&\s]*", re.I)
-
-
-def redact(text: str) -> str:
-    """``text`` with every password in a URL or keyword/value DSN replaced by ``***``."""
-    text = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:***@" if m["pw"] else m[0], text)
-    text = _QUERY_PASSWORD.sub(r"\1***", text)
-    return _KV_PASSWORD.sub(r"\1***", text)
 
 
 @dataclass(frozen=True)
 class Target:
-    """A resolved database to work on: its environment name, settings and connection URL."""
+    """A resolved database to work on: its environment name, settings, connection URL and what was admitted."""
 
     env_name: str
     env: Environment
     url: str
+    intent: Intent = Intent.READ
+    backup_id: str | None = None
+    """The verified backup the policy took before a schema change (None when none was needed)."""
 
     @property
     def safe_url(self) -> str:
         return redact(self.url)
 
 
-def resolve_target(config: Config, env_name: str | None = None) -> Target:
-    """The environment's database URL; an ``embedded`` environment's server is started on demand."""
+def resolve_target(config: Config, env_name: str | None = None, *, intent: Intent, yes: bool = False,
+                   confirm: Confirm | None = None) -> Target:
+    """The environment's database, admitted by its safety policy for ``intent`` (see :mod:`pgwarden.policy`).
+
+    This is the one way commands obtain an environment's database: an ``embedded``
+    environment's server is started on demand, one session checks the policy (TLS,
+    confirmation with ``yes``/``confirm`` or the CLI's ``--yes`` and prompt, verified
+    backup before a schema change, refusals) and binds the project's event journal.
+    Raises Refused (exit 5) with nothing changed, or Unreachable (exit 3).
+    """
+    from pgwarden import events, policy
+
     name, env = config.environment(env_name)
     if not env.is_embedded:
-        target = Target(name, env, env.url)
+        url = env.url
     else:
         from pgwarden.server import EmbeddedServer, ensure_database
 
         server = EmbeddedServer(config.state_path / name)
         server.start()
         ensure_database(server.url("postgres"), env.database)
-        target = Target(name, env, server.url(env.database))
-    _bind_journal(config, target)
-    return target
-
-
-def _bind_journal(config: Config, target: Target) -> None:
-    """Journal this database's events in the project (``.pgwarden/events.jsonl``), when it can be reached."""
-    from pgwarden import events
-
-    with suppress(Unreachable), connect(target.url) as conn:
+        url = server.url(env.database)
+    target = Target(name, env, url, intent)
+    with connect(url) as conn:
         events.bind_project(conn, config.state_path)
+        granted = policy.admit(config, target, conn, intent, yes=yes, confirm=confirm)
+    return replace(target, backup_id=granted.backup_id)
 
 
 def connect(url: str, *, autocommit: bool = True, application_name: str = APPLICATION_NAME,
@@ -88,9 +88,12 @@ def connect(url: str, *, autocommit: bool = True, application_name: str = APPLIC
                                connect_timeout=connect_timeout)
     except psycopg.OperationalError as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise Unreachable(f"cannot connect to {redact(url)}: {redact(first_line)}") from None
+        raise Unreachable(f"cannot connect to {redact(url)}: {redact(first_line)}",
+                          hint="check that the server runs and accepts this host, port, user and database "
+                               "(pg_isready -d URL), or fix the environment's url") from None
     except psycopg.ProgrammingError as exc:
-        raise Unreachable(f"invalid connection URL {redact(url)}: {redact(str(exc))}") from None
+        raise Unreachable(f"invalid connection URL {redact(url)}: {redact(str(exc))}",
+                          hint="write it as postgresql://user@host:port/dbname?sslmode=require") from None
 
 
 def lock_key(name: str) -> int:
@@ -146,7 +149,9 @@ class Blocker:
 
     def describe(self) -> str:
         age = f"{self.age_seconds:.1f}s" if self.age_seconds is not None else "?"
-        return f"pid {self.pid} ({self.state}, transaction open {age}): {self.query[:120]}"
+        from pgwarden.output import sql_excerpt
+
+        return f"pid {self.pid} ({self.state}, transaction open {age}): {sql_excerpt(self.query, 120)}"
 
 
 _BLOCKERS_SQL = """

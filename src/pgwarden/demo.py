@@ -43,11 +43,14 @@ def run_demo(workdir: Path, *, keep: bool = False,
              on_step: Callable[[DemoStep], None] | None = None) -> DemoResult:
     """Copy the table-order example into ``workdir`` and drive it through pgwarden's commands.
 
-    Stops the demo's embedded servers (dev, prod, scratch) at the end unless ``keep``.
+    Unless ``keep``, at the end (also after a failure) every embedded server of the demo
+    project (dev, prod, scratch) is stopped and the project folder, its clusters and backups
+    are deleted; with ``keep`` everything stays and the servers keep running.
     """
     from pgwarden.config import load_config
+    from pgwarden.devserver import destroy_all
     from pgwarden.migrations import commands as migrate
-    from pgwarden.server import EmbeddedServer, stop_all
+    from pgwarden.server import EmbeddedServer
 
     project = workdir / "tableorder"
     if project.exists():
@@ -90,6 +93,7 @@ def run_demo(workdir: Path, *, keep: bool = False,
         demo_steps(config, "dev", step)
     finally:
         if not keep:
-            stop_all(config.state_path)
+            destroy_all(config)
+            shutil.rmtree(project, ignore_errors=True)
     result.kept = keep
     return result

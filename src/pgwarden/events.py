@@ -175,8 +175,10 @@ def restore_after(conn: psycopg.Connection[Any], rows: list[Event]) -> int:
 
     Each keeps its id (``OVERRIDING SYSTEM VALUE``; an id already present is left
     as it is), and the id sequence is moved above the largest id in ``rows`` or the
-    table, so no later event reuses an id. Runs in one transaction.
+    table, so no later event reuses an id. Runs in one transaction; nothing to do for no rows.
     """
+    if not rows:
+        return 0
     ensure_table(conn)
     written = 0
     with conn.transaction():

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import psycopg
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from pgwarden.errors import Refused
+
+if TYPE_CHECKING:
+    import psycopg
 
 Confirm = Callable[[str], bool]
 """Asks a person to confirm; receives the text they must type, returns whether they typed it."""
@@ -17,13 +19,46 @@ Confirm = Callable[[str], bool]
 STRONG_SSLMODES = ("require", "verify-ca", "verify-full")
 
 
+class Intent(StrEnum):
+    """What a command will do with the database it asks for; the policy decides per intent."""
+
+    READ = "read"
+    RECORDS = "records"
+    SCHEMA_CHANGE = "schema change"
+    DATA_RESTORE = "data restore"
+    APPLY_MIGRATIONS = "apply migrations"
+    DESTRUCTIVE = "destructive"
+
+    def describe(self) -> str:
+        """A few words for messages: what a command with this intent does."""
+        return {
+            Intent.READ: "reading",
+            Intent.RECORDS: "changing pgwarden's records",
+            Intent.SCHEMA_CHANGE: "a schema change",
+            Intent.DATA_RESTORE: "restoring data",
+            Intent.APPLY_MIGRATIONS: "applying migrations",
+            Intent.DESTRUCTIVE: "dropping or overwriting data",
+        }[self]
+
+
+_typed: set[str] | None = None
+
+
+def remember_confirmations() -> None:
+    """Within this process, a text typed once is not asked again (the CLI: one command per process)."""
+    global _typed
+    if _typed is None:
+        _typed = set()
+
+
 def confirm_or_refuse(what: str, expected: str, *, yes: bool, confirm: Confirm | None) -> None:
     """Return when ``yes`` is given or the person typed ``expected``; otherwise raise Refused (exit 5).
 
     Without a terminal (``confirm`` is None) and without ``yes`` this refuses:
-    pgwarden never assumes consent.
+    pgwarden never assumes consent. Once :func:`remember_confirmations` was called, a
+    person who already typed ``expected`` during this command is not asked again.
     """
-    if yes:
+    if yes or (_typed is not None and expected in _typed):
         return
     if confirm is None:
         raise Refused(f"{what} needs confirmation and there is no terminal to ask; nothing was changed",
@@ -31,13 +66,8 @@ def confirm_or_refuse(what: str, expected: str, *, yes: bool, confirm: Confirm |
     if not confirm(expected):
         raise Refused(f"{what} was not confirmed (the text typed did not match {expected!r}); "
                       "nothing was changed")
-
-
-def refuse_protected(env_name: str, protected: bool, what: str) -> None:
-    """Raise Refused (exit 5) when ``protected``: ``what`` is never run on a protected environment."""
-    if protected:
-        raise Refused(f"{what} is refused on {env_name}: it is a protected environment; nothing was changed",
-                      hint="run it against a development environment (--env dev)")
+    if _typed is not None:
+        _typed.add(expected)
 
 
 @dataclass(frozen=True)

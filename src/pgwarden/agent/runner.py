@@ -113,9 +113,9 @@ class Agent:
     # -- one environment -----------------------------------------------------------------------------
     def _url(self, env: str) -> str:
         if env not in self._urls:
-            from pgwarden.db import resolve_target
+            from pgwarden.db import Intent, resolve_target
 
-            self._urls[env] = resolve_target(self.config, env).url
+            self._urls[env] = resolve_target(self.config, env, intent=Intent.READ).url
         return self._urls[env]
 
     def run_due(self, env: str) -> list[RunRecord]:

@@ -77,9 +77,10 @@ def prune(ctx: TaskContext) -> TaskResult:
 
 
 def partition_maintain(ctx: TaskContext) -> TaskResult:
-    from pgwarden.partition.maintain import maintain
+    from pgwarden.partition.api import maintain
+    from pgwarden.partition.maintain import MaintainOptions
 
-    result = maintain(ctx.config, ctx.env, now=ctx.now)
+    result = maintain(ctx.config, ctx.env, MaintainOptions(now=ctx.now))
     created = [name for t in result.tables for name in t.created]
     details = {"created": created, "detached": [n for t in result.tables for n in t.detached],
                "problems": result.problems}
@@ -108,7 +109,7 @@ def doctor_snapshot(ctx: TaskContext) -> TaskResult:
 
 
 def check(ctx: TaskContext) -> TaskResult:
-    from pgwarden.schema.drift import check as drift_check
+    from pgwarden.check.api import check as drift_check
 
     result = drift_check(ctx.config, ctx.env)
     details = {"drifted": result.drifted, "differences": len(result.differences), "version": result.version}

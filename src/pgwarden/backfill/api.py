@@ -60,7 +60,9 @@ def plan(conn: psycopg.Connection[Any], spec: BackfillSpec) -> BackfillPlan:
     estimated = engine.estimate_rows(conn, spec)
     progress = BackfillStore(conn).load(spec.backfill_id)
     resume = progress.last_key if progress and progress.status == "running" else None
-    statement = engine.batch_statement(spec, keys, after=resume, limit=spec.batch).as_string(conn)
+    statement = (engine.next_key_statement(spec, keys, after=resume, limit=spec.batch).as_string(conn) + "; "
+                 + engine.update_statement(spec, keys, after=resume, upto=["<last key of the batch>"] * len(keys))
+                 .as_string(conn))
     done_before = progress.rows_done if progress and resume else 0
     return BackfillPlan(str(spec.table), spec.backfill_id, [k.name for k in keys], estimated, spec.batch,
                         -(-estimated // spec.batch), resume, done_before, statement)
@@ -97,10 +99,10 @@ def backfill(config: Config, env_name: str | None, spec: BackfillSpec, *, dry_ru
              on_batch: Callable[[BatchReport], None] | None = None) -> BackfillPlan | BackfillResult:
     """``pgwarden backfill`` on an environment: the plan with ``dry_run``, else the run (recorded as an event)."""
     from pgwarden import events
-    from pgwarden.db import connect, resolve_target
+    from pgwarden.db import Intent, connect, resolve_target
 
     validate(spec)
-    target = resolve_target(config, env_name)
+    target = resolve_target(config, env_name, intent=Intent.READ if dry_run else Intent.SCHEMA_CHANGE)
     with connect(target.url, application_name="pgwarden backfill") as conn:
         if dry_run:
             return plan(conn, spec)

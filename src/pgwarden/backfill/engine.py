@@ -118,36 +118,42 @@ def estimate_rows(conn: psycopg.Connection[Any], spec: BackfillSpec) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-def batch_statement(spec: BackfillSpec, keys: list[KeyColumn], *, after: list[str] | None, limit: int) -> sql.Composed:
-    """One batch: the next ``limit`` rows after key ``after`` (from the first key when None), updated.
-
-    Key values are literals cast to the key's type, so the statement runs without client-side
-    parameters and a ``%`` in the user's SET or WHERE needs no escaping.
-
-    Returns (rows updated, last key as text[]) in one row; (0, NULL) when no rows are left.
-    """
-    aliases = [sql.Identifier(f"pgw_k{i}") for i in range(len(keys))]
-    names = [sql.Identifier(k.name) for k in keys]
-    selected = sql.SQL(", ").join(sql.SQL("{} AS {}").format(n, a) for n, a in zip(names, aliases, strict=True))
-    conditions = []
+def _scope(spec: BackfillSpec, keys: list[KeyColumn], after: list[str] | None,
+           upto: list[str] | None = None) -> sql.Composable:
+    """``keys > after AND keys <= upto AND (where)``: a key range the primary-key index answers."""
+    names = sql.SQL(", ").join(sql.Identifier(k.name) for k in keys)
+    conditions: list[sql.Composable] = []
     if after is not None:
-        conditions.append(sql.SQL("({}) > ({})").format(sql.SQL(", ").join(names), _key_literal(keys, after)))
+        conditions.append(sql.SQL("({}) > ({})").format(names, _key_literal(keys, after)))
+    if upto is not None:
+        conditions.append(sql.SQL("({}) <= ({})").format(names, _key_literal(keys, upto)))
     if spec.where:
         conditions.append(sql.SQL("({})").format(sql.SQL(spec.where)))
-    where = sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("")
-    join = sql.SQL(" AND ").join(sql.SQL("t.{} = b.{}").format(n, a) for n, a in zip(names, aliases, strict=True))
-    recheck = sql.SQL(" AND ({})").format(sql.SQL(spec.where)) if spec.where else sql.SQL("")
+    return sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("true")
+
+
+def next_key_statement(spec: BackfillSpec, keys: list[KeyColumn], *, after: list[str] | None,
+                       limit: int) -> sql.Composed:
+    """The last key of the next batch: the ``limit``-th row after ``after`` in key order (an index scan).
+
+    Key values are literals cast to the key's type, so the statements run without client-side
+    parameters and a ``%`` in the user's SET or WHERE needs no escaping. Returns no row when no
+    rows are left.
+    """
+    names = sql.SQL(", ").join(sql.Identifier(k.name) for k in keys)
     return sql.SQL(
-        "WITH b AS (SELECT {selected} FROM {table}{where} ORDER BY {order} LIMIT {limit}), "
-        "u AS (UPDATE {table} AS t SET {set} FROM b WHERE {join}{recheck} RETURNING 1) "
-        "SELECT (SELECT count(*) FROM u), "
-        "(SELECT ARRAY[{last}] FROM b ORDER BY {order_desc} LIMIT 1)"
-    ).format(
-        selected=selected, table=_ident(spec.table), where=where,
-        order=sql.SQL(", ").join(aliases), limit=sql.Literal(limit), set=sql.SQL(spec.set_clause),
-        join=join, recheck=recheck,
-        last=sql.SQL(", ").join(sql.SQL("{}::text").format(a) for a in aliases),
-        order_desc=sql.SQL(", ").join(sql.SQL("{} DESC").format(a) for a in aliases))
+        "SELECT ARRAY[{texts}] FROM (SELECT {names} FROM {table} WHERE {scope} ORDER BY {names} LIMIT {limit}) b "
+        "ORDER BY {desc} LIMIT 1"
+    ).format(texts=sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(k.name)) for k in keys),
+             names=names, table=_ident(spec.table), scope=_scope(spec, keys, after), limit=sql.Literal(limit),
+             desc=sql.SQL(", ").join(sql.SQL("{} DESC").format(sql.Identifier(k.name)) for k in keys))
+
+
+def update_statement(spec: BackfillSpec, keys: list[KeyColumn], *, after: list[str] | None,
+                     upto: list[str]) -> sql.Composed:
+    """``UPDATE table SET … WHERE keys in (after, upto] AND (where)``: one batch, by key range."""
+    return sql.SQL("UPDATE {} SET {} WHERE {}").format(_ident(spec.table), sql.SQL(spec.set_clause),
+                                                       _scope(spec, keys, after, upto))
 
 
 def run(conn: psycopg.Connection[Any], spec: BackfillSpec, progress: Progress, keys: list[KeyColumn], *,
@@ -193,14 +199,13 @@ def run(conn: psycopg.Connection[Any], spec: BackfillSpec, progress: Progress, k
 def _one_batch(conn: psycopg.Connection[Any], spec: BackfillSpec, keys: list[KeyColumn], last_key: list[str] | None,
                batch_size: int, lock_timeout: float, *, check_idempotent: bool,
                stats: RunStats) -> tuple[int, list[str] | None, int]:
-    statement = batch_statement(spec, keys, after=last_key, limit=batch_size)
     with watch_lock_waits(None, conn.info.backend_pid, lock_timeout), conn.transaction():
         conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(f"{int(lock_timeout * 1000)}ms")))
-        row = conn.execute(statement).fetchone()
-        assert row is not None
-        rows, new_key = int(row[0]), row[1]
-        if new_key is None:
+        row = conn.execute(next_key_statement(spec, keys, after=last_key, limit=batch_size)).fetchone()
+        if row is None:
             return 0, None, 0
+        new_key = list(row[0])
+        rows = conn.execute(update_statement(spec, keys, after=last_key, upto=new_key)).rowcount
         if check_idempotent:
             _check_idempotent(conn, spec, keys, new_key)
             stats.idempotency_checked = True
@@ -213,14 +218,12 @@ def _check_idempotent(conn: psycopg.Connection[Any], spec: BackfillSpec, keys: l
                       last_key: list[str]) -> None:
     """Apply SET again to the first batch's rows inside a savepoint; BadInput when the rows change again."""
     names = sql.SQL(", ").join(sql.Identifier(k.name) for k in keys)
-    upto = sql.SQL("({}) <= ({})").format(names, _key_literal(keys, last_key))
-    scope = upto + (sql.SQL(" AND ({})").format(sql.SQL(spec.where)) if spec.where else sql.SQL(""))
+    scope = _scope(spec, keys, None, last_key)
     digest = sql.SQL("SELECT md5(COALESCE(string_agg(t::text, '|' ORDER BY {}), '')) FROM {} AS t WHERE {}").format(
         names, _ident(spec.table), scope)
-    again = sql.SQL("UPDATE {} SET {} WHERE {}").format(_ident(spec.table), sql.SQL(spec.set_clause), scope)
     before = conn.execute(digest).fetchone()
     conn.execute("SAVEPOINT pgw_idempotency")
-    conn.execute(again)
+    conn.execute(update_statement(spec, keys, after=None, upto=last_key))
     after = conn.execute(digest).fetchone()
     conn.execute("ROLLBACK TO SAVEPOINT pgw_idempotency")
     conn.execute("RELEASE SAVEPOINT pgw_idempotency")

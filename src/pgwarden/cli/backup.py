@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from pgwarden.cli.common import EnvOpt, JsonOpt, YesOpt, console, emit_json, info, load, table, typed_confirmation
+from pgwarden.cli.common import (
+    EnvOpt,
+    JsonOpt,
+    KeepOpt,
+    YesOpt,
+    console,
+    emit_json,
+    load,
+    table,
+    typed_confirmation,
+    working,
+)
 
 if TYPE_CHECKING:
     from pgwarden.backup.runner import DumpProgress
@@ -135,14 +146,15 @@ def verify(
     backup_id: Annotated[str, typer.Argument(help="Backup id (see backup list).")],
     env: EnvOpt = None,
     json: JsonOpt = False,
+    keep: KeepOpt = False,
 ) -> None:
     """Check every sha256, restore into a scratch database, compare row counts (exit 1 on any mismatch)."""
     from pgwarden.backup.api import verify as verify_backup
     from pgwarden.errors import EXIT_PROBLEMS
 
-    if not json:
-        info(f"verifying {backup_id}: checksums, then a restore into a scratch database")
-    result = verify_backup(load(), backup_id, env)
+    message = f"verifying {backup_id}: checksums, then a restore into a scratch database"
+    with nullcontext() if json else working(message):
+        result = verify_backup(load(), backup_id, env)
     if json:
         emit_json(result)
     else:

@@ -1,8 +1,7 @@
-"""Top-level commands ``deploy``, ``check`` and ``seed``."""
+"""Top-level commands ``deploy`` and ``seed``."""
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -14,7 +13,6 @@ from pgwarden.cli.common import (
     console,
     emit_json,
     info,
-    json_doc,
     load,
     table,
     typed_confirmation,
@@ -22,37 +20,30 @@ from pgwarden.cli.common import (
 
 if TYPE_CHECKING:
     from pgwarden.deploy.report import DeployReport, DeployStep
-    from pgwarden.schema.diff import Difference
 
 _COLORS = {"ok": "green", "failed": "red", "refused": "red", "skipped": "dim", "would run": "cyan"}
 
 
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-
-
 def _show_step(step: DeployStep) -> None:
+    from rich.markup import escape
+
     color = _COLORS.get(step.outcome, "white")
-    info(f"[{color}]{step.outcome:>9}[/] {step.name} [dim]({step.seconds:.2f}s)[/] {step.detail}")
+    info(f"[{color}]{step.outcome:>9}[/] {escape(step.name)} [dim]({step.seconds:.2f}s)[/] {escape(step.detail)}")
 
 
 def _render_report(report: DeployReport) -> None:
-    out = console()
+    """A deploy that went through (one that stopped is an error: main prints it with its ways back)."""
+    from rich.markup import escape
+
     headline = {"deployed": "green", "up to date": "green", "dry run": "cyan"}.get(report.outcome, "red")
-    out.print(f"[{headline}]{report.outcome}[/]: {report.env} ({report.database or '?'}) "
-              f"version {report.version_before or 'none'} -> {report.version_after or 'none'}"
-              + (f"; backup {report.backup_id}" if report.backup_id else ""))
-    if report.ways_back:
-        out.print("ways back:")
-        for way in report.ways_back:
-            out.print(f"  {way}")
+    console().print(f"[{headline}]{report.outcome}[/]: {escape(report.env)} ({escape(report.database or '?')}) "
+                    f"version {report.version_before or 'none'} -> {report.version_after or 'none'}"
+                    + (f"; backup {report.backup_id}" if report.backup_id else ""))
 
 
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Run the preflight only; change nothing.")]
 BackupOpt = Annotated[bool | None, typer.Option("--backup/--no-backup",
                                                 help="Take a verified backup first (always when protected).")]
-FormatOpt = Annotated[Format, typer.Option("--format", help="table for people, json for CI.")]
 
 
 def deploy(env: EnvOpt = None, yes: YesOpt = False, dry_run: DryRunOpt = False, backup: BackupOpt = None,
@@ -66,39 +57,8 @@ def deploy(env: EnvOpt = None, yes: YesOpt = False, dry_run: DryRunOpt = False, 
                         on_step=None if json else _show_step)
     if json:
         emit_json(report)
-        raise typer.Exit(report.exit_code)
+        return
     _render_report(report)
-    if report.exception is not None:
-        raise report.exception
-
-
-def _render_differences(title: str, differences: list[Difference]) -> None:
-    rows = [[d.kind, d.name, d.change, d.describe().split(": ", 1)[1]] for d in differences]
-    console().print(table(title, ["kind", "object", "change", "detail"], rows))
-
-
-def check(env: EnvOpt = None,
-          format: FormatOpt = Format.table,
-          json: JsonOpt = False) -> None:
-    """Schema drift: compare the live catalog with what the applied migrations build (exit 1 on drift)."""
-    from pgwarden.errors import EXIT_PROBLEMS
-    from pgwarden.schema.drift import check as drift_check
-
-    result = drift_check(load(), env)
-    if json or format is Format.json:
-        emit_json({**json_doc(result), "drifted": result.drifted})
-    elif result.drifted:
-        _render_differences(f"{result.env} ({result.database}): drift against migrations up to "
-                            f"{result.version or 'none'}", result.differences)
-        console().print(f"{len(result.differences)} difference(s); "
-                        "expected = what the migrations build, actual = the live database")
-    else:
-        console().print(f"[green]no drift[/]: {result.env} ({result.database}) matches its migrations "
-                        f"up to {result.version or 'none'} ({result.objects_compared} objects compared)")
-    if result.pending and not (json or format is Format.json):
-        info(f"note: {len(result.pending)} pending migration(s) not compared: {', '.join(result.pending)}")
-    if result.drifted:
-        raise typer.Exit(EXIT_PROBLEMS)
 
 
 def seed(env: EnvOpt = None, json: JsonOpt = False) -> None:
@@ -114,7 +74,6 @@ def seed(env: EnvOpt = None, json: JsonOpt = False) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``deploy``, ``check`` and ``seed`` to ``app``."""
+    """Add ``deploy`` and ``seed`` to ``app``."""
     app.command()(deploy)
-    app.command()(check)
     app.command()(seed)

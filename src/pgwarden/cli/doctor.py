@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json as jsonlib
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from pgwarden.cli.common import EnvOpt, JsonOpt, console, emit_json, load, table
+from pgwarden.cli.common import EnvOpt, JsonOpt, cell, console, emit_json, load, table
 
 if TYPE_CHECKING:
     from pgwarden.doctor.model import CheckResult, DoctorReport
@@ -17,15 +16,26 @@ _STYLE = {"ok": "green", "warn": "yellow", "fail": "red", "error": "magenta"}
 _EVIDENCE_ROWS = 5
 
 
-def _cell(value: Any) -> str:
-    from rich.markup import escape
+def _is_nested(value: Any) -> bool:
+    return isinstance(value, list) and any(isinstance(v, dict) for v in value)
 
-    if value is None:
-        return "-"
-    if isinstance(value, list | dict):
-        return escape(jsonlib.dumps(value, default=str)[:120])
-    text = str(value)
-    return escape(text if len(text) <= 80 else text[:77] + "...")
+
+def _render_evidence(evidence: list[dict[str, Any]]) -> None:
+    """Scalar fields as a table; lists of records (e.g. a blocked query's blockers) as indented lines."""
+    out = console()
+    shown = evidence[:_EVIDENCE_ROWS]
+    keys = list(dict.fromkeys(k for row in shown for k in row))
+    nested = [k for k in keys if any(_is_nested(row.get(k)) for row in shown)]
+    columns = [k for k in keys if k not in nested]
+    out.print(table(None, columns, [[cell(row.get(c)) for c in columns] for row in shown]))
+    for row in shown:
+        for key in nested:
+            label = f"{columns[0]} {row.get(columns[0])}" if columns else "row"
+            for item in row.get(key) or []:
+                text = ", ".join(f"{k}={cell(v)}" for k, v in item.items()) if isinstance(item, dict) else cell(item)
+                out.print(f"      {label} {key}: {text}", markup=False)
+    if len(evidence) > _EVIDENCE_ROWS:
+        out.print(f"      [dim]... {len(evidence) - _EVIDENCE_ROWS} more (see --json)[/]")
 
 
 def _render_check(result: CheckResult) -> None:
@@ -38,11 +48,7 @@ def _render_check(result: CheckResult) -> None:
         return
     out.print(f"      [dim]why: {escape(result.why)}[/]")
     if result.evidence:
-        columns = list(dict.fromkeys(k for row in result.evidence[:_EVIDENCE_ROWS] for k in row))
-        rows = [[_cell(row.get(c)) for c in columns] for row in result.evidence[:_EVIDENCE_ROWS]]
-        out.print(table(None, columns, rows))
-        if len(result.evidence) > _EVIDENCE_ROWS:
-            out.print(f"      [dim]... {len(result.evidence) - _EVIDENCE_ROWS} more (see --json)[/]")
+        _render_evidence(result.evidence)
     for line in result.fix:
         out.print(f"      fix: {line}", markup=False, highlight=False)
 
@@ -92,24 +98,29 @@ def _list_checks(json: bool) -> None:
 
 
 def _render_tune(result: TuneResult) -> None:
+    from rich.markup import escape
+
+    from pgwarden.doctor.tune import SAME_AS_HAND_TUNED
     from pgwarden.units import human_size
 
     out = console()
     out.print(f"{human_size(result.ram_bytes)} RAM, {result.cpus} CPUs, {result.storage}, {result.workload}, "
               f"{result.connections} connections  [dim]({result.formulas})[/]")
     for note in result.machine:
-        out.print(f"  [dim]{note}[/]")
-    columns = ["setting", "value", "formula", "seed 001"]
+        out.print(f"  [dim]{escape(note)}[/]")
+    if result.assumed:
+        out.print(f"  assumed: {'; '.join(result.assumed)}", markup=False)
+    columns = ["setting", "value", "formula", "hand-tuned 4GB"]
     if result.env:
         columns.insert(2, "live")
     rows = []
     for s in result.settings:
-        row = [s.name, s.value, s.formula, s.seed_001]
+        row = [s.name, s.value, s.formula, s.hand_tuned]
         if result.env:
             row.insert(2, (s.live or "-") + (" *" if s.differs else ""))
         rows.append(row)
     out.print(table(None, columns, rows))
-    notes = [(s.name, s.note) for s in result.settings if s.note and s.note != "same as seed 001"]
+    notes = [(s.name, s.note) for s in result.settings if s.note and s.note != SAME_AS_HAND_TUNED]
     if notes:
         out.print("notes:")
         for name, note in notes:
@@ -129,8 +140,10 @@ def tune(ram: Annotated[str | None, typer.Option("--ram", help="Memory for Postg
                                                  "(default: this machine's, honouring cgroup limits).")] = None,
          cpus: Annotated[int | None, typer.Option("--cpus", help="CPUs (default: this machine's, cgroup aware).")]
          = None,
-         storage: Annotated[str, typer.Option("--storage", help="ssd, hdd, san or nvme.")] = "ssd",
-         workload: Annotated[str, typer.Option("--workload", help="web, oltp, dw, mixed or desktop.")] = "web",
+         storage: Annotated[str | None, typer.Option("--storage", help="ssd, hdd, san or nvme (default: ssd, "
+                                                     "said so in the output).")] = None,
+         workload: Annotated[str | None, typer.Option("--workload", help="web, oltp, dw, mixed or desktop "
+                                                      "(default: web, said so in the output).")] = None,
          connections: Annotated[int | None, typer.Option("--connections", help="Expected max_connections "
                                                          "(default: pgtune's for the workload).")] = None,
          env: EnvOpt = None, json: JsonOpt = False) -> None:

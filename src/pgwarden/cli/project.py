@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from pgwarden.cli.common import JsonOpt, console, emit_json, info
 
@@ -21,8 +24,10 @@ def init(directory: Annotated[Path, typer.Argument(help="Project folder.")] = Pa
         emit_json(result)
         return
     for path in result.created:
-        console().print(f"created {path}")
-    console().print("next: pgwarden migrate up   (starts an embedded PostgreSQL for the dev environment)")
+        console().print(f"created {escape(str(path))}")
+    go = "" if directory.resolve() == Path.cwd().resolve() else f"cd {shlex.quote(str(directory))} && "
+    console().print(f"next: {go}pgwarden migrate up   (starts an embedded PostgreSQL for the dev environment)",
+                    markup=False)
 
 
 def demo(directory: Annotated[Path | None, typer.Option("--dir", help="Where to put the demo project "
@@ -36,16 +41,30 @@ def demo(directory: Annotated[Path | None, typer.Option("--dir", help="Where to 
         if not json:
             info(f"[green]ok[/] {step.title} [dim]({step.seconds:.2f}s)[/]\n   {step.outcome}")
 
+    created = directory is None or not directory.exists()
     if directory is None:
         base = Path(tempfile.mkdtemp(prefix="pgwarden-demo-"))
     else:
         base = directory
-        base.mkdir(parents=True, exist_ok=True)
-    result = run_demo(base, keep=keep, on_step=show)
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            from pgwarden.errors import BadInput
+
+            raise BadInput(f"{directory}: cannot create the demo folder: {exc.strerror}") from None
+    try:
+        result = run_demo(base, keep=keep, on_step=show)
+    finally:
+        if created and not keep:
+            shutil.rmtree(base, ignore_errors=True)
     if json:
         emit_json(result)
+    elif keep:
+        console().print(f"demo project: {result.project} (servers left running; "
+                        f"stop them with: cd {result.project} && pgwarden dev down --all)", markup=False)
     else:
-        console().print(f"demo project: {result.project}" + (" (server left running)" if keep else ""))
+        console().print(f"demo finished; its servers are stopped and {result.project} was removed "
+                        "(--keep keeps them)", markup=False)
 
 
 def register(app: typer.Typer) -> None:

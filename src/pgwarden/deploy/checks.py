@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
 from typing import Any
 
 import psycopg
 
 from pgwarden.config import Config
 from pgwarden.errors import ProblemsFound
-from pgwarden.migrations.plan import MigrationState
+from pgwarden.migrations.plan import RESUMABLE_STATES, MigrationState
 from pgwarden.sources import MigrationFile
 
 HEALTH_QUERY = "SELECT count(*) FROM pg_catalog.pg_class"
@@ -20,16 +18,6 @@ FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n
 WHERE NOT i.indisvalid
 ORDER BY 1
 """
-
-
-def optional_module(name: str) -> ModuleType | None:
-    """``name`` imported, or None when that part of pgwarden is not installed."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name and name.startswith(exc.name):
-            return None
-        raise
 
 
 def server_version(conn: psycopg.Connection[Any]) -> str:
@@ -46,24 +34,16 @@ def no_changed_files(states: list[MigrationState]) -> str:
         raise ProblemsFound(f"applied migration(s) edited since they ran: {names}; nothing was changed",
                             hint="restore the original file, or record the edit with "
                                  "`pgwarden migrate repair`")
-    resumable = [s.version for s in states if s.state in ("failed", "interrupted")]
+    resumable = [s.version for s in states if s.state in RESUMABLE_STATES]
     return f"no edited files{'; will resume ' + ', '.join(resumable) if resumable else ''}"
 
 
 def lint_clean(config: Config, files: list[MigrationFile], env: str) -> str:
-    """Lint the pending files with ``pgwarden.lint``; unsuppressed errors raise ProblemsFound (exit 1)."""
-    from pgwarden.lint.api import lint_migrations
+    """Lint the pending files under the one lint gate policy (``pgwarden.migrations.gate``)."""
+    from pgwarden.migrations.gate import lint_gate
 
-    report = lint_migrations(config, files, env)
-    errors = list(report.errors)
-    if errors:
-        first = errors[0]
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise ProblemsFound(f"lint: {first.path}:{first.line}: {first.rule}: {first.message}{more}; "
-                            "nothing was changed",
-                            hint="fix the migration, or run `pgwarden lint` for every finding "
-                                 "and how to suppress one")
-    return f"{len(files)} file(s), no errors"
+    warnings = lint_gate(config, files, env_name=env, protected=config.environment(env)[1].protected)
+    return f"{len(files)} file(s), no blocking findings" + (f"; {len(warnings)} warning(s)" if warnings else "")
 
 
 def all_reversible(files: list[MigrationFile]) -> str:
@@ -74,6 +54,17 @@ def all_reversible(files: list[MigrationFile]) -> str:
                             "'-- migrate:down irreversible' to say there is no way back; nothing was changed")
     irreversible = [f.version for f in files if not f.reversible]
     return "all have a down section" + (f"; irreversible: {', '.join(irreversible)}" if irreversible else "")
+
+
+def drop_invalid_sql(names: list[str]) -> list[str]:
+    """The statements that drop the INVALID indexes ``names`` (``schema.index``) without blocking writes."""
+    from psycopg import sql as _sql
+
+    out = []
+    for name in names:
+        schema, _, index = name.partition(".")
+        out.append(_sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(_sql.Identifier(schema, index)).as_string())
+    return out
 
 
 def invalid_indexes(conn: psycopg.Connection[Any]) -> list[str]:

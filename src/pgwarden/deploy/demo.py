@@ -6,8 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pgwarden.config import Config
-from pgwarden.deploy.checks import optional_module
-from pgwarden.deploy.report import DeployReport
+from pgwarden.deploy.report import DeployReport, DeployStopped
 
 DemoStepFn = Callable[[str, Callable[[], Any], Callable[[Any], str]], Any]
 PROD = "prod"
@@ -22,13 +21,22 @@ ALTER TABLE menus RENAME COLUMN details TO description;
 
 def describe(report: DeployReport) -> str:
     """One line: the outcome, what was applied, the backup, or the step that stopped the deploy."""
-    if report.exception is not None:
+    if report.error is not None:
         stopped = next((s for s in report.steps if s.outcome in ("failed", "refused")), None)
         where = f" at {stopped.name}" if stopped else ""
-        return f"{report.outcome}{where} (exit {report.exit_code}): {report.exception.message}"
+        return f"{report.outcome}{where} (exit {report.exit_code}): {report.error['error']}"
     applied = ", ".join(report.applied) or "nothing"
     backup = f"; verified backup {report.backup_id} first" if report.backup_id else ""
     return f"{report.outcome}: applied {applied}, now at {report.version_after}{backup}"
+
+
+def _deploy(config: Config) -> DeployReport:
+    from pgwarden.deploy.pipeline import deploy
+
+    try:
+        return deploy(config, PROD, yes=True)
+    except DeployStopped as stopped:
+        return stopped.report
 
 
 def deploy_demo(config: Config, step: DemoStepFn, *, keep: bool = False) -> None:
@@ -37,22 +45,17 @@ def deploy_demo(config: Config, step: DemoStepFn, *, keep: bool = False) -> None
     The unsafe migration file is removed afterwards so the demo project stays
     consistent. The prod and scratch embedded servers are stopped unless ``keep``.
     """
-    from pgwarden.deploy.pipeline import deploy
-    from pgwarden.schema.drift import check
+    from pgwarden.check.api import check
     from pgwarden.server import EmbeddedServer
 
     unsafe = config.migrations_path / "005_rename_menu_description.sql"
     try:
         step("deploy --env prod --yes (protected: preflight, verified backup, apply, post-checks)",
-             lambda: deploy(config, PROD, yes=True), describe)
-        if optional_module("pgwarden.lint.api") is None:
-            step("deploy an unsafe migration to prod", lambda: None,
-                 lambda _: "skipped: pgwarden.lint not available, nothing would refuse it")
-        else:
-            unsafe.write_text(UNSAFE_MIGRATION, encoding="utf-8")
-            step("deploy an unsafe migration (RENAME COLUMN) to prod: refused by the preflight lint",
-                 lambda: deploy(config, PROD, yes=True), describe)
-            unsafe.unlink()
+             lambda: _deploy(config), describe)
+        unsafe.write_text(UNSAFE_MIGRATION, encoding="utf-8")
+        step("deploy an unsafe migration (RENAME COLUMN) to prod: refused by the preflight lint",
+             lambda: _deploy(config), describe)
+        unsafe.unlink()
         step("check --env prod (schema drift against the migrations)", lambda: check(config, PROD),
              lambda r: f"{len(r.differences)} difference(s) over {r.objects_compared} objects")
     finally:

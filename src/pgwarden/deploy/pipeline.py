@@ -14,21 +14,25 @@ Guarantees:
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from pgwarden import events
+from pgwarden import events, policy
 from pgwarden.config import Config
-from pgwarden.db import Target, advisory_lock, connect, resolve_target
+from pgwarden.db import Intent, Target, advisory_lock, connect, resolve_target
 from pgwarden.deploy import checks
-from pgwarden.deploy.report import DeployReport, DeployStep, StepOutcome
+from pgwarden.deploy.backup_first import verified_backup
+from pgwarden.deploy.report import DeployReport, DeployStep, DeployStopped, StepOutcome
 from pgwarden.errors import LockTimeoutGaveUp, PgwardenError, ProblemsFound, Refused
-from pgwarden.guards import Confirm, confirm_or_refuse, require_tls, tls_status
+from pgwarden.guards import Confirm, confirm_or_refuse
 from pgwarden.migrations import commands, history
-from pgwarden.migrations.plan import compute_status, current_version
+from pgwarden.migrations.plan import compute_status, current_version, to_apply
 from pgwarden.migrations.runner import Reporter
+from pgwarden.schema.diff import diff as schema_diff
+from pgwarden.schema.snapshot import take_snapshot
 from pgwarden.sources import MigrationFile, discover
 
 DEPLOY_LOCK = "pgwarden:deploy"
@@ -54,7 +58,7 @@ class _Steps:
         try:
             value = action()
         except PgwardenError as exc:
-            outcome: StepOutcome = "refused" if exc.exit_code == 5 else "failed"
+            outcome: StepOutcome = "refused" if isinstance(exc, Refused) else "failed"
             self.add(name, outcome, exc.message, time.monotonic() - started)
             raise
         self.add(name, "ok", describe(value), time.monotonic() - started)
@@ -64,23 +68,26 @@ class _Steps:
 def deploy(config: Config, env: str | None = None, *, yes: bool = False, confirm: Confirm | None = None,
            dry_run: bool = False, backup: bool | None = None, reporter: Reporter | None = None,
            on_step: Callable[[DeployStep], None] | None = None) -> DeployReport:
-    """Deploy the pending migrations to ``env`` through the guarded pipeline.
+    """Deploy the pending migrations to ``env`` through the guarded pipeline; returns the report.
 
-    Only an unknown environment raises (ConfigError); every other outcome, its
-    exit code and error are in the returned report. ``backup`` None
-    means "when protected" (always mandatory there); ``dry_run`` runs the
-    preflight only. A protected environment needs ``yes`` or ``confirm``.
+    A deploy that stops raises :class:`DeployStopped` (exit code of the cause) carrying
+    the report: every step, what was applied and left behind, and the ways back as
+    commands. ``backup`` None means "when protected" (always mandatory there);
+    ``dry_run`` runs the preflight only. A protected database needs ``yes`` or ``confirm``.
     """
-    name, environment = config.environment(env)
-    report = DeployReport(name, environment.protected, dry_run)
+    name, _ = config.environment(env)
+    protected = policy.policy_for(config, name).protected
+    report = DeployReport(name, protected, dry_run)
     steps = _Steps(report, on_step)
     try:
-        if environment.protected and not dry_run and not yes and confirm is None:
+        if protected and not dry_run and not yes and confirm is None:
             confirm_or_refuse(f"deploying to the protected environment {name}", name, yes=False, confirm=None)
-        target = steps.run("preflight: connect", lambda: resolve_target(config, name), lambda t: t.safe_url)
+        target = steps.run("preflight: connect and tls",
+                           lambda: resolve_target(config, name, intent=Intent.READ),
+                           lambda t: f"{t.safe_url}; {_tls_detail(config, t)}")
         with ExitStack() as held:
             files = _preflight(config, target, report, steps, held)
-            if report.pending and environment.protected and not dry_run:
+            if report.pending and protected and not dry_run:
                 what = f"deploying to the protected environment {name}"
                 steps.run("confirm", lambda: confirm_or_refuse(what, name, yes=yes, confirm=confirm),
                           lambda _: "--yes given" if yes else "environment name typed")
@@ -88,9 +95,23 @@ def deploy(config: Config, env: str | None = None, *, yes: bool = False, confirm
     except PgwardenError as exc:
         report.fail(exc)
         if _changed_anything(report):
-            _ways_back(report)
+            _account(target_or_none(config, name), report)
             _record(config, report)
+        raise DeployStopped(report, exc) from None
     return report
+
+
+def target_or_none(config: Config, name: str) -> Target | None:
+    """The environment's database for reading what a stopped deploy left (None when unreachable or refused)."""
+    try:
+        return resolve_target(config, name, intent=Intent.READ)
+    except PgwardenError:
+        return None
+
+
+def _tls_detail(config: Config, target: Target) -> str:
+    with connect(target.url) as conn:
+        return "TLS " + policy.check_tls(policy.policy_for(config, target.env_name), target.env_name, conn)
 
 
 def _preflight(config: Config, target: Target, report: DeployReport, steps: _Steps,
@@ -101,30 +122,22 @@ def _preflight(config: Config, target: Target, report: DeployReport, steps: _Ste
     with connect(target.url) as conn:
         report.database = conn.info.dbname
         report.server_version = checks.server_version(conn)
-        if target.env.protected and not target.env.allow_insecure:
-            steps.run("preflight: tls", lambda: require_tls(target.env_name, tls_status(conn)),
-                      lambda _: "encrypted session, sslmode " + tls_status(conn).sslmode)
-        elif target.env.protected:
-            steps.add("preflight: tls", "skipped", "allow_insecure = true for this environment")
-        else:
-            steps.add("preflight: tls", "skipped", "not a protected environment")
         steps.add("preflight: server", "ok", f"PostgreSQL {report.server_version}")
         _take_deploy_lock(target, steps, held)
         applied = history.applied(conn)
+        report.invalid_before = checks.invalid_indexes(conn)
+        report._schema_before = take_snapshot(conn)
     states = compute_status(files, applied)
     report.version_before = report.version_after = current_version(applied)
     steps.run("preflight: checksums", lambda: checks.no_changed_files(states), lambda d: d)
-    resumable = {s.version for s in states if s.state in ("pending", "failed", "interrupted")}
+    resumable = {s.version for s in to_apply(states)}
     pending = [f for f in files if f.version in resumable]
     report.pending = [f.version for f in pending]
     report.irreversible = [f.version for f in pending if not f.reversible]
     steps.add("preflight: pending", "ok", ", ".join(f.label for f in pending) or "nothing to apply")
     if not pending:
         return files
-    if checks.optional_module("pgwarden.lint.api") is None:
-        steps.add("preflight: lint", "skipped", "skipped: pgwarden.lint not available")
-    else:
-        steps.run("preflight: lint", lambda: checks.lint_clean(config, pending, target.env_name), str)
+    steps.run("preflight: lint", lambda: checks.lint_clean(config, pending, target.env_name), str)
     steps.run("preflight: reversible", lambda: checks.all_reversible(pending), lambda d: d)
     return files
 
@@ -146,11 +159,12 @@ def _guarded(config: Config, target: Target, report: DeployReport, steps: _Steps
              backup: bool | None, reporter: Reporter | None) -> None:
     """Backup, apply, post-checks and record (the caller holds the deploy lock)."""
     if report.dry_run:
-        _dry_run(report, steps, target, backup)
+        _dry_run(report, steps, backup)
         return
     if report.pending:
         _backup(config, target, report, steps, backup)
-        _apply(config, target, report, steps, reporter)
+        with policy.deploying(config, target, report.backup_id):
+            _apply(config, target, report, steps, reporter)
     else:
         report.outcome = "up to date"
         steps.add("backup", "skipped", "nothing to apply")
@@ -160,9 +174,9 @@ def _guarded(config: Config, target: Target, report: DeployReport, steps: _Steps
     steps.add("report", "ok", "recorded in pgwarden.events")
 
 
-def _dry_run(report: DeployReport, steps: _Steps, target: Target, backup: bool | None) -> None:
+def _dry_run(report: DeployReport, steps: _Steps, backup: bool | None) -> None:
     report.outcome = "dry run"
-    wants_backup = target.env.protected or bool(backup)
+    wants_backup = report.protected or bool(backup)
     steps.add("backup", "would run" if wants_backup and report.pending else "skipped",
               "verified backup first" if wants_backup else "not a protected environment")
     steps.add("apply", "would run" if report.pending else "skipped",
@@ -170,29 +184,19 @@ def _dry_run(report: DeployReport, steps: _Steps, target: Target, backup: bool |
 
 
 def _backup(config: Config, target: Target, report: DeployReport, steps: _Steps, backup: bool | None) -> None:
-    if not (target.env.protected or backup):
+    if not (report.protected or backup):
         steps.add("backup", "skipped", "not a protected environment (pass --backup to take one anyway)")
         return
-    api = checks.optional_module("pgwarden.backup.api")
-    if api is None:
-        steps.add("backup", "skipped", "skipped: pgwarden.backup not available")
-        if target.env.protected:
-            raise Refused(f"{target.env_name} is protected and needs a verified backup before a deploy, "
-                          "but pgwarden.backup is not available; nothing was changed")
-        return
-    created = steps.run("backup", lambda: api.create(config, target.env_name, reason="before deploy"),
-                        lambda r: f"{r.id} ({r.path})")
-    report.backup_id = str(created.id)
-
-    def verify() -> Any:
-        result = api.verify(config, created.id, target.env_name)
-        if not result.ok:
-            problems = "; ".join(str(p) for p in result.problems) or "verification failed"
-            raise ProblemsFound(f"backup {created.id} did not verify: {problems}; nothing was changed",
-                                hint="fix the backup problem before deploying; the database was not touched")
-        return result
-
-    steps.run("backup: verify", verify, lambda _: f"{created.id} restorable")
+    started = time.monotonic()
+    try:
+        taken = verified_backup(config, target.env_name)
+    except PgwardenError as exc:
+        steps.add("backup", "refused" if isinstance(exc, Refused) else "failed", exc.message,
+                  time.monotonic() - started)
+        raise
+    report.backup_id = taken.id
+    steps.add("backup", "ok", f"{taken.id} ({taken.path})", taken.create_seconds)
+    steps.add("backup: verify", "ok", f"{taken.id} restorable", taken.verify_seconds)
 
 
 def _apply(config: Config, target: Target, report: DeployReport, steps: _Steps,
@@ -213,9 +217,13 @@ def _refresh_versions(target: Target, report: DeployReport) -> None:
     report.version_after = current_version(applied)
     done = {v for v, r in applied.items() if r.status == "applied"}
     report.applied = [v for v in report.pending if v in done]
+    report.partial = {v: f"{r.statements_done} of {r.statements_total} statements ran"
+                      for v, r in applied.items()
+                      if v in report.pending and r.status in ("failed", "running") and r.statements_done > 0}
 
 
 def _post_checks(target: Target, report: DeployReport, steps: _Steps, files: list[MigrationFile]) -> None:
+    report.post_checks_ran = True
     with connect(target.url) as conn:
         steps.run("post-check: health", lambda: checks.healthy(conn), lambda d: d)
 
@@ -223,8 +231,7 @@ def _post_checks(target: Target, report: DeployReport, steps: _Steps, files: lis
             bad = checks.invalid_indexes(conn)
             if bad:
                 raise ProblemsFound(f"INVALID index(es) after the deploy: {', '.join(bad)}",
-                                    hint="drop and rebuild them: DROP INDEX CONCURRENTLY <name>; "
-                                         "then re-create")
+                                    hint="; ".join(checks.drop_invalid_sql(bad)) + " then re-create them")
             return "no INVALID indexes"
 
         steps.run("post-check: indexes", no_invalid, lambda d: d)
@@ -246,30 +253,96 @@ def _changed_anything(report: DeployReport) -> bool:
                for s in report.steps)
 
 
-def _ways_back(report: DeployReport) -> None:
-    """The exact commands that undo this deploy: revert what it applied, or restore its backup."""
+def _account(target: Target | None, report: DeployReport) -> None:
+    """Fill in what the stopped deploy left and the commands that lead back from exactly that state.
+
+    Computed from the database, not assumed: the history (applied and part-way
+    migrations), INVALID indexes, and the catalog compared with the preflight snapshot.
+    """
+    invalid: list[str] = []
+    if target is not None:
+        _refresh_versions(target, report)
+        with connect(target.url) as conn:
+            invalid = [name for name in checks.invalid_indexes(conn) if name not in report.invalid_before]
+            after = take_snapshot(conn)
+        if report._schema_before is not None:
+            report.left_behind = [d.describe() + (" [INVALID]" if d.kind == "indexes" and d.name in invalid else "")
+                                  for d in schema_diff(report._schema_before, after)]
+    report.left_behind += [f"index {name}: INVALID" for name in invalid
+                           if not any(item.startswith(f"index {name}:") for item in report.left_behind)]
+    report.left_behind += [f"migration {v} stopped part-way: {done}" for v, done in report.partial.items()]
+    if not report.post_checks_ran and not any(s.name.startswith("post-check") for s in report.steps):
+        report.steps.append(DeployStep("post-checks", "skipped", 0.0, "not run: the deploy stopped before them"))
+    report.what_happened = describe_outcome(report, invalid)
+    report.ways_back = ways_back(report, invalid, target.url if target else None)
+
+
+def describe_outcome(report: DeployReport, invalid: list[str]) -> str:
+    """One sentence computed from the report: what was applied, what ran part-way, what changed, what was left."""
+    parts = []
+    if report.applied:
+        parts.append(f"applied {', '.join(report.applied)}")
+    parts += [f"{v} stopped part-way ({done})" for v, done in report.partial.items()]
+    if invalid:
+        parts.append(f"left INVALID index(es) {', '.join(invalid)}")
+    changed = [what for what in report.left_behind if not what.startswith("migration ") and "INVALID" not in what]
+    if changed:
+        parts.append(f"{len(changed)} schema change(s) against the preflight: {'; '.join(changed)}")
+    if not parts:
+        return "nothing was applied and the schema is as before the deploy"
+    return "; ".join(parts) + ("" if report.post_checks_ran else "; post-checks did not run")
+
+
+def ways_back(report: DeployReport, invalid: list[str], url: str | None) -> list[str]:
+    """The ways back to the schema before the deploy, each one command line, from the state in the report.
+
+    First, when anything is left: forget a run that stopped part-way, drop the INVALID
+    indexes it left, and revert the migrations this deploy applied (when each has a
+    down section), chained with ``&&``. Then, when the deploy took one, restoring its
+    backup (puts back the data and the objects in the backup; objects the deploy
+    added are listed in ``left_behind``).
+    """
     env = report.env
+    if not (report.applied or report.partial or invalid or report.left_behind):
+        return []
+    steps = []
+    if report.partial:
+        steps.append(f"pgwarden migrate repair --env {env}")
+    if url is not None:
+        steps += [psql_command(url, statement) for statement in checks.drop_invalid_sql(invalid)]
     one_way = [v for v in report.applied if v in report.irreversible]
-    if one_way:
-        report.ways_back.append(f"{', '.join(one_way)} cannot be reverted (irreversible): restore the backup")
-    elif report.applied:
-        report.ways_back.append(f"pgwarden migrate down --to {report.version_before or '0'} --env {env}")
-    else:
-        report.ways_back.append("nothing was applied: the schema is as before the deploy")
+    if report.applied and not one_way:
+        steps.append(f"pgwarden migrate down --to {report.version_before or '0'} --env {env}")
+    ways = [" && ".join(steps)] if steps else []
     if report.backup_id:
-        report.ways_back.append(f"pgwarden backup restore {report.backup_id} --env {env}")
+        ways.append(f"pgwarden backup restore {report.backup_id} --env {env}")
+    return ways
+
+
+def psql_command(url: str, statement: str) -> str:
+    """A ``psql`` command line running ``statement`` on ``url``'s database (no password: psql asks or uses .pgpass)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(url)
+    args = ["psql", "--no-psqlrc", "-v", "ON_ERROR_STOP=1"]
+    for key, flag in (("host", "-h"), ("port", "-p"), ("user", "-U"), ("dbname", "-d")):
+        if params.get(key):
+            args += [flag, str(params[key])]
+    return shlex.join([*args, "-c", statement])
 
 
 def _record(config: Config, report: DeployReport) -> None:
     """Append the report to ``pgwarden.events`` (best effort on failure paths: the error stays the story)."""
-    details = {"steps": [s.__dict__ for s in report.steps], "applied": report.applied,
+    details = {"steps": [s.__dict__ for s in report.steps], "applied": report.applied, "partial": report.partial,
+               "left_behind": report.left_behind, "post_checks_ran": report.post_checks_ran,
                "version_before": report.version_before, "version_after": report.version_after,
-               "backup_id": report.backup_id, "ways_back": report.ways_back, "error": report.error}
+               "backup_id": report.backup_id, "ways_back": report.ways_back, "what_happened": report.what_happened,
+               "error": report.error}
     try:
-        target = resolve_target(config, report.env)
+        target = resolve_target(config, report.env, intent=Intent.READ)
         with connect(target.url) as conn:
             events.record(conn, "deploy", f"deploy {report.env}", report.outcome, details)
         report.recorded = True
     except PgwardenError:
-        if report.exception is None:
+        if report.error is None:
             raise

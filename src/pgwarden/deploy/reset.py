@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from psycopg import sql
 
 from pgwarden.config import Config
-from pgwarden.db import connect, resolve_target
+from pgwarden.db import Intent, connect, resolve_target
 from pgwarden.errors import Refused
-from pgwarden.guards import Confirm, confirm_or_refuse, refuse_protected
+from pgwarden.guards import Confirm, confirm_or_refuse
 from pgwarden.migrations import commands
 from pgwarden.migrations.commands import MigrateResult
 from pgwarden.migrations.runner import Reporter
@@ -36,9 +36,8 @@ def reset(config: Config, env: str | None = None, *, yes: bool = False, confirm:
     """
     from pgwarden.server import database_url
 
-    name, environment = config.environment(env)
-    refuse_protected(name, environment.protected, "migrate reset")
-    target = resolve_target(config, name)
+    name, _ = config.environment(env)
+    target = resolve_target(config, name, intent=Intent.DESTRUCTIVE)
     with connect(target.url) as conn:
         database = conn.info.dbname
     if database in _NEVER_DROP:

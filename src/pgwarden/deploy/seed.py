@@ -10,9 +10,8 @@ import psycopg
 
 from pgwarden import events
 from pgwarden.config import Config
-from pgwarden.db import connect, resolve_target
+from pgwarden.db import Intent, connect, resolve_target
 from pgwarden.errors import BadInput, MigrationFailed
-from pgwarden.guards import refuse_protected
 from pgwarden.sources import parse_statements
 
 
@@ -48,11 +47,10 @@ def seed(config: Config, env: str | None = None) -> SeedResult:
     line). A failing statement rolls its whole file back and stops (exit 1);
     earlier files stay committed. Recorded in ``pgwarden.events``.
     """
-    name, environment = config.environment(env)
-    refuse_protected(name, environment.protected, "seeding")
+    name, _ = config.environment(env)
     paths = seed_files(config)
     parsed = [(path, parse_statements(path.read_text(encoding="utf-8"), source=str(path))) for path in paths]
-    target = resolve_target(config, name)
+    target = resolve_target(config, name, intent=Intent.DESTRUCTIVE)
     done: list[SeededFile] = []
     with connect(target.url) as conn:
         for path, statements in parsed:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from pgwarden.db import connect, resolve_target
+from pgwarden.db import Intent, connect, resolve_target
 from pgwarden.doctor.model import STATUS_ORDER
 from pgwarden.doctor.registry import load_sql
 from pgwarden.doctor.thresholds import resolve
@@ -59,7 +59,7 @@ def collect(config: Config, env: str | None = None, *, with_checks: bool = False
     from pgwarden.doctor.checks.project import list_verified
 
     thresholds = resolve(config.settings.doctor.thresholds, source=str(config.source))
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.READ)
     with connect(target.url, application_name="pgwarden:metrics") as conn:
         conn.execute("SELECT set_config('statement_timeout', %s, false), set_config('lock_timeout', %s, false)",
                      [postgres_duration(thresholds["statement_timeout"]),

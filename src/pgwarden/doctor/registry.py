@@ -8,7 +8,8 @@ paragraph of its docstring.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,8 @@ class CheckContext:
     config: Config | None
     env_name: str | None
     protected: bool
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    """The moment the checks judge against (injectable: ``run_doctor(now=...)``); timezone-aware UTC."""
 
     def rows(self, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run the SQL file ``sql/<name>.sql`` with named ``params``; rows as dicts."""

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from pgwarden.db import connect, redact, resolve_target
+from pgwarden.db import Intent, connect, redact, resolve_target
 from pgwarden.doctor.model import CheckResult, DoctorReport, Outcome
 from pgwarden.doctor.registry import Check, CheckContext, all_checks
 from pgwarden.doctor.thresholds import resolve
@@ -111,16 +111,20 @@ def _run_one(check: Check, pool: _Pool, base: dict[str, Any]) -> CheckResult:
 
 def run_checks(url: str, checks: Sequence[Check], thresholds: dict[str, float], *, config: Config | None = None,
                env_name: str | None = None, protected: bool = False,
-               on_result: Callable[[CheckResult], None] | None = None) -> DoctorReport:
-    """Run ``checks`` against ``url`` concurrently and return the report (see module guarantees)."""
-    started_at = datetime.now(UTC)
+               on_result: Callable[[CheckResult], None] | None = None, now: datetime | None = None) -> DoctorReport:
+    """Run ``checks`` against ``url`` concurrently and return the report (see module guarantees).
+
+    ``now`` is the moment the checks judge against (partition periods, backup ages); default: the clock.
+    """
+    started_at = now if now is not None else datetime.now(UTC)
     started = time.monotonic()
     pool = _Pool(url, thresholds)
     first = pool.open()  # raises Unreachable (exit 3) before any check runs
     database = first.info.dbname
     server_version = str(first.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
     pool.put(first)
-    base = {"thresholds": thresholds, "config": config, "env_name": env_name, "protected": protected}
+    base = {"thresholds": thresholds, "config": config, "env_name": env_name, "protected": protected,
+            "now": started_at}
     workers = max(1, min(int(thresholds["workers"]), len(checks)))
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pgwarden-doctor") as executor:
@@ -142,7 +146,7 @@ def run_checks(url: str, checks: Sequence[Check], thresholds: dict[str, float], 
 
 
 def run_doctor(config: Config, env: str | None = None, *, checks: Sequence[str] | None = None,
-               on_result: Callable[[CheckResult], None] | None = None) -> DoctorReport:
+               on_result: Callable[[CheckResult], None] | None = None, now: datetime | None = None) -> DoctorReport:
     """``pgwarden doctor``: run the selected checks (all enabled ones by default) on ``env``.
 
     Thresholds come from ``[doctor] thresholds`` over the documented defaults;
@@ -151,6 +155,6 @@ def run_doctor(config: Config, env: str | None = None, *, checks: Sequence[str] 
     settings = config.settings.doctor
     thresholds = resolve(settings.thresholds, source=str(config.source))
     selected = select_checks(checks, settings.checks_disabled, source=str(config.source))
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.READ)
     return run_checks(target.url, selected, thresholds, config=config, env_name=target.env_name,
-                      protected=target.env.protected, on_result=on_result)
+                      protected=target.env.protected, on_result=on_result, now=now)

@@ -35,35 +35,35 @@ GB = 1024 * 1024
 DEFAULT_CONNECTIONS = {"web": 200, "oltp": 300, "dw": 40, "desktop": 20, "mixed": 100}
 DEFAULT_MAX_WORKER_PROCESSES = 8  # PostgreSQL's default, used by the work_mem divisor below 4 CPUs
 
-# Seed 001 ("database infrastructure" guide), its postgresql.conf "for 4GB RAM".
-SEED_001: dict[str, str] = {
+# A widely copied hand-tuned postgresql.conf "for 4GB RAM" (the figures teams start from).
+HAND_TUNED_4GB: dict[str, str] = {
     "max_connections": "100", "shared_buffers": "1GB", "effective_cache_size": "3GB", "work_mem": "16MB",
     "maintenance_work_mem": "256MB", "wal_buffers": "64MB", "checkpoint_completion_target": "0.9",
     "max_wal_size": "2GB", "min_wal_size": "1GB", "random_page_cost": "1.1", "effective_io_concurrency": "200",
 }
-# Why pgwarden's 4 GB / web / ssd result differs from seed 001, setting by setting.
-SEED_001_DIFFERENCES: dict[str, str] = {
-    "max_connections": "pgtune sizes a web workload for 200 connections; the seed for 100. "
-                       "Run with --connections 100 to size for the seed's count (work_mem becomes 9709kB).",
-    "work_mem": "the seed's 16MB ignores concurrency: 100 connections x 3 sorts/hashes x 16MB = 4.7 GB, more "
+# Why pgwarden's 4 GB / web / ssd result differs from the hand-tuned 4GB config, setting by setting.
+HAND_TUNED_DIFFERENCES: dict[str, str] = {
+    "max_connections": "pgtune sizes a web workload for 200 connections; the hand-tuned config for 100. "
+                       "Run with --connections 100 to size for 100 (work_mem becomes 9709kB).",
+    "work_mem": "the hand-tuned 16MB ignores concurrency: 100 connections x 3 sorts/hashes x 16MB = 4.7 GB, more "
                 "than the machine's 4 GB. pgtune divides what shared_buffers leaves by (connections + worker "
                 "processes) x 3.",
     "wal_buffers": "3% of shared_buffers capped at one 16MB WAL segment, which is also what PostgreSQL's own "
-                   "auto-tuning (wal_buffers = -1) gives; the seed's 64MB helps only with very heavy "
+                   "auto-tuning (wal_buffers = -1) gives; the hand-tuned 64MB helps only with very heavy "
                    "concurrent writes and costs shared memory.",
     "max_wal_size": "pgtune 2026 uses 4GB for web: fewer forced checkpoints during write bursts, at the cost "
-                    "of up to 4GB of pg_wal on disk; the seed's 2GB trades more checkpoints for less disk.",
+                    "of up to 4GB of pg_wal on disk; the hand-tuned 2GB trades more checkpoints for less disk.",
 }
 
 
 @dataclass
 class Setting:
-    """One recommended setting: value as PostgreSQL writes it, the formula, the seed 001 figure."""
+    """One recommended setting: value as PostgreSQL writes it, the formula, the hand-tuned 4GB figure."""
 
     name: str
     value: str
     formula: str
-    seed_001: str | None = None
+    hand_tuned: str | None = None
     note: str | None = None
     live: str | None = None
     differs: bool | None = None
@@ -84,6 +84,8 @@ class TuneResult:
     settings: list[Setting]
     env: str | None = None
     alter_system: list[str] = field(default_factory=list)
+    assumed: list[str] = field(default_factory=list)
+    """Profile values not given and assumed (``storage ssd``, ``workload web``), with the option to change each."""
     restart_needed: list[str] = field(default_factory=list)
 
 
@@ -175,19 +177,22 @@ def recommend(ram_bytes: int, cpus: int, *, storage: str = "ssd", workload: str 
     return out
 
 
-def annotate_seed(settings: list[Setting], ram_bytes: int) -> None:
-    """Fill ``seed_001`` and, for a 4 GB machine, why each figure differs from seed 001 (or not)."""
+SAME_AS_HAND_TUNED = "same as the hand-tuned 4GB config"
+
+
+def annotate_hand_tuned(settings: list[Setting], ram_bytes: int) -> None:
+    """Fill ``hand_tuned`` and, for a 4 GB machine, why each figure differs from the hand-tuned config (or not)."""
     four_gb = ram_bytes == 4 * 1024**3
     for s in settings:
-        s.seed_001 = SEED_001.get(s.name)
+        s.hand_tuned = HAND_TUNED_4GB.get(s.name)
         if not four_gb:
             continue
-        if s.seed_001 is None:
-            s.note = "not set by seed 001 (pgtune addition)"
-        elif s.seed_001 == s.value:
-            s.note = "same as seed 001"
+        if s.hand_tuned is None:
+            s.note = "not in the hand-tuned 4GB config (pgtune addition)"
+        elif s.hand_tuned == s.value:
+            s.note = SAME_AS_HAND_TUNED
         else:
-            s.note = SEED_001_DIFFERENCES.get(s.name, "differs from seed 001")
+            s.note = HAND_TUNED_DIFFERENCES.get(s.name, "differs from the hand-tuned 4GB config")
 
 
 _UNIT_BYTES = {"B": 1, "kB": 1024, "8kB": 8192, "MB": 1024**2, "16MB": 16 * 1024**2, "GB": 1024**3}
@@ -257,10 +262,22 @@ def compare_live(conn: Any, settings: list[Setting]) -> tuple[list[str], list[st
     return commands, restart
 
 
-def tune(*, ram_bytes: int | None = None, cpus: int | None = None, storage: str = "ssd", workload: str = "web",
-         connections: int | None = None, config: Config | None = None, env: str | None = None) -> TuneResult:
-    """``pgwarden tune``: recommendations for the given (or detected) machine; with ``env``, the live diff."""
+def tune(*, ram_bytes: int | None = None, cpus: int | None = None, storage: str | None = None,
+         workload: str | None = None, connections: int | None = None, config: Config | None = None,
+         env: str | None = None) -> TuneResult:
+    """``pgwarden tune``: recommendations for the given (or detected) machine; with ``env``, the live diff.
+
+    ``storage`` and ``workload`` not given are assumed (ssd, web) and listed in ``assumed``.
+    """
     from pgwarden.errors import BadInput
+
+    assumed = []
+    if storage is None:
+        storage = "ssd"
+        assumed.append("storage ssd (--storage hdd|san|nvme to change)")
+    if workload is None:
+        workload = "web"
+        assumed.append("workload web (--workload oltp|dw|mixed|desktop to change)")
 
     machine_notes: list[str] = []
     if ram_bytes is None or cpus is None:
@@ -278,15 +295,15 @@ def tune(*, ram_bytes: int | None = None, cpus: int | None = None, storage: str 
         settings = recommend(ram_bytes, cpus, storage=storage, workload=workload, connections=connections)
     except ValueError as exc:
         raise BadInput(str(exc)) from None
-    annotate_seed(settings, ram_bytes)
+    annotate_hand_tuned(settings, ram_bytes)
     result = TuneResult(FORMULAS, ram_bytes, cpus, storage, workload,
-                        int(settings[0].value), machine_notes, settings)
+                        int(settings[0].value), machine_notes, settings, assumed=assumed)
     if env is not None or config is not None:
         if config is None:
             raise BadInput("--env needs a pgwarden.toml")
-        from pgwarden.db import connect, resolve_target
+        from pgwarden.db import Intent, connect, resolve_target
 
-        target = resolve_target(config, env)
+        target = resolve_target(config, env, intent=Intent.READ)
         result.env = target.env_name
         with connect(target.url) as conn:
             result.alter_system, result.restart_needed = compare_live(conn, settings)

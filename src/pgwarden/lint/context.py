@@ -9,6 +9,7 @@ which statements share one transaction and which strong locks it already holds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,8 @@ class TableInfo:
     key: str
     new: bool = False
     live: bool = False
-    partitioned: bool = False
+    context: bool = False  # created by an earlier (already applied) file: exists, size unknown unless live
+    partitioned: bool | None = None  # None: not known (the table was only referenced, never created or read)
     partition_key: tuple[str, ...] | None = None
     columns: dict[str, str] = field(default_factory=dict)
     not_null: set[str] = field(default_factory=set)
@@ -32,6 +34,9 @@ class TableInfo:
     validated_unknown: bool = False  # a constraint defined elsewhere was validated earlier in the run
     rows: float | None = None
     size: int | None = None
+    rows_estimated: bool = False  # never analyzed: rows are the planner's estimate from the pages on disk
+    primary_key: tuple[str, ...] | None = None
+    partitions: list[str] = field(default_factory=list)  # partitions known (created in the run, context or live)
 
 
 def table_key(relation: Any) -> str:
@@ -64,6 +69,9 @@ class Knowledge:
     tables: dict[str, TableInfo] = field(default_factory=dict)
     indexes: dict[str, str] = field(default_factory=dict)  # index created in this run -> table key
     not_valid: dict[tuple[str, str], tuple[int, str | None, str]] = field(default_factory=dict)
+    # EXPLAIN-based estimate of (rows, plan width in bytes) a data change touches; None without a database
+    estimate: Callable[[str], tuple[float, int] | None] | None = None
+    estimate_where: str = ""
 
     def table(self, key: str) -> TableInfo | None:
         return self.tables.get(key)
@@ -73,17 +81,37 @@ class Knowledge:
         return info is not None and info.new
 
     def create(self, key: str) -> TableInfo:
-        info = TableInfo(key, new=True, rows=0, size=0)
+        existing = self.tables.get(key)
+        if existing is not None and existing.live:
+            return existing  # the database has it already (an applied file, or IF NOT EXISTS)
+        info = TableInfo(key, new=True, partitioned=False, rows=0, size=0)
         self.tables[key] = info
         return info
 
+    def settle_context(self) -> None:
+        """After a context (already applied) file: every table it created exists now, of unknown size.
+
+        Never lets an earlier file make a table "new": only statements of the linted
+        files themselves create new (empty) tables.
+        """
+        for info in self.tables.values():
+            if info.new:
+                info.new = False
+                info.context = True
+                info.rows = None
+                info.size = None
+
     def size_text(self, key: str) -> str:
+        """`` (about 5.0k rows, 1 MB)`` for a live table, the unknown-size note for a context table, else ""."""
         info = self.tables.get(key)
+        if info is not None and info.context and not info.live:
+            return " (size unknown: created by an earlier migration; graded as a large table)"
         if info is None or not info.live:
             return ""
         parts = []
         if info.rows is not None and info.rows >= 0:
-            parts.append(f"about {human_rows(info.rows)} rows")
+            parts.append(f"about {human_rows(info.rows)} rows" + (" (estimated: never analyzed)"
+                                                                   if info.rows_estimated else ""))
         if info.size is not None:
             from pgwarden.units import human_size
 
@@ -99,6 +127,8 @@ class Knowledge:
             return None
         if self.live_mode:
             if info is None or not info.live:
+                if info is not None and info.context:
+                    return "error"  # created by an applied file, but not found live: size unknown
                 return None  # not in the database: created by something the linter cannot see
             rows_small = info.rows is None or info.rows < self.small_rows
             size_small = info.size is None or info.size < self.small_size
@@ -115,6 +145,7 @@ class Transaction:
     strong_locks: list[tuple[str, str, int]] = field(default_factory=list)  # (table, lock, line)
     data_changes: list[tuple[str, int]] = field(default_factory=list)  # (table, line)
     lock_timeout: bool = False
+    new_enum_values: dict[str, tuple[str, int]] = field(default_factory=dict)  # label -> (enum type, line)
 
 
 @dataclass
@@ -141,7 +172,11 @@ class StatementContext:
     def report(self, rule_id: str, message: str, *, table: str | None = None, lock: str | None = None,
                rewrite: str | None = None, severity: Severity | None = None, graded: bool | None = None,
                blocks: str | None = None) -> None:
-        """Emit a finding for ``rule_id``; graded rules follow the size of ``table`` (None: no finding)."""
+        """Emit a finding for ``rule_id``; graded rules follow the size of ``table`` (None: no finding).
+
+        ``rewrite`` is built from the statement (its real table, column, index and constraint
+        names): there is no canned fallback text.
+        """
         rule = self.rules[rule_id]
         chosen: Severity | None = severity or rule.severity
         if (rule.graded if graded is None else graded) and severity is None:
@@ -156,7 +191,7 @@ class StatementContext:
         assert chosen is not None
         self.findings.append(Finding(rule=rule_id, severity=chosen, path=self.path, line=self.line,
                                      column=self.column, statement=self.sql, message=message, lock=lock_mode,
-                                     blocks=blocks or blocks_of(lock_mode), safe_rewrite=(rewrite or rule.safe).strip(),
+                                     blocks=blocks or blocks_of(lock_mode), safe_rewrite=(rewrite or "").strip(),
                                      family=rule.family, section=self.section))
 
     def took_lock(self, table: str, lock: str) -> None:

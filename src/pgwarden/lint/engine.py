@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from pgwarden.lint import registry
 from pgwarden.lint.context import Knowledge, StatementContext, Transaction
@@ -55,6 +56,13 @@ def _ignores(unit: Unit, line: int) -> list[tuple[int, str]]:
     return out
 
 
+def _rule_for(names: list[str], findings: list[Finding]) -> str:
+    """The rule id an ignore comment most likely means: a finding's rule on that statement, else the one written."""
+    for finding in findings:
+        return finding.rule
+    return names[0] if names else "RULE"
+
+
 def _apply_ignores(unit: Unit, statement_line: int, findings: list[Finding],
                    rules: Mapping[str, object]) -> list[Finding]:
     extra: list[Finding] = []
@@ -71,7 +79,8 @@ def _apply_ignores(unit: Unit, statement_line: int, findings: list[Finding],
             extra.append(Finding("invalid-ignore", "warning", str(unit.path), line, 1, text,
                                  f"ignore comment {problem}: write '-- pgwarden:ignore RULE reason'",
                                  family="hygiene", section=unit.direction if unit.direction != "file" else "up",
-                                 safe_rewrite="-- pgwarden:ignore RULE why this is safe here"))
+                                 safe_rewrite=f"-- pgwarden:ignore {_rule_for(names, findings)} <why it is safe "
+                                              "here>"))
             continue
         for finding in findings:
             if finding.rule in names or "all" in names or "*" in names:
@@ -86,6 +95,9 @@ def run(units: list[Unit], knowledge: Knowledge, settings: Settings, report: Lin
     txn_ids = 0
     seen_files: set[str] = set(report.files)
     for unit in units:
+        if unit.context:
+            _track_context(unit, knowledge, rules)
+            continue
         if str(unit.path) not in seen_files:
             seen_files.add(str(unit.path))
             report.files.append(str(unit.path))
@@ -140,12 +152,27 @@ def run(units: list[Unit], knowledge: Knowledge, settings: Settings, report: Lin
             if section == "up":  # a down section is checked against the state after its up, never changes it
                 track(ctx, node)
             if ctx.findings:
-                _finish(ctx.findings, unit, statement.line, section, settings, rules, report)
+                finish(ctx.findings, unit, statement.line, section, settings, rules, report)
     return report
 
 
-def _finish(findings: list[Finding], unit: Unit, line: int, section: str, settings: Settings,
-            rules: Mapping[str, object], report: LintReport) -> None:
+def _track_context(unit: Unit, knowledge: Knowledge, rules: dict[str, Any]) -> None:
+    """Replay what an already applied file did to the schema (no rules run), then settle its tables as existing."""
+    if unit.direction == "down":
+        return
+    txn = Transaction(0, explicit=unit.transactional)
+    for statement in unit.statements:
+        node = root(tree_of(statement))
+        ctx = StatementContext(str(unit.path), statement.line, statement.column, statement.sql, node, "up",
+                               unit.raw, txn, knowledge, True, rules)
+        track(ctx, node)
+    knowledge.settle_context()
+
+
+def finish(findings: list[Finding], unit: Unit, line: int, section: str, settings: Settings,
+           rules: Mapping[str, object], report: LintReport) -> None:
+    """Add one statement's findings to ``report``: [lint] disable/severity applied, down sections one severity
+    lower, duplicates dropped, ``-- pgwarden:ignore rule-id reason`` comments above ``line`` honoured."""
     kept = [f for f in findings if settings.enabled(f)]
     for finding in kept:
         override = settings.severity.get(finding.rule) or settings.severity.get(finding.family)

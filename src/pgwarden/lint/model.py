@@ -13,7 +13,8 @@ from typing import Literal
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
-FAMILIES = ("index", "columns", "constraints", "destructive", "heavy", "partitions", "hygiene", "locking")
+FAMILIES = ("index", "columns", "constraints", "destructive", "heavy", "partitions", "runtime", "hygiene",
+            "locking")
 
 # What each table lock mode blocks for the application (PostgreSQL "Explicit Locking", table 13.2).
 LOCK_BLOCKS: dict[str, str] = {
@@ -48,6 +49,7 @@ class Rule:
     safe: str
     lock: str = ""
     graded: bool = False  # severity follows the table's size (new: no finding, small: warning, large: error)
+    needs_database: bool = False  # only reported with an estimate from a database (--env or --execute)
 
 
 @dataclass
@@ -75,6 +77,18 @@ class Finding:
 
 
 @dataclass
+class ExecutionSummary:
+    """What ``--execute`` did: where it ran, how long it took, what it could not run."""
+
+    seconds: float
+    replayed: int  # context (applied) files replayed to build the target's schema
+    executed: int  # linted files applied on the scratch database
+    server: str  # "embedded scratch database" or the scratch URL's host (never a password)
+    missing_extensions: list[str] = field(default_factory=list)
+    replay_failures: list[str] = field(default_factory=list)  # context statements that failed on the scratch
+
+
+@dataclass
 class LintReport:
     """Every finding of one lint run (suppressed ones included, flagged as such)."""
 
@@ -82,6 +96,9 @@ class LintReport:
     files: list[str] = field(default_factory=list)
     statements: int = 0
     env: str | None = None
+    selection: str | None = None  # which files are linted and which are context (see pgwarden.lint.select)
+    context_files: list[str] = field(default_factory=list)
+    execution: ExecutionSummary | None = None
 
     @property
     def active(self) -> list[Finding]:
@@ -112,8 +129,9 @@ class LintReport:
         return 1 if self.errors else 0
 
     def summary(self) -> dict[str, int]:
-        return {"files": len(self.files), "statements": self.statements, "errors": len(self.errors),
-                "warnings": len(self.warnings), "info": len(self.infos), "suppressed": len(self.suppressed)}
+        return {"files": len(self.files), "context_files": len(self.context_files), "statements": self.statements,
+                "errors": len(self.errors), "warnings": len(self.warnings), "info": len(self.infos),
+                "suppressed": len(self.suppressed)}
 
     @staticmethod
     def path_of(path: Path | str) -> str:

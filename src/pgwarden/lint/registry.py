@@ -15,11 +15,23 @@ from pgwarden.lint.rules._util import Checker
 
 @cache
 def _load() -> tuple[dict[str, Rule], dict[str, tuple[Checker, ...]]]:
-    from pgwarden.lint.rules import columns, constraints, destructive, heavy, hygiene, index, locking, partitions
+    from pgwarden.lint.rules import (
+        columns,
+        constraints,
+        destructive,
+        heavy,
+        hygiene,
+        index,
+        locking,
+        partition_directive,
+        partitions,
+        runtime,
+    )
 
     rules: dict[str, Rule] = {}
     checks: dict[str, list[Checker]] = {}
-    for module in (index, columns, constraints, destructive, heavy, partitions, hygiene, locking):
+    for module in (index, columns, constraints, destructive, heavy, partitions, partition_directive, runtime, hygiene,
+                   locking):
         for rule in module.RULES:
             if rule.id in rules:
                 raise RuntimeError(f"duplicate lint rule id {rule.id}")
@@ -74,8 +86,13 @@ def markdown() -> str:
            "Regenerate with `python -m pgwarden.lint.registry > docs/lint-rules.md`.", "",
            "Severity: **error** makes `pgwarden lint` exit 1 and blocks `migrate up` in a protected environment; "
            "**warning** is reported; **info** is advice. *Graded* rules follow the table's size: no finding for "
-           "a table created earlier in the same run, with `--env` a warning below `[lint] small_table_rows` / "
-           "`small_table_size` and an error above; without `--env` an existing table is assumed large.", "",
+           "a table created by a linted file earlier in the run (new, hence empty), with `--env` a warning below "
+           "`[lint] small_table_rows` / `small_table_size` and an error above; without `--env` an existing table "
+           "(one an earlier, applied file created: *context*) has unknown size, said so, and counts as large.", "",
+           "Which files are linted and which are context: `--env` (pending there), `--git-base REF`, `--latest N`, "
+           "or the automatic choice named on the first output line. Rules marked *needs a database* report only "
+           "with an estimate or an execution: `--env` (EXPLAIN on the target) or `--execute` (the migrations "
+           "applied on a scratch database).", "",
            "Suppress one statement with `-- pgwarden:ignore RULE reason` on the line before it (the reason is "
            "required); disable rules or whole families with `[lint] disable = [\"rule-or-family\"]`; change a "
            "rule's severity with `[lint] severity = { rule = \"warning\" }`.", ""]
@@ -84,7 +101,8 @@ def markdown() -> str:
         out.append(f"## {family}")
         out.append("")
         for rule in (r for r in rules.values() if r.family == family):
-            out.append(f"### `{rule.id}` ({rule.severity}{', graded' if rule.graded else ''})")
+            marks = (", graded" if rule.graded else "") + (", needs a database" if rule.needs_database else "")
+            out.append(f"### `{rule.id}` ({rule.severity}{marks})")
             out.append("")
             out.append(f"**{rule.summary}.**" + (f" Lock: {rule.lock} (blocks {_blocks(rule.lock)})."
                                                 if rule.lock else ""))

@@ -12,7 +12,7 @@ from typing import Any
 from pgwarden import __version__
 from pgwarden.lint.model import Finding, LintReport
 
-FORMATS = ("text", "json", "sarif", "github")
+FORMATS = ("text", "json", "sarif", "github")  # json is chosen with --json on the command line
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 _GITHUB_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
@@ -23,13 +23,35 @@ def _first_line(sql: str, width: int = 100) -> str:
     return line if len(line) <= width else line[: width - 3] + "..."
 
 
+def finding_line(f: Finding) -> str:
+    """One finding on one line: ``path:line:col: severity [rule-id] message``.
+
+    The one formatter for a finding wherever pgwarden prints one (lint, ``migrate up``,
+    deploy's preflight): the rule id is always there, so ``-- pgwarden:ignore rule-id reason``
+    can be written from it.
+    """
+    return f"{f.location}: {f.severity} [{f.rule}] {f.message}"
+
+
+def execution_line(report: LintReport) -> str:
+    """``executed N file(s) on a scratch database in 1.23 s (...)``, "" without --execute."""
+    e = report.execution
+    if e is None:
+        return ""
+    missing = f"; not available there: {', '.join(e.missing_extensions)}" if e.missing_extensions else ""
+    replay = (f"; {len(e.replay_failures)} replayed statement(s) failed, first {e.replay_failures[0]}: later "
+              "results may be incomplete" if e.replay_failures else "")
+    return (f"executed {e.executed} file(s) on {e.server} in {e.seconds:.2f} s "
+            f"(after replaying {e.replayed} earlier file(s) to build the schema{missing}{replay})")
+
+
 def text(report: LintReport, *, show_info: bool = True) -> str:
-    """Human-readable findings, one block each, and a summary line."""
-    out: list[str] = []
+    """Human-readable findings, one block each, and a summary line (the file selection first, if any)."""
+    out: list[str] = [report.selection] if report.selection else []
     for f in report.findings:
         if f.suppressed or (f.severity == "info" and not show_info):
             continue
-        out.append(f"{f.location}: {f.severity} [{f.rule}] {f.message}")
+        out.append(finding_line(f))
         out.append(f"    statement: {_first_line(f.statement)}")
         if f.lock:
             out.append(f"    lock: {f.lock} (blocks {f.blocks})")
@@ -41,13 +63,17 @@ def text(report: LintReport, *, show_info: bool = True) -> str:
     out.append(f"{s['files']} file(s), {s['statements']} statement(s): {s['errors']} error(s), "
                f"{s['warnings']} warning(s), {s['info']} info, {s['suppressed']} suppressed"
                + (f" (graded with live sizes from {report.env})" if report.env else ""))
+    if report.execution is not None:
+        out.append(execution_line(report))
     return "\n".join(out) + "\n"
 
 
 def as_dict(report: LintReport) -> dict[str, Any]:
     """The JSON document: findings (suppressed included) and a summary."""
-    return {"findings": [dict(vars(f)) for f in report.findings], "summary": report.summary(), "env": report.env,
-            "exit_code": report.exit_code}
+    execution = dict(vars(report.execution)) if report.execution is not None else None
+    return {"selection": report.selection, "findings": [dict(vars(f)) for f in report.findings],
+            "summary": report.summary(), "env": report.env, "context_files": report.context_files,
+            "execution": execution, "exit_code": report.exit_code}
 
 
 def json_text(report: LintReport) -> str:
@@ -91,6 +117,8 @@ def sarif(report: LintReport) -> dict[str, Any]:
         "tool": {"driver": {"name": "pgwarden", "version": __version__,
                             "informationUri": "https://github.com/pgwarden/pgwarden", "rules": driver_rules}},
         "results": results,
+        "properties": {"selection": report.selection, "contextFiles": report.context_files,
+                       "execution": dict(vars(report.execution)) if report.execution is not None else None},
     }]}
 
 
@@ -123,10 +151,13 @@ def github_line(f: Finding) -> str:
 
 def github(report: LintReport) -> str:
     """GitHub Actions workflow commands (::error / ::warning / ::notice), unsuppressed findings only."""
-    lines = [github_line(f) for f in report.findings if not f.suppressed]
+    lines = [report.selection] if report.selection else []
+    lines += [github_line(f) for f in report.findings if not f.suppressed]
     s = report.summary()
     lines.append(f"pgwarden lint: {s['errors']} error(s), {s['warnings']} warning(s), {s['info']} info, "
                  f"{s['suppressed']} suppressed")
+    if report.execution is not None:
+        lines.append(execution_line(report))
     return "\n".join(lines) + "\n"
 
 

@@ -35,6 +35,7 @@ class Unit:
     transactional: bool
     statements: tuple[Statement, ...]
     text: str | None = field(default=None, repr=False)
+    context: bool = False  # an earlier (applied) file: tracked for schema knowledge, never reported on
     _lines: list[str] | None = field(default=None, repr=False)
 
     @property
@@ -90,7 +91,8 @@ def units_of_file(path: Path, *, include_down: bool = True) -> list[Unit]:
     return [Unit(path, "file", True, False, statements, text)]
 
 
-def _order(path: Path) -> tuple[object, ...]:
+def order_key(path: Path) -> tuple[object, ...]:
+    """Migration order: by folder, then numeric version (``2`` before ``10``), then name."""
     match = FILE_PATTERN.match(path.name)
     return (str(path.parent), 0, version_key(match["version"]), path.name) if match else \
         (str(path.parent), 1, (0, ""), path.name)
@@ -101,7 +103,7 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     out: list[Path] = []
     for path in paths:
         if path.is_dir():
-            out.extend(sorted(path.rglob("*.sql"), key=_order))
+            out.extend(sorted(path.rglob("*.sql"), key=order_key))
         elif path.is_file():
             out.append(path)
         else:

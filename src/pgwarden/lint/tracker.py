@@ -22,6 +22,8 @@ def _column(info: TableInfo, col: Any) -> None:
         info.columns[col.colname] = type_text(col.typeName)
     for con in col.constraints or ():
         kind = con.contype
+        if kind == "CONSTR_PRIMARY":
+            info.primary_key = (col.colname,)
         if kind in ("CONSTR_NOTNULL", "CONSTR_PRIMARY") or col.is_not_null:
             info.not_null.add(col.colname)
         elif kind == "CONSTR_CHECK":
@@ -41,6 +43,8 @@ def _create_table(knowledge: Knowledge, node: Any) -> None:
         parent = knowledge.tables.get(table_key(node.inhRelations[0]))
         if parent is not None:
             info.columns.update(parent.columns)
+            if key not in parent.partitions:
+                parent.partitions.append(key)
     for elt in node.tableElts or ():
         kind = kind_of(elt)
         if kind == "ColumnDef":
@@ -53,6 +57,7 @@ def _create_table(knowledge: Knowledge, node: Any) -> None:
                     info.not_null_checks.add(column)
             elif elt.contype == "CONSTR_PRIMARY":
                 info.not_null.update(strings(elt.keys))
+                info.primary_key = tuple(strings(elt.keys))
 
 
 def _alter_table(ctx: StatementContext, node: Any) -> None:

@@ -24,10 +24,16 @@ class J:
         self._kind = kind
         self._data = data
 
+    __slots__ = ("_kind", "_data", "__dict__")
+
     def __getattr__(self, name: str) -> Any:
-        if name[:2] == "__":
+        if name[0] == "_" and name[:2] == "__":
             raise AttributeError(name)
-        value = self.__dict__[name] = wrap(self._data.get(_RENAMES.get(name, name)))
+        value = self._data.get(name if name != "def_" else "def")
+        # wrap() inlined for the common cases (a scalar, a missing field): this is the linter's hottest path
+        if value is not None and type(value) is not str and type(value) is not bool and type(value) is not int:
+            value = wrap(value)
+        self.__dict__[name] = value
         return value
 
     def __repr__(self) -> str:

@@ -8,35 +8,45 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from psycopg import sql
+
 from pgwarden import events
 from pgwarden.config import Config
-from pgwarden.db import BlockerWatch, LockRetryPolicy, Target, advisory_lock, connect, resolve_target, watch_interval
-from pgwarden.errors import BadInput, ProblemsFound, Refused
+from pgwarden.db import Intent, connect, resolve_target
+from pgwarden.errors import BadInput, MigrationFileError, ProblemsFound, Refused
 from pgwarden.guards import Confirm, confirm_or_refuse
 from pgwarden.migrations import history
+from pgwarden.migrations.gate import lint_gate
 from pgwarden.migrations.history import AppliedMigration
-from pgwarden.migrations.plan import MigrationState, baseline_version, compute_status, current_version
+from pgwarden.migrations.plan import (
+    MigrationState,
+    baseline_version,
+    compute_status,
+    current_version,
+    problems,
+    to_apply,
+)
+from pgwarden.migrations.resume import checksums, start_down, start_up
 from pgwarden.migrations.runner import (
     ExecutionContext,
     Reporter,
     SilentReporter,
     StepResult,
-    record_progress,
     run_statements,
     run_transactional,
 )
+from pgwarden.migrations.session import RUNNER_LOCK, reset_session, runner
+from pgwarden.paths import inside
 from pgwarden.sources import MigrationFile, discover, version_key
-from pgwarden.units import parse_duration
 
-RUNNER_LOCK = "pgwarden:migrate"
+__all__ = ["RUNNER_LOCK"]
 
+MAX_NAME = 100
 NEW_TEMPLATE = """-- migrate:up
 
 
@@ -65,7 +75,7 @@ class StatusResult:
 
     @property
     def problems(self) -> list[MigrationState]:
-        return [m for m in self.migrations if m.state in ("changed", "missing", "failed", "interrupted")]
+        return problems(self.migrations)
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,7 @@ class MigrateResult:
     version_before: str | None
     version_after: str | None
     warnings: list[str] = field(default_factory=list)
+    lint_warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -92,10 +103,21 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True)
+class KeptProgress:
+    """A stopped ``transaction:false`` run that ``repair`` keeps: statements 1..done stay done."""
+
+    version: str
+    statements_done: int
+    resumes_at: int
+    status: str
+
+
+@dataclass(frozen=True)
 class RepairResult:
     env: str
     rechecksummed: list[str]
     forgotten_failures: list[str]
+    kept: list[KeptProgress] = field(default_factory=list)
 
 
 # -- helpers ------------------------------------------------------------------
@@ -111,58 +133,25 @@ def _find(files: list[MigrationFile], version: str) -> MigrationFile:
     raise BadInput(f"no migration with version {version} in {files[0].path.parent if files else 'the folder'}")
 
 
-def _policy(config: Config, target: Target) -> LockRetryPolicy:
-    return LockRetryPolicy.from_config(config, target.env)
-
-
-def _statement_timeout(config: Config) -> float | None:
-    value = config.settings.migrate.statement_timeout
-    return parse_duration(value) if value else None
-
-
-@contextmanager
-def _runner(config: Config, target: Target, reporter: Reporter) -> Iterator[ExecutionContext]:
-    """Hold the runner lock and yield a work connection with the history schema in place."""
-    timeout = parse_duration(config.settings.migrate.runner_lock_timeout)
-    with advisory_lock(target.url, RUNNER_LOCK, timeout=timeout, on_wait=reporter.waiting_for_runner_lock) as lock:
-        conn = connect(target.url, autocommit=True)
-        policy = _policy(config, target)
-        try:
-            history.ensure_schema(conn)
-            # The lock connection is idle while we hold the lock: it samples who blocks the work connection.
-            with BlockerWatch(lock, conn.info.backend_pid, watch_interval(policy.lock_timeout)) as watch:
-                yield ExecutionContext(conn, watch, policy, _statement_timeout(config), reporter)
-        finally:
-            conn.close()
-
-
 def _refuse_problems(states: list[MigrationState]) -> None:
     changed = [s for s in states if s.state == "changed"]
     if changed:
         names = ", ".join(f"{s.version}_{s.name}" for s in changed)
         raise ProblemsFound(f"applied migration(s) edited since they ran: {names}",
                             hint="restore the original file, or record the edit with `pgwarden migrate repair`")
+    reverting = [s for s in states if s.state == "reverting"]
+    if reverting:
+        first = reverting[0]
+        raise ProblemsFound(f"{first.version}_{first.name} is half reverted ({first.note}); nothing was applied",
+                            hint="finish reverting with `pgwarden migrate down`")
 
 
-def _lint_gate(config: Config, target: Target, todo: list[MigrationFile], conn: Any) -> list[str]:
-    """Lint the pending up sections (graded by live table sizes) before any of them runs.
-
-    In a protected environment an unsuppressed error raises ProblemsFound (exit 1)
-    and nothing is applied; otherwise the findings come back as warning lines.
-    """
-    if not config.settings.migrate.lint or not todo:
-        return []
-    from pgwarden.lint.api import lint_migrations
-
-    report = lint_migrations(config, todo, target.env_name, include_down=False, conn=conn)
-    if report.errors and target.env.protected:
-        listing = "; ".join(f"{f.location} [{f.rule}] {f.message}" for f in report.errors[:5])
-        raise ProblemsFound(f"lint found {len(report.errors)} error(s) in pending migrations; nothing was applied: "
-                            f"{listing}", hint="fix them, or add '-- pgwarden:ignore RULE reason' above the "
-                            "statement (see `pgwarden lint --explain RULE`)",
-                            details={"findings": [f"{f.location} [{f.rule}] {f.message}" for f in report.errors]})
-    return [f"{f.location}: {f.severity} [{f.rule}] {f.message}" for f in report.findings
-            if not f.suppressed and f.severity != "info"]
+def _refuse_empty(todo: list[MigrationFile]) -> None:
+    for migration in todo:
+        if migration.up.empty:
+            raise MigrationFileError(
+                f"{migration.path}:{migration.up.line}: the up section of {migration.label} is empty; write its SQL "
+                "first (an empty migration would be recorded as applied, and SQL added later would never run)")
 
 
 # -- commands -----------------------------------------------------------------
@@ -171,22 +160,32 @@ def new(config: Config, name: str, *, now: datetime | None = None, body: str = N
     """Write ``<UTC timestamp>_<slug>.sql`` holding ``body`` (empty up and down sections); never overwrites."""
     slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
     if not slug:
-        raise BadInput(f"migration name {name!r} has no letters or digits")
-    folder = config.migrations_path
-    folder.mkdir(parents=True, exist_ok=True)
+        raise BadInput(f"migration name {name[:60]!r} has no letters or digits")
+    if len(slug) > MAX_NAME:
+        raise BadInput(f"migration name is {len(slug)} characters; keep it under {MAX_NAME} "
+                       "(it becomes part of the file name)")
+    folder = inside(config.migrations_path, config.root)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"{folder}: cannot create the migrations folder: {exc.strerror}") from None
     moment = now or datetime.now(UTC)
     existing = {p.name.split("_", 1)[0] for p in folder.glob("*.sql")}
     while moment.strftime("%Y%m%d%H%M%S") in existing:
         moment += timedelta(seconds=1)
     path = folder / f"{moment.strftime('%Y%m%d%H%M%S')}_{slug}.sql"
-    path.write_text(body, encoding="utf-8")
+    try:
+        with open(path, "x", encoding="utf-8") as handle:
+            handle.write(body)
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot write: {exc.strerror}") from None
     return path
 
 
 def status(config: Config, env: str | None = None) -> StatusResult:
     """Every migration's state (applied, pending, changed, missing, failed, interrupted, baseline)."""
     files = _files(config)
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.READ)
     with connect(target.url) as conn:
         applied = history.applied(conn)
         database = conn.info.dbname
@@ -195,59 +194,57 @@ def status(config: Config, env: str | None = None) -> StatusResult:
 
 def _pending_up_to(files: list[MigrationFile], states: list[MigrationState], to: str | None) -> list[MigrationFile]:
     limit = version_key(_find(files, to).version) if to else None
-    resumable = {s.version for s in states if s.state in ("pending", "failed", "interrupted")}
+    resumable = {s.version for s in to_apply(states)}
     return [f for f in files if f.version in resumable and (limit is None or f.sort_key <= limit)]
 
 
 def _apply_up(ctx: ExecutionContext, migration: MigrationFile, row: AppliedMigration | None, *,
               last: bool = True) -> StepResult:
     section = migration.up
+    reset_session(ctx.conn)
     ctx.reporter.migration_started(migration, "up")
     started = time.monotonic()
     if section.transactional:
+        # A plain INSERT: if the version was committed meanwhile, this commit fails instead of applying it twice.
         record = history.record_sql(version=migration.version, name=migration.name, checksum=migration.checksum,
                                     duration_ms=history.ELAPSED_MS, transactional=True, status="applied",
                                     statements_done=len(section.statements),
-                                    statements_total=len(section.statements))
+                                    statements_total=len(section.statements), run_id=ctx.run_id,
+                                    statement_checksums=checksums(section))
+        if row is not None and row.in_progress:  # it used to be transaction:false and stopped part-way
+            record = sql.SQL("{};\n{}").format(history.delete_sql(migration.version, statuses=("failed", "running")),
+                                               record)
         retries = run_transactional(ctx, migration, section, record, flush=last)
         return StepResult(migration.version, migration.name, "up", "applied", int((time.monotonic() - started) * 1000),
                           len(section.statements), retries, True)
 
-    start_at = 1
-    if row is not None and row.status in ("failed", "running"):
-        if row.checksum != migration.checksum:
-            raise ProblemsFound(
-                f"{migration.path}: edited after it failed at statement {row.statements_done + 1}; "
-                "pgwarden cannot tell which statements already ran",
-                hint="run `pgwarden migrate repair` to forget the failed run (the file then starts from statement 1)")
-        start_at = row.statements_done + 1
-    record_progress(ctx.conn, migration, status="running", done=start_at - 1, error=None)
-
-    def progress(done: int, error: str | None) -> None:
-        record_progress(ctx.conn, migration, status="failed" if error else "running", done=done, error=error)
-
-    retries = run_statements(ctx, migration, section, start_at=start_at, progress=progress)
+    tracker = start_up(ctx, migration, row)
+    start_at = tracker.done + 1
+    retries = run_statements(ctx, section, tracker)
     duration = int((time.monotonic() - started) * 1000)
-    record_progress(ctx.conn, migration, status="applied", done=len(section.statements), error=None,
-                    duration_ms=duration)
+    tracker.finished(duration)
     return StepResult(migration.version, migration.name, "up", "applied", duration, len(section.statements), retries,
                       False, resumed_at=start_at if start_at > 1 else 0)
 
 
 def up(config: Config, env: str | None = None, *, to: str | None = None, dry_run: bool = False,
-       reporter: Reporter | None = None) -> MigrateResult:
-    """Apply pending migrations in version order, each atomically with its history row.
+       reporter: Reporter | None = None, terminate_orphans: bool = False) -> MigrateResult:
+    """Apply pending migrations in version order, each exactly once.
 
-    Parses every file first (exit 2 on error). Refuses (exit 1) while an applied
-    file's checksum differs. Parallel runners serialise on an advisory lock, so each
-    migration is applied exactly once. ``dry_run`` changes nothing, not even the
-    history schema.
+    Parses every file first and refuses an empty up section (exit 2). Refuses
+    (exit 1) while an applied file's checksum differs or a revert is half done.
+    Lint findings are graded by the one gate policy (:mod:`gate`) and reported
+    through ``reporter`` before anything runs. Parallel runners serialise on an
+    advisory lock; a backend left running by a killed runner is waited for (or
+    ended with ``terminate_orphans``) before history is read; a transactional
+    migration commits together with a plain history INSERT, so a second commit of
+    the same version fails. ``dry_run`` changes nothing, not even the history schema.
     """
     reporter = reporter or SilentReporter()
     files = _files(config)
     if to is not None:
         _find(files, to)
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.READ if dry_run else Intent.APPLY_MIGRATIONS)
     # Checks and lint run before the runner lock and before pgwarden's schema is created:
     # when they refuse, the database is exactly as it was.
     with connect(target.url) as conn:
@@ -256,32 +253,41 @@ def up(config: Config, env: str | None = None, *, to: str | None = None, dry_run
         states = compute_status(files, applied)
         _refuse_problems(states)
         todo = _pending_up_to(files, states, to)
-        lint_warnings = _lint_gate(config, target, todo, conn)
+        _refuse_empty(todo)
+        lint_warnings = lint_gate(config, todo, env_name=target.env_name, protected=target.env.protected,
+                                  conn=conn)
+    for line in lint_warnings:
+        reporter.note(f"lint: {line}")
     if dry_run:
         steps = [StepResult(f.version, f.name, "up", "would apply", 0, len(f.up.statements), 0, f.up.transactional)
                  for f in todo]
         version = current_version(applied)
         return MigrateResult(target.env_name, database, "up", True, steps, version,
-                             todo[-1].version if todo else version, lint_warnings)
+                             todo[-1].version if todo else version, [], lint_warnings)
 
-    with _runner(config, target, reporter) as ctx:
+    with runner(config, target, reporter, terminate_orphans=terminate_orphans) as ctx:
         applied = history.applied(ctx.conn)
         states = compute_status(files, applied)
         _refuse_problems(states)
         version_before = current_version(applied)
         warnings = [f"{s.version}_{s.name}: {s.note}" for s in states if s.state == "pending" and s.note]
         todo = _pending_up_to(files, states, to)
-        warnings += lint_warnings
+        _refuse_empty(todo)
         steps = [_apply_up(ctx, f, applied.get(f.version), last=i == len(todo) - 1) for i, f in enumerate(todo)]
         version_after = current_version(history.applied(ctx.conn))
         database = ctx.conn.info.dbname
-    return MigrateResult(target.env_name, database, "up", False, steps, version_before, version_after, warnings)
+    return MigrateResult(target.env_name, database, "up", False, steps, version_before, version_after, warnings,
+                         lint_warnings)
+
+
+_DOWN_FROM = ("applied", "reverting", "revert_failed")
 
 
 def _down_targets(files: list[MigrationFile], applied: dict[str, AppliedMigration], steps: int | None,
                   to: str | None) -> list[MigrationFile]:
-    done = sorted((r for r in applied.values() if r.status == "applied"), key=lambda r: version_key(r.version),
-                  reverse=True)
+    # newest first, and a stopped revert before everything else: it is finished first
+    done = sorted((r for r in applied.values() if r.status in _DOWN_FROM),
+                  key=lambda r: (r.status != "applied", version_key(r.version)), reverse=True)
     if to is not None:
         limit = version_key(to)
         chosen = [r for r in done if version_key(r.version) > limit]
@@ -296,9 +302,15 @@ def _down_targets(files: list[MigrationFile], applied: dict[str, AppliedMigratio
         file = by_version.get(row.version)
         if file is None:
             raise Refused(f"cannot revert {row.version}_{row.name}: its file is missing")
-        if file.checksum != row.checksum:
+        resuming = row.status != "applied"
+        if file.checksum != row.checksum and not (resuming and checksums(file.up) == row.statement_checksums):
             raise ProblemsFound(f"{file.path}: edited since it was applied; its down section may not match",
                                 hint="restore the file or run `pgwarden migrate repair` first")
+        if file.down is not None and file.down.empty and not file.down.irreversible:
+            raise MigrationFileError(
+                f"{file.path}:{file.down.line}: the down section of {file.label} is empty: reverting would only "
+                "forget that it was applied; nothing was reverted",
+                hint="write the statements that undo the up section, or mark it '-- migrate:down irreversible'")
         if not file.reversible:
             why = "is marked irreversible" if file.down is not None else "has no down section"
             raise Refused(f"{file.path}: cannot revert {file.label}: it {why}; nothing was reverted",
@@ -309,7 +321,7 @@ def _down_targets(files: list[MigrationFile], applied: dict[str, AppliedMigratio
 
 def down(config: Config, env: str | None = None, *, steps: int | None = None, to: str | None = None,
          dry_run: bool = False, reporter: Reporter | None = None, yes: bool = False,
-         confirm: Confirm | None = None) -> MigrateResult:
+         confirm: Confirm | None = None, terminate_orphans: bool = False) -> MigrateResult:
     """Revert the newest ``steps`` migrations (default 1) or all newer than ``to``.
 
     Every target is checked first (file present, unchanged, has a down section):
@@ -320,11 +332,14 @@ def down(config: Config, env: str | None = None, *, steps: int | None = None, to
     """
     if steps is not None and to is not None:
         raise BadInput("give --steps or --to, not both")
+    if to is not None and not to.isdigit():
+        raise BadInput(f"--to must be a version (digits), got {to!r}")
     if steps is not None and steps < 1:
         raise BadInput("--steps must be at least 1")
     reporter = reporter or SilentReporter()
     files = _files(config)
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.READ if dry_run else Intent.SCHEMA_CHANGE, yes=yes,
+                            confirm=confirm)
     if dry_run:
         with connect(target.url) as conn:
             applied = history.applied(conn)
@@ -343,64 +358,99 @@ def down(config: Config, env: str | None = None, *, steps: int | None = None, to
             labels = ", ".join(m.label for m in planned)
             confirm_or_refuse(f"reverting {labels} on protected environment {target.env_name}", target.env_name,
                               yes=yes, confirm=confirm)
-    with _runner(config, target, reporter) as ctx:
+    with runner(config, target, reporter, terminate_orphans=terminate_orphans) as ctx:
         applied = history.applied(ctx.conn)
         version_before = current_version(applied)
         results = []
         for migration in _down_targets(files, applied, steps, to):
-            results.append(_apply_down(ctx, migration))
+            results.append(_apply_down(ctx, migration, applied[migration.version]))
         version_after = current_version(history.applied(ctx.conn))
         database = ctx.conn.info.dbname
     return MigrateResult(target.env_name, database, "down", False, results, version_before, version_after)
 
 
-def _apply_down(ctx: ExecutionContext, migration: MigrationFile) -> StepResult:
+def _apply_down(ctx: ExecutionContext, migration: MigrationFile, row: AppliedMigration) -> StepResult:
     section = migration.down
     assert section is not None
+    reset_session(ctx.conn)
     ctx.reporter.migration_started(migration, "down")
     started = time.monotonic()
     if section.transactional:
-        retries = run_transactional(ctx, migration, section, history.delete_sql(migration.version))
+        retries = run_transactional(ctx, migration, section,
+                                    history.delete_sql(migration.version, statuses=_DOWN_FROM))
+        resumed_at = 0
     else:
-        retries = run_statements(ctx, migration, section, start_at=1, progress=lambda done, error: None)
-        history.delete(ctx.conn, migration.version)
+        tracker = start_down(ctx, migration, row)
+        resumed_at = tracker.done + 1 if tracker.done else 0
+        retries = run_statements(ctx, section, tracker)
+        tracker.finished(0)
     return StepResult(migration.version, migration.name, "down", "reverted", int((time.monotonic() - started) * 1000),
-                      len(section.statements), retries, section.transactional)
+                      len(section.statements), retries, section.transactional, resumed_at=resumed_at)
 
 
 def history_of(config: Config, env: str | None = None) -> list[HistoryEntry]:
     """The recorded history, oldest first (empty when nothing was ever applied)."""
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.READ)
     with connect(target.url) as conn:
         rows = sorted(history.applied(conn).values(), key=lambda r: (r.applied_at, version_key(r.version)))
     return [HistoryEntry(r.version, r.name, r.status, r.applied_at, r.applied_by, r.duration_ms, r.transactional)
             for r in rows]
 
 
-def repair(config: Config, env: str | None = None) -> RepairResult:
-    """Re-record the checksums of edited applied files and forget failed or interrupted runs.
+def _repair_stopped(conn: Any, row: AppliedMigration, file: MigrationFile | None, *, ran: bool,
+                    not_ran: bool) -> KeptProgress | None:
+    """Keep a stopped up run's done statements (re-recorded against the file as it is now); None: forgotten."""
+    done = row.statements_done + (1 if ran else 0)
+    if file is None or done == 0 or file.up.transactional:
+        history.delete(conn, row.version)
+        return None
+    done = min(done, len(file.up.statements))
+    status = "failed" if (not_ran or ran or row.status == "failed") else row.status
+    history.keep_done(conn, row.version, checksum=file.checksum, done=done, checksums=checksums(file.up)[:done],
+                      status=status, error=row.error if status == row.status else None)
+    return KeptProgress(row.version, done, done + 1, status)
+
+
+def repair(config: Config, env: str | None = None, *, ran: str | None = None,
+           not_ran: str | None = None) -> RepairResult:
+    """Re-record the checksums of edited applied files; settle stopped ``transaction:false`` runs.
 
     This is the explicit acknowledgement that the database matches the files as
-    they are now; it never runs any migration SQL.
+    they are now; it never runs any migration SQL. A stopped run keeps the
+    statements recorded as done (the result says which) and the next ``up``
+    resumes after them; a run with none done is forgotten. ``ran=VERSION`` says the
+    statement that was cut off took effect (it counts as done); ``not_ran=VERSION``
+    says it did not (it runs again).
     """
     files = _files(config)
-    target = resolve_target(config, env)
-    with _runner(config, target, SilentReporter()) as ctx:
+    target = resolve_target(config, env, intent=Intent.RECORDS)
+    with runner(config, target, SilentReporter()) as ctx:
         applied = history.applied(ctx.conn)
+        for flag, version in (("--ran", ran), ("--not-ran", not_ran)):
+            if version is not None and applied.get(version, None) is None:
+                raise BadInput(f"{flag} {version}: no stopped run of that version in {target.env_name}")
+            if version is not None and applied[version].status not in ("running", "failed"):
+                raise BadInput(f"{flag} {version}: its run is {applied[version].status}, not stopped")
         by_version = {f.version: f for f in files}
-        rechecksummed, forgotten = [], []
+        rechecksummed: list[str] = []
+        forgotten: list[str] = []
+        kept: list[KeptProgress] = []
         with ctx.conn.transaction():
             for version, row in sorted(applied.items(), key=lambda item: version_key(item[0])):
                 file = by_version.get(version)
                 if row.status in ("failed", "running"):
-                    history.delete(ctx.conn, version)
-                    forgotten.append(version)
+                    outcome = _repair_stopped(ctx.conn, row, file, ran=ran == version, not_ran=not_ran == version)
+                    if outcome is None:
+                        forgotten.append(version)
+                    else:
+                        kept.append(outcome)
                 elif file is not None and row.status == "applied" and row.checksum != file.checksum:
                     history.update_checksum(ctx.conn, version, file.checksum)
                     rechecksummed.append(version)
             events.record(ctx.conn, "migrate", "repair", "ok",
-                                 {"rechecksummed": rechecksummed, "forgotten_failures": forgotten})
-    return RepairResult(target.env_name, rechecksummed, forgotten)
+                          {"rechecksummed": rechecksummed, "forgotten_failures": forgotten,
+                           "kept": [k.__dict__ for k in kept]})
+    return RepairResult(target.env_name, rechecksummed, forgotten, kept)
 
 
 @dataclass(frozen=True)
@@ -418,12 +468,13 @@ def baseline(config: Config, env: str | None = None, *, version: str) -> Baselin
     if not version.isdigit():
         raise BadInput(f"baseline version must be digits, got {version!r}")
     files = _files(config)
-    target = resolve_target(config, env)
-    with _runner(config, target, SilentReporter()) as ctx:
+    target = resolve_target(config, env, intent=Intent.RECORDS)
+    with runner(config, target, SilentReporter()) as ctx:
         applied = history.applied(ctx.conn)
         if applied:
             raise Refused(f"{target.env_name} already has migration history (current {current_version(applied)}); "
-                          "baseline is only for databases pgwarden has not managed yet")
+                          "baseline is only for databases pgwarden has not managed yet",
+                          hint=f"pgwarden migrate status --env {target.env_name}")
         match = next((f for f in files if int(f.version) == int(version)), None)
         with ctx.conn.transaction():
             history.record(ctx.conn, version=match.version if match else version,
@@ -438,7 +489,7 @@ def baseline(config: Config, env: str | None = None, *, version: str) -> Baselin
 def pending_files(config: Config, env: str | None = None) -> list[MigrationFile]:
     """The migration files not yet applied in ``env`` (for lint and deploy preflight)."""
     files = _files(config)
-    target = resolve_target(config, env)
+    target = resolve_target(config, env, intent=Intent.READ)
     with connect(target.url) as conn:
         states = compute_status(files, history.applied(conn))
     return _pending_up_to(files, states, None)

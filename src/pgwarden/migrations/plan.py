@@ -7,9 +7,20 @@ from datetime import datetime
 from typing import Literal
 
 from pgwarden.migrations.history import AppliedMigration
+from pgwarden.migrations.outcome import runs_alone
 from pgwarden.sources import MigrationFile, version_key
 
-State = Literal["applied", "pending", "changed", "missing", "failed", "interrupted", "baseline"]
+State = Literal["applied", "pending", "changed", "missing", "failed", "interrupted", "reverting", "baseline"]
+
+PROBLEM_STATES: frozenset[State] = frozenset({"changed", "missing", "failed", "interrupted", "reverting"})
+"""States that need a person: ``migrate status`` exits 1, doctor fails, deploy reports them. The one list."""
+
+RESUMABLE_STATES: frozenset[State] = frozenset({"failed", "interrupted"})
+"""Stopped part-way; the next ``migrate up`` resumes them (after the checks of :mod:`commands`)."""
+
+
+TO_APPLY_STATES: frozenset[State] = frozenset({"pending", "failed", "interrupted"})
+"""What ``migrate up`` (and deploy) will run."""
 
 
 @dataclass(frozen=True)
@@ -62,17 +73,42 @@ def compute_status(files: list[MigrationFile], applied: dict[str, AppliedMigrati
         elif file is None:
             states.append(MigrationState(state="missing", note="recorded but its file is gone",
                                          **common))  # type: ignore[arg-type]
+        elif row.status in ("reverting", "revert_failed"):
+            note = (f"down section stopped after statement {row.down_done} of {row.down_total}"
+                    + (f": {row.error}" if row.error else "")
+                    + f"; `pgwarden migrate down` resumes at statement {row.down_done + 1}")
+            states.append(MigrationState(state="reverting", note=note, **common))  # type: ignore[arg-type]
         elif row.status in ("failed", "running"):
             state: State = "failed" if row.status == "failed" else "interrupted"
-            note = (f"stopped after statement {row.statements_done} of {row.statements_total}"
-                    + (f": {row.error}" if row.error else ""))
-            states.append(MigrationState(state=state, note=note, **common))  # type: ignore[arg-type]
+            states.append(MigrationState(state=state, note=_stopped_note(row, file),
+                                         **common))  # type: ignore[arg-type]
         elif row.checksum != file.checksum:
             states.append(MigrationState(state="changed", note="file edited after it was applied",
                                          **common))  # type: ignore[arg-type]
         else:
             states.append(MigrationState(state="applied", **common))  # type: ignore[arg-type]
     return states
+
+
+def _stopped_note(row: AppliedMigration, file: MigrationFile) -> str:
+    note = f"stopped after statement {row.statements_done} of {row.statements_total}"
+    if row.status == "running" and row.statements_done < len(file.up.statements):
+        statement = file.up.statements[row.statements_done]
+        if runs_alone(statement):
+            note += (f"; statement {statement.index} (line {statement.line}) was running when the runner stopped: "
+                     "`pgwarden migrate up` checks the catalog where it can tell; if it cannot, "
+                     f"say `pgwarden migrate repair --ran {row.version}` or `--not-ran {row.version}`")
+    return note + (f": {row.error}" if row.error else "")
+
+
+def problems(states: list[MigrationState]) -> list[MigrationState]:
+    """The states in :data:`PROBLEM_STATES`, in order."""
+    return [s for s in states if s.state in PROBLEM_STATES]
+
+
+def to_apply(states: list[MigrationState]) -> list[MigrationState]:
+    """The states in :data:`TO_APPLY_STATES` (pending or resumable), in order."""
+    return [s for s in states if s.state in TO_APPLY_STATES]
 
 
 def current_version(applied: dict[str, AppliedMigration]) -> str | None:

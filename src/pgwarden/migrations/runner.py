@@ -3,18 +3,19 @@
 Guarantees:
 - a transactional section runs in one transaction together with its history
   change; on any error nothing of it is kept;
-- a ``transaction:false`` section runs statement by statement; progress is
-  recorded after each statement, a failure is recorded as failed at statement K
-  and the next ``up`` resumes at K;
+- a ``transaction:false`` section runs statement by statement; each statement
+  commits together with its progress record (or, if it must run alone, is
+  recorded right after it); a failure is recorded as failed at statement K and
+  the next run resumes at K;
 - every attempt runs under ``lock_timeout``; a lock timeout is rolled back,
   reported with its blockers and retried with jittered backoff (exit 4 at the end).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NoReturn, Protocol
 
 import psycopg
 from psycopg import sql
@@ -28,9 +29,11 @@ from pgwarden.db import (
     retry_on_lock_timeout,
     watch_lock_waits,
 )
-from pgwarden.errors import MigrationFailed
+from pgwarden.errors import MigrationFailed, Unreachable
 from pgwarden.migrations import history
-from pgwarden.sources import MigrationFile, Section, Statement
+from pgwarden.migrations.outcome import find_index, index_of, runs_alone
+from pgwarden.redact import redact
+from pgwarden.sources import MigrationFile, Section, Statement, statement_checksum
 from pgwarden.sources.directives import directive_of, is_directive
 from pgwarden.units import postgres_duration
 
@@ -41,6 +44,8 @@ class Reporter(Protocol):
     def migration_started(self, migration: MigrationFile, direction: str) -> None: ...
     def lock_retry(self, what: str, attempt: int, blockers: list[Blocker], delay: float) -> None: ...
     def waiting_for_runner_lock(self) -> None: ...
+    def waiting_for_orphans(self, pids: list[int], terminating: bool) -> None: ...
+    def note(self, message: str) -> None: ...
 
 
 class SilentReporter:
@@ -53,6 +58,12 @@ class SilentReporter:
         return None
 
     def waiting_for_runner_lock(self) -> None:
+        return None
+
+    def waiting_for_orphans(self, pids: list[int], terminating: bool) -> None:
+        return None
+
+    def note(self, message: str) -> None:
         return None
 
 
@@ -80,6 +91,7 @@ class ExecutionContext:
     policy: LockRetryPolicy
     statement_timeout: float | None
     reporter: Reporter
+    run_id: str = ""
 
 
 def _set_timeouts(ctx: ExecutionContext, *, local: bool, lock_timeout: float) -> None:
@@ -94,22 +106,29 @@ def _is_concurrent(statement: Statement) -> bool:
     return bool(statement.fields.get("concurrent"))
 
 
-def _failure_hint(migration: MigrationFile, statement: Statement, transactional: bool) -> str:
-    if transactional:
+def _failure_hint(migration: MigrationFile, section: Section, statement: Statement,
+                  conn: psycopg.Connection[Any] | None) -> str:
+    if section.transactional:
         return "the migration was rolled back, nothing of it was kept; fix the file and run `pgwarden migrate up`"
+    command = "up" if section.direction == "up" else "down"
     steps = []
-    if statement.kind == "IndexStmt" and _is_concurrent(statement):
-        schema = statement.node.relation.schemaname
-        name = f"{schema + '.' if schema else ''}{statement.node.idxname}"
-        steps.append("drop the INVALID index the failed build may have left: "
-                     f"DROP INDEX CONCURRENTLY IF EXISTS {name};")
-    steps.append(f"fix the cause, then `pgwarden migrate up` resumes {migration.label} at statement {statement.index}")
-    steps.append("or run `pgwarden migrate repair` to forget the failed run and start the file again from "
-                 "its first statement")
+    target = index_of(statement) if _is_concurrent(statement) else None
+    if target is not None and conn is not None and not conn.closed:
+        with suppress(psycopg.Error):
+            found = find_index(conn, *target)
+            if found is not None and not found.valid:
+                steps.append(f"the failed build left the INVALID index {found.qualified}: the next "
+                             f"`pgwarden migrate {command}` drops and rebuilds it")
+    steps.append(f"fix the cause (statement {statement.index} and those after it may be edited), then "
+                 f"`pgwarden migrate {command}` resumes {migration.label} at statement {statement.index}")
+    if section.direction == "up":
+        steps.append(f"`pgwarden migrate repair` keeps statements 1-{statement.index - 1} as done"
+                     if statement.index > 1 else "`pgwarden migrate repair` forgets the failed run")
     return "; ".join(steps)
 
 
-def _fail(migration: MigrationFile, section: Section, statement: Statement, exc: psycopg.Error) -> MigrationFailed:
+def _fail(migration: MigrationFile, section: Section, statement: Statement, exc: psycopg.Error,
+          conn: psycopg.Connection[Any] | None = None) -> MigrationFailed:
     first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     sqlstate = getattr(exc, "sqlstate", None)
     done = statement.index - 1
@@ -117,9 +136,9 @@ def _fail(migration: MigrationFile, section: Section, statement: Statement, exc:
             else f"statements 1-{done} were applied and kept" if done else "no statement was applied")
     return MigrationFailed(
         f"{migration.path}:{statement.line}: {migration.label} ({section.direction}) failed at statement "
-        f"{statement.index} of {len(section.statements)}: {first_line}"
+        f"{statement.index} of {len(section.statements)}: {redact(first_line)}"
         + (f" [SQLSTATE {sqlstate}]" if sqlstate else "") + f"; {kept}",
-        hint=_failure_hint(migration, statement, section.transactional),
+        hint=_failure_hint(migration, section, statement, conn),
         details={"version": migration.version, "statement": statement.index, "line": statement.line,
                  "sqlstate": sqlstate},
     )
@@ -198,50 +217,147 @@ def run_transactional(ctx: ExecutionContext, migration: MigrationFile, section: 
     return retries
 
 
-def run_statements(ctx: ExecutionContext, migration: MigrationFile, section: Section, *, start_at: int,
-                   progress: Callable[[int, str | None], None]) -> int:
-    """Run a ``transaction:false`` section from statement ``start_at`` (1-based), one by one.
+@dataclass
+class Tracker:
+    """The history row of one ``transaction:false`` section while it runs, owned by this run.
 
-    ``progress(done, error)`` is called after each statement and on failure, in
-    autocommit, so the history always says how far the section got.
+    Up progress is ``statements_done`` with the checksums of the statements done;
+    down progress is ``down_done`` with its own checksums. Every update names the
+    run that owns the row, so two runs can never both advance it.
     """
+
+    conn: psycopg.Connection[Any]
+    migration: MigrationFile
+    direction: Literal["up", "down"]
+    run_id: str
+    done: int
+    checksums: tuple[str, ...]
+    up_done: int = 0
+    up_checksums: tuple[str, ...] = ()
+
+    @property
+    def section(self) -> Section:
+        section = self.migration.up if self.direction == "up" else self.migration.down
+        assert section is not None
+        return section
+
+    def _fields(self, status: str, done: int, checksums: tuple[str, ...], error: str | None,
+                duration_ms: int = 0) -> dict[str, Any]:
+        up = self.direction == "up"
+        return dict(version=self.migration.version, owner=self.run_id, run_id=self.run_id, status=status,
+                    checksum=self.migration.checksum,
+                    done=done if up else self.up_done, total=len(self.migration.up.statements),
+                    checksums=checksums if up else self.up_checksums,
+                    down_done=0 if up else done, down_total=0 if up else len(self.section.statements),
+                    down_checksums=() if up else checksums, error=error, duration_ms=duration_ms)
+
+    @property
+    def running_status(self) -> str:
+        return "running" if self.direction == "up" else "reverting"
+
+    def take_over(self, owner: str | None) -> None:
+        """Make the row this run's (from the run id ``owner`` last recorded in it), in the running status."""
+        fields = self._fields(self.running_status, self.done, self.checksums, None)
+        fields["owner"] = owner
+        history.progress(self.conn, **fields)
+
+    def done_sql(self, statement: Statement) -> sql.Composed:
+        """The UPDATE recording ``statement`` as done (sent in one message with it, so both commit together)."""
+        return history.progress_sql(**self._fields(self.running_status, statement.index,
+                                                   (*self.checksums, statement_checksum(statement)), None))
+
+    def advanced(self, statement: Statement) -> None:
+        """Note locally that ``statement`` is recorded as done."""
+        self.done = statement.index
+        self.checksums = (*self.checksums, statement_checksum(statement))
+
+    def mark_done(self, statement: Statement) -> None:
+        """Record ``statement`` as done on its own (for a statement that ran alone)."""
+        history.progress(self.conn, **self._fields(self.running_status, statement.index,
+                                                   (*self.checksums, statement_checksum(statement)), None))
+        self.advanced(statement)
+
+    def failed(self, error: str) -> None:
+        """Record that the statement after ``done`` failed (nothing of it was kept)."""
+        status = "failed" if self.direction == "up" else "revert_failed"
+        history.progress(self.conn, **self._fields(status, self.done, self.checksums, error))
+
+    def finished(self, duration_ms: int) -> None:
+        """Up: the row becomes ``applied``. Down: the row is removed."""
+        if self.direction == "up":
+            history.progress(self.conn, **self._fields("applied", self.done, self.checksums, None, duration_ms))
+        else:
+            self.conn.execute(history.delete_sql(self.migration.version, statuses=("reverting",)))
+
+
+def run_statements(ctx: ExecutionContext, section: Section, tracker: Tracker) -> int:
+    """Run a ``transaction:false`` section one statement at a time from ``tracker.done + 1``.
+
+    A statement that may run in a transaction travels in one message with the update
+    of its progress record, so the two commit together (a killed runner leaves no
+    doubt); one that must run alone (CONCURRENTLY, VACUUM...) is recorded right after
+    it. A failing statement is recorded as failed at statement K (nothing of K kept);
+    an interruption leaves the row as it is, for the next run to judge.
+    """
+    return sum(_run_one(ctx, section, tracker, statement) for statement in section.statements[tracker.done:])
+
+
+def _run_one(ctx: ExecutionContext, section: Section, tracker: Tracker, statement: Statement) -> int:
+    """Run one statement of a ``transaction:false`` section and record it; returns its lock retries."""
+    migration = tracker.migration
+    what = f"{migration.label} statement {statement.index}"
+    # CONCURRENTLY builds take only SHARE UPDATE EXCLUSIVE (reads and writes go on) and a
+    # lock timeout would leave an INVALID index behind, so they wait instead of timing out.
+    lock_timeout = 0.0 if _is_concurrent(statement) else ctx.policy.lock_timeout
     retries = 0
-    for statement in section.statements[start_at - 1:]:
-        # CONCURRENTLY builds take only SHARE UPDATE EXCLUSIVE (reads and writes go on) and a
-        # lock timeout would leave an INVALID index behind, so they wait instead of timing out.
-        lock_timeout = 0.0 if _is_concurrent(statement) else ctx.policy.lock_timeout
 
-        def attempt(statement: Statement = statement, lock_timeout: float = lock_timeout) -> None:
-            _set_timeouts(ctx, local=False, lock_timeout=lock_timeout)
-            if is_directive(statement):  # its handler takes its own short transactions and retries
-                name, args = directive_of(statement)
-                directives.run(ctx.conn, name, args, policy=ctx.policy, where=f"{migration.path}:{statement.line}")
-                return
-            with watch_lock_waits(ctx.watcher, ctx.conn.info.backend_pid, ctx.policy.lock_timeout):
-                ctx.conn.execute(statement.sql)
+    def attempt(alone: bool) -> None:
+        _set_timeouts(ctx, local=False, lock_timeout=lock_timeout)
+        if is_directive(statement):  # its handler takes its own short transactions, retries and resumes
+            name, args = directive_of(statement)
+            directives.run(ctx.conn, name, args, policy=ctx.policy, where=f"{migration.path}:{statement.line}")
+            return
+        text = sql.SQL(statement.sql)  # type: ignore[arg-type,unused-ignore]  # the SQL is the migration file
+        with watch_lock_waits(ctx.watcher, ctx.conn.info.backend_pid, ctx.policy.lock_timeout):
+            ctx.conn.execute(text if alone else sql.SQL("{};\n{}").format(text, tracker.done_sql(statement)))
 
-        def on_retry(attempt_no: int, blockers: list[Blocker], delay: float, statement: Statement = statement) -> None:
-            nonlocal retries
-            retries += 1
-            ctx.reporter.lock_retry(f"{migration.label} statement {statement.index}", attempt_no, blockers, delay)
+    def on_retry(attempt_no: int, blockers: list[Blocker], delay: float) -> None:
+        nonlocal retries
+        retries += 1
+        ctx.reporter.lock_retry(what, attempt_no, blockers, delay)
 
+    alone = runs_alone(statement)
+    try:
         try:
-            retry_on_lock_timeout(attempt, ctx.policy, what=f"{migration.label} statement {statement.index}",
-                                  on_retry=on_retry)
-        except psycopg.Error as exc:
-            failure = _fail(migration, section, statement, exc)
-            progress(statement.index - 1, failure.message)
-            raise failure from None
-        except BaseException:
-            progress(statement.index - 1, f"interrupted at statement {statement.index}")
-            raise
-        progress(statement.index, None)
+            retry_on_lock_timeout(lambda: attempt(alone), ctx.policy, what=what, on_retry=on_retry)
+        except psycopg.errors.ActiveSqlTransaction:
+            if alone:
+                raise
+            # not in our list of statements that must run alone, but PostgreSQL says it is one
+            alone = True
+            retry_on_lock_timeout(lambda: attempt(alone), ctx.policy, what=what, on_retry=on_retry)
+    except psycopg.Error as exc:
+        _record_failure(ctx, tracker, migration, section, statement, exc)
+    if alone:
+        tracker.mark_done(statement)
+    else:
+        tracker.advanced(statement)
     return retries
 
 
-def record_progress(conn: psycopg.Connection[Any], migration: MigrationFile, *, status: str, done: int,
-                    error: str | None, duration_ms: int = 0) -> None:
-    """Write the history row of a non-transactional section (autocommit)."""
-    history.record(conn, version=migration.version, name=migration.name, checksum=migration.checksum,
-                   duration_ms=duration_ms, transactional=False, status=status, statements_done=done,
-                   statements_total=len(migration.up.statements), error=error)
+def _record_failure(ctx: ExecutionContext, tracker: Tracker, migration: MigrationFile, section: Section,
+                    statement: Statement, exc: psycopg.Error) -> NoReturn:
+    if ctx.conn.closed:
+        raise connection_lost(migration, section.direction, exc) from None
+    failure = _fail(migration, section, statement, exc, ctx.conn)
+    tracker.failed(failure.message)
+    raise failure from None
+
+
+def connection_lost(migration: MigrationFile, direction: str, exc: BaseException) -> Unreachable:
+    """The one-line error for a work connection that died under ``migration`` (exit 3)."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return Unreachable(f"lost the connection to the database while running {migration.label} ({direction}): "
+                       f"{redact(first)}",
+                       hint="run `pgwarden migrate status` when the database is back: the history says what "
+                            "was kept, and `pgwarden migrate up` continues from there")

@@ -1,16 +1,23 @@
 """``partition advise``: which tables to partition, by which key and interval, with projected sizes.
 
-Thresholds are seed 004's (파티셔닝 적용 필요 시점): more than 1M rows, more than
-10 GB, more than 100k rows a month of growth, and sequential scans on large
-tables. Read-only: catalog and statistics views, plus ``min``/``max`` of candidate
-key columns under a short ``statement_timeout`` (skipped when too slow).
+Thresholds (:class:`Thresholds`; each a flag of ``partition advise`` and a key of
+``[partition] thresholds``): a table past 1M rows or 10 GB, or growing more than
+100k rows a month, deserves partitioning; and the same row and size limits bound
+each projected partition. Read-only: catalog and statistics views, plus
+``min``/``max`` of candidate key columns under a short ``statement_timeout``
+(skipped when too slow).
 
 Key choice: the timestamp/date column most used in WHERE clauses according to
 ``pg_stat_statements`` when that extension is installed; otherwise the NOT NULL
 time column whose name says "creation" (created_at, inserted_at, ...), else the
 first time column; with no time column, hash partitioning on the primary key.
-Interval: the longest of year, month, week, day that keeps a partition under
-``max_partition_rows`` rows at the observed growth.
+Interval: the longest of year, quarter, month, week, day whose projected
+partitions stay within the row and size thresholds at the observed growth.
+
+The advice never recommends a command that would be refused: a table without a
+primary key, referenced by foreign keys, used by views, with user triggers, or
+with unique constraints lacking the key gets ``blockers`` (what must change first)
+and no command.
 """
 
 from __future__ import annotations
@@ -23,7 +30,9 @@ from typing import TYPE_CHECKING, Any
 
 from psycopg import sql
 
-from pgwarden.partition.inspect import TIME_TYPES, open_session
+from pgwarden.partition.inspect import TIME_TYPES, open_session, table_info
+from pgwarden.partition.naming import Interval
+from pgwarden.partition.qualified import QualifiedName
 
 if TYPE_CHECKING:
     import psycopg
@@ -31,23 +40,26 @@ if TYPE_CHECKING:
     from pgwarden.config import Config
 
 PREFERRED = ("created_at", "inserted_at", "occurred_at", "logged_at", "timestamp", "ts", "time", "at", "date")
+DAYS_PER_MONTH = 30.44
+# longest first: (interval, months in one partition)
+CANDIDATES = ((Interval.YEAR, 12.0), (Interval.QUARTER, 3.0), (Interval.MONTH, 1.0),
+              (Interval.WEEK, 7 / DAYS_PER_MONTH), (Interval.DAY, 1 / DAYS_PER_MONTH))
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    """When a table deserves partitioning (seed 004's numbers by default)."""
+    """When a table deserves partitioning, and how large a projected partition may be."""
 
-    rows: int = 1_000_000
-    bytes: int = 10 * 1024**3
-    monthly_rows: int = 100_000
-    seq_scan_rows: int = 100_000  # a table this large being scanned sequentially
-    seq_scans: int = 50
-    max_partition_rows: int = 20_000_000
+    rows: int = 1_000_000  # a table past this; also the most rows a partition should hold
+    bytes: int = 10 * 1024**3  # a table past this; also the largest a partition should be
+    monthly_rows: int = 100_000  # growth a month that calls for partitioning
+    seq_scan_rows: int = 100_000  # a table this large being scanned sequentially ...
+    seq_scans: int = 50  # ... this many times
 
 
 @dataclass
 class Advice:
-    """One table: why to partition it, how, and what partitions would look like."""
+    """One table: why to partition it, how, what partitions would look like, or what must change first."""
 
     table: str
     rows: int
@@ -61,7 +73,8 @@ class Advice:
     modulus: int | None = None
     partition_rows: int | None = None
     partition_bytes: int | None = None
-    command: str | None = None
+    command: str | None = None  # None when blocked
+    blockers: list[str] = field(default_factory=list)  # what must change before the command can run
 
 
 @dataclass
@@ -70,6 +83,7 @@ class AdviseResult:
 
     env: str
     pg_stat_statements: bool
+    thresholds: Thresholds
     advice: list[Advice]
 
 
@@ -124,45 +138,63 @@ def _pick_key(columns: list[tuple[str, bool]], table: str,
 
 
 def _months(first: datetime, last: datetime) -> float:
-    return max((last - first).total_seconds() / (30.44 * 86400), 1.0)
+    return max((last - first).total_seconds() / (DAYS_PER_MONTH * 86400), 1.0)
 
 
-def choose_interval(monthly_rows: int, max_rows: int) -> tuple[str, float]:
-    """The longest interval whose partitions stay under ``max_rows``; returns (interval, months per partition)."""
-    for interval, months in (("1 year", 12.0), ("1 month", 1.0), ("1 week", 7 / 30.44)):
-        if monthly_rows * months <= max_rows:
+def choose_interval(monthly_rows: int, monthly_bytes: float, limits: Thresholds) -> tuple[Interval, float]:
+    """The longest interval whose partitions stay within ``limits.rows`` and ``limits.bytes``; (interval, months)."""
+    for interval, months in CANDIDATES:
+        if monthly_rows * months <= limits.rows and monthly_bytes * months <= limits.bytes:
             return interval, months
-    return "1 day", 1 / 30.44
+    return CANDIDATES[-1]
+
+
+def hash_modulus(rows: int, limits: Thresholds) -> int:
+    """The smallest power of two (at least 4) that keeps ``rows`` within ``limits.rows`` a partition."""
+    return int(max(4, 2 ** math.ceil(math.log2(max(1.0, rows / max(limits.rows, 1))))))
+
+
+def blockers(conn: psycopg.Connection[Any], name: QualifiedName, key: str) -> list[str]:
+    """What must change before ``partition convert`` of ``name`` by ``key`` would be accepted (empty: nothing).
+
+    The same rules ``convert`` applies: a primary key, nothing that prevents the swap
+    (:func:`pgwarden.partition.ddl.refusals`), no unique constraint that would lose
+    its uniqueness (:func:`pgwarden.partition.ddl.widened_uniques`).
+    """
+    from pgwarden.partition import ddl
+
+    info = table_info(conn, name)
+    out: list[str] = []
+    if not info.primary_key:
+        out.append("add a primary key (online conversion copies and replays by it)")
+    out += [f"{reason}: drop or move it first" for reason in ddl.refusals(conn, info)]
+    for change in ddl.widened_uniques(conn, info, [key]):
+        out.append(f"unique {change.name} ({', '.join(change.before)}) does not include {key}: keep that uniqueness "
+                   "elsewhere first (a lookup table with the unique constraint), or accept "
+                   f"UNIQUE ({', '.join(change.after)}) with --widen-unique")
+    return out
 
 
 def advise(config: Config, env: str | None, *, thresholds: Thresholds | None = None) -> AdviseResult:
-    """Tables past a threshold that are not partitioned yet, with key, interval and projected partition sizes."""
-    from pgwarden.db import resolve_target
+    """Tables past a threshold that are not partitioned yet, with key, interval, projected partition sizes,
+    and either a command that will be accepted or the blockers to remove first."""
+    from pgwarden.partition.target import resolve
     from pgwarden.units import human_size
 
     limits = thresholds or Thresholds()
-    target = resolve_target(config, env)
+    target = resolve(config, env, changes=False)
     conn = open_session(target.url)
     out: list[Advice] = []
     try:
         statements = _statements(conn)
         for schema, name, oid, rows, size, seq_scans in conn.execute(_TABLES_SQL).fetchall():
-            advice = Advice(f"{schema}.{name}", int(rows), int(size), int(seq_scans), None)
+            qualified = QualifiedName(schema, name)
+            advice = Advice(str(qualified), int(rows), int(size), int(seq_scans), None)
             columns = [(c, bool(nn)) for c, nn in conn.execute(_TIME_COLUMNS_SQL, [oid, list(TIME_TYPES)]).fetchall()]
             key, source = _pick_key(columns, name, statements)
-            first = last = None
-            if key:
-                try:
-                    with conn.transaction():
-                        conn.execute("SET LOCAL statement_timeout = '5s'")
-                        first, last = conn.execute(sql.SQL("SELECT min({k}), max({k}) FROM {t}").format(
-                            k=sql.Identifier(key), t=sql.Identifier(schema, name))).fetchone() or (None, None)
-                except Exception:  # noqa: BLE001 - too slow without an index: no growth figure
-                    first = last = None
+            first, last = _key_range(conn, qualified, key) if key else (None, None)
             if first is not None and last is not None:
-                first_dt = first if isinstance(first, datetime) else datetime.combine(first, datetime.min.time())
-                last_dt = last if isinstance(last, datetime) else datetime.combine(last, datetime.min.time())
-                advice.monthly_rows = int(rows / _months(first_dt, last_dt))
+                advice.monthly_rows = int(rows / _months(first, last))
             if rows > limits.rows:
                 advice.reasons.append(f"{rows:,} rows (> {limits.rows:,})")
             if size > limits.bytes:
@@ -177,21 +209,45 @@ def advise(config: Config, env: str | None, *, thresholds: Thresholds | None = N
             if key:
                 advice.key, advice.key_source = key, source
                 monthly = advice.monthly_rows or rows
-                advice.interval, months = choose_interval(monthly, limits.max_partition_rows)
+                interval, months = choose_interval(monthly, monthly * bytes_per_row, limits)
+                advice.interval = interval.value
                 advice.partition_rows = int(monthly * months)
-                advice.command = (f"pgwarden partition convert {schema}.{name} --key {key} "
-                                  f"--interval '{advice.interval}'")
+                option = f"--interval '{interval.value}'"
             else:
                 pk = conn.execute(_PK_SQL, [oid]).fetchone()
                 if pk:
                     advice.key, advice.key_source = str(pk[0]), "primary key (no time column: hash)"
-                    advice.modulus = max(4, 2 ** math.ceil(math.log2(max(1, rows / limits.max_partition_rows * 4))))
+                    advice.modulus = hash_modulus(int(rows), limits)
                     advice.partition_rows = int(rows / advice.modulus)
-                    advice.command = (f"pgwarden partition convert {schema}.{name} --key {pk[0]} "
-                                      f"--modulus {advice.modulus}")
+                    option = f"--modulus {advice.modulus}"
             if advice.partition_rows is not None:
                 advice.partition_bytes = int(advice.partition_rows * bytes_per_row)
+            if advice.key:
+                advice.blockers = blockers(conn, qualified, advice.key)
+                if not advice.blockers:
+                    advice.command = f"pgwarden partition convert {qualified.shell()} --key {advice.key} {option}"
+            else:
+                advice.blockers = ["no time column and no primary key: add a primary key (then hash partitioning "
+                                   "by it), or a time column to partition by"]
             out.append(advice)
     finally:
         conn.close()
-    return AdviseResult(target.env_name, statements is not None, out)
+    return AdviseResult(target.env, statements is not None, limits, out)
+
+
+def _key_range(conn: psycopg.Connection[Any], name: QualifiedName, key: str) -> tuple[datetime | None, datetime | None]:
+    """min/max of ``key`` as naive datetimes, or (None, None) when it takes longer than 5 s or is empty."""
+    try:
+        with conn.transaction():
+            conn.execute("SET LOCAL statement_timeout = '5s'")
+            row = conn.execute(sql.SQL("SELECT min({k}), max({k}) FROM {t}").format(
+                k=sql.Identifier(key), t=name.ident())).fetchone()
+    except Exception:  # noqa: BLE001 - too slow without an index: no growth figure
+        return None, None
+    if not row or row[0] is None:
+        return None, None
+
+    def naive(value: Any) -> datetime:
+        return value if isinstance(value, datetime) else datetime.combine(value, datetime.min.time())
+
+    return naive(row[0]), naive(row[1])

@@ -8,8 +8,8 @@ very same copy, and the old table would need the partition key in its primary
 key first (a rewrite of the index under lock). Copying into a twin keeps the
 original untouched until one short swap, and makes ``--abort`` trivial.
 
-Phases (persisted in ``pgwarden.partition_conversions``, so ``--resume`` continues
-after a crash or ``kill -9`` and ``--abort`` restores the original):
+Phases (persisted in ``pgwarden.partition_conversions`` through :class:`ConversionStore`, so
+:func:`resume` continues after a crash or ``kill -9`` and :func:`abort` restores the original):
 
 ===========  =====================================================================  =================================
 phase        what happens                                                           locks on the original table
@@ -26,8 +26,8 @@ catchup      replay the log until it is short; then verify: in one REPEATABLE   
              keys still in the log, must be equal (else stop, nothing swapped)
 swap         one transaction: LOCK original ACCESS EXCLUSIVE (lock_timeout,         ACCESS EXCLUSIVE for the swap
              retried), replay the last log rows, drop the trigger, rename the       (ms: a few hundred log rows)
-             original to ``<t>_pgw_old``, the twin to ``<t>``, move sequences
-             and index names
+             original to ``<t>_pgw_old``, the twin to ``<t>``; sequences and
+             index names keep their original names
 done         drop log and function; ``--drop-old`` drops ``<t>_pgw_old``           none
 ===========  =====================================================================  =================================
 
@@ -35,14 +35,17 @@ Writers therefore never wait longer than lock_timeout plus the swap itself;
 the default convert lock_timeout is 500 ms (``--lock-timeout``). Before each swap
 attempt the log is caught up outside the lock, so the locked part replays at
 most a few hundred rows; a swap that cannot get its lock is retried with backoff
-and finally gives up (exit 4) leaving the conversion resumable.
+by :func:`pgwarden.db.retry_on_lock_timeout` and finally gives up (exit 4)
+leaving the conversion resumable. Every tuning number is in :class:`Tuning`.
 
 Also guaranteed: ``TRUNCATE`` of the table is refused while it is being copied
 (the trigger could not capture it); a row written meanwhile outside every
-planned partition gets its partition added to the twin (not yet in use, so no
-one waits) and the copy continues; tables without a primary key, referenced by
+planned partition (SQLSTATE 23514 raised on the twin's parent with no constraint
+name) gets its partition added to the twin (not yet in use, so no one waits) and
+the copy continues; tables without a primary key, referenced by
 foreign keys, used by views, with user triggers or exclusion constraints are
-refused up front (exit 5) and nothing is created.
+refused up front (exit 5) and nothing is created; so is a unique constraint that
+would have to be widened with the key, unless ``widen_unique``.
 """
 
 from __future__ import annotations
@@ -50,52 +53,46 @@ from __future__ import annotations
 import json
 import os
 import signal
+import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import psycopg
 from psycopg import sql
 
 from pgwarden.errors import BadInput, ProblemsFound, Refused
 from pgwarden.partition import capture, ddl
+from pgwarden.partition.conversions import Conversion, ConversionStore
 from pgwarden.partition.create import check_key, partition_statements
-from pgwarden.partition.inspect import open_session, table_info
-from pgwarden.partition.naming import as_utc, shorten
+from pgwarden.partition.inspect import open_session, partitions, table_info
+from pgwarden.partition.naming import as_utc, parse_interval, period, shorten
+from pgwarden.partition.qualified import QualifiedName
+from pgwarden.partition.target import Where
 
 if TYPE_CHECKING:
-    import psycopg
-
-    from pgwarden.config import Config
     from pgwarden.db import LockRetryPolicy
     from pgwarden.partition.inspect import TableInfo
     from pgwarden.partition.spec import Layout
 
 FAILPOINT_ENV = "PGWARDEN_FAILPOINT"  # tests: kill -9 ourselves at a named point (e.g. "backfill:3", "swap")
-STATE_SQL = """
-CREATE TABLE IF NOT EXISTS pgwarden.partition_conversions (
-    table_schema text NOT NULL,
-    table_name   text NOT NULL,
-    layout       jsonb NOT NULL,
-    new_name     text NOT NULL,
-    old_name     text NOT NULL,
-    log_name     text NOT NULL,
-    function_name text NOT NULL,
-    trigger_name text NOT NULL,
-    twin         jsonb NOT NULL,
-    phase        text NOT NULL CHECK (phase IN ('backfill', 'catchup', 'swapped', 'done')),
-    cursor       jsonb,
-    rows_copied  bigint NOT NULL DEFAULT 0,
-    batches      integer NOT NULL DEFAULT 0,
-    replayed     bigint NOT NULL DEFAULT 0,
-    started_at   timestamptz NOT NULL DEFAULT now(),
-    updated_at   timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (table_schema, table_name)
-)
-"""
-
 Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Every number that shapes a conversion's speed and lock profile."""
+
+    batch: int = 10_000  # rows per backfill batch and log rows per replay transaction
+    lock_timeout: float | None = 0.5  # upper bound on each short lock wait (None: the environment's)
+    replay_every: int = 8  # replay the log once every this many backfill batches
+    swap_backlog: int = 2_000  # catch up until the log is this short, then verify
+    max_catchup_rounds: int = 200  # give up catching up after this many replay rounds (then verify anyway)
+    swap_tail: int = 200  # catch up to this many log rows outside the lock before each swap attempt
+    extend_attempts: int = 3  # times a row outside every partition may add partitions before giving up
 
 
 @dataclass
@@ -112,28 +109,11 @@ class ConvertResult:
     verified_rows: int | None = None
     checksum_equal: bool | None = None
     old_table: str | None = None
+    drop_old_sql: str | None = None  # the statement to drop the kept original, identifiers quoted
     swap_seconds: float | None = None
     seconds: float = 0.0
     resumed_from: str | None = None
     phase_seconds: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
-class _State:
-    schema: str
-    table: str
-    layout: dict[str, Any]
-    new_name: str
-    old_name: str
-    log_name: str
-    function_name: str
-    trigger_name: str
-    twin: dict[str, Any]
-    phase: str
-    cursor: Any
-    rows_copied: int
-    batches: int
-    replayed: int
 
 
 def failpoint(name: str) -> None:
@@ -142,14 +122,14 @@ def failpoint(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _load_state(conn: psycopg.Connection[Any], schema: str, table: str) -> _State | None:
-    if not conn.execute("SELECT to_regclass('pgwarden.partition_conversions') IS NOT NULL").fetchone()[0]:  # type: ignore[index]
-        return None
-    row = conn.execute("SELECT table_schema, table_name, layout, new_name, old_name, log_name, function_name, "
-                       "trigger_name, twin, phase, cursor, rows_copied, batches, replayed "
-                       "FROM pgwarden.partition_conversions WHERE table_schema = %s AND table_name = %s",
-                       [schema, table]).fetchone()
-    return _State(*row) if row else None
+def fits_no_partition(exc: psycopg.errors.CheckViolation, parent: QualifiedName) -> bool:
+    """Whether ``exc`` is "no partition of relation found for row" raised on ``parent``.
+
+    Decided by the diagnostics (SQLSTATE 23514 with no constraint name, on the
+    parent table), never by the message, which is translated under other ``lc_messages``.
+    """
+    diag = exc.diag
+    return diag.constraint_name is None and diag.schema_name == parent.schema and diag.table_name == parent.name
 
 
 def _twin_from(data: dict[str, Any]) -> ddl.Twin:
@@ -164,402 +144,420 @@ def _layout_json(layout: Layout) -> dict[str, Any]:
             "modulus": layout.modulus, "premake": layout.premake, "default_partition": layout.default_partition}
 
 
-class Converter:
-    """One conversion run (prepare, backfill, catch-up, verify, swap, finish) on one table."""
+class _Laps:
+    """Seconds spent per phase."""
 
-    def __init__(self, conn: psycopg.Connection[Any], url: str, info: TableInfo, policy: LockRetryPolicy, *,
-                 batch: int, progress: Progress | None):
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._mark = time.monotonic()
+
+    def lap(self, phase: str) -> None:
+        now = time.monotonic()
+        self.seconds[phase] = round(self.seconds.get(phase, 0.0) + now - self._mark, 3)
+        self._mark = now
+
+
+class Converter:
+    """The steps of one conversion (prepare, backfill, replay, verify, swap, finish) on one table."""
+
+    def __init__(self, conn: psycopg.Connection[Any], url: str, info: TableInfo, policy: LockRetryPolicy,
+                 tuning: Tuning, progress: Progress | None):
         self.conn = conn
         self.url = url
         self.info = info
         self.policy = policy
-        self.batch = batch
+        self.tuning = tuning
+        self.store = ConversionStore(conn)
         self.progress = progress or (lambda phase, done, total: None)
         self.columns = [c.name for c in info.columns if not c.generated]
         self.all_columns = [c.name for c in info.columns]
-        self.total = self._estimate()
+        row = conn.execute("SELECT greatest(reltuples::bigint, 0) FROM pg_class WHERE oid = %s", [info.oid]).fetchone()
+        self.total = int(row[0]) if row else 0
 
-    def _estimate(self) -> int:
-        row = self.conn.execute("SELECT greatest(reltuples::bigint, 0) FROM pg_class WHERE oid = %s",
-                                [self.info.oid]).fetchone()
-        return int(row[0]) if row else 0
+    @property
+    def name(self) -> QualifiedName:
+        return self.info.qualified_name
 
     # -- prepare ------------------------------------------------------------------------------------------------
-    def prepare(self, layout: Layout, now: datetime) -> _State:
+    def _refuse_nulls(self, layout: Layout) -> None:
+        if layout.default_partition or self.info.column(layout.key).not_null:
+            return
+        nulls = self.conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE {} IS NULL)").format(
+            self.name.ident(), sql.Identifier(layout.key))).fetchone()
+        if nulls and nulls[0]:
+            raise Refused(f"{self.name}.{layout.key} has NULLs; they fit no range partition",
+                          hint="fill them in, or pass --default to keep a default partition for them")
+
+    def _key_range(self, layout: Layout) -> tuple[datetime | None, datetime | None]:
+        if not layout.interval:
+            return None, None
+        key = sql.Identifier(layout.key)
+        bounds = self.conn.execute(sql.SQL("SELECT min({k}), max({k}) FROM {t}").format(
+            k=key, t=self.name.ident())).fetchone()
+        if not bounds or bounds[0] is None:
+            return None, None
+        return as_utc(bounds[0]), as_utc(bounds[1])
+
+    def prepare(self, layout: Layout, now: datetime, *, widen_unique: bool) -> Conversion:
+        """Build twin, partitions, log, capture trigger and the record in one lock-bounded transaction."""
         info, conn = self.info, self.conn
         if not info.primary_key:
             raise Refused(f"{info.qualified} has no primary key; online conversion needs one to copy in batches "
                           "and replay changes", hint="add a primary key first (pgwarden lint explains how, online)")
         check_key(info, layout)
-        key = sql.Identifier(layout.key)
-        table = ddl.ident(info.schema, info.name)
-        if not layout.default_partition and not info.column(layout.key).not_null:
-            nulls = conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE {} IS NULL)").format(
-                table, key)).fetchone()
-            if nulls and nulls[0]:
-                raise Refused(f"{info.qualified}.{layout.key} has NULLs; they fit no range partition",
-                              hint="fill them in, or pass --default to keep a default partition for them")
-        first = last = None
-        if layout.interval:
-            bounds = conn.execute(sql.SQL("SELECT min({k}), max({k}) FROM {t}").format(k=key, t=table)).fetchone()
-            if bounds and bounds[0] is not None:
-                first, last = as_utc(bounds[0]), as_utc(bounds[1])
+        self._refuse_nulls(layout)
+        first, last = self._key_range(layout)
         new_name = shorten(info.name, "_pgw_new")
-        twin = ddl.partitioned_twin(conn, info, new_name, layout.strategy, [layout.key])
+        twin = ddl.partitioned_twin(conn, info, new_name, layout.strategy, [layout.key], widen_unique=widen_unique)
         parts, names, default = partition_statements(layout, info.column(layout.key).type, new_name, now, first, last)
         tag = f"cv{info.oid}"
-        state = _State(info.schema, info.name, {**_layout_json(layout), "partitions": names + ([default] if default
-                                                                                            else [])},
-                       new_name, shorten(info.name, "_pgw_old"), f"{tag}_log", f"{tag}_capture",
-                       f"pgwarden_{tag}_capture", {
-                           "renames": twin.renames, "key_changes": [c.__dict__ for c in twin.key_changes],
-                           "owned_sequences": twin.owned_sequences, "identity_columns": twin.identity_columns},
-                       "backfill", None, 0, 0, 0)
-        install = capture.install_statements(conn, info, state.log_name, state.function_name, state.trigger_name)
+        conversion = Conversion(
+            self.name, _layout_json(layout), new_name, shorten(info.name, "_pgw_old"), f"{tag}_log",
+            f"{tag}_capture", f"pgwarden_{tag}_capture",
+            {"renames": twin.renames, "key_changes": [c.__dict__ for c in twin.key_changes],
+             "owned_sequences": twin.owned_sequences, "identity_columns": twin.identity_columns},
+            partitions=names + ([default] if default else []))
+        install = capture.install_statements(conn, info, conversion.log_name, conversion.function_name,
+                                             conversion.trigger_name)
         # no autovacuum on the twin while it is bulk-filled (it would compete with the copy); reset in finish()
-        quiet = [sql.SQL("ALTER TABLE {} SET (autovacuum_enabled = false)").format(ddl.ident(info.schema, name))
-                 for name in names + ([default] if default else [])]
+        quiet = [sql.SQL("ALTER TABLE {} SET (autovacuum_enabled = false)").format(self.name.sibling(p).ident())
+                 for p in conversion.partitions]
 
         def build() -> None:
-            conn.execute(STATE_SQL)
+            self.store.create_table()
             for statement in [*twin.create, *parts, *quiet, *install]:
                 conn.execute(statement)
-            conn.execute(
-                "INSERT INTO pgwarden.partition_conversions (table_schema, table_name, layout, new_name, old_name, "
-                "log_name, function_name, trigger_name, twin, phase) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [state.schema, state.table, json.dumps(state.layout), state.new_name, state.old_name, state.log_name,
-                 state.function_name, state.trigger_name, json.dumps(state.twin), state.phase])
+            self.store.insert(conversion)
 
         conn.execute("CREATE SCHEMA IF NOT EXISTS pgwarden")
         ddl.run_locked(conn, build, self.policy, what=f"install change capture on {info.qualified}")
         failpoint("prepare")
-        return state
+        return conversion
 
     # -- backfill -----------------------------------------------------------------------------------------------
-    def backfill(self, state: _State, replay_every: int = 8) -> None:
-        info, conn = self.info, self.conn
-        pk = info.primary_key
-        pk_cols = sql.SQL(", ").join(sql.Identifier(c) for c in pk)
-        cols = sql.SQL(", ").join(sql.Identifier(c) for c in self.columns)
-        desc = sql.SQL(", ").join(sql.SQL("{} DESC").format(sql.Identifier(c)) for c in pk)
-        old, new = ddl.ident(info.schema, info.name), ddl.ident(info.schema, state.new_name)
-        while state.phase == "backfill":
-            with conn.transaction():
+    def backfill(self, c: Conversion) -> None:
+        """Copy in keyset batches (one transaction each, cursor recorded with the batch) until done."""
+        pk = self.info.primary_key
+        pk_cols = sql.SQL(", ").join(sql.Identifier(col) for col in pk)
+        cols = sql.SQL(", ").join(sql.Identifier(col) for col in self.columns)
+        desc = sql.SQL(", ").join(sql.SQL("{} DESC").format(sql.Identifier(col)) for col in pk)
+        batch = self.tuning.batch
+        while c.phase == "backfill":
+            with self.conn.transaction():
+                params = self.cursor_values(c)
                 where: sql.Composable = sql.SQL("")
-                params = self.cursor_values(state)
                 if params is not None:
                     where = sql.SQL("WHERE ({}) > ({})").format(
                         pk_cols, sql.SQL(", ").join(sql.Placeholder() * len(pk)))
-                row = conn.execute(sql.SQL(
+                row = self.conn.execute(sql.SQL(
                     "WITH batch AS (SELECT {cols} FROM {old} {where} ORDER BY {pk} LIMIT {n}), "
                     "ins AS (INSERT INTO {new} ({cols}) OVERRIDING SYSTEM VALUE SELECT {cols} FROM batch) "
                     "SELECT (SELECT count(*) FROM batch), "
                     "(SELECT to_jsonb(b) FROM (SELECT {pk} FROM batch ORDER BY {desc} LIMIT 1) b)").format(
-                    cols=cols, old=old, where=where, pk=pk_cols, n=sql.Literal(self.batch), new=new, desc=desc),
-                    params).fetchone()
+                    cols=cols, old=self.name.ident(), where=where, pk=pk_cols, n=sql.Literal(batch),
+                    new=c.new.ident(), desc=desc), params).fetchone()
                 count, cursor = (int(row[0]), row[1]) if row else (0, None)
-                phase = "backfill" if count == self.batch else "catchup"
-                conn.execute("UPDATE pgwarden.partition_conversions SET cursor = coalesce(%s::jsonb, cursor), "
-                             "rows_copied = rows_copied + %s, batches = batches + 1, phase = %s, updated_at = now() "
-                             "WHERE table_schema = %s AND table_name = %s",
-                             [json.dumps(cursor) if cursor is not None else None, count, phase, info.schema, info.name])
-            state.cursor = cursor if cursor is not None else state.cursor
-            state.rows_copied += count
-            state.batches += 1
-            state.phase = phase
-            self.progress("backfill", state.rows_copied, max(self.total, state.rows_copied))
-            failpoint(f"backfill:{state.batches}")
-            if state.batches % replay_every == 0:
-                self.replay(state, rounds=1)
+                self.store.record_batch(c, count, cursor, "backfill" if count == batch else "catchup")
+            self.progress("backfill", c.rows_copied, max(self.total, c.rows_copied))
+            failpoint(f"backfill:{c.batches}")
+            if c.batches % self.tuning.replay_every == 0:
+                self.replay(c, rounds=1)
 
-    def cursor_values(self, state: _State) -> list[Any] | None:
+    def cursor_values(self, c: Conversion) -> list[Any] | None:
         """The backfill cursor as typed primary-key values (None before the first batch)."""
-        if state.cursor is None:
+        if c.cursor is None:
             return None
-        pk_cols = sql.SQL(", ").join(sql.Identifier(c) for c in self.info.primary_key)
+        pk_cols = sql.SQL(", ").join(sql.Identifier(col) for col in self.info.primary_key)
         values = self.conn.execute(sql.SQL("SELECT {} FROM jsonb_populate_record(NULL::{}, %s::jsonb)").format(
-            pk_cols, ddl.ident(self.info.schema, self.info.name)), [json.dumps(state.cursor)]).fetchone()
+            pk_cols, self.name.ident()), [json.dumps(c.cursor)]).fetchone()
         return list(values or ())
 
     # -- catch-up -------------------------------------------------------------------------------------------------
-    def replay(self, state: _State, *, rounds: int, until: int = 0) -> int:
+    def replay(self, c: Conversion, *, rounds: int, until: int = 0) -> int:
         """Replay log batches (each its own transaction) for ``rounds`` rounds or until the backlog <= ``until``."""
         total = 0
+        batch = self.tuning.batch
         for _ in range(rounds):
             with self.conn.transaction():
-                backfilling = state.phase == "backfill"
-                done = capture.replay_batch(self.conn, self.info, state.new_name, state.log_name, self.columns,
-                                            self.batch, backfilling=backfilling,
-                                            behind=self.cursor_values(state) if backfilling else None)
-                if done:
-                    self.conn.execute("UPDATE pgwarden.partition_conversions SET replayed = replayed + %s, "
-                                      "updated_at = now() WHERE table_schema = %s AND table_name = %s",
-                                      [done, self.info.schema, self.info.name])
+                backfilling = c.phase == "backfill"
+                done = capture.replay_batch(self.conn, self.info, c.new_name, c.log_name, self.columns, batch,
+                                            backfilling=backfilling,
+                                            behind=self.cursor_values(c) if backfilling else None)
+                self.store.record_replayed(c, done)
             total += done
-            state.replayed += done
-            if done < self.batch and capture.backlog(self.conn, state.log_name) <= until:
+            if done < batch and capture.backlog(self.conn, c.log_name) <= until:
                 break
         return total
 
-    def verify(self, state: _State) -> tuple[int, bool]:
-        """Count and checksum both tables in one snapshot, leaving out keys still in the log."""
-        import threading
+    def catch_up(self, c: Conversion) -> None:
+        """Replay until the log is at most ``swap_backlog`` rows (or ``max_catchup_rounds`` rounds passed)."""
+        for _ in range(self.tuning.max_catchup_rounds):
+            if not self.replay(c, rounds=1, until=self.tuning.swap_backlog):
+                return
+            if capture.backlog(self.conn, c.log_name) <= self.tuning.swap_backlog:
+                return
 
-        conn, info = self.conn, self.info
-        other = open_session(self.url)
+    def verify(self, c: Conversion) -> tuple[int, bool]:
+        """Count and checksum both tables in one snapshot (two scans in parallel), leaving out logged keys."""
+        info = self.info
+        binary = capture.binary_hash_works(self.conn, info.schema, info.name, self.all_columns)
         found: dict[str, Any] = {}
-
-        binary = capture.binary_hash_works(conn, info.schema, info.name, self.all_columns)
 
         def scan(session: psycopg.Connection[Any], table: str) -> None:
             try:
                 found[table] = session.execute(capture.checksum_sql(
-                    info.schema, table, state.log_name, self.all_columns, info.primary_key,
-                    binary_hash=binary)).fetchone()
+                    info.schema, table, c.log_name, self.all_columns, info.primary_key, binary_hash=binary)).fetchone()
             except Exception as exc:  # noqa: BLE001 - re-raised in the caller's thread
                 found[table] = exc
 
+        other = open_session(self.url)
         try:
-            with conn.transaction(), other.transaction():  # two scans in parallel, one snapshot
-                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]  # type: ignore[index]
+            with self.conn.transaction(), other.transaction():
+                self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                snapshot = self.conn.execute("SELECT pg_export_snapshot()").fetchone()
                 other.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                other.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
-                side = threading.Thread(target=scan, args=(other, state.new_name))
+                other.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot[0] if snapshot
+                                                                                        else None)))
+                side = threading.Thread(target=scan, args=(other, c.new_name))
                 side.start()
-                scan(conn, info.name)
+                scan(self.conn, info.name)
                 side.join()
         finally:
             other.close()
-        old, new = found[info.name], found[state.new_name]
+        old, new = found[info.name], found[c.new_name]
         for value in (old, new):
             if isinstance(value, Exception):
                 raise value
         return int(old[0]), tuple(old) == tuple(new)
 
     # -- swap -----------------------------------------------------------------------------------------------------
-    def swap(self, state: _State) -> float:
+    def swap(self, c: Conversion) -> float:
+        """Put the twin in place under a short ACCESS EXCLUSIVE lock; seconds the lock was held.
+
+        Each attempt first catches up outside the lock (so the locked part stays
+        short); lock timeouts are retried by :func:`pgwarden.db.retry_on_lock_timeout`.
+        """
+        from pgwarden.db import retry_on_lock_timeout
+
         info, conn = self.info, self.conn
-        twin = _twin_from(state.twin)
-        statements = ddl.swap_statements(conn, info, twin, state.new_name, state.old_name)
-        spent = {"seconds": 0.0}
+        statements = ddl.swap_statements(conn, info, _twin_from(c.twin), c.new_name, c.old_name)
+        tail = min(self.tuning.swap_tail, self.tuning.batch // 10)
 
-        def attempt() -> None:
-            conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(ddl.ident(info.schema, info.name)))
+        def locked() -> float:
+            conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(self.name.ident()))
             started = time.monotonic()
-            while capture.replay_batch(conn, info, state.new_name, state.log_name, self.columns, None):
+            while capture.replay_batch(conn, info, c.new_name, c.log_name, self.columns, None):
                 pass
-            for statement in capture.drop_triggers(info, info.name, state.trigger_name):
+            for statement in [*capture.drop_triggers(info, info.name, c.trigger_name), *statements]:
                 conn.execute(statement)
-            for statement in statements:
-                conn.execute(statement)
-            conn.execute("UPDATE pgwarden.partition_conversions SET phase = 'swapped', updated_at = now() "
-                         "WHERE table_schema = %s AND table_name = %s", [info.schema, info.name])
-            spent["seconds"] = time.monotonic() - started
+            self.store.mark_swapped(c)
+            return time.monotonic() - started
 
-        from dataclasses import replace
+        def attempt() -> float:
+            self.replay(c, rounds=50, until=tail)
+            return ddl.attempt_locked(conn, locked, self.policy)
 
-        from pgwarden.errors import LockTimeoutGaveUp
-
-        single = replace(self.policy, retries=0)
-        for retry in range(self.policy.retries + 1):
-            try:  # each attempt first catches up outside the lock, so the locked part stays short
-                self.replay(state, rounds=50, until=min(200, self.batch // 10))
-                ddl.run_locked(conn, attempt, single, what=f"swap {info.qualified} for its partitioned twin")
-                break
-            except LockTimeoutGaveUp:
-                if retry == self.policy.retries:
-                    raise
-                time.sleep(self.policy.delay(retry + 1))
-        state.phase = "swapped"
+        held = retry_on_lock_timeout(attempt, self.policy, what=f"swap {info.qualified} for its partitioned twin")
+        c.phase = "swapped"
         failpoint("swap")
-        return spent["seconds"]
+        return held
 
-    def extend_twin(self, state: _State) -> list[str]:
-        """Add the twin's missing range partitions for the original's current min..max key; their names.
+    def extend_twin(self, c: Conversion) -> list[str]:
+        """Add the twin's missing range partitions for the original's current keys; their names.
 
         The twin is not in use yet, so ``CREATE TABLE ... PARTITION OF`` locks nobody else out.
         """
-        from pgwarden.partition.inspect import partitions
-        from pgwarden.partition.naming import parse_interval
+        from pgwarden.partition.maintain import key_expr
 
-        interval = state.layout.get("interval")
+        interval = c.layout.get("interval")
         if not interval:
             return []
-        from pgwarden.partition.maintain import key_expr
-        from pgwarden.partition.naming import period as period_of
-
-        key_type = self.info.column(state.layout["key"]).type
+        key = c.layout["key"]
+        key_type = self.info.column(key).type
         unit = parse_interval(interval)
-        twin_oid = self.conn.execute("SELECT %s::regclass::oid", [
-            sql.Identifier(self.info.schema, state.new_name).as_string(self.conn)]).fetchone()[0]  # type: ignore[index]
-        have = [(p.lower, p.upper) for p in partitions(self.conn, twin_oid, exact_below=0)]
+        twin = table_info(self.conn, c.new)
+        have = [(p.lower, p.upper) for p in partitions(self.conn, twin.oid, exact_below=None)]
         starts = self.conn.execute(sql.SQL("SELECT DISTINCT {} FROM {} WHERE {} IS NOT NULL").format(
-            key_expr(self.info, unit, state.layout["key"]), ddl.ident(self.info.schema, self.info.name),
-            sql.Identifier(state.layout["key"]))).fetchall()
+            key_expr(self.info, unit, key), self.name.ident(), sql.Identifier(key))).fetchall()
         added: list[str] = []
         with self.conn.transaction():
             for (start,) in starts:
-                period = period_of(self.info.name, unit, as_utc(start))
-                if any((lo is None or lo < period.upper) and (hi is None or hi > period.lower) for lo, hi in have):
+                wanted = period(self.info.name, unit, as_utc(start))
+                if any((lo is None or lo < wanted.upper) and (hi is None or hi > wanted.lower) for lo, hi in have):
                     continue
-                self.conn.execute(ddl.partition_of(self.info.schema, state.new_name, period.name,
-                                                   ddl.range_bounds(period.lower, period.upper, key_type)))
-                have.append((period.lower, period.upper))
-                added.append(period.name)
+                self.conn.execute(ddl.partition_of(self.info.schema, c.new_name, wanted.name,
+                                                   ddl.range_bounds(wanted.lower, wanted.upper, key_type)))
+                have.append((wanted.lower, wanted.upper))
+                added.append(wanted.name)
+            self.store.record_partitions(c, added)
         return added
 
-    def finish(self, state: _State, drop_old: bool) -> None:
+    def finish(self, c: Conversion, drop_old: bool) -> None:
         """Drop log and capture function, re-enable autovacuum on the partitions, forget the conversion.
 
         Autovacuum then analyzes the partitions; run ``ANALYZE <table>`` for parent-level statistics.
         """
-        from pgwarden.partition.inspect import partitions
-
-        table_oid = self.conn.execute("SELECT %s::regclass::oid", [
-            sql.Identifier(self.info.schema, self.info.name).as_string(self.conn)]).fetchone()[0]  # type: ignore[index]
-        for part in partitions(self.conn, table_oid, exact_below=0):  # SHARE UPDATE EXCLUSIVE: DML goes on
+        table = table_info(self.conn, self.name)
+        for part in partitions(self.conn, table.oid, exact_below=None):  # SHARE UPDATE EXCLUSIVE: DML goes on
             ddl.run_locked(self.conn, [sql.SQL("ALTER TABLE {} RESET (autovacuum_enabled)").format(
                 ddl.ident(part.schema, part.name))], self.policy, what=f"re-enable autovacuum on {part.name}")
-        for statement in capture.cleanup_statements(state.log_name, state.function_name):
+        for statement in capture.cleanup_statements(c.log_name, c.function_name):
             self.conn.execute(statement)
         if drop_old:
-            ddl.run_locked(self.conn, [ddl.drop(self.info.schema, state.old_name)], self.policy,
-                           what=f"drop {self.info.schema}.{state.old_name}")
-        self.conn.execute("DELETE FROM pgwarden.partition_conversions WHERE table_schema = %s AND table_name = %s",
-                          [self.info.schema, self.info.name])
-        state.phase = "done"
+            ddl.run_locked(self.conn, [ddl.drop(self.info.schema, c.old_name)], self.policy,
+                           what=f"drop {c.old}")
+        self.store.forget(self.name)
+        c.phase = "done"
 
 
-def convert(config: Config, env: str | None, layout: Layout, *, batch: int = 10_000, resume: bool = False,
-            abort: bool = False, drop_old: bool = False, lock_timeout: float | None = 0.5,
-            now: datetime | None = None, progress: Progress | None = None, swap_backlog: int = 2_000,
-            max_catchup_rounds: int = 200) -> ConvertResult:
-    """Convert ``layout.table`` online (see the module doc), or ``resume`` / ``abort`` an earlier run.
+@contextmanager
+def _session(where: Where, name: QualifiedName,
+             tuning: Tuning) -> Iterator[tuple[psycopg.Connection[Any], LockRetryPolicy]]:
+    """The conversion's advisory lock, a UTC session and the lock policy (lock_timeout capped by ``tuning``)."""
+    from pgwarden.db import advisory_lock
 
-    Raises Refused (exit 5) when a conversion is already recorded and neither
-    ``resume`` nor ``abort`` is given, ProblemsFound (exit 1) when verification
-    finds a difference (nothing is swapped then; ``--abort`` cleans up), and
-    LockTimeoutGaveUp (exit 4) when a short lock cannot be had.
-    """
-    from pgwarden.db import LockRetryPolicy, advisory_lock, resolve_target
-    from pgwarden.events import record_event
-
-    started = time.monotonic()
-    target = resolve_target(config, env)
-    policy = LockRetryPolicy.from_config(config, target.env)
-    if lock_timeout is not None:
-        policy.lock_timeout = min(policy.lock_timeout, lock_timeout)
-    qualified = layout.qualified
-    with advisory_lock(target.url, f"pgwarden:partition-convert:{qualified}", timeout=5):
-        conn = open_session(target.url)
+    policy = where.policy
+    if tuning.lock_timeout is not None:
+        policy = replace(policy, lock_timeout=min(policy.lock_timeout, tuning.lock_timeout))
+    with advisory_lock(where.url, f"pgwarden:partition-convert:{name}", timeout=5):
+        conn = open_session(where.url)
         try:
-            state = _load_state(conn, layout.schema, layout.table)
-            if abort:
-                return _abort(conn, state, layout, policy, started)
-            if state is not None and not resume:
-                raise Refused(f"a conversion of {qualified} is already in progress (phase {state.phase})",
-                              hint=f"continue it: pgwarden partition convert {qualified} --resume "
-                                   f"(or undo it: --abort)")
-            if state is None and resume:
-                raise BadInput(f"no conversion of {qualified} to resume")
-            info = table_info(conn, layout.schema, layout.table)  # after a swap: the new, partitioned table
-            if info.partitioned and state is None:
-                raise Refused(f"{qualified} is already partitioned")
-            worker = Converter(conn, target.url, info, policy, batch=batch, progress=progress)
-            result = ConvertResult(qualified, "converted", resumed_from=state.phase if state else None)
-            if state is None:
-                state = worker.prepare(layout, as_utc(now or datetime.now(UTC)))
-                result.phase_seconds["prepare"] = round(time.monotonic() - started, 3)
-            result.partitions = list(state.layout.get("partitions", []))
-            result.key_changes = _twin_from(state.twin).key_changes
-            if state.phase in ("backfill", "catchup"):
-                for attempt in range(4):
-                    try:
-                        _copy_verify_swap(worker, state, result, swap_backlog, max_catchup_rounds)
-                        break
-                    except psycopg_errors().CheckViolation as exc:  # a row outside every partition of the twin
-                        added = worker.extend_twin(state) if attempt < 3 and "no partition" in str(exc) else []
-                        if not added:
-                            raise ProblemsFound(f"{qualified}: a row fits no partition of the new table: "
-                                                f"{str(exc).splitlines()[0]}",
-                                                hint=f"pgwarden partition convert {qualified} --abort") from None
-                        worker.progress(f"added partitions {', '.join(added)}", 0, 1)
-                if result.checksum_equal is False:
-                    record_event(conn, "partition.convert", qualified, "failed",
-                                 {"reason": "checksum differs", "rows": result.verified_rows})
-                    raise ProblemsFound(f"{qualified}: the copy differs from the original (count or checksum); "
-                                        "nothing was swapped",
-                                        hint=f"pgwarden partition convert {qualified} --abort, then report it")
-            worker.finish(state, drop_old)
-            result.rows_copied, result.rows_replayed, result.batches = state.rows_copied, state.replayed, state.batches
-            result.old_table = None if drop_old else f"{layout.schema}.{state.old_name}"
-            result.seconds = round(time.monotonic() - started, 3)
-            record_event(conn, "partition.convert", qualified, "ok",
-                         {"rows_copied": result.rows_copied, "replayed": result.rows_replayed,
-                          "verified_rows": result.verified_rows, "swap_seconds": result.swap_seconds,
-                          "key_changes": [c.__dict__ for c in result.key_changes], "old_table": result.old_table})
-            return result
+            yield conn, policy
         finally:
             conn.close()
 
 
-def psycopg_errors() -> Any:
-    """``psycopg.errors`` (imported lazily)."""
-    import psycopg.errors
-
-    return psycopg.errors
-
-
-def _copy_verify_swap(worker: Converter, state: _State, result: ConvertResult, swap_backlog: int,
-                      max_rounds: int) -> None:
-    """Backfill, catch up, verify and (only when equal) swap; sets the figures on ``result``."""
-    mark = time.monotonic()
-
-    def lap(phase: str) -> None:
-        nonlocal mark
-        now = time.monotonic()
-        result.phase_seconds[phase] = round(result.phase_seconds.get(phase, 0.0) + now - mark, 3)
-        mark = now
-
-    worker.backfill(state)
-    lap("backfill")
-    rounds = 0
-    while worker.replay(state, rounds=1, until=swap_backlog) and rounds < max_rounds:
-        rounds += 1
-        if capture.backlog(worker.conn, state.log_name) <= swap_backlog:
-            break
-    failpoint("catchup")
-    lap("catchup")
-    worker.progress("verify", 0, 1)
-    result.verified_rows, result.checksum_equal = worker.verify(state)
-    lap("verify")
-    if not result.checksum_equal:
-        return
-    worker.progress("swap", 0, 1)
-    result.swap_seconds = round(worker.swap(state), 4)
-    lap("swap")
-
-
-def _abort(conn: psycopg.Connection[Any], state: _State | None, layout: Layout, policy: LockRetryPolicy,
-           started: float) -> ConvertResult:
-    """Undo a conversion that has not swapped yet: drop trigger, twin, log; the original was never changed."""
+def _record(conn: psycopg.Connection[Any], name: QualifiedName, outcome: str, details: dict[str, Any]) -> None:
     from pgwarden.events import record_event
 
-    if state is None:
-        raise BadInput(f"no conversion of {layout.qualified} to abort")
-    if state.phase in ("swapped", "done"):
-        raise Refused(f"the conversion of {layout.qualified} already swapped; the original is kept as "
-                      f"{layout.schema}.{state.old_name} (frozen at the swap)",
-                      hint="finish it with --resume; to go back, rename the tables yourself")
-    info = table_info(conn, layout.schema, layout.table)
-    ddl.run_locked(conn, capture.drop_triggers(info, info.name, state.trigger_name), policy,
-                   what=f"drop the capture trigger of {info.qualified}")
-    for statement in [sql.SQL("DROP TABLE IF EXISTS {}").format(ddl.ident(info.schema, state.new_name)),
-                      *capture.cleanup_statements(state.log_name, state.function_name)]:
-        conn.execute(statement)
-    conn.execute("DELETE FROM pgwarden.partition_conversions WHERE table_schema = %s AND table_name = %s",
-                 [layout.schema, layout.table])
-    record_event(conn, "partition.convert", layout.qualified, "aborted", {"phase": state.phase})
-    return ConvertResult(layout.qualified, "aborted", rows_copied=state.rows_copied,
-                         seconds=round(time.monotonic() - started, 3))
+    record_event(conn, "partition.convert", str(name), outcome, details)
+
+
+def convert(where: Where, layout: Layout, tuning: Tuning = Tuning(), *, drop_old: bool = False,
+            widen_unique: bool = False, now: datetime | None = None,
+            progress: Progress | None = None) -> ConvertResult:
+    """Convert ``layout.name`` online (see the module doc) from start to finish.
+
+    Raises Refused (exit 5) when the table cannot be converted safely or a
+    conversion of it is already recorded (then :func:`resume` or :func:`abort`),
+    ProblemsFound (exit 1) when verification finds a difference (nothing is
+    swapped; :func:`abort` cleans up) and LockTimeoutGaveUp (exit 4) when a short
+    lock cannot be had (the conversion stays resumable).
+    """
+    started = time.monotonic()
+    with _session(where, layout.name, tuning) as (conn, policy):
+        recorded = ConversionStore(conn).load(layout.name)
+        if recorded is not None:
+            raise Refused(f"a conversion of {layout.name} is already in progress (phase {recorded.phase})",
+                          hint=f"continue it: pgwarden partition convert {layout.name.shell()} --resume "
+                               "(or undo it: --abort)")
+        info = table_info(conn, layout.name)
+        if info.partitioned:
+            raise Refused(f"{layout.name} is already partitioned")
+        worker = Converter(conn, where.url, info, policy, tuning, progress)
+        laps = _Laps()
+        conversion = worker.prepare(layout, as_utc(now or datetime.now(UTC)), widen_unique=widen_unique)
+        laps.lap("prepare")
+        return _complete(worker, conversion, drop_old, started, laps, resumed_from=None)
+
+
+def resume(where: Where, name: QualifiedName, tuning: Tuning = Tuning(), *, drop_old: bool = False,
+           progress: Progress | None = None) -> ConvertResult:
+    """Continue the recorded conversion of ``name`` from its last committed step (after a crash or exit 4).
+
+    BadInput (exit 2) when no conversion of ``name`` is recorded; otherwise as :func:`convert`.
+    """
+    started = time.monotonic()
+    with _session(where, name, tuning) as (conn, policy):
+        conversion = ConversionStore(conn).load(name)
+        if conversion is None:
+            raise BadInput(f"no conversion of {name} to resume")
+        info = table_info(conn, name)  # after a swap: the new, partitioned table
+        worker = Converter(conn, where.url, info, policy, tuning, progress)
+        return _complete(worker, conversion, drop_old, started, _Laps(), resumed_from=conversion.phase)
+
+
+def abort(where: Where, name: QualifiedName) -> ConvertResult:
+    """Undo a conversion that has not swapped yet: drop trigger, twin, log; the original was never changed.
+
+    BadInput (exit 2) when none is recorded; Refused (exit 5) once it swapped
+    (finish it with :func:`resume` instead).
+    """
+    started = time.monotonic()
+    with _session(where, name, Tuning()) as (conn, policy):
+        store = ConversionStore(conn)
+        c = store.load(name)
+        if c is None:
+            raise BadInput(f"no conversion of {name} to abort")
+        if c.phase in ("swapped", "done"):
+            raise Refused(f"the conversion of {name} already swapped; the original is kept as {c.old} "
+                          "(frozen at the swap)",
+                          hint="finish it with --resume; to go back, rename the tables yourself")
+        info = table_info(conn, name)
+        ddl.run_locked(conn, capture.drop_triggers(info, info.name, c.trigger_name), policy,
+                       what=f"drop the capture trigger of {name}")
+        for statement in [sql.SQL("DROP TABLE IF EXISTS {}").format(c.new.ident()),
+                          *capture.cleanup_statements(c.log_name, c.function_name)]:
+            conn.execute(statement)
+        store.forget(name)
+        _record(conn, name, "aborted", {"phase": c.phase})
+        return ConvertResult(str(name), "aborted", rows_copied=c.rows_copied,
+                             seconds=round(time.monotonic() - started, 3))
+
+
+def _complete(worker: Converter, c: Conversion, drop_old: bool, started: float, laps: _Laps,
+              resumed_from: str | None) -> ConvertResult:
+    """From wherever ``c`` stands: copy, verify, swap, finish; the result with its figures."""
+    result = ConvertResult(str(c.name), "converted", resumed_from=resumed_from,
+                           key_changes=_twin_from(c.twin).key_changes)
+    if c.phase in ("backfill", "catchup"):
+        _copy_verify_swap_extending(worker, c, result, laps)
+    worker.finish(c, drop_old)
+    result.partitions = list(c.partitions)
+    result.rows_copied, result.rows_replayed, result.batches = c.rows_copied, c.replayed, c.batches
+    if not drop_old:
+        result.old_table = str(c.old)
+        result.drop_old_sql = f"DROP TABLE {c.old.sql()};"
+    result.phase_seconds = laps.seconds
+    result.seconds = round(time.monotonic() - started, 3)
+    _record(worker.conn, c.name, "ok", {
+        "rows_copied": result.rows_copied, "replayed": result.rows_replayed, "verified_rows": result.verified_rows,
+        "swap_seconds": result.swap_seconds, "key_changes": [k.__dict__ for k in result.key_changes],
+        "old_table": result.old_table})
+    return result
+
+
+def _copy_verify_swap_extending(worker: Converter, c: Conversion, result: ConvertResult, laps: _Laps) -> None:
+    """Copy, verify, swap; a row outside every partition of the twin adds partitions and the copy goes on."""
+    attempts = worker.tuning.extend_attempts
+    for attempt in range(attempts + 1):
+        try:
+            _copy_verify_swap(worker, c, result, laps)
+            return
+        except psycopg.errors.CheckViolation as exc:
+            if attempt == attempts or not fits_no_partition(exc, c.new):
+                raise
+            added = worker.extend_twin(c)
+            if not added:
+                raise ProblemsFound(f"{c.name}: a row fits no partition of the new table",
+                                    hint=f"pgwarden partition convert {c.name.shell()} --abort") from None
+            worker.progress(f"added partitions {', '.join(added)}", 0, 1)
+
+
+def _copy_verify_swap(worker: Converter, c: Conversion, result: ConvertResult, laps: _Laps) -> None:
+    """Backfill, catch up, verify and (only when equal) swap; sets the figures on ``result``."""
+    worker.backfill(c)
+    laps.lap("backfill")
+    worker.catch_up(c)
+    failpoint("catchup")
+    laps.lap("catchup")
+    worker.progress("verify", 0, 1)
+    result.verified_rows, result.checksum_equal = worker.verify(c)
+    laps.lap("verify")
+    if not result.checksum_equal:
+        _record(worker.conn, c.name, "failed", {"reason": "checksum differs", "rows": result.verified_rows})
+        raise ProblemsFound(f"{c.name}: the copy differs from the original (count or checksum); nothing was swapped",
+                            hint=f"pgwarden partition convert {c.name.shell()} --abort, then report it")
+    worker.progress("swap", 0, 1)
+    result.swap_seconds = round(worker.swap(c), 4)
+    laps.lap("swap")

@@ -26,9 +26,9 @@ from pgwarden.partition.naming import default_name, hash_name, shorten, wanted_p
 
 if TYPE_CHECKING:
 
-    from pgwarden.config import Config
     from pgwarden.partition.inspect import TableInfo
     from pgwarden.partition.spec import Layout
+    from pgwarden.partition.target import Where
 
 
 @dataclass
@@ -56,7 +56,7 @@ def partition_statements(layout: Layout, key_type: str, parent: str, now: dateti
                          ) -> tuple[list[ddl.Statement], list[str], str | None]:
     """``CREATE TABLE ... PARTITION OF`` for a parent created in the same transaction.
 
-    Range: from the period holding ``first`` (default ``now``) to ``premake`` periods
+    Range: from the period holding ``first`` (default ``past`` periods before ``now``) to ``premake`` periods
     after ``now`` (or the period holding ``last`` if later); hash: every remainder.
     Returns (statements, partition names, default name).
     """
@@ -69,7 +69,7 @@ def partition_statements(layout: Layout, key_type: str, parent: str, now: dateti
             names.append(name)
         return statements, names, None
     assert layout.interval is not None
-    wanted = wanted_periods(layout.table, layout.interval, now, layout.premake)
+    wanted = wanted_periods(layout.table, layout.interval, now, layout.premake, layout.past)
     if first is not None and first < wanted[0].lower:
         from pgwarden.partition.naming import periods
 
@@ -89,25 +89,26 @@ def partition_statements(layout: Layout, key_type: str, parent: str, now: dateti
     return statements, names, default
 
 
-def create(config: Config, env: str | None, layout: Layout, *, now: datetime | None = None) -> CreateResult:
-    """Replace the empty table ``layout.table`` by a partitioned one with the same layout (see module doc)."""
-    from pgwarden.db import LockRetryPolicy, resolve_target
+def create(where: Where, layout: Layout, *, widen_unique: bool = False, now: datetime | None = None) -> CreateResult:
+    """Replace the empty table ``layout.name`` by a partitioned one with the same layout (see module doc).
+
+    A unique constraint that would have to include the partition key is refused
+    (exit 5) unless ``widen_unique``; sequences keep their names.
+    """
     from pgwarden.events import record_event
 
     now = now or datetime.now(UTC)
-    target = resolve_target(config, env)
-    policy = LockRetryPolicy.from_config(config, target.env)
-    conn = open_session(target.url)
+    policy = where.policy
+    conn = open_session(where.url)
     try:
-        info = table_info(conn, layout.schema, layout.table)
+        info = table_info(conn, layout.name)
         if info.partitioned:
             raise Refused(f"{info.qualified} is already partitioned",
                           hint="add a [[partitions]] entry and run `pgwarden partition maintain`")
         check_key(info, layout)
         new_name = shorten(layout.table, "_pgw_new")
-        twin = ddl.partitioned_twin(conn, info, new_name, layout.strategy, [layout.key])
+        twin = ddl.partitioned_twin(conn, info, new_name, layout.strategy, [layout.key], widen_unique=widen_unique)
         parts, names, default = partition_statements(layout, info.column(layout.key).type, new_name, now)
-        swap = ddl.swap_statements(conn, info, twin, new_name, old_name=None)
         result = CreateResult(info.qualified, layout.key, layout.strategy, names, default, twin.key_changes)
 
         def build() -> None:
@@ -116,10 +117,12 @@ def create(config: Config, env: str | None, layout: Layout, *, now: datetime | N
                 ddl.ident(info.schema, info.name))).fetchone()
             if has_rows and has_rows[0]:
                 raise Refused(f"{info.qualified} holds rows; `partition create` only reshapes an empty table",
-                              hint=f"convert it online: pgwarden partition convert {info.qualified} "
+                              hint=f"convert it online: pgwarden partition convert {info.qualified_name.shell()} "
                                    f"--key {layout.key} " + (f"--interval '{layout.interval.value}'"
                                                              if layout.interval else f"--modulus {layout.modulus}"))
-            for statement in [*twin.create, *parts, *swap]:
+            for statement in [*twin.create, *parts]:
+                conn.execute(statement)
+            for statement in ddl.swap_statements(conn, info, twin, new_name, old_name=None):  # the twin exists now
                 conn.execute(statement)
 
         ddl.run_locked(conn, build, policy, what=f"partition create {info.qualified}")

@@ -31,12 +31,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from psycopg import sql
 
 from pgwarden.errors import Refused
 from pgwarden.partition.naming import bound_literal, shorten
+from pgwarden.partition.qualified import QualifiedName
 
 if TYPE_CHECKING:
     import psycopg
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from pgwarden.partition.inspect import TableInfo
 
 Statement = sql.SQL | sql.Composed  # what Connection.execute accepts
+T = TypeVar("T")
 LIKE_OPTIONS = sql.SQL(
     "INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED INCLUDING STORAGE "
     "INCLUDING COMPRESSION INCLUDING COMMENTS"
@@ -107,20 +109,40 @@ def drop(schema: str, name: str) -> sql.Composed:
     return sql.SQL("DROP TABLE {}").format(ident(schema, name))
 
 
+def attempt_locked(conn: psycopg.Connection[Any], work: Callable[[], T], policy: LockRetryPolicy, *,
+                   transaction: bool = True, watcher: psycopg.Connection[Any] | None = None) -> T:
+    """One attempt at ``work`` under ``lock_timeout``; a lock timeout raises LockAttemptTimedOut (rolled back).
+
+    In a transaction (default) the work is atomic; with ``transaction=False`` each
+    statement autocommits (needed for ``DETACH ... CONCURRENTLY``) and ``work`` must
+    be safe to re-run. Meant to be passed to :func:`pgwarden.db.retry_on_lock_timeout`.
+    """
+    from pgwarden.db import watch_lock_waits
+    from pgwarden.units import postgres_duration
+
+    timeout = postgres_duration(policy.lock_timeout)
+    with watch_lock_waits(watcher, conn.info.backend_pid, policy.lock_timeout):
+        if transaction:
+            with conn.transaction():
+                conn.execute("SELECT set_config('lock_timeout', %s, true)", [timeout])
+                return work()
+        conn.execute("SELECT set_config('lock_timeout', %s, false)", [timeout])
+        try:
+            return work()
+        finally:
+            conn.execute("RESET lock_timeout")
+
+
 def run_locked(conn: psycopg.Connection[Any], statements: Sequence[Statement] | Callable[[], None],
                policy: LockRetryPolicy, *, what: str, transaction: bool = True,
                watcher: psycopg.Connection[Any] | None = None) -> None:
     """Run ``statements`` (or a callable doing its own work) under ``lock_timeout``, retrying lock timeouts.
 
-    In a transaction (default) the work is atomic and rolled back before each
-    retry; with ``transaction=False`` each statement autocommits (needed for
-    ``DETACH ... CONCURRENTLY``) and the callable must be safe to re-run.
-    Gives up with LockTimeoutGaveUp (exit 4) naming the blockers.
+    Each attempt is :func:`attempt_locked`; retries with backoff through
+    :func:`pgwarden.db.retry_on_lock_timeout`, which gives up with LockTimeoutGaveUp
+    (exit 4) naming the blockers.
     """
-    from pgwarden.db import retry_on_lock_timeout, watch_lock_waits
-    from pgwarden.units import postgres_duration
-
-    timeout = postgres_duration(policy.lock_timeout)
+    from pgwarden.db import retry_on_lock_timeout
 
     def body() -> None:
         if callable(statements):
@@ -129,20 +151,8 @@ def run_locked(conn: psycopg.Connection[Any], statements: Sequence[Statement] | 
             for statement in statements:
                 conn.execute(statement)
 
-    def attempt() -> None:
-        with watch_lock_waits(watcher, conn.info.backend_pid, policy.lock_timeout):
-            if transaction:
-                with conn.transaction():
-                    conn.execute("SELECT set_config('lock_timeout', %s, true)", [timeout])
-                    body()
-            else:
-                conn.execute("SELECT set_config('lock_timeout', %s, false)", [timeout])
-                try:
-                    body()
-                finally:
-                    conn.execute("RESET lock_timeout")
-
-    retry_on_lock_timeout(attempt, policy, what=what)
+    retry_on_lock_timeout(lambda: attempt_locked(conn, body, policy, transaction=transaction, watcher=watcher),
+                          policy, what=what)
 
 
 # --- a partitioned twin of an existing table (used by `create` and `convert`) ---------------------------------
@@ -154,6 +164,7 @@ class KeyChange:
     name: str
     before: list[str]
     after: list[str]
+    kind: str = "unique"  # "primary key" | "unique"
 
 
 @dataclass
@@ -223,6 +234,22 @@ def _with_key(columns: list[str], key: list[str]) -> list[str]:
     return columns + [k for k in key if k not in columns]
 
 
+def widened_uniques(conn: psycopg.Connection[Any], info: TableInfo, key: list[str]) -> list[KeyChange]:
+    """Unique constraints and indexes (not the primary key) that lack a column of ``key``.
+
+    Partitioning would have to extend them with the key, which weakens them: the one
+    rule that `create`, `convert` and `advise` apply.
+    """
+    out: list[KeyChange] = []
+    for index_name, _indexdef, unique, contype, conname, columns in conn.execute(_INDEXES_SQL, [info.oid]).fetchall():
+        if not unique or contype == "p":
+            continue
+        after = _with_key(list(columns), key)
+        if after != list(columns):
+            out.append(KeyChange(conname or index_name, list(columns), after, "unique"))
+    return out
+
+
 def _rewrite_index(indexdef: str, schema: str, new_table: str, new_name: str, key: list[str],
                    unique: bool) -> Statement:
     """The index definition moved onto the new table (and extended with the key when unique), via pglast."""
@@ -241,15 +268,31 @@ def _rewrite_index(indexdef: str, schema: str, new_table: str, new_name: str, ke
     return sql.SQL(RawStream()(stmt))  # text produced from the catalog's own definition, names re-quoted by pglast
 
 
+def widening_refusal(info: TableInfo, changes: list[KeyChange]) -> Refused:
+    """Why widening unique constraints is refused, what uniqueness would be lost, and the alternatives."""
+    what = "; ".join(f"{c.name}: UNIQUE ({', '.join(c.before)}) would become UNIQUE ({', '.join(c.after)})"
+                     for c in changes)
+    return Refused(
+        f"{info.qualified}: {what}. PostgreSQL enforces uniqueness on a partitioned table only together with the "
+        "partition key, so two rows with the same value in different partitions would be accepted",
+        hint="pass --widen-unique to accept that loss; or keep the uniqueness another way: a separate lookup table "
+             "with the unique constraint (written in the same transaction), a unique index on each partition "
+             "(unique within a partition only), or a partition key that is part of the constraint")
+
+
 def partitioned_twin(conn: psycopg.Connection[Any], info: TableInfo, new_name: str, strategy: str,
-                     key: list[str], *, suffix: str = "_pgw") -> Twin:
+                     key: list[str], *, widen_unique: bool = False, suffix: str = "_pgw") -> Twin:
     """Statements creating ``new_name``: same columns, PARTITION BY ``strategy`` (``key``), indexes on the parent.
 
-    A primary key or unique index lacking the key columns is extended with them
-    (reported in ``key_changes``). Refuses (exit 5) tables that cannot be swapped
-    safely: referenced by foreign keys, used by views, with user triggers or
-    exclusion constraints, or in an inheritance tree.
+    A primary key lacking the key columns is extended with them (reported in
+    ``key_changes``); a unique constraint or index lacking them is refused (exit 5,
+    see :func:`widening_refusal`) unless ``widen_unique``. Refuses (exit 5) tables
+    that cannot be swapped safely: referenced by foreign keys, used by views, with
+    user triggers or exclusion constraints, or in an inheritance tree.
     """
+    widened = widened_uniques(conn, info, key)
+    if widened and not widen_unique:
+        raise widening_refusal(info, widened)
     reasons = refusals(conn, info)
     if reasons:
         raise Refused(f"{info.qualified} cannot be partitioned by pgwarden: " + "; ".join(reasons),
@@ -266,14 +309,15 @@ def partitioned_twin(conn: psycopg.Connection[Any], info: TableInfo, new_name: s
         if contype in ("p", "u"):
             after = _with_key(list(columns), key)
             if after != list(columns):
-                twin.key_changes.append(KeyChange(conname, list(columns), after))
+                twin.key_changes.append(KeyChange(conname, list(columns), after,
+                                                  "primary key" if contype == "p" else "unique"))
             kind = sql.SQL("PRIMARY KEY") if contype == "p" else sql.SQL("UNIQUE")
             twin.create.append(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {} ({})").format(
                 ident(schema, new_name), sql.Identifier(temp), kind,
                 sql.SQL(", ").join(sql.Identifier(c) for c in after)))
             continue
         if unique:
-            twin.key_changes.append(KeyChange(index_name, list(columns), _with_key(list(columns), key)))
+            twin.key_changes.append(KeyChange(index_name, list(columns), _with_key(list(columns), key), "unique"))
         twin.create.append(_rewrite_index(indexdef, schema, new_name, temp, key, unique))
     for conname, definition in conn.execute(_FKS_SQL, [info.oid]).fetchall():
         twin.create.append(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
@@ -293,17 +337,24 @@ def partitioned_twin(conn: psycopg.Connection[Any], info: TableInfo, new_name: s
 def swap_statements(conn: psycopg.Connection[Any], info: TableInfo, twin: Twin, new_name: str,
                     old_name: str | None) -> list[Statement]:
     """Statements that put the twin in place of ``info``: the old table is renamed to ``old_name``
-    (or dropped when None), sequences move to the twin, identity sequences continue where they were,
-    and the twin's indexes take the original names.
+    (or dropped when None), sequences move to the twin, identity sequences continue where they were
+    and keep their names (the old table's is renamed ``<seq>_pgw_old``), and the twin's indexes take
+    the original names. The twin must exist (its identity sequences are looked up).
     """
     schema = info.schema
     out: list[Statement] = []
+    identity_renames: list[Statement] = []
     for column in twin.identity_columns:
-        out.append(sql.SQL(
-            "SELECT setval(pg_get_serial_sequence({new}, {col}), s.last_value, s.is_called) "
-            "FROM (SELECT last_value, is_called FROM {seq}) s").format(
-            new=sql.Literal(f'{sql.Identifier(schema, new_name).as_string(conn)}'), col=sql.Literal(column),
-            seq=sql.SQL(_serial_sequence(conn, info, column))))
+        old_seq = _serial_sequence(conn, schema, info.name, column)
+        new_seq = _serial_sequence(conn, schema, new_name, column)
+        out.append(sql.SQL("SELECT setval({new}, s.last_value, s.is_called) "
+                           "FROM (SELECT last_value, is_called FROM {old}) s").format(
+            new=sql.Literal(new_seq.ident().as_string(conn)), old=old_seq.ident()))
+        if old_name is not None:
+            out.append(sql.SQL("ALTER SEQUENCE {} RENAME TO {}").format(
+                old_seq.ident(), sql.Identifier(shorten(old_seq.name, "_pgw_old"))))
+        identity_renames.append(sql.SQL("ALTER SEQUENCE {} RENAME TO {}").format(
+            new_seq.ident(), sql.Identifier(old_seq.name)))
     for seq_schema, seq, column in twin.owned_sequences:
         out.append(sql.SQL("ALTER SEQUENCE {} OWNED BY {}").format(
             ident(seq_schema, seq), sql.Identifier(schema, new_name, column)))
@@ -317,11 +368,18 @@ def swap_statements(conn: psycopg.Connection[Any], info: TableInfo, twin: Twin, 
     out.append(sql.SQL("ALTER TABLE {} RENAME TO {}").format(ident(schema, new_name), sql.Identifier(info.name)))
     for temp, original in twin.renames:
         out.append(sql.SQL("ALTER INDEX {} RENAME TO {}").format(ident(schema, temp), sql.Identifier(original)))
-    return out
+    return out + identity_renames
 
 
-def _serial_sequence(conn: psycopg.Connection[Any], info: TableInfo, column: str) -> str:
-    row = conn.execute("SELECT pg_get_serial_sequence(%s, %s)",
-                       [sql.Identifier(info.schema, info.name).as_string(conn), column]).fetchone()
-    assert row and row[0], f"{info.qualified}.{column} has no identity sequence"
-    return str(row[0])  # already quoted by PostgreSQL
+_SERIAL_SEQUENCE_SQL = """
+SELECT n.nspname, s.relname FROM pg_depend d
+JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S' JOIN pg_namespace n ON n.oid = s.relnamespace
+JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+WHERE d.refobjid = %s::regclass AND a.attname = %s AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+"""
+
+
+def _serial_sequence(conn: psycopg.Connection[Any], schema: str, table: str, column: str) -> QualifiedName:
+    row = conn.execute(_SERIAL_SEQUENCE_SQL, [sql.Identifier(schema, table).as_string(conn), column]).fetchone()
+    assert row, f"{schema}.{table}.{column} has no identity sequence"
+    return QualifiedName(str(row[0]), str(row[1]))

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pgwarden.errors import BadInput
 from pgwarden.partition.naming import as_utc
+from pgwarden.partition.qualified import QualifiedName
 
 if TYPE_CHECKING:
     import psycopg
@@ -61,6 +62,10 @@ class TableInfo:
     def qualified(self) -> str:
         return f"{self.schema}.{self.name}"
 
+    @property
+    def qualified_name(self) -> QualifiedName:
+        return QualifiedName(self.schema, self.name)
+
     def column(self, name: str) -> Column:
         for col in self.columns:
             if col.name == name:
@@ -89,25 +94,26 @@ FROM pg_attribute a WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdroppe
 """
 
 
-def split_name(table: str, schema: str | None = None) -> tuple[str, str]:
-    """``'s.t'`` or ``'t'`` (+ default schema) into (schema, table)."""
-    if "." in table and schema in (None, "public"):
-        first, _, rest = table.partition(".")
-        return first, rest
-    return schema or "public", table
-
-
-def table_info(conn: psycopg.Connection[Any], schema: str, table: str) -> TableInfo:
-    """Describe ``schema.table``; BadInput (exit 2) when it does not exist."""
+def find_table(conn: psycopg.Connection[Any], name: QualifiedName) -> TableInfo | None:
+    """Describe ``name``, or None when no such (plain or partitioned) table exists."""
+    schema, table = name.schema, name.name
     row = conn.execute(_TABLE_SQL, [schema, table]).fetchone()
     if row is None:
-        raise BadInput(f"table {schema}.{table} does not exist")
+        return None
     oid, relkind, strategy, key, pk = row
     columns = [Column(*r) for r in conn.execute(_COLUMNS_SQL, [oid]).fetchall()]
     key_type = None
     if key:
         key_type = next((c.type for c in columns if c.name == key[0]), None)
     return TableInfo(schema, table, oid, relkind == "p", strategy, list(key), key_type, columns, list(pk))
+
+
+def table_info(conn: psycopg.Connection[Any], name: QualifiedName) -> TableInfo:
+    """Describe ``name``; BadInput (exit 2) when it does not exist."""
+    info = find_table(conn, name)
+    if info is None:
+        raise BadInput(f"table {name} does not exist")
+    return info
 
 
 @dataclass
@@ -153,8 +159,13 @@ def parse_bound_value(text: str) -> datetime | None:
     return as_utc(parsed)
 
 
-def partitions(conn: psycopg.Connection[Any], parent_oid: int, *, exact_below: int = 100_000) -> list[PartitionInfo]:
-    """Every partition of ``parent_oid``; row counts are exact for tables below ``exact_below`` estimated rows."""
+def partitions(conn: psycopg.Connection[Any], parent_oid: int, *,
+               exact_below: int | None = 100_000) -> list[PartitionInfo]:
+    """Every partition of ``parent_oid`` with parsed bounds (the one bound parser of pgwarden).
+
+    Row counts are exact (``count(*)``) for partitions below ``exact_below`` estimated
+    rows; ``exact_below=None`` never counts (catalog reads only).
+    """
     from psycopg import sql
 
     out: list[PartitionInfo] = []
@@ -170,7 +181,7 @@ def partitions(conn: psycopg.Connection[Any], parent_oid: int, *, exact_below: i
         hashed = _HASH.match(bound)
         if hashed:
             info.modulus, info.remainder = int(hashed["m"]), int(hashed["r"])
-        if reltuples < exact_below:
+        if exact_below is not None and reltuples < exact_below:
             counted = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, name))).fetchone()
             info.rows, info.rows_exact = int(counted[0]) if counted else 0, True
         else:
@@ -211,12 +222,13 @@ def find_gaps(parts: list[PartitionInfo]) -> tuple[list[tuple[datetime, datetime
     return gaps, overlaps
 
 
-def list_partitions(conn: psycopg.Connection[Any], schema: str, table: str) -> ListResult:
+def list_partitions(conn: psycopg.Connection[Any], name: QualifiedName) -> ListResult:
     """``partition list``: BadInput when the table is not partitioned."""
-    info = table_info(conn, schema, table)
+    info = table_info(conn, name)
     if not info.partitioned:
         raise BadInput(f"{info.qualified} is not partitioned",
-                       hint=f"convert it online: pgwarden partition convert {info.qualified} --key K --interval I")
+                       hint=f"convert it online: pgwarden partition convert {info.qualified_name.shell()} "
+                            "--key K --interval I")
     parts = partitions(conn, info.oid)
     ordered = sorted(parts, key=lambda p: (p.is_default, p.remainder if p.remainder is not None else -1,
                                             p.lower is not None, p.lower or _MIN, p.name))
@@ -238,13 +250,50 @@ def list_partitions(conn: psycopg.Connection[Any], schema: str, table: str) -> L
     return ListResult(info.qualified, info.strategy, info.key, ordered, gaps, overlaps)
 
 
-def show(config: Any, env: str | None, table: str) -> ListResult:
-    """``partition list TABLE`` on ``env``: partitions with bounds, rows, size; gaps and overlaps flagged."""
-    from pgwarden.db import resolve_target
+def covers(parts: list[PartitionInfo], moment: datetime) -> bool:
+    """Whether a range partition (not the default one) holds ``moment``."""
+    return any(not p.is_default and (p.lower or p.upper) and (p.lower is None or p.lower <= moment)
+               and (p.upper is None or moment < p.upper) for p in parts)
 
-    schema, name = split_name(table)
-    conn = open_session(resolve_target(config, env).url)
-    try:
-        return list_partitions(conn, schema, name)
-    finally:
-        conn.close()
+
+@dataclass
+class ManagedTable:
+    """What pgwarden manages around one configured partitioned table (expected, not drift)."""
+
+    parent: str
+    attached: list[str] = field(default_factory=list)  # partitions, as schema.name
+    detached: list[str] = field(default_factory=list)  # standalone tables named like its partitions (retention)
+    kept_originals: list[str] = field(default_factory=list)  # ``<table>_pgw_old`` kept by convert
+
+    @property
+    def names(self) -> set[str]:
+        """Every managed relation as ``schema.name``."""
+        return set(self.attached) | set(self.detached) | set(self.kept_originals)
+
+
+_STANDALONE_SQL = """
+SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relname ~ %s
+ORDER BY 1
+"""
+
+
+def child_name_pattern(table: str) -> str:
+    """A regex for the names :mod:`pgwarden.partition.naming` gives the partitions of ``table``."""
+    return "^" + re.escape(table) + r"_(p\d{4}(_\d{2}(_\d{2})?|w\d{2}|q[1-4])?|h\d+|default)$"
+
+
+def managed(conn: psycopg.Connection[Any], name: QualifiedName) -> ManagedTable:
+    """The partitions of ``name``, detached tables named like them and a kept original (catalog reads only)."""
+    from pgwarden.partition.naming import shorten
+
+    out = ManagedTable(str(name))
+    info = find_table(conn, name)
+    if info is not None and info.partitioned:
+        out.attached = sorted(f"{p.schema}.{p.name}" for p in partitions(conn, info.oid, exact_below=None))
+    out.detached = [f"{name.schema}.{r[0]}" for r in conn.execute(
+        _STANDALONE_SQL, [name.schema, child_name_pattern(name.name)]).fetchall()]
+    old = name.sibling(shorten(name.name, "_pgw_old"))
+    if find_table(conn, old) is not None:
+        out.kept_originals = [str(old)]
+    return out

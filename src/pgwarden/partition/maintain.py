@@ -2,10 +2,12 @@
 
 Guarantees:
 
-* Idempotent: a second run with the same ``--now`` changes nothing.
-* Complete: the current period, ``premake`` ahead, and every period between the newest
-  partition and now (a cron job that did not run for a while leaves no hole). Older gaps
-  are reported by ``partition list``, not filled.
+* Idempotent from the first run: one run brings each table to its final state and a
+  second run with the same ``--now`` changes nothing. No partition is created that
+  retention would remove (its whole range lies before the retention cutoff).
+* Complete: ``past`` periods back, the current period, ``premake`` ahead, and every
+  period between the newest partition and now (a cron job that did not run for a while
+  leaves no hole). Older gaps are reported by ``partition list``, not filled.
 * Serialised: the whole run holds the advisory lock ``pgwarden:partition-maintain``
   (polled, never queued); a concurrent run waits for it, then finds nothing to do.
 * Every DDL runs under ``lock_timeout`` with retries; nothing waits in a lock queue
@@ -52,7 +54,8 @@ from psycopg import sql
 
 from pgwarden.partition import ddl
 from pgwarden.partition.inspect import PartitionInfo, open_session, partitions, table_info
-from pgwarden.partition.naming import Interval, Period, default_name, hash_name, period, wanted_periods
+from pgwarden.partition.naming import Interval, Period, default_name, hash_name, period, periods, wanted_periods
+from pgwarden.partition.qualified import QualifiedName
 
 if TYPE_CHECKING:
     import psycopg
@@ -63,7 +66,8 @@ if TYPE_CHECKING:
     from pgwarden.partition.spec import Layout
 
 LOCK_NAME = "pgwarden:partition-maintain"
-_TRUNC_UNIT = {Interval.DAY: "day", Interval.WEEK: "week", Interval.MONTH: "month", Interval.YEAR: "year"}
+_TRUNC_UNIT = {Interval.DAY: "day", Interval.WEEK: "week", Interval.MONTH: "month", Interval.QUARTER: "quarter",
+               Interval.YEAR: "year"}
 
 
 @dataclass
@@ -86,7 +90,7 @@ class TableMaintenance:
 
 @dataclass
 class MaintainResult:
-    """``partition maintain``: one entry per configured table."""
+    """``partition maintain``: one entry per configured table (none when no ``[[partitions]]`` is configured)."""
 
     env: str
     now: datetime
@@ -97,35 +101,80 @@ class MaintainResult:
         return [f"{t.table}: {p}" for t in self.tables for p in t.problems]
 
 
-def maintain(config: Config, env: str | None, *, now: datetime | None = None, tables: list[str] | None = None,
-             batch: int = 10_000, lock_wait: float | None = None) -> MaintainResult:
-    """Run maintenance for every ``[[partitions]]`` entry (or only ``tables``); see the module doc."""
-    from pgwarden.db import LockRetryPolicy, advisory_lock, resolve_target
+@dataclass(frozen=True)
+class MaintainOptions:
+    """How a maintain run behaves: the clock, which tables, batch size, how long to wait for another run."""
+
+    now: datetime | None = None
+    tables: tuple[str, ...] = ()
+    batch: int = 10_000
+    lock_wait: float | None = None
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every step of one run shares."""
+
+    conn: psycopg.Connection[Any]
+    config: Config
+    env: str
+    policy: LockRetryPolicy
+    now: datetime
+    batch: int
+
+
+@dataclass
+class _Table:
+    """One table being maintained: its layout, catalog description, partitions and what was done."""
+
+    layout: Layout
+    info: TableInfo
+    parts: list[PartitionInfo]
+    default: PartitionInfo | None
+    done: TableMaintenance
+
+
+def select_layouts(layouts: list[Layout], tables: tuple[str, ...] | list[str]) -> list[Layout]:
+    """The layouts named in ``tables`` (all when empty); BadInput naming any without a ``[[partitions]]`` entry."""
     from pgwarden.errors import BadInput
+
+    if not tables:
+        return layouts
+    wanted = {QualifiedName.parse(t) for t in tables}
+    unknown = wanted - {layout.name for layout in layouts}
+    if unknown:
+        raise BadInput(f"no [[partitions]] entry for {', '.join(sorted(str(u) for u in unknown))}")
+    return [layout for layout in layouts if layout.name in wanted]
+
+
+def maintain(config: Config, env: str | None, options: MaintainOptions = MaintainOptions()) -> MaintainResult:
+    """Run maintenance for every ``[[partitions]]`` entry (or only ``options.tables``); see the module doc.
+
+    With no entries configured, returns a result with no tables (nothing is touched).
+    """
+    from pgwarden.db import advisory_lock
     from pgwarden.events import record_event
     from pgwarden.partition.spec import configured
+    from pgwarden.partition.target import resolve
     from pgwarden.units import parse_duration
 
-    now = now or datetime.now(UTC)
-    layouts = configured(config)
-    if tables:
-        wanted = {t if "." in t else f"public.{t}" for t in tables}
-        unknown = wanted - {layout.qualified for layout in layouts}
-        if unknown:
-            raise BadInput(f"no [[partitions]] entry for {', '.join(sorted(unknown))}")
-        layouts = [layout for layout in layouts if layout.qualified in wanted]
-    target = resolve_target(config, env)
-    policy = LockRetryPolicy.from_config(config, target.env)
-    wait = lock_wait if lock_wait is not None else parse_duration(config.settings.migrate.runner_lock_timeout)
+    now = options.now or datetime.now(UTC)
+    layouts = select_layouts(configured(config), options.tables)
+    target = resolve(config, env, changes=True)
+    if not layouts:
+        return MaintainResult(target.env, now, [])
+    wait = options.lock_wait if options.lock_wait is not None else parse_duration(
+        config.settings.migrate.runner_lock_timeout)
     results: list[TableMaintenance] = []
     with advisory_lock(target.url, LOCK_NAME, timeout=wait):
         conn = open_session(target.url)
         try:
+            run = _Run(conn, config, target.env, target.policy, now, options.batch)
             for layout in layouts:
                 done = TableMaintenance(layout.qualified)
                 results.append(done)
                 try:
-                    _maintain_one(conn, config, target.env_name, layout, now, policy, batch, done)
+                    _maintain_one(run, layout, done)
                 except Exception as exc:  # one table's failure must not stop the others; reported below
                     if conn.info.transaction_status != 0:
                         conn.rollback()
@@ -136,56 +185,65 @@ def maintain(config: Config, env: str | None, *, now: datetime | None = None, ta
                               "finalized": done.finalized, "problems": done.problems})
         finally:
             conn.close()
-    return MaintainResult(target.env_name, now, results)
+    return MaintainResult(target.env, now, results)
 
 
-def _maintain_one(conn: psycopg.Connection[Any], config: Config, env: str, layout: Layout, now: datetime,
-                  policy: LockRetryPolicy, batch: int, done: TableMaintenance) -> None:
-    info = table_info(conn, layout.schema, layout.table)
+def wanted_ranges(layout: Layout, now: datetime, newest: datetime | None,
+                  rescued: list[datetime]) -> list[Period]:
+    """The range partitions ``layout`` must have at ``now`` (pure; the one rule of what maintain creates).
+
+    ``past`` periods back, the current one and ``premake`` ahead; every period from the
+    newest partition's upper bound ``newest`` up to now (no hole after an outage); the
+    periods of rows found in the default partition (``rescued`` starts); none of them
+    lying wholly before the retention cutoff.
+    """
+    assert layout.interval is not None
+    needed = {p.lower: p for p in wanted_periods(layout.table, layout.interval, now, layout.premake, layout.past)}
+    if newest is not None and newest < now:
+        for hole in periods(layout.table, layout.interval, newest, now):
+            needed.setdefault(hole.lower, hole)
+    for start in rescued:
+        found = period(layout.table, layout.interval, start)
+        needed.setdefault(found.lower, found)
+    cutoff = layout.retention.cutoff(now) if layout.retention else None
+    return sorted((p for p in needed.values() if cutoff is None or p.upper > cutoff), key=lambda p: p.lower)
+
+
+def _maintain_one(run: _Run, layout: Layout, done: TableMaintenance) -> None:
+    info = table_info(run.conn, layout.name)
     if not info.partitioned:
         done.problems.append("not partitioned (run `pgwarden partition create` or `partition convert`)")
         return
-    parts = partitions(conn, info.oid, exact_below=0)
+    parts = partitions(run.conn, info.oid, exact_below=0)
     for part in [p for p in parts if p.detach_pending]:
-        _finalize(conn, info, part.name, policy)
+        _finalize(run, info, part.name)
         done.finalized.append(part.name)
     parts = [p for p in parts if not p.detach_pending]
+    table = _Table(layout, info, parts, next((p for p in parts if p.is_default), None), done)
     if layout.modulus:
-        _ensure_hash(conn, info, layout, parts, policy, done)
+        _ensure_hash(run, table)
         return
     assert layout.interval is not None and info.key_type is not None
-    default = next((p for p in parts if p.is_default), None)
-    if layout.default_partition and default is None:
+    if layout.default_partition and table.default is None:
         name = default_name(layout.table)
-        _create_attached(conn, info, name, sql.SQL("DEFAULT"), policy)
+        _create_attached(run, info, name, sql.SQL("DEFAULT"))
         done.created.append(name)
-        default = PartitionInfo(info.schema, name, "DEFAULT", True, False)
-    needed = {p.lower: p for p in wanted_periods(layout.table, layout.interval, now, layout.premake)}
-    cutoff = layout.retention.cutoff(now) if layout.retention else None
+        table.default = PartitionInfo(info.schema, name, "DEFAULT", True, False)
     newest = max((p.upper for p in parts if p.upper is not None and not p.is_default), default=None)
-    if newest is not None and newest < now:  # runs that did not happen (cron down for a while) leave no hole
-        from pgwarden.partition.naming import periods
-
-        for hole in periods(layout.table, layout.interval, newest, now):
-            needed.setdefault(hole.lower, hole)
-    if default is not None:  # rows of expired periods stay in the default partition (never re-created)
-        for start in _default_periods(conn, info, default, layout.interval):
-            rescue = period(layout.table, layout.interval, start)
-            if cutoff is None or rescue.upper > cutoff:
-                needed.setdefault(rescue.lower, rescue)
-    for wanted in sorted(needed.values(), key=lambda p: p.lower):
+    rescued = _default_periods(run.conn, info, table.default, layout.interval) if table.default else []
+    for wanted in wanted_ranges(layout, run.now, newest, rescued):
         clash = [p for p in parts if not p.is_default and _overlaps(p, wanted)]
         if any(p.lower == wanted.lower and p.upper == wanted.upper for p in clash):
             continue
         if clash:
             done.problems.append(f"{wanted.name}: range overlaps existing {', '.join(p.name for p in clash)}")
             continue
-        moved = _create_period(conn, info, layout, wanted, default, policy, batch)
+        moved = _create_period(run, table, wanted)
         done.created.append(wanted.name)
         if moved:
             done.moved_rows[wanted.name] = moved
     if layout.retention:
-        _apply_retention(conn, config, env, info, layout, parts, default, now, policy, done)
+        _apply_retention(run, table)
 
 
 def _overlaps(part: PartitionInfo, wanted: Period) -> bool:
@@ -196,23 +254,22 @@ def _overlaps(part: PartitionInfo, wanted: Period) -> bool:
     return lower_ok and upper_ok
 
 
-def _ensure_hash(conn: psycopg.Connection[Any], info: TableInfo, layout: Layout, parts: list[PartitionInfo],
-                 policy: LockRetryPolicy, done: TableMaintenance) -> None:
-    assert layout.modulus
-    present = {p.remainder for p in parts if p.modulus == layout.modulus}
-    for remainder in range(layout.modulus):
+def _ensure_hash(run: _Run, table: _Table) -> None:
+    modulus = table.layout.modulus
+    assert modulus
+    present = {p.remainder for p in table.parts if p.modulus == modulus}
+    for remainder in range(modulus):
         if remainder not in present:
-            name = hash_name(layout.table, remainder)
-            _create_attached(conn, info, name, ddl.hash_bounds(layout.modulus, remainder), policy)
-            done.created.append(name)
+            name = hash_name(table.layout.table, remainder)
+            _create_attached(run, table.info, name, ddl.hash_bounds(modulus, remainder))
+            table.done.created.append(name)
 
 
-def _create_attached(conn: psycopg.Connection[Any], info: TableInfo, name: str, bounds: sql.Composable,
-                     policy: LockRetryPolicy) -> None:
+def _create_attached(run: _Run, info: TableInfo, name: str, bounds: sql.Composable) -> None:
     """CREATE TABLE (LIKE parent) + ATTACH in one transaction (SHARE UPDATE EXCLUSIVE on the parent)."""
-    ddl.run_locked(conn, [ddl.create_like(info.schema, name, info.name),
-                          ddl.attach(info.schema, info.name, name, bounds)],
-                   policy, what=f"attach {info.schema}.{name}")
+    ddl.run_locked(run.conn, [ddl.create_like(info.schema, name, info.name),
+                              ddl.attach(info.schema, info.name, name, bounds)],
+                   run.policy, what=f"attach {info.schema}.{name}")
 
 
 def key_expr(info: TableInfo, interval: Interval, key_column: str | None = None) -> sql.Composable:
@@ -254,44 +311,47 @@ def _move_sql(info: TableInfo, default: PartitionInfo, target: str, wanted: Peri
         d=ddl.ident(default.schema, default.name), pick=pick, cols=cols, t=ddl.ident(info.schema, target))
 
 
-def _create_period(conn: psycopg.Connection[Any], info: TableInfo, layout: Layout, wanted: Period,
-                   default: PartitionInfo | None, policy: LockRetryPolicy, batch: int) -> int:
+def _create_period(run: _Run, table: _Table, wanted: Period) -> int:
     """Create the partition of ``wanted``, moving its rows out of the default partition first; rows moved."""
+    conn, info, default = run.conn, table.info, table.default
     schema, key_type = info.schema, info.key_type or ""
     bounds = ddl.range_bounds(wanted.lower, wanted.upper, key_type)
     if default is None:
-        _create_attached(conn, info, wanted.name, bounds, policy)
+        _create_attached(run, info, wanted.name, bounds)
         return 0
     if not _exists(conn, schema, wanted.name):  # a crashed earlier run may have left it, detached, with rows
         ddl.run_locked(conn, [ddl.create_like(schema, wanted.name, info.name),
                               ddl.range_check(schema, wanted.name, info.key[0], wanted.lower, wanted.upper, key_type)],
-                       policy, what=f"create {schema}.{wanted.name}")
+                       run.policy, what=f"create {schema}.{wanted.name}")
     moved = 0
     while True:  # batches: short transactions, row locks only
         with conn.transaction():
-            cur = conn.execute(_move_sql(info, default, wanted.name, wanted, batch))
-            count = cur.rowcount
+            count = conn.execute(_move_sql(info, default, wanted.name, wanted, run.batch)).rowcount
         moved += max(count, 0)
-        if count < batch:
+        if count < run.batch:
             break
-    counter = {"rows": 0}
 
-    def finish() -> None:
+    def finish() -> int:
         conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(ddl.ident(schema, default.name)))
-        counter["rows"] = max(conn.execute(_move_sql(info, default, wanted.name, wanted, None)).rowcount, 0)
+        rest = max(conn.execute(_move_sql(info, default, wanted.name, wanted, None)).rowcount, 0)
         conn.execute(ddl.attach(schema, info.name, wanted.name, bounds))
         conn.execute(ddl.drop_range_check(schema, wanted.name))
+        return rest
 
-    ddl.run_locked(conn, finish, policy, what=f"attach {schema}.{wanted.name}")
-    return moved + counter["rows"]
+    from pgwarden.db import retry_on_lock_timeout
+
+    return moved + retry_on_lock_timeout(lambda: ddl.attempt_locked(conn, finish, run.policy), run.policy,
+                                         what=f"attach {schema}.{wanted.name}")
 
 
-def _finalize(conn: psycopg.Connection[Any], info: TableInfo, name: str, policy: LockRetryPolicy) -> None:
-    ddl.run_locked(conn, [ddl.detach(info.schema, info.name, name, "FINALIZE")], policy,
+def _finalize(run: _Run, info: TableInfo, name: str) -> None:
+    ddl.run_locked(run.conn, [ddl.detach(info.schema, info.name, name, "FINALIZE")], run.policy,
                    what=f"detach {info.schema}.{name} finalize", transaction=False)
 
 
-def _detach_concurrently(conn: psycopg.Connection[Any], info: TableInfo, name: str, policy: LockRetryPolicy) -> None:
+def _detach_concurrently(run: _Run, info: TableInfo, name: str) -> None:
+    conn = run.conn
+
     def attempt() -> None:
         row = conn.execute("SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = %s::regclass",
                            [sql.Identifier(info.schema, name).as_string(conn)]).fetchone()
@@ -299,32 +359,38 @@ def _detach_concurrently(conn: psycopg.Connection[Any], info: TableInfo, name: s
             return  # already detached by an earlier attempt
         conn.execute(ddl.detach(info.schema, info.name, name, "FINALIZE" if row[0] else "CONCURRENTLY"))
 
-    ddl.run_locked(conn, attempt, policy, what=f"detach {info.schema}.{name} concurrently", transaction=False)
+    ddl.run_locked(conn, attempt, run.policy, what=f"detach {info.schema}.{name} concurrently", transaction=False)
 
 
-def _apply_retention(conn: psycopg.Connection[Any], config: Config, env: str, info: TableInfo, layout: Layout,
-                     parts: list[PartitionInfo], default: PartitionInfo | None, now: datetime,
-                     policy: LockRetryPolicy, done: TableMaintenance) -> None:
-    assert layout.retention is not None
+def expired(layout: Layout, parts: list[PartitionInfo], now: datetime) -> list[PartitionInfo]:
+    """The range partitions whose whole range lies before the retention cutoff at ``now``."""
+    if layout.retention is None:
+        return []
     cutoff = layout.retention.cutoff(now)
-    expired = [p for p in parts if not p.is_default and p.upper is not None and p.upper <= cutoff]
-    if not expired:
+    return [p for p in parts if not p.is_default and p.upper is not None and p.upper <= cutoff]
+
+
+def _apply_retention(run: _Run, table: _Table) -> None:
+    info, layout, done = table.info, table.layout, table.done
+    old = expired(layout, table.parts, run.now)
+    if not old:
         return
     if layout.retention_mode == "archive":  # archive while still attached: a crash later just archives again
         from pgwarden.partition.archive import archive_table
 
-        for part in expired:
-            backup_id, _path = archive_table(config, env, part.schema, part.name)
+        for part in old:
+            backup_id, _path = archive_table(run.config, run.env, part.schema, part.name)
             done.archived[part.name] = backup_id
-    if default is not None:
-        ddl.run_locked(conn, [ddl.detach(info.schema, info.name, p.name) for p in expired], policy,
-                       what=f"detach {len(expired)} expired partitions of {info.qualified}")
+    if table.default is not None:
+        ddl.run_locked(run.conn, [ddl.detach(info.schema, info.name, p.name) for p in old], run.policy,
+                       what=f"detach {len(old)} expired partitions of {info.qualified}")
     else:
-        for part in expired:
-            _detach_concurrently(conn, info, part.name, policy)
-    done.detached.extend(p.name for p in expired)
+        for part in old:
+            _detach_concurrently(run, info, part.name)
+    done.detached.extend(p.name for p in old)
     if layout.retention_mode == "detach":
         return
-    for part in expired:
-        ddl.run_locked(conn, [ddl.drop(part.schema, part.name)], policy, what=f"drop {part.schema}.{part.name}")
+    for part in old:
+        ddl.run_locked(run.conn, [ddl.drop(part.schema, part.name)], run.policy,
+                       what=f"drop {part.schema}.{part.name}")
         done.dropped.append(part.name)

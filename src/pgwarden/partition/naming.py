@@ -1,7 +1,7 @@
 """Periods, deterministic partition names and retention arithmetic (pure functions, no database).
 
 Guarantees: every period is half-open ``[lower, upper)`` in UTC and aligned on
-its calendar unit (day, ISO week starting Monday, month, year); names are a
+its calendar unit (day, ISO week starting Monday, month, quarter, year); names are a
 pure function of (table, interval, period start), so two runs, two hosts or
 two releases always agree on them:
 
@@ -11,6 +11,7 @@ interval    name of the partition
 1 day       ``audit_logs_p2026_11_22``
 1 week      ``audit_logs_p2026w47`` (ISO year and week)
 1 month     ``audit_logs_p2026_11``
+3 months    ``audit_logs_p2026q4`` (quarter)
 1 year      ``audit_logs_p2026``
 hash        ``audit_logs_h0`` .. ``audit_logs_h{modulus-1}``
 default     ``audit_logs_default``
@@ -27,7 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 MAX_IDENTIFIER = 63
-_INTERVAL = re.compile(r"^\s*1\s*(day|week|month|year)s?\s*$", re.I)
+_INTERVAL = re.compile(r"^\s*(?:1\s*(?P<unit>day|week|month|quarter|year)s?|(?P<three>3)\s*months?)\s*$", re.I)
 _RETENTION = re.compile(r"^\s*(\d+)\s*(day|week|month|year)s?\s*$", re.I)
 
 
@@ -37,15 +38,23 @@ class Interval(StrEnum):
     DAY = "1 day"
     WEEK = "1 week"
     MONTH = "1 month"
+    QUARTER = "3 months"
     YEAR = "1 year"
+
+    @property
+    def months(self) -> int:
+        """Calendar months in one period (0 for day and week)."""
+        return {"1 month": 1, "3 months": 3, "1 year": 12}.get(self.value, 0)
 
 
 def parse_interval(text: str) -> Interval:
-    """``'1 month'`` (also ``'1 months'``, any case) into an :class:`Interval`; ValueError otherwise."""
+    """``'1 month'`` (also ``'1 months'``, any case; ``'1 quarter'`` = ``'3 months'``) into an :class:`Interval`."""
     match = _INTERVAL.match(text or "")
     if not match:
-        raise ValueError(f"{text!r} is not a supported interval (use '1 day', '1 week', '1 month' or '1 year')")
-    return Interval(f"1 {match.group(1).lower()}")
+        raise ValueError(f"{text!r} is not a supported interval "
+                         "(use '1 day', '1 week', '1 month', '3 months' (a quarter) or '1 year')")
+    unit = (match.group("unit") or "").lower()
+    return Interval.QUARTER if match.group("three") or unit == "quarter" else Interval(f"1 {unit}")
 
 
 @dataclass(frozen=True)
@@ -101,6 +110,8 @@ def period_start(interval: Interval, moment: datetime | date) -> datetime:
         return day - timedelta(days=day.weekday())
     if interval is Interval.MONTH:
         return day.replace(day=1)
+    if interval is Interval.QUARTER:
+        return day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
     return day.replace(month=1, day=1)
 
 
@@ -110,7 +121,7 @@ def shift(interval: Interval, start: datetime, periods: int) -> datetime:
         return start + timedelta(days=periods)
     if interval is Interval.WEEK:
         return start + timedelta(weeks=periods)
-    return _add_months(start, periods * (1 if interval is Interval.MONTH else 12))
+    return _add_months(start, periods * interval.months)
 
 
 def shorten(table: str, suffix: str) -> str:
@@ -129,6 +140,8 @@ def range_suffix(interval: Interval, start: datetime) -> str:
         return f"_p{iso.year}w{iso.week:02d}"
     if interval is Interval.MONTH:
         return f"_p{start:%Y_%m}"
+    if interval is Interval.QUARTER:
+        return f"_p{start:%Y}q{(start.month - 1) // 3 + 1}"
     return f"_p{start:%Y}"
 
 
@@ -158,10 +171,10 @@ def periods(table: str, interval: Interval, first: datetime | date, last: dateti
     return out
 
 
-def wanted_periods(table: str, interval: Interval, now: datetime | date, premake: int) -> list[Period]:
-    """The current period and ``premake`` periods ahead: what ``maintain`` guarantees exists."""
+def wanted_periods(table: str, interval: Interval, now: datetime | date, premake: int, past: int = 0) -> list[Period]:
+    """``past`` periods back, the current period and ``premake`` ahead: what ``maintain`` guarantees exists."""
     start = period_start(interval, now)
-    return periods(table, interval, start, shift(interval, start, premake))
+    return periods(table, interval, shift(interval, start, -past), shift(interval, start, premake))
 
 
 def hash_name(table: str, remainder: int) -> str:

@@ -1,4 +1,8 @@
-"""The layout of one partitioned table: a ``[[partitions]]`` entry merged with command-line options."""
+"""The layout of one partitioned table: a ``[[partitions]]`` entry merged with command-line options.
+
+Config keeps the raw ``[[partitions]]`` entries; this module is the one place that
+validates them (interval, retention, ``schema.table``) into :class:`Layout` objects.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from pydantic import ConfigDict, Field
 from pgwarden.config import Config, StrictModel, validate_section
 from pgwarden.errors import BadInput, ConfigError
 from pgwarden.partition.naming import Interval, Retention, parse_interval, parse_retention
+from pgwarden.partition.qualified import QualifiedName
 
 
 class PartitionSpec(StrictModel):
@@ -21,6 +26,7 @@ class PartitionSpec(StrictModel):
     interval: str | None = None
     modulus: int | None = Field(default=None, ge=2)
     premake: int = Field(default=3, ge=0)
+    past: int = Field(default=0, ge=0)
     retention: str | None = None
     retention_mode: Literal["detach", "drop", "archive"] = "detach"
     default_partition: bool = False
@@ -43,8 +49,7 @@ def entries(config: Config) -> list[PartitionSpec]:
 class Layout:
     """How one table is (to be) partitioned."""
 
-    schema: str
-    table: str
+    name: QualifiedName
     key: str
     interval: Interval | None
     modulus: int | None
@@ -52,6 +57,15 @@ class Layout:
     retention: Retention | None = None
     retention_mode: str = "detach"
     default_partition: bool = False
+    past: int = 0  # periods before the current one that must exist (back-dated rows)
+
+    @property
+    def schema(self) -> str:
+        return self.name.schema
+
+    @property
+    def table(self) -> str:
+        return self.name.name
 
     @property
     def strategy(self) -> str:
@@ -59,7 +73,19 @@ class Layout:
 
     @property
     def qualified(self) -> str:
-        return f"{self.schema}.{self.table}"
+        return str(self.name)
+
+
+def spec_name(spec: PartitionSpec, *, where: str = "partitions") -> QualifiedName:
+    """The table of a ``[[partitions]]`` entry (``table = "app.events"`` or ``schema`` + ``table``)."""
+    try:
+        name = QualifiedName.parse(spec.table, schema=spec.schema_name)
+    except BadInput as exc:
+        raise ConfigError(f"{where}.table: {exc.message}") from None
+    if name.schema != spec.schema_name and spec.schema_name != "public":
+        raise ConfigError(f"{where}: table {spec.table!r} names schema {name.schema!r} but schema = "
+                          f"{spec.schema_name!r}; give the schema once")
+    return name
 
 
 def from_spec(spec: PartitionSpec, *, where: str = "partitions") -> Layout:
@@ -74,11 +100,8 @@ def from_spec(spec: PartitionSpec, *, where: str = "partitions") -> Layout:
         raise ConfigError(f"{where}.retention: {exc}") from None
     if retention and interval is None:
         raise ConfigError(f"{where}.retention: retention needs a range interval, not hash partitions")
-    schema, table = spec.schema_name, spec.table
-    if "." in table:
-        schema, table = table.split(".", 1)
-    return Layout(schema, table, spec.key, interval, spec.modulus, spec.premake, retention, spec.retention_mode,
-                  spec.default_partition)
+    return Layout(spec_name(spec, where=where), spec.key, interval, spec.modulus, spec.premake, retention,
+                  spec.retention_mode, spec.default_partition, spec.past)
 
 
 def configured(config: Config) -> list[Layout]:
@@ -87,33 +110,50 @@ def configured(config: Config) -> list[Layout]:
             for i, spec in enumerate(entries(config))]
 
 
-def layout_for(config: Config | None, table: str, *, key: str | None = None, interval: str | None = None,
-               modulus: int | None = None, premake: int | None = None,
-               default_partition: bool | None = None) -> Layout:
-    """The config entry for ``table`` (if any) overridden by the given options; BadInput if incomplete."""
-    schema, name = table.split(".", 1) if "." in table else ("public", table)
-    base: Layout | None = None
-    for layout in configured(config) if config else []:
-        if layout.table == name and layout.schema == schema:
-            base = layout
+@dataclass(frozen=True)
+class LayoutOptions:
+    """Command-line choices that override (or replace) a ``[[partitions]]`` entry."""
+
+    key: str | None = None
+    interval: str | None = None
+    modulus: int | None = None
+    premake: int | None = None
+    default_partition: bool | None = None
+    past: int | None = None
+
+
+def entry_for(config: Config | None, name: QualifiedName) -> Layout | None:
+    """The ``[[partitions]]`` entry of ``name``, if any."""
+    return next((layout for layout in (configured(config) if config else []) if layout.name == name), None)
+
+
+def layout_for(config: Config | None, table: str | QualifiedName, options: LayoutOptions | None = None) -> Layout:
+    """The config entry for ``table`` (if any) overridden by ``options``; BadInput if incomplete."""
+    options = options or LayoutOptions()
+    name = table if isinstance(table, QualifiedName) else QualifiedName.parse(table)
+    base = entry_for(config, name)
     try:
-        parsed = parse_interval(interval) if interval else None
+        parsed = parse_interval(options.interval) if options.interval else None
     except ValueError as exc:
         raise BadInput(f"--interval: {exc}") from None
-    chosen_key = key or (base.key if base else None)
+    chosen_key = options.key or (base.key if base else None)
     if not chosen_key:
-        raise BadInput(f"{schema}.{name}: no partition key: pass --key or add a [[partitions]] entry")
-    if parsed or modulus:
-        chosen_interval, chosen_modulus = parsed, modulus
+        raise BadInput(f"{name}: no partition key: pass --key or add a [[partitions]] entry")
+    if parsed or options.modulus:
+        chosen_interval, chosen_modulus = parsed, options.modulus
     elif base:
         chosen_interval, chosen_modulus = base.interval, base.modulus
     else:
-        raise BadInput(f"{schema}.{name}: pass --interval ('1 day', '1 week', '1 month', '1 year') or --modulus N")
+        raise BadInput(f"{name}: pass --interval ('1 day', '1 week', '1 month', '3 months', '1 year') or --modulus N")
     if chosen_interval and chosen_modulus:
         raise BadInput("give --interval or --modulus, not both")
     if chosen_modulus is not None and chosen_modulus < 2:
         raise BadInput("--modulus must be at least 2")
-    return Layout(schema, name, chosen_key, chosen_interval, chosen_modulus,
-                  premake if premake is not None else (base.premake if base else 3),
+    if options.past is not None and options.past < 0:
+        raise BadInput("--past must be 0 or more")
+    return Layout(name, chosen_key, chosen_interval, chosen_modulus,
+                  options.premake if options.premake is not None else (base.premake if base else 3),
                   base.retention if base else None, base.retention_mode if base else "detach",
-                  default_partition if default_partition is not None else (base.default_partition if base else False))
+                  options.default_partition if options.default_partition is not None
+                  else (base.default_partition if base else False),
+                  options.past if options.past is not None else (base.past if base else 0))

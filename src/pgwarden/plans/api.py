@@ -119,9 +119,9 @@ def _regclass(conn: psycopg.Connection[Any], table: TableName) -> str:
 
 
 def _connect(config: Config, env: str | None) -> psycopg.Connection[Any]:
-    from pgwarden.db import connect, resolve_target
+    from pgwarden.db import Intent, connect, resolve_target
 
-    return connect(resolve_target(config, env).url, application_name="pgwarden plan")
+    return connect(resolve_target(config, env, intent=Intent.READ).url, application_name="pgwarden plan")
 
 
 def _write(config: Config, recipe: str, column: Column, steps: list[Step], slug: str, dry_run: bool) -> PlanResult:

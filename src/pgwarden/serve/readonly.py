@@ -53,9 +53,9 @@ class ReadOnlyProject:
         with self._lock:
             if env in self._copies:
                 return self._copies[env]
-        from pgwarden.db import resolve_target
+        from pgwarden.db import Intent, resolve_target
 
-        target = resolve_target(self.config, env)
+        target = resolve_target(self.config, env, intent=Intent.READ)
         url = readonly_url(target.url, lock_timeout=self.settings.seconds("lock_timeout"),
                            statement_timeout=self.settings.seconds("statement_timeout"))
         envs = dict(self.config.settings.environments)

@@ -44,7 +44,7 @@ def _store(project: ReadOnlyProject) -> Store:
 def _layouts(project: ReadOnlyProject) -> list[Any]:
     from pgwarden.partition.spec import configured
 
-    return configured(project.config)
+    return list(configured(project.config))
 
 
 # -- overview ---------------------------------------------------------------------------------------
@@ -64,21 +64,16 @@ class EnvRow:
 
 
 def _premade_ahead(project: ReadOnlyProject, env: str, now: datetime) -> dict[str, int]:
-    """Per managed time-range table, how many partitions start after ``now`` (one session, bounds only:
-    no row counts, so the overview stays cheap)."""
-    from pgwarden.partition.inspect import open_session, partitions, table_info
+    """Per managed time-range table, how many partitions start after ``now``."""
+    from pgwarden.partition.api import list_partitions as show
 
+    config = project.config_for(env)
     out: dict[str, int] = {}
-    conn = open_session(project.url_for(env))
-    try:
-        for layout in _layouts(project):
-            if layout.interval is None:
-                continue
-            info = table_info(conn, layout.schema, layout.table)
-            parts = partitions(conn, info.oid, exact_below=0)
-            out[layout.qualified] = sum(1 for p in parts if p.lower is not None and p.lower > now)
-    finally:
-        conn.close()
+    for layout in _layouts(project):
+        if layout.interval is None:
+            continue
+        listed = show(config, env, str(layout.name))
+        out[str(layout.name)] = sum(1 for p in listed.partitions if p.lower is not None and p.lower > now)
     return out
 
 
@@ -172,18 +167,18 @@ def backups(project: ReadOnlyProject, sections: Sections, env: str) -> dict[str,
 
 
 def partitions(project: ReadOnlyProject, sections: Sections, env: str) -> dict[str, Any]:
-    from pgwarden.partition.inspect import show
+    from pgwarden.partition.api import list_partitions as show
 
     config = project.config_for(env)
     now = datetime.now(UTC)
     layouts = _layouts(project)
-    found = sections.gather({layout.qualified: (lambda q: lambda: show(config, env, q))(layout.qualified)
+    found = sections.gather({str(layout.name): (lambda q: lambda: show(config, env, q))(str(layout.name))
                              for layout in layouts}, _timeout(project))
     tables = []
     for layout in layouts:
         cutoff = layout.retention.cutoff(now) if layout.retention else None
-        tables.append({"layout": layout, "section": found[layout.qualified], "cutoff": cutoff,
-                       "timeline": _timeline(found[layout.qualified], now, cutoff)})
+        tables.append({"layout": layout, "section": found[str(layout.name)], "cutoff": cutoff,
+                       "timeline": _timeline(found[str(layout.name)], now, cutoff)})
     return {"tables": tables, "now": now}
 
 

@@ -15,6 +15,12 @@ from pgwarden.errors import MigrationFileError
 from pgwarden.sources.model import Statement
 
 
+def one_line(message: str, limit: int = 300) -> str:
+    """``message`` on one line (newlines shown as ``\\n``), cut to ``limit`` characters."""
+    flat = message.replace("\r", "\\r").replace("\n", "\\n")
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
 class LineIndex:
     """Line and column of a character offset in one text, in O(log n) per lookup."""
 
@@ -78,7 +84,7 @@ def parse_statements(sql_text: str, *, source: str, first_line: int = 1,
     except ParseError as exc:
         message, position = (exc.args + (None,))[:2]
         line = index.line(offset + position) if isinstance(position, int) else first_line
-        raise MigrationFileError(f"{source}:{line}: {message}") from None
+        raise MigrationFileError(f"{source}:{line}: {one_line(str(message))}") from None
     # libpg_query reports byte offsets into the UTF-8 text; convert them walking forward once.
     encoded = sql_text.encode("utf-8")
     ascii_only = len(encoded) == len(sql_text)

@@ -4,6 +4,7 @@ from pgwarden.doctor.checks import (  # noqa: F401 - importing registers the che
     activity,
     indexes,
     maintenance,
+    parity,
     partitions,
     project,
     statements,

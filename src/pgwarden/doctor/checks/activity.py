@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pgwarden.doctor.checks._util import plural, seconds
+from pgwarden.doctor.checks._util import plural, qname, seconds
 from pgwarden.doctor.model import Outcome, Status, ok
 from pgwarden.doctor.registry import CheckContext, check
 
@@ -34,7 +34,11 @@ def _sessions_too_long(ctx: CheckContext, query: str, threshold: str, *, age_col
         return ok(f"no {noun} {what} {seconds(warn_after)}")
     worst = rows[0][age_column]
     status: Status = "fail" if worst >= fail_after else "warn"
-    fix = [f"SELECT {end_session}({r['pid']});" for r in rows[:10]] + [ceiling]
+    database = qname(ctx.conn, ctx.conn.info.dbname)
+    roles = sorted({str(r["user"]) for r in rows if r.get("user")})
+    ceilings = [ceiling.format(db=database, role=qname(ctx.conn, role)) for role in roles or ["<app_role>"]] \
+        if "{role}" in ceiling else [ceiling.format(db=database)]
+    fix = [f"SELECT {end_session}({r['pid']});" for r in rows[:10]] + ceilings
     return Outcome(status, f"{plural(len(rows), noun)} {what} {seconds(warn_after)} (longest {seconds(worst)})",
                    rows, fix)
 
@@ -46,7 +50,7 @@ def long_running_queries(ctx: CheckContext) -> Outcome:
     return _sessions_too_long(
         ctx, "long_running_queries", "long_query", age_column="seconds", noun="statement",
         what="running longer than", end_session="pg_cancel_backend",
-        ceiling="ALTER ROLE <app_role> SET statement_timeout = '30s';  -- a ceiling for application statements")
+        ceiling="ALTER ROLE {role} SET statement_timeout = '30s';  -- a ceiling for application statements")
 
 
 @check("idle_in_transaction", "activity")
@@ -56,7 +60,7 @@ def idle_in_transaction(ctx: CheckContext) -> Outcome:
     return _sessions_too_long(
         ctx, "idle_in_transaction", "idle_in_transaction", age_column="idle_seconds", noun="session",
         what="idle in a transaction longer than", end_session="pg_terminate_backend",
-        ceiling="ALTER DATABASE <db> SET idle_in_transaction_session_timeout = '5min';  -- ends them automatically")
+        ceiling="ALTER DATABASE {db} SET idle_in_transaction_session_timeout = '5min';  -- ends them automatically")
 
 
 @check("blocked_queries", "activity")

@@ -21,9 +21,6 @@ from pgwarden.doctor.registry import CheckContext, check
 if TYPE_CHECKING:
     from pgwarden.config import Config
 
-PROBLEM_STATES = ("failed", "interrupted", "changed")
-
-
 @check("pending_migrations", "pgwarden")
 def pending_migrations(ctx: CheckContext) -> Outcome:
     """Migration files not applied to this database, or applied ones that failed, were interrupted or
@@ -31,7 +28,7 @@ def pending_migrations(ctx: CheckContext) -> Outcome:
     if ctx.config is None:
         return ok("no pgwarden project")
     from pgwarden.migrations import history
-    from pgwarden.migrations.plan import compute_status
+    from pgwarden.migrations.plan import PROBLEM_STATES, compute_status
     from pgwarden.sources import discover
 
     if not ctx.config.migrations_path.is_dir():
@@ -43,7 +40,7 @@ def pending_migrations(ctx: CheckContext) -> Outcome:
                 for s in (*broken, *pending)]
     env = f" --env {ctx.env_name}" if ctx.env_name else ""
     if broken:
-        return Outcome("fail", f"{plural(len(broken), 'migration')} failed, interrupted or changed: "
+        return Outcome("fail", f"{plural(len(broken), 'migration')} failed, interrupted, changed or missing: "
                                + ", ".join(f"{s.version} ({s.state})" for s in broken), evidence,
                        [f"pgwarden migrate status{env}", f"pgwarden migrate repair{env}  (after reviewing)"])
     if pending:
@@ -135,7 +132,7 @@ def backup_age(ctx: CheckContext) -> Outcome:
         fix.append(f"pgwarden backup verify <id>{env}")
         return Outcome(bad, f"{what} for environment {ctx.env_name}", evidence, fix)
     newest = verified[0]
-    age = (datetime.now(UTC) - newest["taken_at"]).total_seconds()
+    age = (ctx.now - newest["taken_at"]).total_seconds()
     summary = f"newest verified backup {newest['id']} is {seconds(age)} old (policy: at most {seconds(max_age)})"
     if age > max_age:
         return Outcome(bad, summary, evidence, [f"pgwarden backup create{env}", f"pgwarden backup verify <id>{env}"])

@@ -28,18 +28,25 @@ def enable_steps(preload: str, available: bool) -> list[str]:
 def slow_queries(ctx: CheckContext) -> Outcome:
     """The statements that cost the most time in total and per call (pg_stat_statements): where tuning
     pays off first."""
+    import psycopg
     from psycopg import sql
 
     setup = ctx.rows("statements_setup")[0]
-    loaded = "pg_stat_statements" in [s.strip() for s in setup["preload"].split(",")]
+    preload = setup["preload"]
+    if preload is None:  # this role may not read shared_preload_libraries
+        return _unreadable_setup(ctx, setup)
+    loaded = "pg_stat_statements" in [s.strip() for s in preload.split(",")]
     if setup["schema"] is None or not loaded:
         missing = "not created in this database" if loaded else "not in shared_preload_libraries"
         return Outcome("warn", f"pg_stat_statements is {missing}: slow queries cannot be listed",
-                       [{"shared_preload_libraries": setup["preload"], "extension_available": setup["available"],
+                       [{"shared_preload_libraries": preload, "extension_available": setup["available"],
                          "extension_schema": setup["schema"]}],
-                       enable_steps(setup["preload"], setup["available"]))
+                       enable_steps(preload, setup["available"]))
     query = sql.SQL(load_sql("slow_queries")).format(schema=sql.Identifier(setup["schema"]))
-    rows = ctx.run(query, {"top": TOP, "min_calls": int(ctx.thresholds["slow_query_calls"])})
+    try:
+        rows = ctx.run(query, {"top": TOP, "min_calls": int(ctx.thresholds["slow_query_calls"])})
+    except psycopg.errors.InsufficientPrivilege:
+        return _unreadable_setup(ctx, setup)
     limit_ms = ctx.thresholds["slow_query_mean"] * 1000
     slow = [r for r in rows if r["ranking"] == "mean" and r["mean_ms"] >= limit_ms]
     if slow:
@@ -50,6 +57,31 @@ def slow_queries(ctx: CheckContext) -> Outcome:
                         "SELECT pg_stat_statements_reset();  -- after fixing, to measure afresh"])
     return ok(f"no statement with a mean over {limit_ms:g} ms among those called "
               f"{ctx.thresholds['slow_query_calls']:g}+ times", rows)
+
+
+def _unreadable_setup(ctx: CheckContext, setup: dict[str, object]) -> Outcome:
+    """A warning with setup steps for a role that may not see the settings or the statistics."""
+    import psycopg
+    from psycopg import sql
+
+    role = sql.Identifier(str(setup["user"])).as_string(ctx.conn)
+    steps = [f"as a superuser: GRANT pg_read_all_settings, pg_read_all_stats TO {role};  "
+             "-- lets this role read shared_preload_libraries and every statement's statistics"]
+    if setup["schema"] is not None:
+        query = sql.SQL("SELECT 1 FROM {}.pg_stat_statements LIMIT 1").format(sql.Identifier(str(setup["schema"])))
+        try:
+            ctx.run(query)
+        except psycopg.errors.ObjectNotInPrerequisiteState:  # created but not preloaded
+            steps += enable_steps("", bool(setup["available"]))
+        except psycopg.errors.InsufficientPrivilege:
+            pass
+        else:
+            steps.append("then run pgwarden doctor again to list slow statements")
+    else:
+        steps += enable_steps("", bool(setup["available"]))
+    evidence = [{"role": setup["user"], "extension_schema": setup["schema"], "extension_available": setup["available"]}]
+    return Outcome("warn", f"role {setup['user']} cannot read shared_preload_libraries or pg_stat_statements: "
+                           "slow queries cannot be checked", evidence, steps)
 
 
 @check("cache_hit_ratio", "queries", heavy=True)

@@ -28,6 +28,18 @@ def name_of(relation: Any) -> str:
     return f"{relation.schemaname}.{relation.relname}" if relation.schemaname else relation.relname
 
 
+_PLAIN = re.compile(r"[a-z_][a-z0-9_$]*")
+
+
+def ident(name: str) -> str:
+    """``name`` as an SQL identifier: as is when plain lower-case and not reserved, else double-quoted."""
+    from pglast.keywords import RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
+
+    if _PLAIN.fullmatch(name) and name not in RESERVED_KEYWORDS and name not in TYPE_FUNC_NAME_KEYWORDS:
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
 def strings(nodes: Iterable[Any] | None) -> list[str]:
     """The ``sval`` of each String node (e.g. a qualified name)."""
     return [n.sval for n in nodes or () if getattr(n, "sval", None) is not None]
@@ -96,3 +108,52 @@ def not_null_check_column(expr: Any) -> str | None:
         return None
     fields = strings(arg.fields)
     return fields[-1] if fields else None
+
+
+def pg_ast(sql: str) -> Any:
+    """pglast's AST of one statement (only for rewrites that must edit the statement: costs a pglast parse)."""
+    import pglast
+
+    return pglast.parse_sql(sql)[0].stmt
+
+
+def column_defs(stmt: Any) -> list[Any]:
+    """The ColumnDef nodes of a pglast CREATE TABLE or ALTER TABLE ... ADD COLUMN."""
+    from pglast import ast
+
+    if isinstance(stmt, ast.CreateStmt):
+        return [e for e in stmt.tableElts or () if isinstance(e, ast.ColumnDef)]
+    if isinstance(stmt, ast.AlterTableStmt):
+        return [c.def_ for c in stmt.cmds or () if isinstance(c.def_, ast.ColumnDef)]
+    return []
+
+
+_TYPE_TEXT = {
+    "timestamp": r"timestamp\b(?:\s*\(\s*\d+\s*\))?(?:\s+without\s+time\s+zone\b)?",
+    "char": r"(?:character|char|bpchar)\b(?!\s+varying)(?:\s*\(\s*\d+\s*\))?",
+    "int": r"(?:integer|int4|int2|int|smallint|serial4|serial2|smallserial|serial)\b",
+}
+_TYPE_PATTERNS = {old: re.compile(rf'(?i)(?:\(|,|\bCOLUMN)\s*(?P<col>"(?:[^"]|"")+"|\w+)\s+'
+                                  rf"(?P<type>(?:pg_catalog\.)?{text})")
+                  for old, text in _TYPE_TEXT.items()}
+
+
+def retyped(sql: str, types: dict[str, str], old: str | None = None) -> str:
+    """``sql`` (CREATE TABLE / ALTER TABLE ADD COLUMN) with the named columns' types replaced.
+
+    With ``old`` (a key of _TYPE_TEXT) and one column, the type is replaced in the text
+    itself (the statement keeps its formatting and costs no pglast parse); otherwise the
+    statement is edited as an AST and deparsed.
+    """
+    if old is not None and len(types) == 1:
+        [(column, new)] = types.items()
+        for match in _TYPE_PATTERNS[old].finditer(sql):
+            name = match.group("col")
+            if (name[1:-1].replace('""', '"') if name.startswith('"') else name.lower()) == column:
+                return sql[:match.start("type")] + new + sql[match.end("type"):]
+    stmt = pg_ast(sql)
+    for col in column_defs(stmt):
+        if col.colname in types:
+            probe: Any = pg_ast(f"CREATE TABLE t (c {types[col.colname]})")
+            col.typeName = probe.tableElts[0].typeName
+    return deparse(stmt)

@@ -44,7 +44,8 @@ RULES = [
         "-- then swap names in one short transaction:\n"
         "ALTER TABLE orders ADD COLUMN id_new bigint;\n"
         "-- ... trigger + batched backfill ...\n"
-        "-- widening varchar is safe as is:\nALTER TABLE users ALTER COLUMN email TYPE varchar(320);",
+        "-- widening varchar(n) to a larger n, or to text, is safe as is when the old type is known\n"
+        "-- (from an earlier migration or the database); an unknown old type is graded as a rewrite",
         lock="ACCESS EXCLUSIVE", graded=True),
     Rule(
         "set-not-null", "columns", "error",
@@ -128,6 +129,53 @@ def _rewrite_reason(column_def: Any) -> str | None:
     return None
 
 
+def _default_sql(ctx: StatementContext, col: Any) -> str | None:
+    """The column's DEFAULT expression as SQL (deparsed from the statement), None without one."""
+    default = _constraint(col, "CONSTR_DEFAULT")
+    if default is None:
+        return None
+    expr = default.raw_expr
+    if kind_of(expr) == "FuncCall" and not expr.args and not expr.agg_star:
+        return ".".join(strings(expr.funcname)) + "()"  # the common case, without a pglast parse
+    from pglast import ast
+
+    from pgwarden.lint.rules._util import column_defs, deparse, pg_ast
+
+    for column in column_defs(pg_ast(ctx.sql)):
+        if column.colname == col.colname:
+            for con in column.constraints or ():
+                if isinstance(con, ast.Constraint) and con.raw_expr is not None \
+                        and getattr(con.contype, "name", "") == "CONSTR_DEFAULT":
+                    return deparse(con.raw_expr)
+    return None
+
+
+_SERIAL = {"serial": "integer", "serial4": "integer", "bigserial": "bigint", "serial8": "bigint",
+           "smallserial": "smallint", "serial2": "smallint"}
+
+
+def _nullable_then_default(ctx: StatementContext, node: Any, col: Any) -> str:
+    """ADD COLUMN without the per-row default (instant), the default for new rows, then a batched backfill."""
+    table = name_of(node.relation)
+    column_type = type_text(col.typeName)
+    default = _default_sql(ctx, col)
+    lines = []
+    if column_type in _SERIAL or _constraint(col, "CONSTR_IDENTITY") is not None:
+        column_type = _SERIAL.get(column_type, column_type)
+        sequence = f"{node.relation.relname}_{col.colname}_seq"
+        lines = [f"ALTER TABLE {table} ADD COLUMN {col.colname} {column_type};",
+                 f"CREATE SEQUENCE {sequence} OWNED BY {table}.{col.colname};",
+                 f"ALTER TABLE {table} ALTER COLUMN {col.colname} SET DEFAULT nextval('{sequence}');"]
+    else:
+        lines = [f"ALTER TABLE {table} ADD COLUMN {col.colname} {column_type};"]
+        if default:
+            lines.append(f"ALTER TABLE {table} ALTER COLUMN {col.colname} SET DEFAULT {default};")
+        elif _constraint(col, "CONSTR_GENERATED") is not None:
+            lines.append(f"-- fill {col.colname} from a BEFORE INSERT OR UPDATE trigger, not GENERATED ... STORED")
+    lines.append(f"-- then backfill the old rows of {table} in batches (next migration, transaction:false)")
+    return "\n".join(lines)
+
+
 def _add_column(ctx: StatementContext, node: Any, cmd: Any, key: str) -> None:
     col = cmd.def_
     table = name_of(node.relation)
@@ -135,8 +183,7 @@ def _add_column(ctx: StatementContext, node: Any, cmd: Any, key: str) -> None:
     if reason:
         ctx.report("add-column-rewrites-table",
                    f"ADD COLUMN {col.colname} rewrites {table} under ACCESS EXCLUSIVE: {reason}", table=key,
-                   rewrite=f"ALTER TABLE {table} ADD COLUMN {col.colname} {type_text(col.typeName)};\n"
-                           f"-- set the default for new rows, then backfill old rows in batches",
+                   rewrite=_nullable_then_default(ctx, node, col),
                    )
         ctx.took_lock(key, "ACCESS EXCLUSIVE")
         return
@@ -147,21 +194,48 @@ def _add_column(ctx: StatementContext, node: Any, cmd: Any, key: str) -> None:
             return
         if ctx.knowledge.live_mode and (info is None or not info.live):
             return
+        default = constant_default(type_text(col.typeName))
+        rewrite = (f"ALTER TABLE {table} ADD COLUMN {col.colname} {type_text(col.typeName)} NOT NULL "
+                   f"DEFAULT {default};" if default else
+                   f"ALTER TABLE {table} ADD COLUMN {col.colname} {type_text(col.typeName)};\n"
+                   f"-- backfill {col.colname} in batches, then add CHECK ({col.colname} IS NOT NULL) NOT VALID, "
+                   "validate it and SET NOT NULL")
         ctx.report("add-column-not-null-no-default",
                    f"ADD COLUMN {col.colname} ... NOT NULL without DEFAULT fails when {table} has rows",
-                   rewrite=f"ALTER TABLE {table} ADD COLUMN {col.colname} {type_text(col.typeName)} NOT NULL "
-                           f"DEFAULT <constant>;")
+                   rewrite=rewrite)
 
 
-_SAFE_TARGETS = {"text", "varchar", "numeric", "citext", "varbit", "bit varying"}
+_CONSTANT_DEFAULTS = {"text": "''", "varchar": "''", "char": "''", "citext": "''", "integer": "0", "bigint": "0",
+                      "smallint": "0", "numeric": "0", "real": "0", "double precision": "0", "boolean": "false",
+                      "timestamptz": "now()", "timestamp": "now()", "date": "CURRENT_DATE", "jsonb": "'{}'",
+                      "json": "'{}'", "uuid": "'00000000-0000-0000-0000-000000000000'", "interval": "'0'"}
+
+
+def constant_default(column_type: str) -> str | None:
+    """A constant (or STABLE) default for ``column_type`` stored without a rewrite, if one is obvious."""
+    if column_type.endswith("[]"):
+        return "'{}'"
+    return _CONSTANT_DEFAULTS.get(column_type.partition("(")[0])
+
+
+_SAFE_TARGETS = {"text", "varchar", "numeric", "citext", "varbit", "bit varying", "inet"}
 
 
 def _type_change_is_safe(old: str | None, new_base: str, new_mods: tuple[int, ...]) -> bool:
-    """Whether changing ``old`` (e.g. "varchar(20)", None when unknown) to the new type avoids a rewrite."""
+    """Whether changing ``old`` (e.g. "varchar(20)", None when unknown) to the new type avoids a rewrite.
+
+    Exactly the binary-coercible changes PostgreSQL makes without a rewrite: varchar(n) to a
+    larger varchar, to varchar or to text; text/citext to text or varchar without a length;
+    numeric(p,s) to a larger precision with the same scale or to numeric; cidr to inet; the
+    same type. Everything else (char(n) to varchar, bytea to text, int to bigint, text to
+    varchar(n), a shorter varchar) rewrites; an unknown old type is graded as a rewrite.
+    """
+    if new_base == "inet":
+        return old in ("inet", "cidr")
     if new_base not in _SAFE_TARGETS:
         return old is not None and old == (f"{new_base}({','.join(map(str, new_mods))})" if new_mods else new_base)
     if old is None:
-        return True  # unknown old type: the target is one of the documented no-rewrite widenings
+        return False  # unknown old type: graded as a rewrite (varchar(255) -> varchar(50) rewrites, and so on)
     old_base, _, rest = old.partition("(")
     old_mods = tuple(int(x) for x in rest.rstrip(")").split(",") if x.strip().lstrip("-").isdigit())
     if new_base == "text":
@@ -207,7 +281,7 @@ def _alter_type(ctx: StatementContext, node: Any, cmd: Any, key: str) -> None:
         return
     why = "USING rewrites every row" if using is not None else (
         f"{old} to {type_text(col.typeName)} is not binary compatible" if old else
-        f"changing to {type_text(col.typeName)} is not a binary-compatible widening")
+        f"the old type of {cmd.name} is unknown (no earlier file or database says): graded as a rewrite")
     ctx.report("alter-column-type",
                f"ALTER COLUMN {cmd.name} TYPE {type_text(col.typeName)} rewrites {table} and its indexes "
                f"under ACCESS EXCLUSIVE ({why})", table=key,

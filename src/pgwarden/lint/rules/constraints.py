@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pgwarden.lint.context import StatementContext, table_key
@@ -59,11 +60,28 @@ CHECKERS: dict[str, list[Checker]] = {}
 
 
 def _not_valid_rewrite(ctx: StatementContext, node: Any, con: Any, what: str) -> str:
+    """This ADD CONSTRAINT alone, NOT VALID (deparsed from the statement), then VALIDATE in the next migration."""
+    from pgwarden.lint.rules._util import deparse, pg_ast
+
     table = name_of(node.relation)
-    name = con.conname or "<name>"
-    first = not_valid(ctx.sql) if len(node.cmds or ()) == 1 else \
-        f"ALTER TABLE {table} ADD CONSTRAINT {name} {what} (...) NOT VALID;  -- same definition, NOT VALID"
-    return f"{first.rstrip(';')};\n-- next migration:\nALTER TABLE {table} VALIDATE CONSTRAINT {name};"
+    if len(node.cmds or ()) == 1:  # the common case, as text: no pglast parse
+        name = con.conname or f"{node.relation.relname}_{'_'.join(strings(con.fk_attrs or con.keys)) or 'new'}_" \
+                              f"{'fkey' if what == 'FOREIGN KEY' else 'check'}"
+        sql = ctx.sql if con.conname else re.sub(r"(?i)\bADD\s+(?!CONSTRAINT\b)", f"ADD CONSTRAINT {name} ",
+                                                  ctx.sql, count=1)
+        return f"{not_valid(sql).rstrip(';')};\n-- next migration:\nALTER TABLE {table} VALIDATE CONSTRAINT {name};"
+    stmt = pg_ast(ctx.sql)
+    stmt.cmds = tuple(c for c in stmt.cmds if getattr(c.def_, "conname", None) == con.conname
+                      and getattr(c.def_, "contype", None) is not None
+                      and c.def_.contype.name == con.contype)[:1] or stmt.cmds[:1]
+    added = stmt.cmds[0].def_
+    added.skip_validation = True
+    added.initially_valid = False
+    name = con.conname
+    if not name:
+        columns = "_".join(strings(con.fk_attrs or con.keys)) or what.lower()
+        name = added.conname = f"{node.relation.relname}_{columns}_{'fkey' if what == 'FOREIGN KEY' else 'check'}"
+    return f"{deparse(stmt)};\n-- next migration:\nALTER TABLE {table} VALIDATE CONSTRAINT {name};"
 
 
 def _add_constraint(ctx: StatementContext, node: Any, con: Any, key: str) -> None:
@@ -110,17 +128,26 @@ def _column_constraints(ctx: StatementContext, node: Any, col: Any, key: str, cm
         kind = con.contype
         if kind in ("CONSTR_UNIQUE", "CONSTR_PRIMARY"):
             what = "UNIQUE" if kind == "CONSTR_UNIQUE" else "PRIMARY KEY"
+            index = f"{node.relation.relname}_{col.colname}_key"
             ctx.report("add-unique-without-index",
                        f"ADD COLUMN {col.colname} {what} builds an index on {table} under ACCESS EXCLUSIVE",
                        table=key,
-                       rewrite=f"ALTER TABLE {table} ADD COLUMN {col.colname} ...;\n"
-                               f"-- migrate:up transaction:false (next migration)\n"
-                               f"CREATE UNIQUE INDEX CONCURRENTLY {node.relation.relname}_{col.colname}_key "
-                               f"ON {table} ({col.colname});")
+                       rewrite=f"ALTER TABLE {table} ADD COLUMN {col.colname} {type_text(col.typeName)};\n"
+                               f"-- next migration:\n-- migrate:up transaction:false\n"
+                               f"CREATE UNIQUE INDEX CONCURRENTLY {index} ON {table} ({col.colname});\n"
+                               f"-- next migration:\nALTER TABLE {table} ADD CONSTRAINT {index} {what} "
+                               f"USING INDEX {index};")
         elif kind == "CONSTR_FOREIGN" and has_default and not con.skip_validation:
+            fk = con.conname or f"{node.relation.relname}_{col.colname}_fkey"
+            target = name_of(con.pktable)
+            keys = ", ".join(strings(con.pk_attrs)) or "id"
             ctx.report("add-foreign-key-without-not-valid",
                        f"ADD COLUMN {col.colname} REFERENCES with a DEFAULT checks every row of {table}",
-                       table=key)
+                       table=key,
+                       rewrite=f"ALTER TABLE {table} ADD COLUMN {col.colname} {type_text(col.typeName)};\n"
+                               f"ALTER TABLE {table} ADD CONSTRAINT {fk} FOREIGN KEY ({col.colname}) REFERENCES "
+                               f"{target} ({keys}) NOT VALID;\n-- set the default and backfill, then next "
+                               f"migration:\nALTER TABLE {table} VALIDATE CONSTRAINT {fk};")
         elif kind == "CONSTR_CHECK" and not con.skip_validation:
             ctx.report("add-check-without-not-valid",
                        f"ADD COLUMN {col.colname} with a CHECK scans every row of {table} under ACCESS EXCLUSIVE",
@@ -171,7 +198,9 @@ def _alter_domain(ctx: StatementContext, node: Any) -> None:
     con = node.def_
     if node.subtype == "C" and con is not None and con.contype == "CONSTR_CHECK" and not con.skip_validation:
         name = ".".join(strings(node.typeName))
+        con_name = con.conname or f"{name.rsplit('.', 1)[-1]}_check"
+        sql = ctx.sql if con.conname else ctx.sql.replace(" ADD ", f" ADD CONSTRAINT {con_name} ", 1)
         ctx.report("add-check-without-not-valid",
                    f"ALTER DOMAIN {name} ADD CHECK scans every column of every table that uses the domain",
-                   rewrite=f"{not_valid(ctx.sql)};\n-- next migration:\n"
-                           f"ALTER DOMAIN {name} VALIDATE CONSTRAINT {con.conname or '<name>'};")
+                   rewrite=f"{not_valid(sql)};\n-- next migration:\n"
+                           f"ALTER DOMAIN {name} VALIDATE CONSTRAINT {con_name};")

@@ -6,7 +6,7 @@ from typing import Any
 
 from pgwarden.lint.context import StatementContext, table_key
 from pgwarden.lint.model import Rule
-from pgwarden.lint.rules._util import Checker, checkers, name_of
+from pgwarden.lint.rules._util import Checker, checkers, ident, name_of, strings
 from pgwarden.lint.tree import kind_of, name_list
 
 _EXPAND = ("-- expand/contract: ship code that no longer uses it first, keep a backup "
@@ -71,6 +71,31 @@ RULES = [
 CHECKERS: dict[str, list[Checker]] = {}
 
 
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _ignore_rewrite(ctx: StatementContext, rule: str, what: str) -> str:
+    """The statement with a reasoned ignore above it, after the expand/contract steps that make it safe."""
+    return (f"{_EXPAND}-- pgwarden:ignore {rule} {what} unused since the previous release, backup verified\n"
+            f"{ctx.sql};")
+
+
+def _batched_delete(table: str) -> str:
+    quoted = ".".join(ident(p) for p in table.split("."))
+    return f"DELETE FROM {quoted} WHERE ctid = ANY (ARRAY(SELECT ctid FROM {quoted} LIMIT 10000));"
+
+
+def _expand_column(ctx: StatementContext, node: Any) -> str:
+    """Expand/contract for a column rename: the new column with the old one's type, written by both releases."""
+    table = name_of(node.relation)
+    info = ctx.knowledge.table(table_key(node.relation))
+    column_type = info.columns.get(node.subname) if info is not None else None
+    add = (f"ALTER TABLE {table} ADD COLUMN {ident(node.newname)} {column_type};" if column_type else
+           f"-- ALTER TABLE {table} ADD COLUMN {ident(node.newname)} <the type of {node.subname}>;")
+    return (f"{add}\n-- keep {node.newname} in sync with {node.subname} (trigger), backfill it in batches, "
+            f"switch the code to {node.newname},\n-- then drop {node.subname} in a later release")
+
 @checkers(CHECKERS, "DropStmt")
 def _drop(ctx: StatementContext, node: Any) -> None:
     kind = node.removeType
@@ -81,15 +106,17 @@ def _drop(ctx: StatementContext, node: Any) -> None:
         existing = [n for n, k in zip(names, keys, strict=True) if not ctx.knowledge.is_new(k)]
         if existing:
             ctx.report("drop-table", f"DROP TABLE {', '.join(existing)} deletes its data and breaks code "
-                       "still using it")
+                       "still using it", rewrite=_ignore_rewrite(ctx, "drop-table", ", ".join(existing)))
     elif kind == "OBJECT_SCHEMA":
         names = [".".join(name_list(obj)) for obj in node.objects or ()]
-        ctx.report("drop-schema", f"DROP SCHEMA {', '.join(names)} deletes everything in it")
+        ctx.report("drop-schema", f"DROP SCHEMA {', '.join(names)} deletes everything in it",
+                   rewrite=_ignore_rewrite(ctx, "drop-schema", ", ".join(names)))
 
 
 @checkers(CHECKERS, "DropdbStmt")
 def _drop_database(ctx: StatementContext, node: Any) -> None:
-    ctx.report("drop-schema", f"DROP DATABASE {node.dbname} deletes everything in it")
+    ctx.report("drop-schema", f"DROP DATABASE {node.dbname} deletes everything in it",
+               rewrite=_ignore_rewrite(ctx, "drop-schema", node.dbname))
 
 
 @checkers(CHECKERS, "AlterTableStmt")
@@ -102,14 +129,17 @@ def _drop_column(ctx: StatementContext, node: Any) -> None:
     for cmd in node.cmds or ():
         if cmd.subtype == "AT_DropColumn" and cmd.name not in added:
             ctx.report("drop-column", f"DROP COLUMN {name_of(node.relation)}.{cmd.name} deletes its data and "
-                       "breaks code that still names it")
+                       "breaks code that still names it",
+                       rewrite=_ignore_rewrite(ctx, "drop-column", f"{name_of(node.relation)}.{cmd.name}"))
 
 
 @checkers(CHECKERS, "TruncateStmt")
 def _truncate(ctx: StatementContext, node: Any) -> None:
     existing = [name_of(rv) for rv in node.relations if not ctx.knowledge.is_new(table_key(rv))]
     if existing:
-        ctx.report("truncate", f"TRUNCATE {', '.join(existing)} deletes every row under ACCESS EXCLUSIVE")
+        ctx.report("truncate", f"TRUNCATE {', '.join(existing)} deletes every row under ACCESS EXCLUSIVE",
+                   rewrite="-- delete what must go in batches (repeat until 0 rows, each its own transaction):\n"
+                           + "\n".join(_batched_delete(t) for t in existing))
 
 
 @checkers(CHECKERS, "DeleteStmt", "UpdateStmt")
@@ -118,10 +148,15 @@ def _no_where(ctx: StatementContext, node: Any) -> None:
         return
     if kind_of(node) == "DeleteStmt":
         ctx.report("delete-without-where", f"DELETE FROM {name_of(node.relation)} without WHERE deletes every "
-                   "row", blocks="writes")
+                   "row", blocks="writes",
+                   rewrite="-- in batches (repeat until 0 rows, each its own transaction):\n"
+                           + _batched_delete(name_of(node.relation)))
     else:
+        from pgwarden.lint.rules._batch import keyset_rewrite
+
+        built = keyset_rewrite(ctx.sql, ctx.knowledge, node)
         ctx.report("update-without-where", f"UPDATE {name_of(node.relation)} without WHERE rewrites every row "
-                   "in one transaction", blocks="writes")
+                   "in one transaction", blocks="writes", rewrite=built[0] if built else None)
 
 
 @checkers(CHECKERS, "RenameStmt")
@@ -132,12 +167,13 @@ def _rename(ctx: StatementContext, node: Any) -> None:
     if kind == "OBJECT_TABLE":
         ctx.report("rename-table", f"RENAME {name_of(node.relation)} TO {node.newname} breaks code that "
                    "still uses the old name",
-                   rewrite=f"ALTER TABLE {name_of(node.relation)} RENAME TO {node.newname};\n"
+                   rewrite=f"-- pgwarden:ignore rename-table {name_of(node.relation)} stays readable as a view until "
+                           f"no running code uses it\nALTER TABLE {name_of(node.relation)} RENAME TO {node.newname};\n"
                            f"CREATE VIEW {name_of(node.relation)} AS SELECT * FROM {node.newname};\n"
                            "-- drop the view once no running code uses the old name")
     elif kind == "OBJECT_COLUMN" and node.relationType == "OBJECT_TABLE":
         ctx.report("rename-column", f"RENAME COLUMN {name_of(node.relation)}.{node.subname} TO {node.newname} "
-                   "breaks code that still uses the old name")
+                   "breaks code that still uses the old name", rewrite=_expand_column(ctx, node))
 
 
 @checkers(CHECKERS, "AlterObjectSchemaStmt")
@@ -145,11 +181,18 @@ def _set_schema(ctx: StatementContext, node: Any) -> None:
     if node.objectType == "OBJECT_TABLE" and node.relation is not None \
             and not ctx.knowledge.is_new(table_key(node.relation)):
         ctx.report("rename-table", f"SET SCHEMA moves {name_of(node.relation)} to {node.newschema}: code using "
-                   "the old name breaks")
+                   "the old name breaks",
+                   rewrite=f"-- pgwarden:ignore rename-table {name_of(node.relation)} stays readable as a view until "
+                           f"no running code uses it\n{ctx.sql};\nCREATE VIEW {name_of(node.relation)} AS SELECT * "
+                           f"FROM {node.newschema}.{node.relation.relname};")
 
 
 @checkers(CHECKERS, "AlterEnumStmt")
 def _rename_value(ctx: StatementContext, node: Any) -> None:
     if node.oldVal:
+        enum = ".".join(strings(node.typeName))
         ctx.report("rename-enum-value", f"RENAME VALUE '{node.oldVal}' TO '{node.newVal}' breaks rows and code "
-                   "using the old label")
+                   "using the old label",
+                   rewrite=f"ALTER TYPE {enum} ADD VALUE IF NOT EXISTS {_literal(node.newVal)};\n"
+                           f"-- switch the code to write {_literal(node.newVal)}, then (next migration) move the rows "
+                           f"in batches from {_literal(node.oldVal)}; stop reading the old label")

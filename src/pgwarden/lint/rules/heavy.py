@@ -44,6 +44,21 @@ RULES = [
          "-- 002_backfill_country.sql (transaction:false, batches)\n"
          "UPDATE users SET country = 'unknown' WHERE id BETWEEN 1 AND 10000 AND country IS NULL;",
          lock="ACCESS EXCLUSIVE"),
+    Rule("large-data-change", "heavy", "error",
+         "UPDATE, DELETE or INSERT ... SELECT estimated over 10k rows or 10 MB in one transaction",
+         "One statement that changes many rows is one long transaction: every changed row stays locked against "
+         "other writers until it commits, replicas fall behind, and the dead row versions cannot be vacuumed "
+         "until the end. pgwarden estimates the rows with EXPLAIN (on the target with --env, on the scratch "
+         "database with --execute; the statement is never run on the target) and flags more than "
+         "[lint] small_table_rows rows or small_table_size bytes. Batch it by key, one transaction per batch.",
+         "UPDATE orders SET status = 'archived' WHERE created_at < '2024-01-01';",
+         "-- migrate:up transaction:false\nDO $batch$\nDECLARE last_key bigint; batch_end bigint;\nBEGIN\n  LOOP\n"
+         "    SELECT max(k) INTO batch_end FROM (SELECT id AS k FROM orders WHERE last_key IS NULL OR id > last_key\n"
+         "      ORDER BY id LIMIT 10000) AS batch;\n    EXIT WHEN batch_end IS NULL;\n"
+         "    UPDATE orders SET status = 'archived' WHERE ((last_key IS NULL OR orders.id > last_key)\n"
+         "      AND orders.id <= batch_end) AND created_at < '2024-01-01';\n"
+         "    last_key := batch_end;\n    COMMIT;\n  END LOOP;\nEND\n$batch$;",
+         lock="ROW EXCLUSIVE", needs_database=True),
 ]
 
 CHECKERS: dict[str, list[Checker]] = {}
@@ -58,7 +73,8 @@ def _vacuum(ctx: StatementContext, node: Any) -> None:
         return
     rels = [r.relation for r in node.rels or () if r.relation is not None]
     if not rels:
-        ctx.report("vacuum-full", "VACUUM FULL of the whole database rewrites every table under ACCESS EXCLUSIVE")
+        ctx.report("vacuum-full", "VACUUM FULL of the whole database rewrites every table under ACCESS EXCLUSIVE",
+                   rewrite="-- migrate:up transaction:false\nVACUUM (ANALYZE);")
     for rel in rels:
         ctx.report("vacuum-full", f"VACUUM FULL {name_of(rel)} rewrites it under ACCESS EXCLUSIVE",
                    table=table_key(rel),
@@ -68,8 +84,10 @@ def _vacuum(ctx: StatementContext, node: Any) -> None:
 @checkers(CHECKERS, "ClusterStmt")
 def _cluster(ctx: StatementContext, node: Any) -> None:
     target = name_of(node.relation) if node.relation is not None else "every clustered table"
+    index = f" --order-by <the columns of {node.indexname}>" if node.indexname else ""
     ctx.report("cluster", f"CLUSTER {target} rewrites it under ACCESS EXCLUSIVE",
-               table=table_key(node.relation) if node.relation is not None else None)
+               table=table_key(node.relation) if node.relation is not None else None,
+               rewrite=f"-- outside migrations, online:\n-- pg_repack --table {target}{index}")
 
 
 @checkers(CHECKERS, "RefreshMatViewStmt")
@@ -90,7 +108,10 @@ def _rewrites(ctx: StatementContext, node: Any) -> None:
         what = _REWRITES.get(cmd.subtype)
         if what:
             ctx.report("table-rewrite", f"{what} rewrites {name_of(node.relation)} under ACCESS EXCLUSIVE",
-                       table=table_key(node.relation))
+                       table=table_key(node.relation),
+                       rewrite=f"-- online, outside migrations: pg_repack --table {name_of(node.relation)}"
+                               + (f" --tablespace {cmd.name}" if cmd.subtype == "AT_SetTableSpace" else "")
+                               + f"\n-- or schedule {ctx.sql} for a maintenance window")
 
 
 def data_change_target(node: Any) -> str | None:
@@ -103,6 +124,53 @@ def data_change_target(node: Any) -> str | None:
         if select.valuesLists is None or select.fromClause:
             return table_key(node.relation)
     return None
+
+
+def _over(knowledge: Any, rows: float, size: float) -> bool:
+    return bool(rows > knowledge.small_rows or size > knowledge.small_size)
+
+
+def report_large_change(ctx: StatementContext, estimate: tuple[float, int] | None, where: str) -> None:
+    """Flag the data change of ``ctx`` when ``estimate`` (rows, bytes per row) is over the size thresholds.
+
+    Without an estimate (EXPLAIN failed there) the whole live table bounds it: ``up to`` its rows.
+    """
+    from pgwarden.lint.context import human_rows
+    from pgwarden.lint.rules._batch import backfill_rewrite, keyset_rewrite
+    from pgwarden.units import human_size
+
+    target = data_change_target(ctx.node)
+    if target is None or target in BOOKKEEPING or ctx.knowledge.is_new(target):
+        return
+    knowledge = ctx.knowledge
+    info = knowledge.table(target)
+    per_row = (info.size / info.rows) if info is not None and info.size and info.rows else None
+    if estimate is not None:
+        rows, width = estimate
+        size = rows * (per_row or width)
+        how = f"about {human_rows(rows)} rows, {human_size(int(size))} ({where})"
+    elif info is not None and info.live and info.rows is not None and kind_of(ctx.node) != "InsertStmt":
+        rows, size = info.rows, float(info.size or 0)
+        how = f"up to {human_rows(rows)} rows, {human_size(int(size))} (the whole table: EXPLAIN could not plan it)"
+    else:
+        return
+    if not _over(knowledge, rows, size):
+        return
+    built = backfill_rewrite(ctx.sql) or keyset_rewrite(ctx.sql, knowledge, ctx.node)
+    verb = {"UpdateStmt": "UPDATE", "DeleteStmt": "DELETE"}.get(kind_of(ctx.node), "INSERT ... SELECT")
+    ctx.report("large-data-change",
+               f"{verb} on {target} touches {how} in one transaction: those rows stay locked until it commits",
+               rewrite=built[0] if built else f"-- split it into batches of 10000 rows of {target} by its key, "
+                                              "each batch its own transaction (transaction:false)",
+               severity="error", blocks="writes")
+
+
+@checkers(CHECKERS, "UpdateStmt", "DeleteStmt", "InsertStmt")
+def _large_change(ctx: StatementContext, node: Any) -> None:
+    estimate = ctx.knowledge.estimate
+    if estimate is None or ctx.section != "up" or data_change_target(node) is None:
+        return
+    report_large_change(ctx, estimate(ctx.sql), ctx.knowledge.estimate_where)
 
 
 # Migration tools' own bookkeeping tables: their one-row updates are not backfills.
@@ -131,7 +199,9 @@ def check_transaction(ctx: StatementContext, new_locks: list[tuple[str, str]]) -
             table, lock, line = held[0]
             ctx.report("data-change-with-ddl",
                        f"this data change runs in the transaction that locked {table} {lock} (line {line}): the "
-                       "lock is held until the data change commits", lock=lock)
+                       "lock is held until the data change commits", lock=lock,
+                       rewrite=f"-- move it to the next migration, its own transaction (batched if large):\n"
+                               f"-- migrate:up transaction:false\n{ctx.sql};")
         ctx.txn.data_changes.append((target, ctx.line))
     elif new_locks and ctx.txn.data_changes:
         for table, lock in new_locks:
@@ -139,5 +209,6 @@ def check_transaction(ctx: StatementContext, new_locks: list[tuple[str, str]]) -
             if earlier:
                 ctx.report("data-change-with-ddl",
                            f"this DDL locks {table} {lock} in the transaction that already changed its data (line "
-                           f"{earlier[0][1]}): the lock is held until the transaction commits", lock=lock)
+                           f"{earlier[0][1]}): the lock is held until the transaction commits", lock=lock,
+                           rewrite=f"-- move this DDL to the next migration (its own transaction):\n{ctx.sql};")
                 return

@@ -6,7 +6,7 @@ from typing import Any
 
 from pgwarden.lint.context import StatementContext
 from pgwarden.lint.model import Rule
-from pgwarden.lint.rules._util import Checker, checkers, strings, type_name
+from pgwarden.lint.rules._util import Checker, checkers, name_of, retyped, strings, type_name
 from pgwarden.lint.tree import kind_of
 
 RULES = [
@@ -37,6 +37,10 @@ CHECKERS: dict[str, list[Checker]] = {}
 _INT = {"integer", "smallint", "serial", "smallserial", "serial4", "serial2", "int", "int4", "int2"}
 
 
+_BIGGER = {"integer": "bigint", "smallint": "bigint", "int": "bigint", "int4": "bigint", "int2": "bigint",
+           "serial": "bigserial", "serial4": "bigserial", "smallserial": "bigserial", "serial2": "bigserial"}
+
+
 def _column(ctx: StatementContext, col: Any, pk_columns: set[str]) -> None:
     if col.typeName is None:
         return
@@ -44,13 +48,13 @@ def _column(ctx: StatementContext, col: Any, pk_columns: set[str]) -> None:
     is_pk = col.colname in pk_columns or any(c.contype == "CONSTR_PRIMARY" for c in col.constraints or ())
     if is_pk and base in _INT:
         ctx.report("int-primary-key", f"primary key {col.colname} is a 32-bit {base}: use bigint",
-                   rewrite=f"{col.colname} bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY")
+                   rewrite=f"{retyped(ctx.sql, {col.colname: _BIGGER.get(base, 'bigint')}, 'int')};")
     if base == "timestamp":
         ctx.report("timestamp-without-time-zone", f"{col.colname} is timestamp without time zone: use timestamptz",
-                   rewrite=f"{col.colname} timestamptz")
+                   rewrite=f"{retyped(ctx.sql, {col.colname: 'timestamptz'}, 'timestamp')};")
     if base == "char" and strings(col.typeName.names)[:1] == ["pg_catalog"]:
         ctx.report("char-n", f"{col.colname} is char({mods[0] if mods else 1}): use text (or varchar)",
-                   rewrite=f"{col.colname} text")
+                   rewrite=f"{retyped(ctx.sql, {col.colname: 'text'}, 'char')};")
 
 
 @checkers(CHECKERS, "CreateStmt")
@@ -75,4 +79,4 @@ def _alter(ctx: StatementContext, node: Any) -> None:
             base, _ = type_name(cmd.def_.typeName)
             if base == "timestamp":
                 ctx.report("timestamp-without-time-zone", f"{cmd.name} becomes timestamp without time zone",
-                           rewrite=f"ALTER COLUMN {cmd.name} TYPE timestamptz")
+                           rewrite=f"ALTER TABLE {name_of(node.relation)} ALTER COLUMN {cmd.name} TYPE timestamptz;")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pgwarden.lint.context import StatementContext, table_key
@@ -67,6 +66,35 @@ def in_transaction(ctx: StatementContext, what: str) -> None:
                "the migration fails", rewrite=rewrite, lock="")
 
 
+def partitioned_index_rewrite(ctx: StatementContext, node: Any, partitions: list[str]) -> str:
+    """CREATE INDEX ... ON ONLY the parent, each known partition's index built CONCURRENTLY, then attached."""
+    from pgwarden.lint.rules._util import deparse, pg_ast
+
+    name = node.idxname or f"{node.relation.relname}_idx"
+    parent_stmt = pg_ast(ctx.sql)
+    parent_stmt.concurrent = False
+    parent_stmt.relation.inh = False
+    parent_stmt.idxname = name
+    lines = [f"{deparse(parent_stmt)};"]
+    if not partitions:
+        lines.append(f"-- then, for each partition of {name_of(node.relation)} (none known here), outside a "
+                     f"transaction: CREATE INDEX CONCURRENTLY ... ON <partition> (...); ALTER INDEX {name} "
+                     "ATTACH PARTITION ...;")
+        return "\n".join(lines)
+    lines.append("-- next migration (transaction:false):\n-- migrate:up transaction:false")
+    attach = []
+    for partition in partitions:
+        child = pg_ast(ctx.sql)
+        child.concurrent = True
+        child.relation.relname = partition.rsplit(".", 1)[-1]
+        child.relation.schemaname = partition.rsplit(".", 1)[0] if "." in partition else None
+        child.relation.inh = True
+        child.idxname = f"{partition.rsplit('.', 1)[-1]}_{name}"[:63]
+        lines.append(f"{deparse(child)};")
+        attach.append(f"ALTER INDEX {name} ATTACH PARTITION {child.idxname};")
+    return "\n".join(lines + attach)
+
+
 @checkers(CHECKERS, "IndexStmt")
 def _create_index(ctx: StatementContext, node: Any) -> None:
     key = table_key(node.relation)
@@ -76,17 +104,14 @@ def _create_index(ctx: StatementContext, node: Any) -> None:
         if info is not None and info.partitioned:
             ctx.report("concurrent-index-on-partitioned",
                        f"CREATE INDEX CONCURRENTLY on partitioned table {name_of(node.relation)} fails: "
-                       "PostgreSQL cannot build a partitioned index concurrently")
+                       "PostgreSQL cannot build a partitioned index concurrently",
+                       rewrite=partitioned_index_rewrite(ctx, node, info.partitions))
         return
     if not node.relation.inh:  # CREATE INDEX ... ON ONLY parent: catalog-only, invalid until partitions attach
         return
     index = f"{node.idxname} " if node.idxname else ""
     if info is not None and info.partitioned:
-        name = node.idxname or f"{node.relation.relname}_idx"
-        only = re.sub(r"(?is)\bON\s+(?!ONLY\b)", "ON ONLY ", ctx.sql, count=1)
-        rewrite = (f"{only};\n-- then for each partition, outside a transaction:\n"
-                   f"CREATE INDEX CONCURRENTLY <partition>_idx ON <partition> (...);\n"
-                   f"ALTER INDEX {name} ATTACH PARTITION <partition>_idx;")
+        rewrite = partitioned_index_rewrite(ctx, node, info.partitions)
     else:
         rewrite = f"-- migrate:up transaction:false\n{with_concurrently(ctx.sql)};"
     ctx.report("create-index-not-concurrently",

@@ -36,14 +36,17 @@ def _lock(ctx: StatementContext, node: Any) -> None:
     mode = _MODES.get(node.mode)
     if ctx.raw and not ctx.in_transaction_block:
         ctx.report("explicit-lock-table", "LOCK TABLE outside BEGIN ... COMMIT fails ('LOCK TABLE can only be "
-                   "used in transaction blocks')", severity="error", lock=mode or "")
+                   "used in transaction blocks')", severity="error", lock=mode or "",
+                   rewrite=f"BEGIN;\n{ctx.sql};\n-- the statements that need the lock\nCOMMIT;")
         return
     if mode is None:
         return
     for rel in node.relations:
         ctx.report("explicit-lock-table", f"LOCK TABLE {name_of(rel)} IN {mode} MODE blocks "
                    f"{'reads and writes' if mode == 'ACCESS EXCLUSIVE' else 'writes'} until the transaction ends",
-                   table=table_key(rel), lock=mode)
+                   table=table_key(rel), lock=mode,
+                   rewrite=f"-- drop the LOCK TABLE {name_of(rel)}: each statement takes the lock it needs; "
+                           f"bound the wait instead:\nSET lock_timeout = '2s';")
 
 
 def check_lock_timeout(ctx: StatementContext, locks: list[tuple[str, str]]) -> bool:

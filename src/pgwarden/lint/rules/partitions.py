@@ -89,6 +89,48 @@ def _unique_constraints(node: Any) -> list[tuple[str, list[str]]]:
     return out
 
 
+def _with_key(sql: str, key: tuple[str, ...]) -> str:
+    """``sql`` (CREATE TABLE, CREATE UNIQUE INDEX, ADD CONSTRAINT) with every unique key extended by the partition key.
+
+    A column-level PRIMARY KEY / UNIQUE becomes a table constraint over (column, partition key).
+    """
+    from pglast import ast, enums
+
+    from pgwarden.lint.rules._util import deparse, pg_ast
+
+    stmt = pg_ast(sql)
+
+    def extend(names: tuple[Any, ...] | None) -> tuple[Any, ...]:
+        have = [n.sval for n in names or ()]
+        return tuple(names or ()) + tuple(ast.String(sval=k) for k in key if k not in have)
+
+    if isinstance(stmt, ast.IndexStmt):
+        have = {p.name for p in stmt.indexParams or ()}
+        stmt.indexParams = tuple(stmt.indexParams or ()) + tuple(
+            ast.IndexElem(name=k, ordering=enums.SortByDir.SORTBY_DEFAULT,
+                          nulls_ordering=enums.SortByNulls.SORTBY_NULLS_DEFAULT) for k in key if k not in have)
+        return deparse(stmt) + ";"
+    constraints: list[Any] = []
+    if isinstance(stmt, ast.AlterTableStmt):
+        constraints = [c.def_ for c in stmt.cmds or () if isinstance(c.def_, ast.Constraint)]
+    elif isinstance(stmt, ast.CreateStmt):
+        elements = list(stmt.tableElts or ())
+        for element in list(elements):
+            if isinstance(element, ast.ColumnDef):
+                for con in list(element.constraints or ()):
+                    if con.contype in (enums.ConstrType.CONSTR_PRIMARY, enums.ConstrType.CONSTR_UNIQUE):
+                        element.constraints = tuple(c for c in element.constraints or () if c is not con)
+                        elements.append(ast.Constraint(contype=con.contype, keys=(ast.String(sval=element.colname),)))
+            elif isinstance(element, ast.Constraint):
+                constraints.append(element)
+        stmt.tableElts = tuple(elements)
+        constraints = [e for e in elements if isinstance(e, ast.Constraint)]
+    for con in constraints:
+        if con.contype in (enums.ConstrType.CONSTR_PRIMARY, enums.ConstrType.CONSTR_UNIQUE):
+            con.keys = extend(con.keys)
+    return deparse(stmt) + ";"
+
+
 @checkers(CHECKERS, "CreateStmt")
 def _create(ctx: StatementContext, node: Any) -> None:
     table = name_of(node.relation)
@@ -101,12 +143,11 @@ def _create(ctx: StatementContext, node: Any) -> None:
                     ctx.report("partition-key-not-in-unique",
                                f"{what} ({', '.join(columns)}) on partitioned table {table} omits the partition "
                                f"key column(s) {', '.join(missing)}: CREATE TABLE fails",
-                               rewrite=f"-- make the key include the partition key:\n"
-                                       f"{what} ({', '.join(columns + missing)})")
+                               rewrite=_with_key(ctx.sql, key))
     if node.partbound is not None and node.inhRelations:
         parent = node.inhRelations[0]
         info = ctx.knowledge.table(table_key(parent))
-        if info is not None and not info.partitioned:
+        if info is not None and info.partitioned is False:
             ctx.report("partition-of-non-partitioned",
                        f"{table} is declared PARTITION OF {name_of(parent)}, which is not partitioned "
                        "(no PARTITION BY): the statement fails",
@@ -124,13 +165,16 @@ def _unique_index(ctx: StatementContext, node: Any) -> None:
     if missing:
         ctx.report("partition-key-not-in-unique",
                    f"unique index on partitioned table {name_of(node.relation)} omits the partition key column(s) "
-                   f"{', '.join(missing)}: the statement fails")
+                   f"{', '.join(missing)}: the statement fails", rewrite=_with_key(ctx.sql, info.partition_key))
 
 
-def _bound_check(parent_key: tuple[str, ...] | None, bound: Any) -> str:
-    column = parent_key[0] if parent_key and len(parent_key) == 1 else "<partition key>"
+def _bound_check(parent_key: tuple[str, ...] | None, bound: Any) -> str | None:
+    """``CHECK (...)`` implied by a range bound on a one-column key; None when it cannot be written down."""
+    if not parent_key or len(parent_key) != 1:
+        return None
+    column = parent_key[0]
     if bound is None or bound.is_default or bound.strategy != "r":
-        return f"CHECK (<condition matching the bound on {column}>)"
+        return None
     low = const_sql(bound.lowerdatums[0]) if bound.lowerdatums else "MINVALUE"
     high = const_sql(bound.upperdatums[0]) if bound.upperdatums else "MAXVALUE"
     parts = [f"{column} IS NOT NULL"]
@@ -151,21 +195,25 @@ def _alter(ctx: StatementContext, node: Any) -> None:
         if sub == "AT_AttachPartition" and node.objtype == "OBJECT_TABLE":
             child_key = table_key(cmd.def_.name)
             child = name_of(cmd.def_.name)
-            if info is not None and not info.partitioned:
+            if info is not None and info.partitioned is False:
                 ctx.report("partition-of-non-partitioned",
-                           f"ATTACH PARTITION to {parent}, which is not partitioned: the statement fails")
+                           f"ATTACH PARTITION to {parent}, which is not partitioned: the statement fails",
+                           rewrite=f"-- {parent} must be partitioned first (a new partitioned table and a data move):\n"
+                                   f"-- pgwarden partition convert --table {parent} --key <column>")
                 continue
             child_info = ctx.knowledge.table(child_key)
             if child_info is not None and child_info.has_check:
                 continue
             check = _bound_check(info.partition_key if info else None, cmd.def_.bound)
             con = f"{cmd.def_.name.relname}_bound"
+            first = (f"ALTER TABLE {child} ADD CONSTRAINT {con} {check} NOT VALID;" if check else
+                     f"-- ALTER TABLE {child} ADD CONSTRAINT {con} CHECK (<the bound, on the partition key of "
+                     f"{parent}>) NOT VALID;")
             ctx.report("attach-partition-without-check",
                        f"ATTACH PARTITION {child} scans all of {child} under ACCESS EXCLUSIVE to check the bound",
                        table=child_key,
-                       rewrite=f"ALTER TABLE {child} ADD CONSTRAINT {con} {check} NOT VALID;\n"
-                               f"ALTER TABLE {child} VALIDATE CONSTRAINT {con};\n{ctx.sql};\n"
-                               f"ALTER TABLE {child} DROP CONSTRAINT {con};")
+                       rewrite=f"{first}\n-- next migration:\nALTER TABLE {child} VALIDATE CONSTRAINT {con};\n"
+                               f"{ctx.sql};\nALTER TABLE {child} DROP CONSTRAINT {con};")
         elif sub == "AT_DetachPartition":
             if cmd.def_.concurrent:
                 from pgwarden.lint.rules.index import in_transaction
@@ -184,4 +232,5 @@ def _alter(ctx: StatementContext, node: Any) -> None:
                 if missing:
                     ctx.report("partition-key-not-in-unique",
                                f"constraint on partitioned table {parent} omits the partition key column(s) "
-                               f"{', '.join(missing)}: the statement fails")
+                               f"{', '.join(missing)}: the statement fails",
+                               rewrite=_with_key(ctx.sql, info.partition_key))

@@ -1,0 +1,2 @@
+-- migrate:up
+CREATE TABLE blobs (id bigint PRIMARY KEY, body bytea);

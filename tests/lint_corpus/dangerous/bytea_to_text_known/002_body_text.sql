@@ -1,0 +1,2 @@
+-- migrate:up
+ALTER TABLE blobs ALTER COLUMN body TYPE text;

@@ -1,0 +1,2 @@
+-- migrate:up
+CREATE TABLE tokens (id char(36) PRIMARY KEY, owner text);

@@ -1,0 +1,2 @@
+-- migrate:up
+ALTER TABLE tokens ALTER COLUMN id TYPE varchar(36);

@@ -1,0 +1,1 @@
+CREATE INDEX CONCURRENTLY orders_recent_idx ON orders (created_at) WHERE created_at > CURRENT_DATE - 30;

@@ -1,0 +1,2 @@
+-- migrate:up
+CREATE TABLE person (id bigint PRIMARY KEY, display_name varchar(255));

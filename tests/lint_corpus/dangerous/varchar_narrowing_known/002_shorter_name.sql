@@ -1,0 +1,2 @@
+-- migrate:up
+ALTER TABLE person ALTER COLUMN display_name TYPE varchar(50);

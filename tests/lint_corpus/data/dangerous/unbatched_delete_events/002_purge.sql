@@ -1,0 +1,2 @@
+-- migrate:up
+DELETE FROM audit_events WHERE kind = 'login';

@@ -1,0 +1,2 @@
+-- migrate:up
+UPDATE plans SET name = upper(name) WHERE id < 50;

@@ -1,0 +1,2 @@
+-- migrate:up transaction:false
+CREATE INDEX CONCURRENTLY users_email_idx ON users (email);

@@ -1,0 +1,2 @@
+-- migrate:up
+CREATE TABLE sessions (id bigint PRIMARY KEY, expires_at timestamptz);

@@ -1,0 +1,2 @@
+-- migrate:up
+CREATE TABLE accounts (id bigint PRIMARY KEY, password_hash text);

@@ -1,0 +1,2 @@
+-- migrate:up
+CREATE TABLE api_keys (id bigint PRIMARY KEY);

@@ -1,0 +1,2 @@
+-- migrate:up
+CREATE TABLE people (id bigint PRIMARY KEY, updated_at timestamptz);

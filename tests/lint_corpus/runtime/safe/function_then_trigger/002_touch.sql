@@ -1,0 +1,5 @@
+-- migrate:up
+CREATE FUNCTION touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.updated_at := now(); RETURN NEW; END $$;
+CREATE TRIGGER people_touch BEFORE UPDATE ON people
+  FOR EACH ROW EXECUTE FUNCTION touch_updated_at();

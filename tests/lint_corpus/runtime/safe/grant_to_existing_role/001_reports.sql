@@ -1,0 +1,2 @@
+-- migrate:up
+CREATE TABLE reports (id bigint PRIMARY KEY, body text);

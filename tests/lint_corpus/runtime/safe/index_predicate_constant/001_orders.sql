@@ -1,0 +1,2 @@
+-- migrate:up
+CREATE TABLE orders (id bigint PRIMARY KEY, status text, created_at date NOT NULL);

@@ -1,0 +1,2 @@
+-- migrate:up transaction:false
+ALTER TYPE mood ADD VALUE IF NOT EXISTS 'happy';

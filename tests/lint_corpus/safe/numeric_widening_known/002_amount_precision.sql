@@ -1,0 +1,2 @@
+-- migrate:up
+ALTER TABLE payments ALTER COLUMN amount TYPE numeric(14,2);

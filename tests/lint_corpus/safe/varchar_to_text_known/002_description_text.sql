@@ -1,0 +1,2 @@
+-- migrate:up
+ALTER TABLE products ALTER COLUMN description TYPE text;
