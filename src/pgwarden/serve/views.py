@@ -28,8 +28,8 @@ def preload() -> None:
     import pgwarden.doctor.metrics  # noqa: F401
     import pgwarden.doctor.runner  # noqa: F401
     import pgwarden.doctor.tune  # noqa: F401
-    import pgwarden.migrations.commands  # noqa: F401
     import pgwarden.events  # noqa: F401
+    import pgwarden.migrations.commands  # noqa: F401
     import pgwarden.partition.api  # noqa: F401
     import pgwarden.partition.inspect  # noqa: F401
     import pgwarden.partition.spec  # noqa: F401
