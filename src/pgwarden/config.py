@@ -127,26 +127,6 @@ class LintSettings(StrictModel):
         return value
 
 
-class Keep(StrictModel):
-    daily: int = Field(default=7, ge=0)
-    weekly: int = Field(default=4, ge=0)
-    monthly: int = Field(default=12, ge=0)
-
-
-class BackupSettings(StrictModel):
-    dir: str = "backups"
-    keep: Keep = Field(default_factory=Keep)
-    format: Literal["custom", "directory"] = "custom"
-    compress: Literal["zstd", "lz4", "gzip", "none"] | None = None
-    exact_count_max_size: str = "100MB"  # tables larger than this get an estimated row count in the manifest
-
-    @field_validator("exact_count_max_size")
-    @classmethod
-    def _size(cls, value: str) -> str:
-        parse_size(value)
-        return value
-
-
 class DoctorSettings(StrictModel):
     """``[doctor]``: ``thresholds`` stays raw here; ``pgwarden.doctor.thresholds`` validates it."""
 
@@ -170,7 +150,7 @@ class _ConfigModel(StrictModel):
         return value
     migrate: MigrateSettings = Field(default_factory=MigrateSettings)
     lint: LintSettings = Field(default_factory=LintSettings)
-    backup: BackupSettings = Field(default_factory=BackupSettings)
+    backup: dict[str, Any] = Field(default_factory=dict)  # raw: pgwarden.backup.settings validates
     partitions: list[dict[str, Any]] = Field(default_factory=list)  # raw: pgwarden.partition.spec validates
     partition: dict[str, Any] = Field(default_factory=dict)  # raw: pgwarden.partition.settings validates
     doctor: DoctorSettings = Field(default_factory=DoctorSettings)
@@ -196,10 +176,6 @@ class Config:
     @property
     def seeds_path(self) -> Path:
         return self.root / self.settings.seeds_dir
-
-    @property
-    def backup_path(self) -> Path:
-        return self.root / self.settings.backup.dir
 
     @property
     def state_path(self) -> Path:

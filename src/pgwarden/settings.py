@@ -55,8 +55,14 @@ def _check(config: Config) -> None:
     check_settings(config)
 
 
+def _backup(config: Config) -> None:
+    from pgwarden.backup.settings import load as backup_settings
+
+    backup_settings(config)
+
+
 SECTION_VALIDATORS: tuple[Callable[[Config], None], ...] = (
-    _partitions, _partition, _doctor_thresholds, _agent, _serve, _check
+    _partitions, _partition, _doctor_thresholds, _agent, _serve, _check, _backup
 )
 """One validator per raw section; each raises ConfigError naming the file and key."""
 

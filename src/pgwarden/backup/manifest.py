@@ -12,12 +12,15 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pgwarden.output import to_jsonable
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 _CHUNK = 1 << 20
+
+Kind = Literal["full", "tables", "archive", "safety"]
+KINDS: tuple[Kind, ...] = ("full", "tables", "archive", "safety")
 
 
 @dataclass
@@ -56,6 +59,26 @@ class Verification:
 
 
 @dataclass
+class ArchiveInfo:
+    """The retired partition an ``archive`` backup holds, and how to re-attach it."""
+
+    schema: str
+    table: str
+    parent_schema: str
+    parent: str
+    bounds: str  # pg_get_expr(relpartbound): FOR VALUES ...
+    rows: int
+
+
+@dataclass
+class Encryption:
+    """How the dump is encrypted: the scheme and the recipients' fingerprints (never a key)."""
+
+    scheme: str
+    recipients: list[str]
+
+
+@dataclass
 class Manifest:
     """Everything recorded about one backup."""
 
@@ -75,12 +98,18 @@ class Manifest:
     only_tables: list[str] | None = None
     reason: str | None = None
     verification: Verification | None = None
+    kind: Kind = "full"
+    archive: ArchiveInfo | None = None
+    encryption: Encryption | None = None
+    outside_references: list[str] = field(default_factory=list)  # FKs to tables whose rows are not in it
     manifest_version: int = MANIFEST_VERSION
 
     @property
     def dump_path(self) -> str:
         """The dump's name inside the backup folder (a file or, for the directory format, a folder)."""
-        return "dump" if self.format == "directory" else "dump.pgdump"
+        if self.format == "directory":
+            return "dump"
+        return "dump.pgdump.age" if self.encryption else "dump.pgdump"
 
     def to_dict(self) -> dict[str, Any]:
         doc = to_jsonable(self)
@@ -96,11 +125,26 @@ class Manifest:
         values["finished_at"] = datetime.fromisoformat(values["finished_at"])
         values["files"] = {k: FileInfo(**v) for k, v in values["files"].items()}
         values["tables"] = [TableInfo(**t) for t in values["tables"]]
+        values.setdefault("kind", _legacy_kind(data))
+        if values.get("archive"):
+            values["archive"] = ArchiveInfo(**values["archive"])
+        if values.get("encryption"):
+            values["encryption"] = Encryption(**values["encryption"])
         if values.get("verification"):
             ver = dict(values["verification"])
             ver["at"] = datetime.fromisoformat(ver["at"])
             values["verification"] = Verification(**ver)
         return cls(**values)
+
+
+def _legacy_kind(data: dict[str, Any]) -> Kind:
+    """The kind of a manifest written before kinds existed (version 1), from what it recorded."""
+    reason = str(data.get("reason") or "")
+    if reason.startswith("partition archive"):
+        return "archive"
+    if reason.startswith("safety"):
+        return "safety"
+    return "tables" if data.get("only_tables") else "full"
 
 
 def sha256_of(path: Path) -> str:

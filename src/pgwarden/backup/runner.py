@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 from pgwarden.clients import COMPRESSIONS as COMPRESSIONS
 from pgwarden.clients import probe_compressions as probe_compressions
@@ -115,7 +115,7 @@ def _size_of(path: Path) -> int:
 
 
 @contextmanager
-def _terminate_on_exit(process: subprocess.Popen[str]) -> Iterator[None]:
+def _terminate_on_exit(process: subprocess.Popen[bytes]) -> Iterator[None]:
     try:
         yield
     finally:
@@ -137,6 +137,7 @@ def run_tool(
     tables_total: int = 0,
     progress: Callable[[DumpProgress], None] | None = None,
     pass_fds: tuple[int, ...] = (),
+    stdout_sink: Callable[[IO[bytes]], None] | None = None,
 ) -> list[str]:
     """Run pg_dump/pg_restore (``args`` without the connection) and return its stderr lines.
 
@@ -144,37 +145,54 @@ def run_tool(
     environment. While it runs, ``progress`` gets the bytes written to ``output``
     and the tables dumped (from ``--verbose`` lines). A non-zero exit raises
     ToolFailed naming ``what`` and the last error lines; an exception in the
-    caller (Ctrl-C, SIGTERM) terminates the child before propagating.
+    caller (Ctrl-C, SIGTERM) terminates the child before propagating. With
+    ``stdout_sink``, the program's standard output is handed to it (read in a thread),
+    and an error there fails the run the same way.
     """
     dsn, env = libpq_env(url)
     command = [*args, "--dbname", dsn]
     process = subprocess.Popen(
         command,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE if stdout_sink else subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        text=True,
         env=env,
         umask=0o077,
         pass_fds=pass_fds,
     )
     lines: list[str] = []
     done = [0]
+    sink_error: list[BaseException] = []
 
     def read_stderr() -> None:
         assert process.stderr is not None
-        for line in process.stderr:
+        for raw in process.stderr:
+            line = raw.decode("utf-8", "replace")
             lines.append(line.rstrip("\n"))
             if _TABLE_DONE.search(line):
                 done[0] += 1
 
-    reader = threading.Thread(target=read_stderr, daemon=True)
-    reader.start()
+    def feed_sink() -> None:
+        assert process.stdout is not None and stdout_sink is not None
+        try:
+            stdout_sink(process.stdout)
+        except BaseException as exc:  # noqa: BLE001 - re-raised below
+            sink_error.append(exc)
+            process.terminate()
+
+    threads = [threading.Thread(target=read_stderr, daemon=True)]
+    if stdout_sink:
+        threads.append(threading.Thread(target=feed_sink, daemon=True))
+    for thread in threads:
+        thread.start()
     with _terminate_on_exit(process):
         while process.poll() is None:
             if progress and output is not None:
                 progress(DumpProgress(_size_of(output), done[0], tables_total))
             time.sleep(0.1 if progress else 0.02)
-        reader.join(timeout=10)
+        for thread in threads:
+            thread.join(timeout=600 if thread is not threads[0] else 10)
+    if sink_error:
+        raise ToolFailed(f"{what}: writing its output failed: {sink_error[0]}")
     if process.returncode != 0:
         errors = [ln.strip() for ln in lines if _ERROR_LINE.search(ln)] or lines
         tail = " | ".join(redact(ln) for ln in errors[-4:]) or "no message"

@@ -1,10 +1,9 @@
-"""Where backups live: a small interface and its local-folder implementation.
+"""Where backups live: one interface, a local folder and (see :mod:`pgwarden.backup.s3store`) an S3 store.
 
 A backup is a folder of files plus ``manifest.json``, addressed by (env, id).
-It is written in a local staging folder first and published with :meth:`put`
-only once complete, so a reader never sees a half-written backup. An
-S3-compatible store implements the same five methods (``put`` uploads the
-staging folder with the manifest last; ``get`` downloads into a cache).
+It is written in a local staging folder first and published with :meth:`Storage.publish`
+only once complete, so a reader never sees a half-written backup: a remote store
+uploads the manifest last, and only ids with a manifest are listed.
 
 Guarantees of :class:`LocalStorage`: staging folders are ``<dir>/<env>/.incomplete-<id>/``
 and publishing is one ``rename``; folders are 0700 and files 0600; a staging
@@ -20,7 +19,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -48,17 +47,23 @@ class Storage(Protocol):
     def stage(self, env: str, backup_id: str) -> Staging:
         """A new, locked, private local folder to write the backup into."""
 
-    def put(self, staging: Staging) -> Path:
-        """Publish a complete staging folder (manifest included); returns where it now is."""
+    def publish(self, staging: Staging) -> str:
+        """Publish a complete staging folder (manifest last); returns where it now is."""
 
-    def get(self, env: str, backup_id: str) -> Path:
-        """A local folder holding the published backup's files."""
+    def open_local(self, env: str, backup_id: str) -> AbstractContextManager[Path]:
+        """A local folder holding the published backup's files while the context lasts."""
+
+    def location(self, env: str, backup_id: str) -> str:
+        """Where a published backup is (a path or an s3:// address)."""
+
+    def describe(self) -> str:
+        """The store in a few words (for messages)."""
 
     def list(self, env: str) -> builtins.list[str]:
         """Ids of the published backups of ``env`` (never staging ones)."""
 
     def delete(self, env: str, backup_id: str) -> None:
-        """Remove a published backup."""
+        """Remove a published backup (it stops being listed before any file goes)."""
 
     def envs(self) -> builtins.list[str]:
         """Environments that have a backup folder."""
@@ -73,7 +78,7 @@ class Storage(Protocol):
         """Remove a staging folder that will not be published."""
 
     def clean_incomplete(self, env: str) -> builtins.list[str]:
-        """Remove abandoned staging folders (their writer died); returns their names."""
+        """Remove abandoned staging folders or uploads (their writer died); returns their names."""
 
 
 def _private_dir(path: Path) -> None:
@@ -116,6 +121,9 @@ class LocalStorage:
         fcntl.flock(fd, fcntl.LOCK_EX)
         return Staging(env, backup_id, path, fd)
 
+    def publish(self, staging: Staging) -> str:
+        return str(self.put(staging))
+
     def put(self, staging: Staging) -> Path:
         if not (staging.path / MANIFEST).is_file():
             raise BadInput(f"{staging.path}: no {MANIFEST}; refusing to publish an incomplete backup")
@@ -140,6 +148,23 @@ class LocalStorage:
                 hint="see `pgwarden backup list`",
             )
         return path
+
+    @contextmanager
+    def _open(self, env: str, backup_id: str) -> Iterator[Path]:
+        yield self.get(env, backup_id)
+
+    def open_local(self, env: str, backup_id: str) -> AbstractContextManager[Path]:
+        return self._open(env, backup_id)
+
+    def location(self, env: str, backup_id: str) -> str:
+        return str(self._path(env, backup_id))
+
+    def describe(self) -> str:
+        return str(self.root)
+
+    def has(self, env: str, backup_id: str) -> bool:
+        """Whether a published local copy exists."""
+        return (self._path(env, backup_id) / MANIFEST).is_file()
 
     def list(self, env: str) -> builtins.list[str]:
         folder = self._env_dir(env)
@@ -222,9 +247,16 @@ def _try_lock(lock_file: Path) -> Iterator[bool]:
         os.close(fd)
 
 
-def storage_for(config: object) -> LocalStorage:
-    """The configured store (local folders under ``backup.dir`` for now)."""
+def storage_for(config: object) -> Storage:
+    """The configured store: local folders under ``[backup] dir``, or ``[backup] store`` (s3://)."""
+    from pgwarden.backup.settings import backup_dir, load
     from pgwarden.config import Config
 
     assert isinstance(config, Config)
-    return LocalStorage(config.backup_path)
+    settings = load(config)
+    local = LocalStorage(backup_dir(config))
+    if settings.store is None:
+        return local
+    from pgwarden.backup.s3store import S3Storage
+
+    return S3Storage(settings.store, local, keep_local=settings.keep_local)

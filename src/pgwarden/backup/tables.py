@@ -97,3 +97,51 @@ def existing_tables(conn: psycopg.Connection[Any]) -> set[tuple[str, str]]:
             "WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
         ).fetchall()
     }
+
+
+_ALL_TABLES_SQL = """
+SELECT n.nspname, c.relname,
+       c.oid = ANY(%(oids)s::oid[])
+       OR EXISTS (SELECT 1 FROM unnest(%(oids)s::oid[]) AS s(oid), pg_partition_tree(s.oid) t WHERE t.relid = c.oid)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgwarden')
+  AND n.nspname NOT LIKE 'pg\\_toast%%' AND n.nspname NOT LIKE 'pg\\_temp%%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.objid = c.oid AND e.deptype = 'e')
+ORDER BY 1, 2
+"""
+
+_OUTSIDE_SQL = """
+SELECT f.conname, n.nspname, c.relname, rn.nspname, r.relname
+FROM pg_constraint f
+JOIN pg_class c ON c.oid = f.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_class r ON r.oid = f.confrelid JOIN pg_namespace rn ON rn.oid = r.relnamespace
+WHERE f.contype = 'f' AND f.conparentid = 0
+  AND f.conrelid = ANY(%(oids)s::oid[]) AND NOT f.confrelid = ANY(%(oids)s::oid[])
+ORDER BY 1, 2, 3
+"""
+
+
+def _oids(conn: psycopg.Connection[Any], tables: list[str]) -> list[int]:
+    out = []
+    for name in tables:
+        row = conn.execute("SELECT %s::regclass::oid", [sql.Identifier(*split_name(name)).as_string(conn)]).fetchone()
+        assert row is not None
+        out.append(int(row[0]))
+    return out
+
+
+def data_outside(conn: psycopg.Connection[Any], tables: list[str]) -> list[tuple[str, str]]:
+    """Every user table whose rows a partial backup of ``tables`` leaves out (partitions of a chosen table stay).
+
+    pgwarden's own history tables are always kept, so the backup knows its migration version.
+    """
+    rows = conn.execute(_ALL_TABLES_SQL, {"oids": _oids(conn, tables)}).fetchall()
+    return [(schema, name) for schema, name, chosen in rows if not chosen]
+
+
+def references_outside(conn: psycopg.Connection[Any], tables: list[str]) -> list[str]:
+    """Foreign keys of ``tables`` pointing at tables whose rows are not in the backup, as
+    ``schema.table.constraint -> schema.table`` (restoring them alone needs those rows)."""
+    rows = conn.execute(_OUTSIDE_SQL, {"oids": _oids(conn, tables)}).fetchall()
+    return [f"{s}.{t}.{con} -> {rs}.{rt}" for con, s, t, rs, rt in rows]

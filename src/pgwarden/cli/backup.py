@@ -7,6 +7,7 @@ from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from pgwarden.cli.common import (
     EnvOpt,
@@ -15,6 +16,7 @@ from pgwarden.cli.common import (
     YesOpt,
     console,
     emit_json,
+    info,
     load,
     table,
     typed_confirmation,
@@ -22,7 +24,7 @@ from pgwarden.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from pgwarden.backup.runner import DumpProgress
+    from pgwarden.backup.api import DumpProgress
 
 app = typer.Typer(help="Verified backups: create, list, verify, restore, prune.", no_args_is_help=True)
 
@@ -87,7 +89,8 @@ def create(
 
     with _progress(not json) as progress:
         result = create_backup(
-            load(), env, tables=tables, format=format, jobs=jobs, compress=compress, progress=progress
+            load(), env, tables=tables, format=format, jobs=jobs, compress=compress, progress=progress,
+            notice=lambda text: info(f"note: {escape(text)}"),
         )
     if json:
         emit_json(result)
@@ -95,7 +98,11 @@ def create(
     m = result.manifest
     out = console()
     out.print(f"[green]backup {result.id}[/] of {result.env} ({m.database}): {_size(m.size)} in {result.seconds:.1f}s")
-    out.print(f"  path: {result.path}")
+    out.print(f"  kind: {m.kind}; stored at: {escape(result.location)}")
+    if m.encryption:
+        out.print(f"  encrypted ({m.encryption.scheme}) for {', '.join(m.encryption.recipients)}")
+    if result.outside_references:
+        out.print(f"  partial: {len(result.outside_references)} foreign key(s) point at rows not in it (see above)")
     out.print(f"  pg_dump: {result.pg_dump}; format {m.format}, compression {result.compression}")
     exact = sum(1 for t in m.tables if t.exact)
     out.print(
@@ -125,15 +132,15 @@ def list_(env: EnvOpt = None, json: JsonOpt = False) -> None:
             _age(b.age_seconds),
             b.migration_version,
             f"[{colors[b.verified]}]{b.verified}[/]",
-            f"{b.format}/{b.compression}",
-            b.reason,
+            b.kind + (f" ({', '.join(b.tables)})" if b.tables else ""),
+            f"{b.format}/{b.compression}" + (" encrypted" if b.encrypted else ""),
+            escape(b.reason or ""),
         ]
         for b in backups
     ]
     out = console()
-    rendered = table(
-        f"backups of {config.env_name(env)}", ["id", "size", "age", "migration", "verified", "dump", "note"], rows
-    )
+    columns = ["id", "size", "age", "migration", "verified", "kind", "dump", "note"]
+    rendered = table(f"backups of {config.env_name(env)}", columns, rows)
     for column in rendered.columns[:3]:
         column.no_wrap = True
     out.print(rendered)
@@ -171,7 +178,9 @@ def verify(
             ]
             out.print(table(f"backup {result.id}", ["table", "manifest rows", "restored rows", "state"], rows))
         for problem in result.problems:
-            out.print(f"[red]problem[/]: {problem}")
+            out.print(f"[red]problem[/]: {escape(problem)}")
+        for skipped in result.skipped:
+            out.print(f"[yellow]skipped[/]: {escape(skipped)}")
         state = "[green]verified[/]" if result.ok else "[red]FAILED[/]"
         out.print(
             f"{state}: {result.files_checked} file(s) checked, {len(result.tables)} table(s) compared, "
@@ -190,12 +199,19 @@ def restore(
         typer.Option("--target-db", help="Restore into this new database on the same server instead."),
     ] = None,
     tables: TablesOpt = None,
+    archive: Annotated[
+        bool,
+        typer.Option("--archive", help="BACKUP_ID names a retired partition (or its archive): restore, re-attach."),
+    ] = False,
     yes: YesOpt = False,
     json: JsonOpt = False,
 ) -> None:
     """Restore a backup in place (pg_restore --clean --if-exists, one transaction) or into a new database."""
     from pgwarden.backup.api import restore as restore_backup
 
+    if archive:
+        _restore_archive(backup_id, env, yes, json)
+        return
     result = restore_backup(load(), backup_id, env, target_db=target_db, tables=tables, yes=yes,
                             confirm=typed_confirmation(json))
     if json:
@@ -212,6 +228,17 @@ def restore(
     out.print(f"migration version now in the database: {result.migration_version or 'none'}")
     if result.target_db:
         out.print(f"  switch to it by pointing the environment's url at database {result.target_db}")
+
+
+def _restore_archive(name: str, env: str | None, yes: bool, json: bool) -> None:
+    from pgwarden.backup.api import restore_archive
+
+    result = restore_archive(load(), env, name, yes=yes, confirm=typed_confirmation(json))
+    if json:
+        emit_json(result)
+        return
+    console().print(f"[green]restored[/] partition {escape(result.table)} ({result.rows} rows) from archive "
+                    f"{result.backup_id} and attached it to {escape(result.parent)} {escape(result.bounds)}")
 
 
 @app.command()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from pgwarden.config import Config
 from pgwarden.errors import ProblemsFound
@@ -20,7 +19,7 @@ class VerifiedBackup:
     """A backup that was taken and verified restorable."""
 
     id: str
-    path: Path
+    path: str  # a local folder or an s3:// address
     create_seconds: float
     verify_seconds: float
 
@@ -38,7 +37,7 @@ def verified_backup(config: Config, env: str, *, reason: str = "before deploy") 
         raise ProblemsFound(f"backup {created.id} did not verify: {problems}; nothing was changed",
                             hint="fix the backup problem first (`pgwarden backup verify " f"{created.id}`); "
                                  "the database was not touched")
-    return VerifiedBackup(str(created.id), created.path, made - started, time.monotonic() - made)
+    return VerifiedBackup(str(created.id), created.location, made - started, time.monotonic() - made)
 
 
 def policy_backup_step(config: Config, env: str) -> str:

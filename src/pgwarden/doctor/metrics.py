@@ -8,7 +8,6 @@ doctor check adds ``pgwarden_doctor_check_status`` (0 ok, 1 warn, 2 fail, 3 erro
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from pgwarden.db import Intent, connect, resolve_target
@@ -55,8 +54,8 @@ def collect(config: Config, env: str | None = None, *, with_checks: bool = False
     """The metrics of ``env``'s database (see module guarantees)."""
     from psycopg.rows import dict_row
 
+    from pgwarden.backup.api import newest_verified_full
     from pgwarden.doctor.checks.maintenance import sequence_usage
-    from pgwarden.doctor.checks.project import list_verified
 
     thresholds = resolve(config.settings.doctor.thresholds, source=str(config.source))
     target = resolve_target(config, env, intent=Intent.READ)
@@ -74,10 +73,9 @@ def collect(config: Config, env: str | None = None, *, with_checks: bool = False
     worst = max((sequence_usage(s)[0] for s in sequences), default=0.0)
     out.append(Metric("pg_sequence_max_used_ratio", "Largest share of its range any sequence has used (0-1).",
                       samples=[(labels, round(worst / 100, 6))]))
-    backups, _ = list_verified(config, target.env_name)
-    verified = [b for b in backups if b["verified"]]
-    if verified:
-        age = (datetime.now(UTC) - verified[0]["taken_at"]).total_seconds()
+    newest = newest_verified_full(config, target.env_name)
+    if newest is not None:
+        age = newest.age_seconds
         out.append(Metric("pgwarden_last_verified_backup_age_seconds", "Age of the newest verified backup.",
                           samples=[(labels, round(age, 1))]))
     if with_checks:

@@ -19,4 +19,4 @@ def archive_table(config: Config, env: str | None, schema: str, name: str) -> tu
     from pgwarden.backup.api import create
 
     result = create(config, env, tables=[f"{schema}.{name}"], reason=f"partition archive {schema}.{name}")
-    return result.id, result.path
+    return result.id, Path(result.location)

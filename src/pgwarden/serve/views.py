@@ -154,18 +154,21 @@ def gfs_calendar(decisions: list[Any], today: date, weeks: int = 5) -> list[Cale
 
 
 def backups(project: ReadOnlyProject, sections: Sections, env: str) -> dict[str, Any]:
-    from pgwarden.backup.api import Candidate, list_backups, plan
+    from pgwarden.backup.api import Candidate, Policy, list_backups, plan
+    from pgwarden.backup.settings import load as backup_settings
+
+    settings = backup_settings(project.config)
 
     def load() -> dict[str, Any]:
         listed = list_backups(project.config, env)
-        decisions = plan([Candidate(b.id, b.created_at, b.verified) for b in listed],
-                         project.config.settings.backup.keep)
+        decisions = plan([Candidate(b.id, b.created_at, b.verified, b.kind) for b in listed],  # type: ignore[arg-type]
+                         Policy.of(settings))
         keep = {d.id: d for d in decisions}
-        return {"backups": [(b, str(getattr(b, "kind", "full")), keep.get(b.id)) for b in listed],
-                "calendar": gfs_calendar(decisions, datetime.now(UTC).date())}
+        return {"backups": [(b, b.kind, keep.get(b.id)) for b in listed],
+                "calendar": gfs_calendar([d for d in decisions if d.kind == "full"], datetime.now(UTC).date())}
 
     found = sections.gather({"backups": load}, _timeout(project))
-    return {"backups": found["backups"], "keep": project.config.settings.backup.keep}
+    return {"backups": found["backups"], "keep": settings.keep}
 
 
 def partitions(project: ReadOnlyProject, sections: Sections, env: str) -> dict[str, Any]:

@@ -1,25 +1,18 @@
-"""pgwarden's own state: migrations not yet applied, and the age of the last verified backup.
+"""pgwarden's own state: migrations not yet applied, and the age of the last verified full backup.
 
-Backups come from the backup package's public ``pgwarden.backup.api.list_backups`` (what
-``pgwarden backup list`` shows: ``created_at`` and ``verified`` = ok/failed/never). Only when that
-package cannot be imported are ``<backup dir>/<env>/<id>/manifest.json`` files read directly and
-defensively (``started_at``/``finished_at``, ``verification = {"ok": bool, "at": ...}``); an
-unreadable or differently shaped manifest is then skipped and counted, never an error.
+Backups and their age rule come from the backup package's API (``pgwarden.backup.api``:
+``list_backups``, ``BackupInfo.counts_as_full``, ``max_age_seconds``), the same listing
+``pgwarden backup list`` shows; doctor decides nothing about backups itself.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pgwarden.doctor.checks._util import plural, seconds
 from pgwarden.doctor.model import Outcome, Status, ok
 from pgwarden.doctor.registry import CheckContext, check
 
-if TYPE_CHECKING:
-    from pgwarden.config import Config
 
 @check("pending_migrations", "pgwarden")
 def pending_migrations(ctx: CheckContext) -> Outcome:
@@ -51,89 +44,44 @@ def pending_migrations(ctx: CheckContext) -> Outcome:
     return ok(f"all {plural(applied, 'migration')} applied")
 
 
-def _when(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def read_backups(folder: Path) -> tuple[list[dict[str, Any]], int]:
-    """Every readable backup manifest under ``folder/*/manifest.json`` as {id, taken_at, verified,
-    verified_at}, newest first, and the number of manifests that could not be read."""
-    found: list[dict[str, Any]] = []
-    unreadable = 0
-    if not folder.is_dir():
-        return found, 0
-    for path in folder.glob("*/manifest.json"):
-        if path.parent.name.startswith("."):
-            continue
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            unreadable += 1
-            continue
-        taken = _when(doc.get("started_at") or doc.get("finished_at")) if isinstance(doc, dict) else None
-        if taken is None:
-            unreadable += 1
-            continue
-        ver = doc.get("verification")
-        verified = isinstance(ver, dict) and ver.get("ok") is True
-        found.append({"id": doc.get("id", path.parent.name), "taken_at": taken, "verified": verified,
-                      "verified_at": _when(ver.get("at")) if isinstance(ver, dict) else None})
-    found.sort(key=lambda b: b["taken_at"], reverse=True)
-    return found, unreadable
-
-
-def list_verified(config: Config, env: str) -> tuple[list[dict[str, Any]], int]:
-    """The backups of ``env``, newest first, as {id, taken_at, verified, verified_at}, and how many
-    manifests could not be read (see the module docstring for where they come from)."""
-    try:
-        from pgwarden.backup.api import list_backups
-    except ImportError:
-        return read_backups(config.backup_path / env)
-    return [{"id": b.id, "taken_at": b.created_at, "verified": b.verified == "ok", "verified_at": b.verified_at}
-            for b in list_backups(config, env)], 0
-
-
 def _max_age(ctx: CheckContext) -> float:
-    """The configured threshold, or one derived from the retention policy (daily, weekly, monthly)."""
+    """doctor's ``backup_max_age`` threshold when configured, else the backup package's rule for the policy."""
+    from pgwarden.backup.api import max_age_seconds
+
     assert ctx.config is not None
     if "backup_max_age" in ctx.config.settings.doctor.thresholds:
         return ctx.thresholds["backup_max_age"]
-    keep = ctx.config.settings.backup.keep
-    if keep.daily:
-        return ctx.thresholds["backup_max_age"]
-    if keep.weekly:
-        return 8 * 86400
-    return 32 * 86400
+    return max_age_seconds(ctx.config)
 
 
 @check("backup_age", "pgwarden")
 def backup_age(ctx: CheckContext) -> Outcome:
-    """Age of the newest verified backup of this environment against the retention policy: an
-    unverified or stale backup is not a recovery plan."""
+    """Age of the newest verified *full* backup of this environment against the retention policy: an
+    unverified, partial or stale backup is not a recovery plan."""
     if ctx.config is None or ctx.env_name is None:
         return ok("no pgwarden project")
-    backups, unreadable = list_verified(ctx.config, ctx.env_name)
+    from pgwarden.backup.api import list_backups
+
+    backups = list_backups(ctx.config, ctx.env_name)
     max_age = _max_age(ctx)
     bad: Status = "fail" if ctx.protected else "warn"
     env = f" --env {ctx.env_name}"
-    verified = [b for b in backups if b["verified"]]
-    evidence = [dict(b) for b in backups[:5]]
-    if unreadable:
-        evidence.append({"unreadable_manifests": unreadable})
+    verified = [b for b in backups if b.counts_as_full]
+    evidence: list[dict[str, Any]] = [{"id": b.id, "kind": b.kind, "taken_at": b.created_at, "verified": b.verified}
+                                      for b in backups[:5]]
     if not verified:
-        what = f"{plural(len(backups), 'backup')}, none verified" if backups else "no backup"
-        fix = [f"pgwarden backup create{env}"] if not backups else []
+        full = [b for b in backups if b.kind == "full"]
+        what = f"{plural(len(full), 'backup')}, none verified" if full else "no backup"
+        if len(backups) > len(full):
+            others = plural(len(backups) - len(full), "partial, archive or safety backup")
+            what += f" (and {others}, which do not count)"
+        fix = [f"pgwarden backup create{env}"] if not full else []
         fix.append(f"pgwarden backup verify <id>{env}")
         return Outcome(bad, f"{what} for environment {ctx.env_name}", evidence, fix)
     newest = verified[0]
-    age = (ctx.now - newest["taken_at"]).total_seconds()
-    summary = f"newest verified backup {newest['id']} is {seconds(age)} old (policy: at most {seconds(max_age)})"
+    age = newest.age_seconds
+    summary = (f"newest verified backup {newest.id} is {seconds(age)} old (policy: at most {seconds(max_age)}); "
+               "full backups only")
     if age > max_age:
         return Outcome(bad, summary, evidence, [f"pgwarden backup create{env}", f"pgwarden backup verify <id>{env}"])
     return ok(summary, evidence)
