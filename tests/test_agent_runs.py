@@ -22,6 +22,7 @@ import pytest
 from pgwarden.agent.api import agent_for, run_once
 from pgwarden.agent.store import Store
 from pgwarden.backup import api as backup_api
+from pgwarden.backup.settings import backup_dir
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -156,7 +157,7 @@ def test_sigterm_mid_backup_leaves_no_complete_looking_backup(project) -> None: 
     fill(project.url)
     project.write_config(schedule("backup", "* * * * *"))
     config = project.config()
-    folder = config.backup_path / "test"
+    folder = backup_dir(config) / "test"
     with psycopg.connect(project.url) as blocker:
         blocker.execute("LOCK TABLE items IN ACCESS EXCLUSIVE MODE")  # pg_dump waits here: mid-backup
         env = {**os.environ, "PGWARDEN_CONFIG": str(project.config_path), "NO_COLOR": "1"}
