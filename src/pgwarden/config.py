@@ -159,6 +159,7 @@ class _ConfigModel(StrictModel):
     agent: dict[str, Any] = Field(default_factory=dict)  # [agent]: validated by pgwarden.agent.settings
     serve: dict[str, Any] = Field(default_factory=dict)  # [serve]: validated by pgwarden.serve.settings
     tools: dict[str, Any] = Field(default_factory=dict)  # raw: pgwarden.clients validates ([tools] bin_dir)
+    fleet: dict[str, Any] = Field(default_factory=dict)  # raw: pgwarden.fleet.settings validates
     check: dict[str, Any] = Field(default_factory=dict)  # raw: validated by pgwarden.check.settings
 
 
