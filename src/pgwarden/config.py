@@ -86,13 +86,15 @@ class Environment(StrictModel):
     allow_insecure: bool = False
     database: str = "app"
     lock_timeout: str | None = None
+    pooler: Literal["none", "pgbouncer-transaction"] = "none"  # what ``url`` goes through
+    direct_url: str | None = None  # the server itself, for pgwarden's sessions when ``url`` is a pooler
 
     _duration = field_validator("lock_timeout")(_check_timeout)
 
-    @field_validator("url")
+    @field_validator("url", "direct_url")
     @classmethod
-    def _url(cls, value: str) -> str:
-        if not _VAR.search(value):  # with a variable left (set later), checked when the environment is used
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not _VAR.search(value):  # with a variable left, checked when the env is used
             check_url(value)
         return value
 
