@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from pgwarden.check.managed import ManagedPartitions, ManagedTable, classify
@@ -12,7 +13,7 @@ from pgwarden.db import Intent, connect, resolve_target
 from pgwarden.migrations import commands, history
 from pgwarden.migrations.plan import current_version
 from pgwarden.schema.diff import Difference, diff
-from pgwarden.schema.snapshot import Snapshot, snapshot_of, take_snapshot
+from pgwarden.schema.snapshot import Snapshot, snapshot_of
 from pgwarden.server import scratch_database
 
 
@@ -71,17 +72,19 @@ def check(config: Config, env: str | None = None, *, strict_order: bool | None =
     with connect(target.url) as conn:
         applied = history.applied(conn)
         database = conn.info.dbname
-        live = take_snapshot(conn)
     version = current_version(applied)
     pending = [f.version for f in commands.pending_files(config, target.env_name)]
-    with scratch_database(config, "check") as url:
-        steps = []
-        if version is not None:
-            result = commands.up(with_scratch_env(config, url), SCRATCH_ENV, to=version)
-            steps = [s.version for s in result.steps]
-        expected = snapshot_of(url)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        live_read = pool.submit(snapshot_of, target.url)  # read the live catalog while the scratch is built
+        with scratch_database(config, "check") as url:
+            steps = []
+            if version is not None:
+                result = commands.up(with_scratch_env(config, url), SCRATCH_ENV, to=version)
+                steps = [s.version for s in result.steps]
+            expected = snapshot_of(url)
+        live = live_read.result()
     sorted_out = classify(diff(expected, live), expected, live, managed_tables=managed_tables(config),
-                          ignore=settings.ignore, ignore_kinds=settings.ignore_kinds,
+                          ignore=tuple(settings.ignore), ignore_kinds=tuple(settings.ignore_kinds),
                           strict_order=settings.strict_order)
     return DriftResult(target.env_name, database, version, steps, expected.count(), sorted_out.drift,
                        sorted_out.information, sorted_out.managed, sorted_out.ignored, pending, expected, live)

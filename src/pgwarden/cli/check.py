@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
+from rich.text import Text
 
 from pgwarden.cli.common import EnvOpt, JsonOpt, KeepOpt, console, emit_json, info, json_doc, load, table
 
@@ -41,8 +42,8 @@ def _ddl_block(label: str, ddl: str | None) -> None:
 
 
 def _render_differences(title: str, differences: list[Difference], *, ddl: bool) -> None:
-    rows = [[escape(d.kind), escape(d.name), d.change, escape(d.describe().split(": ", 1)[1])] for d in differences]
-    console().print(table(escape(title), ["kind", "object", "change", "detail"], rows))
+    rows = [[d.kind, d.name, d.change, d.detail()] for d in differences]  # table() escapes its cells
+    console().print(table(title, ["kind", "object", "change", "detail"], rows))
     if ddl:
         for d in differences:
             console().print(f"  [bold]{escape(d.describe().split(': ', 1)[0])}[/]")
@@ -72,7 +73,7 @@ def _render_drift(result: DriftResult, ddl: bool) -> None:
         out.print(f"[dim]set aside[/]: {listed}")
 
 
-def _render_emit(emitted: EmitResult) -> None:
+def _render_emit(emitted: EmitResult, env: str) -> None:
     out = console()
     out.print(f"wrote {escape(str(emitted.path))}: {emitted.statements} statement(s)"
               + (f", {len(emitted.cannot_express)} marked 'cannot express'" if emitted.cannot_express else ""))
@@ -84,6 +85,9 @@ def _render_emit(emitted: EmitResult) -> None:
         out.print(f"  lint: {'errors' if not emitted.lint_clean else 'warnings'} remain:")
         for finding in emitted.lint_findings:
             out.print(f"    {escape(finding)}")
+    if emitted.towards == "live":
+        out.print(f"  note: {escape(env)} already has these changes: the new migration is for the other "
+                  "environments and fresh databases; review it before `migrate up` anywhere")
 
 
 def check(env: EnvOpt = None, json: JsonOpt = False, strict_order: StrictOrderOpt = None,
@@ -103,7 +107,7 @@ def check(env: EnvOpt = None, json: JsonOpt = False, strict_order: StrictOrderOp
     else:
         _render_drift(result, ddl)
         if emitted is not None:
-            _render_emit(emitted)
+            _render_emit(emitted, result.env)
         if result.pending:
             info(f"note: {len(result.pending)} pending migration(s) not compared: {', '.join(result.pending)}")
     if result.drifted:
@@ -112,7 +116,7 @@ def check(env: EnvOpt = None, json: JsonOpt = False, strict_order: StrictOrderOp
 
 def _render_round_trip(result: RoundTripResult) -> None:
     out = console()
-    rows = [[m.version, escape(m.name), f"[{'green' if m.ok else 'red'}]{m.outcome}[/]", f"{m.seconds:.2f}s"]
+    rows = [[m.version, m.name, Text(m.outcome, style="green" if m.ok else "red"), f"{m.seconds:.2f}s"]
             for m in result.migrations]
     out.print(table("round trip: up, down, up on a scratch database", ["version", "name", "outcome", "time"], rows))
     for failed in result.failures:

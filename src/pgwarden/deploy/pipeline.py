@@ -20,8 +20,6 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import TypeVar
 
-from psycopg import sql
-
 from pgwarden import events, policy
 from pgwarden.config import Config
 from pgwarden.db import Intent, Target, advisory_lock, connect, resolve_target
@@ -31,11 +29,12 @@ from pgwarden.deploy.report import DeployReport, DeployStep, DeployStopped, Step
 from pgwarden.errors import LockTimeoutGaveUp, PgwardenError, ProblemsFound, Refused
 from pgwarden.guards import Confirm, confirm_or_refuse
 from pgwarden.migrations import commands, history
+from pgwarden.migrations.api import applied_history, migration_files
 from pgwarden.migrations.plan import compute_status, current_version, to_apply
 from pgwarden.migrations.runner import Reporter
 from pgwarden.schema.diff import diff as schema_diff
 from pgwarden.schema.snapshot import take_snapshot
-from pgwarden.sources import MigrationFile, discover
+from pgwarden.sources import MigrationFile, version_key
 
 DEPLOY_LOCK = "pgwarden:deploy"
 DEPLOY_LOCK_WAIT = 2.0
@@ -69,13 +68,14 @@ class _Steps:
 
 def deploy(config: Config, env: str | None = None, *, yes: bool = False, confirm: Confirm | None = None,
            dry_run: bool = False, backup: bool | None = None, reporter: Reporter | None = None,
-           on_step: Callable[[DeployStep], None] | None = None) -> DeployReport:
+           on_step: Callable[[DeployStep], None] | None = None, to: str | None = None) -> DeployReport:
     """Deploy the pending migrations to ``env`` through the guarded pipeline; returns the report.
 
     A deploy that stops raises :class:`DeployStopped` (exit code of the cause) carrying
     the report: every step, what was applied and left behind, and the ways back as
     commands. ``backup`` None means "when protected" (always mandatory there);
     ``dry_run`` runs the preflight only. A protected database needs ``yes`` or ``confirm``.
+    ``to`` deploys the pending migrations up to that version only (an expand step before its contract).
     """
     name, _ = config.environment(env)
     protected = policy.policy_for(config, name).protected
@@ -88,7 +88,7 @@ def deploy(config: Config, env: str | None = None, *, yes: bool = False, confirm
                            lambda: resolve_target(config, name, intent=Intent.READ),
                            lambda t: f"{t.safe_url}; {_tls_detail(config, t)}")
         with ExitStack() as held:
-            files = _preflight(config, target, report, steps, held)
+            files = _preflight(config, target, report, steps, held, to)
             if report.pending and protected and not dry_run:
                 what = f"deploying to the protected environment {name}"
                 steps.run("confirm", lambda: confirm_or_refuse(what, name, yes=yes, confirm=confirm),
@@ -117,23 +117,23 @@ def _tls_detail(config: Config, target: Target) -> str:
 
 
 def _preflight(config: Config, target: Target, report: DeployReport, steps: _Steps,
-               held: ExitStack) -> list[MigrationFile]:
+               held: ExitStack, to: str | None = None) -> list[MigrationFile]:
     """Read-only checks; the deploy lock is entered into ``held``; pending list and versions land in ``report``."""
-    files = steps.run("preflight: migration files", lambda: discover(config.migrations_path),
+    files = steps.run("preflight: migration files", lambda: migration_files(config),
                       lambda fs: f"{len(fs)} file(s) parsed")
     with connect(target.url) as conn:
         report.database = conn.info.dbname
         report.server_version = checks.server_version(conn)
         steps.add("preflight: server", "ok", f"PostgreSQL {report.server_version}")
         _take_deploy_lock(target, steps, held)
-        applied = history.applied(conn)
+        applied = applied_history(conn, config, files)
         report.invalid_before = checks.invalid_indexes(conn)
         report._schema_before = take_snapshot(conn)
     states = compute_status(files, applied)
     report.version_before = report.version_after = current_version(applied)
     steps.run("preflight: checksums", lambda: checks.no_changed_files(states), lambda d: d)
     resumable = {s.version for s in to_apply(states)}
-    pending = [f for f in files if f.version in resumable]
+    pending = [f for f in files if f.version in resumable and (to is None or f.sort_key <= version_key(to))]
     report.pending = [f.version for f in pending]
     report.irreversible = [f.version for f in pending if not f.reversible]
     steps.add("preflight: pending", "ok", ", ".join(f.label for f in pending) or "nothing to apply")
@@ -141,6 +141,7 @@ def _preflight(config: Config, target: Target, report: DeployReport, steps: _Ste
         return files
     steps.run("preflight: lint", lambda: checks.lint_clean(config, pending, target.env_name), str)
     steps.run("preflight: reversible", lambda: checks.all_reversible(pending), lambda d: d)
+    steps.run("preflight: phases", lambda: checks.phases_respected(target.url, pending), lambda d: d)
     return files
 
 
@@ -204,7 +205,8 @@ def _backup(config: Config, target: Target, report: DeployReport, steps: _Steps,
 def _apply(config: Config, target: Target, report: DeployReport, steps: _Steps,
            reporter: Reporter | None) -> None:
     try:
-        steps.run("apply", lambda: commands.up(config, target.env_name, reporter=reporter),
+        last = report.pending[-1] if report.pending else None
+        steps.run("apply", lambda: commands.up(config, target.env_name, to=last, reporter=reporter),
                   lambda r: ", ".join(f"{s.version} ({s.duration_ms} ms"
                                       + (f", {s.lock_retries} lock retries" if s.lock_retries else "") + ")"
                                       for s in r.steps) or "nothing to apply")
@@ -238,13 +240,13 @@ def _post_checks(target: Target, report: DeployReport, steps: _Steps, files: lis
 
         steps.run("post-check: indexes", no_invalid, lambda d: d)
         applied = history.applied(conn)
-    newest = files[-1].version if files else None
+    newest = report.pending[-1] if report.pending else (files[-1].version if files else None)
 
     def version_matches() -> str:
         recorded = current_version(applied)
         if recorded != newest:
-            raise ProblemsFound(f"recorded version {recorded or 'none'} is not the newest file {newest}")
-        return f"recorded version {recorded or 'none'} = newest file"
+            raise ProblemsFound(f"recorded version {recorded or 'none'} is not the version deployed {newest}")
+        return f"recorded version {recorded or 'none'} = the version deployed"
 
     steps.run("post-check: version", version_matches, lambda d: d)
 
@@ -277,7 +279,7 @@ def _account(config: Config, target: Target | None, report: DeployReport) -> Non
         report.steps.append(DeployStep("post-checks", "skipped", 0.0, "not run: the deploy stopped before them"))
     report.what_happened = describe_outcome(report, invalid)
     try:
-        files = {f.version: f for f in discover(config.migrations_path)}
+        files = {f.version: f for f in migration_files(config)}
     except PgwardenError:
         files = {}
     report.ways_back = ways_back(report, invalid, target.url if target else None, files)
@@ -305,8 +307,8 @@ def ways_back(report: DeployReport, invalid: list[str], url: str | None,
 
     First, step by step (chained with ``&&``): drop the INVALID indexes left; undo each
     migration that stopped part-way by running its down section statement by statement
-    (one ``psql -c`` each, so CONCURRENTLY works) and removing its stopped run from
-    ``pgwarden.migrations``; revert the migrations this deploy applied. Offered only when
+    (one ``psql -c`` each, so CONCURRENTLY works), then ``migrate repair --forget`` its
+    stopped run; revert the migrations this deploy applied. Offered only when
     every step exists (each migration concerned has a down section). Then, when the
     deploy took one, restoring its backup (puts back the data and the objects in the
     backup; objects the deploy added are listed in ``left_behind``).
@@ -322,9 +324,8 @@ def ways_back(report: DeployReport, invalid: list[str], url: str | None,
         steps = [psql_command(url, *checks.drop_invalid_sql(invalid))] if invalid else []
         for file in stopped:
             assert file is not None and file.down is not None
-            forget = sql.SQL("DELETE FROM pgwarden.migrations WHERE version = {} AND status IN ('failed', 'running')")
-            steps.append(psql_command(url, *[st.sql for st in file.down.statements],
-                                      forget.format(sql.Literal(file.version)).as_string()))
+            steps.append(psql_command(url, *[st.sql for st in file.down.statements]))
+            steps.append(f"pgwarden migrate repair --forget {file.version} --env {env}")
         if report.applied:
             steps.append(f"pgwarden migrate down --to {report.version_before or '0'} --env {env}")
         if steps:

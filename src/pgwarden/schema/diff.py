@@ -47,14 +47,19 @@ class Difference:
     schema: str | None = None
     severity: Severity = "drift"
 
+    def detail(self) -> str:
+        """What differs, without the object's name: ``nullable false -> true`` or the missing object's gist."""
+        if self.change == "changed":
+            return "; ".join(f"{c.attribute} {_show(c.expected)} -> {_show(c.actual)}" for c in self.changes)
+        return _summary(self.kind, self.attributes or {})
+
     def describe(self) -> str:
         """One line for people, e.g. ``column public.users.email: changed: nullable false -> true``."""
         label = f"{SINGULAR.get(self.kind, self.kind)} {self.name}"
+        detail = self.detail()
         if self.change == "changed":
-            parts = [f"{c.attribute} {_show(c.expected)} -> {_show(c.actual)}" for c in self.changes]
-            return f"{label}: changed: " + "; ".join(parts)
-        shown = _summary(self.kind, self.attributes or {})
-        return f"{label}: {self.change}" + (f" ({shown})" if shown else "")
+            return f"{label}: changed: {detail}"
+        return f"{label}: {self.change}" + (f" ({detail})" if detail else "")
 
 
 SINGULAR = {"schemas": "schema", "extensions": "extension", "tables": "table", "columns": "column",

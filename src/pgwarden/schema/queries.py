@@ -94,19 +94,20 @@ SELECT {_REL} AS key, n.nspname AS meta_schema, {_QREL} AS meta_q,
        s.seqstart AS start, s.seqincrement AS increment, s.seqmin AS min, s.seqmax AS max,
        s.seqcache AS cache, s.seqcycle AS cycle,
        c.relpersistence = 'u' AS unlogged,
-       (SELECT dn.nspname || '.' || dc.relname || '.' || da.attname
-          FROM pg_depend d
-          JOIN pg_class dc ON dc.oid = d.refobjid
-          JOIN pg_namespace dn ON dn.oid = dc.relnamespace
-          JOIN pg_attribute da ON da.attrelid = d.refobjid AND da.attnum = d.refobjsubid
-         WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
-           AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
-         LIMIT 1) AS owned_by,
-       EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
-                 AND d.deptype = 'i') AS meta_identity
+       od.owned_by,
+       coalesce(od.deptype = 'i', false) AS meta_identity
 FROM pg_sequence s
 JOIN pg_class c ON c.oid = s.seqrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN LATERAL (
+    SELECT dn.nspname || '.' || dc.relname || '.' || da.attname AS owned_by, d.deptype
+      FROM pg_depend d
+      JOIN pg_class dc ON dc.oid = d.refobjid
+      JOIN pg_namespace dn ON dn.oid = dc.relnamespace
+      JOIN pg_attribute da ON da.attrelid = d.refobjid AND da.attnum = d.refobjsubid
+     WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.objsubid = 0
+       AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+     LIMIT 1) od ON true
 WHERE c.oid >= 16384 AND {_USER_NS} AND {_not_extension_member('pg_class', 'c.oid')}
 """
 
@@ -323,17 +324,14 @@ WHERE {_not_extension_member('pg_foreign_server', 's.oid')}
 """
 
 # Objects that can have an owner or privileges, with the catalog row pg_identify_object needs.
-# objtype: the letter acldefault() takes for that kind of object.
-_OWNED = f"""
+# objtype: the letter acldefault() takes for that kind of object. {columns}: the column rows
+# (only privileges need them: a column has no owner of its own).
+_OWNED_TEMPLATE = f"""
 WITH objs(classid, objid, subid, nsp, tbl, acl, owner, objtype) AS (
   SELECT 'pg_class'::regclass, c.oid, 0, c.relnamespace, c.oid, c.relacl, c.relowner,
          CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char"
     FROM pg_class c WHERE c.oid >= 16384 AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
-  UNION ALL
-  SELECT 'pg_class'::regclass, c.oid, a.attnum, c.relnamespace, c.oid, a.attacl, c.relowner, 'c'::"char"
-    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-   WHERE a.attrelid >= 16384 AND a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped
-  UNION ALL
+{{columns}}  UNION ALL
   SELECT 'pg_proc'::regclass, p.oid, 0, p.pronamespace, NULL::oid, p.proacl, p.proowner, 'f'::"char"
     FROM pg_proc p WHERE p.oid >= 16384
   UNION ALL
@@ -367,7 +365,15 @@ WITH objs(classid, objid, subid, nsp, tbl, acl, owner, objtype) AS (
                        AND x.deptype IN ('e', 'i'))
 )"""
 
-OWNERS = f"""{_OWNED}
+_COLUMN_ROWS = """  UNION ALL
+  SELECT 'pg_class'::regclass, c.oid, a.attnum, c.relnamespace, c.oid, a.attacl, c.relowner, 'c'::"char"
+    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+   WHERE a.attrelid >= 16384 AND a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped
+"""
+_OWNED = _OWNED_TEMPLATE.format(columns=_COLUMN_ROWS)
+_OWNED_NO_COLUMNS = _OWNED_TEMPLATE.format(columns="")
+
+OWNERS = f"""{_OWNED_NO_COLUMNS}
 SELECT io.type || ' ' || io.identity AS key, m.schema_name AS meta_schema, m.in_table AS meta_table,
        io.type AS meta_type, io.identity AS meta_q,
        quote_ident(pg_get_userbyid(m.owner)) AS owner
