@@ -34,7 +34,7 @@ from _common import embedded_server  # noqa: E402
 
 from pgwarden.config import load_config  # noqa: E402
 from pgwarden.migrations.commands import up  # noqa: E402
-from pgwarden.partition.maintain import maintain  # noqa: E402
+from pgwarden.partition.api import MaintainOptions, maintain  # noqa: E402
 from pgwarden.serve.api import app_for  # noqa: E402
 from pgwarden.server import FAST_SETTINGS, bin_dir  # noqa: E402
 from serve_helpers import running_server  # noqa: E402
@@ -77,7 +77,7 @@ def build(root: Path, server_url: str, envs: int) -> list[str]:
     config = load_config(root / "pgwarden.toml")
     for name in names:
         up(config, name, to="002")
-        maintain(config, name, now=datetime.now(UTC))
+        maintain(config, name, MaintainOptions(now=datetime.now(UTC)))
     return [urls[n] for n in names]
 
 

@@ -44,8 +44,7 @@ TEMPLATES: list[tuple[str, str]] = [
     ("columns", "ALTER TABLE {t} ALTER COLUMN {c} TYPE text;"),
     ("columns", "ALTER TABLE {t} ALTER COLUMN {c} SET NOT NULL;"),
     ("constraints", "ALTER TABLE {t} ADD CONSTRAINT {t}_fk_{n} FOREIGN KEY ({c}) REFERENCES accounts (id);"),
-    ("constraints", "ALTER TABLE {t} ADD CONSTRAINT {t}_fk_{n} FOREIGN KEY ({c}) REFERENCES accounts (id) "
-                    "NOT VALID;"),
+    ("constraints", "ALTER TABLE {t} ADD CONSTRAINT {t}_fk_{n} FOREIGN KEY ({c}) REFERENCES accounts (id) NOT VALID;"),
     ("constraints", "ALTER TABLE {t} ADD CONSTRAINT {t}_ck_{n} CHECK ({c} > 0);"),
     ("constraints", "ALTER TABLE {t} ADD CONSTRAINT {t}_ck_{n} CHECK ({c} > 0) NOT VALID;"),
     ("constraints", "ALTER TABLE {t} VALIDATE CONSTRAINT {t}_ck_{n};"),
@@ -62,8 +61,11 @@ TEMPLATES: list[tuple[str, str]] = [
     ("heavy", "REFRESH MATERIALIZED VIEW {t}_summary;"),
     ("heavy", "REFRESH MATERIALIZED VIEW CONCURRENTLY {t}_summary;"),
     ("hygiene", "CREATE TABLE {t}_{n} (id serial PRIMARY KEY, code char(2), seen_at timestamp);"),
-    ("hygiene", "CREATE TABLE {t}_{n} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
-                "seen_at timestamptz NOT NULL DEFAULT now());"),
+    (
+        "hygiene",
+        "CREATE TABLE {t}_{n} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+        "seen_at timestamptz NOT NULL DEFAULT now());",
+    ),
     ("locking", "SET lock_timeout = '2s';"),
     ("other", "UPDATE {t} SET {c} = 0 WHERE id BETWEEN {n} AND {n} + 1000;"),
     ("other", "CREATE OR REPLACE VIEW {t}_v_{n} AS SELECT id FROM {t};"),
@@ -73,18 +75,33 @@ COLUMNS = ["customer_id", "amount", "status", "email", "plan_id", "score"]
 
 # squawk rule -> pgwarden family (style-only rules such as prefer-robust-stmts map to None)
 SQUAWK_FAMILY = {
-    "require-concurrent-index-creation": "index", "require-concurrent-index-deletion": "index",
+    "require-concurrent-index-creation": "index",
+    "require-concurrent-index-deletion": "index",
     "ban-concurrent-index-creation-in-transaction": "index",
-    "adding-required-field": "columns", "adding-field-with-default": "columns", "changing-column-type": "columns",
-    "adding-not-nullable-field": "columns", "adding-serial-primary-key-field": "constraints",
-    "adding-foreign-key-constraint": "constraints", "constraint-missing-not-valid": "constraints",
-    "disallowed-unique-constraint": "constraints", "ban-alter-domain-with-add-constraint": "constraints",
-    "ban-drop-table": "destructive", "ban-drop-column": "destructive", "ban-drop-database": "destructive",
-    "renaming-table": "destructive", "renaming-column": "destructive", "ban-truncate-cascade": "destructive",
-    "prefer-bigint-over-int": "hygiene", "prefer-bigint-over-smallint": "hygiene", "prefer-big-int": "hygiene",
-    "prefer-identity": "hygiene", "prefer-timestamptz": "hygiene", "prefer-timestamp-tz": "hygiene",
+    "adding-required-field": "columns",
+    "adding-field-with-default": "columns",
+    "changing-column-type": "columns",
+    "adding-not-nullable-field": "columns",
+    "adding-serial-primary-key-field": "constraints",
+    "adding-foreign-key-constraint": "constraints",
+    "constraint-missing-not-valid": "constraints",
+    "disallowed-unique-constraint": "constraints",
+    "ban-alter-domain-with-add-constraint": "constraints",
+    "ban-drop-table": "destructive",
+    "ban-drop-column": "destructive",
+    "ban-drop-database": "destructive",
+    "renaming-table": "destructive",
+    "renaming-column": "destructive",
+    "ban-truncate-cascade": "destructive",
+    "prefer-bigint-over-int": "hygiene",
+    "prefer-bigint-over-smallint": "hygiene",
+    "prefer-big-int": "hygiene",
+    "prefer-identity": "hygiene",
+    "prefer-timestamptz": "hygiene",
+    "prefer-timestamp-tz": "hygiene",
     "ban-char-field": "hygiene",
-    "require-lock-timeout": "locking", "require-timeout-settings": "locking",
+    "require-lock-timeout": "locking",
+    "require-timeout-settings": "locking",
 }
 FAMILIES = ["index", "columns", "constraints", "destructive", "heavy", "partitions", "hygiene", "locking"]
 
@@ -116,8 +133,9 @@ def timed(argv: list[str], cwd: Path | None = None) -> tuple[float, float, subpr
     return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, result
 
 
-def interleaved(runs: int, commands: dict[str, list[str]],
-                cwd: Path | None = None) -> dict[str, tuple[list[float], list[float], Any]]:
+def interleaved(
+    runs: int, commands: dict[str, list[str]], cwd: Path | None = None
+) -> dict[str, tuple[list[float], list[float], Any]]:
     """Run the commands alternately ``runs`` times (both tools see the same machine load)."""
     out: dict[str, tuple[list[float], list[float], Any]] = {name: ([], [], None) for name in commands}
     for _ in range(runs):
@@ -150,8 +168,9 @@ def execute_cost(runs: int) -> None:
 
     from pgwarden.server import FAST_SETTINGS
 
-    examples = sorted(p for p in (Path(__file__).parent.parent / "examples").iterdir()
-                      if (p / "pgwarden.toml").is_file())
+    examples = sorted(
+        p for p in (Path(__file__).parent.parent / "examples").iterdir() if (p / "pgwarden.toml").is_file()
+    )
     pgwarden = str(Path(sys.executable).parent / "pgwarden")
     with embedded_server(FAST_SETTINGS) as server, tempfile.TemporaryDirectory() as tmp:
         for example in examples:
@@ -166,13 +185,20 @@ def execute_cost(runs: int) -> None:
             walls_exec, _, result = measured["execute"]
             if result.returncode not in (0, 1):
                 sys.exit(f"pgwarden lint --execute failed on {example.name}: {result.stderr}")
-            doc = subprocess.run([*plain, "--execute", "--json"], cwd=project, capture_output=True, text=True,
-                                 env={**os.environ, "PGWARDEN_CONFIG": str(config)})
+            doc = subprocess.run(
+                [*plain, "--execute", "--json"],
+                cwd=project,
+                capture_output=True,
+                text=True,
+                env={**os.environ, "PGWARDEN_CONFIG": str(config)},
+            )
             inner = json.loads(doc.stdout)["execution"]["seconds"]
             med = statistics.median
-            print(f"example {example.name} ({files} migrations, latest executed after replaying {files - 1}): "
-                  f"lint {med(walls_plain):.3f} s, lint --execute {med(walls_exec):.3f} s: --execute adds "
-                  f"{med(walls_exec) - med(walls_plain):.3f} s (execution itself, as reported: {inner:.3f} s)")
+            print(
+                f"example {example.name} ({files} migrations, latest executed after replaying {files - 1}): "
+                f"lint {med(walls_plain):.3f} s, lint --execute {med(walls_exec):.3f} s: --execute adds "
+                f"{med(walls_exec) - med(walls_plain):.3f} s (execution itself, as reported: {inner:.3f} s)"
+            )
 
 
 def main() -> None:
@@ -186,23 +212,34 @@ def main() -> None:
     if not Path(squawk).exists():
         sys.exit("squawk not found: pip install squawk-cli (the `bench` extra)")
     version = subprocess.run([squawk, "--version"], capture_output=True, text=True).stdout.strip()
+    # an installed package has its bytecode compiled (pip does it at install time); an editable checkout run with
+    # PYTHONDONTWRITEBYTECODE would recompile every module on every start: compile it once, as an install would
+    import compileall
+
+    import pgwarden
+
+    compileall.compile_dir(str(Path(pgwarden.__file__).parent), quiet=1)
     pgwarden = str(Path(sys.executable).parent / "pgwarden")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         paths = generate(folder, args.files, args.seed)
         statements = sum(p.read_text().count(";") for p in paths)
-        measured = interleaved(args.runs, {
-            "pgwarden": [pgwarden, "lint", "--json", str(folder)],
-            "squawk": [squawk, "--reporter", "json", *map(str, paths)],
-            "startup": [pgwarden, "lint", "--explain", "all"],
-        })
+        measured = interleaved(
+            args.runs,
+            {
+                "pgwarden": [pgwarden, "lint", "--json", str(folder)],
+                "squawk": [squawk, "--reporter", "json", *map(str, paths)],
+                "startup": [pgwarden, "lint", "--explain", "all"],
+            },
+        )
         ours_walls, ours_cpus, ours = measured["pgwarden"]
         theirs_walls, theirs_cpus, theirs = measured["squawk"]
         startup_walls, _cpus, _ = measured["startup"]
         if ours.returncode not in (0, 1):
             sys.exit(f"pgwarden lint failed: {ours.stderr}")
-        library = subprocess.run([sys.executable, "-c", IN_PROCESS, str(folder), str(args.runs)],
-                                 capture_output=True, text=True, check=True)
+        library = subprocess.run(
+            [sys.executable, "-c", IN_PROCESS, str(folder), str(args.runs)], capture_output=True, text=True, check=True
+        )
         library_time = float(library.stdout)
         ours_doc = json.loads(ours.stdout)
         theirs_doc = json.loads(theirs.stdout or "[]")
@@ -223,17 +260,25 @@ def main() -> None:
     names = {p.name for p in paths}
     print(f"{args.files} files, {statements} statements; pgwarden (the `pgwarden lint` console script) vs {version}")
     med = statistics.median
-    print(f"CLI wall time, median of {args.runs} interleaved runs: pgwarden {med(ours_walls):.3f} s, "
-          f"squawk {med(theirs_walls):.3f} s, ratio pgwarden/squawk = {med(ours_walls) / med(theirs_walls):.2f}x "
-          f"(best: {min(ours_walls):.3f} s vs {min(theirs_walls):.3f} s = {min(ours_walls) / min(theirs_walls):.2f}x; "
-          f"goal <= 3x)")
-    print(f"CLI CPU time, median: pgwarden {med(ours_cpus):.3f} s, squawk {med(theirs_cpus):.3f} s, "
-          f"ratio {med(ours_cpus) / med(theirs_cpus):.2f}x")
+    print(
+        f"CLI wall time, median of {args.runs} interleaved runs: pgwarden {med(ours_walls):.3f} s, "
+        f"squawk {med(theirs_walls):.3f} s, ratio pgwarden/squawk = {med(ours_walls) / med(theirs_walls):.2f}x "
+        f"(best: {min(ours_walls):.3f} s vs {min(theirs_walls):.3f} s = {min(ours_walls) / min(theirs_walls):.2f}x; "
+        f"goal <= 3x)"
+    )
+    print(
+        f"CLI CPU time, median: pgwarden {med(ours_cpus):.3f} s, squawk {med(theirs_cpus):.3f} s, "
+        f"ratio {med(ours_cpus) / med(theirs_cpus):.2f}x"
+    )
     print(f"pgwarden CLI start-up alone (`pgwarden lint --explain all`), median: {med(startup_walls):.3f} s")
-    print(f"pgwarden library in-process (lint_paths + JSON render, no interpreter start-up), best of {args.runs}: "
-          f"{library_time:.3f} s = {library_time / med(theirs_walls):.2f}x squawk's median CLI wall time")
-    print(f"findings: pgwarden {len(ours_doc['findings'])}, squawk {len(theirs_doc)} "
-          f"(of which {sum(unmapped.values())} from rules with no pgwarden family)")
+    print(
+        f"pgwarden library in-process (lint_paths + JSON render, no interpreter start-up), best of {args.runs}: "
+        f"{library_time:.3f} s = {library_time / med(theirs_walls):.2f}x squawk's median CLI wall time"
+    )
+    print(
+        f"findings: pgwarden {len(ours_doc['findings'])}, squawk {len(theirs_doc)} "
+        f"(of which {sum(unmapped.values())} from rules with no pgwarden family)"
+    )
     print(f"{'family':12} {'agree':>7} {'both':>6} {'only pgwarden':>14} {'only squawk':>12}")
     for family in FAMILIES:
         a, b = ours_flags[family], theirs_flags[family]
@@ -241,8 +286,10 @@ def main() -> None:
         agree = sum(1 for n in names if (n in a) == (n in b)) / len(names)
         print(f"{family:12} {agree:7.1%} {both:6} {only_a:14} {only_b:12}")
     if unmapped:
-        print("squawk rules without a pgwarden family: " +
-              ", ".join(f"{k} ({v})" for k, v in sorted(unmapped.items(), key=lambda kv: -kv[1])))
+        print(
+            "squawk rules without a pgwarden family: "
+            + ", ".join(f"{k} ({v})" for k, v in sorted(unmapped.items(), key=lambda kv: -kv[1]))
+        )
     if not args.skip_execute:
         execute_cost(max(3, args.runs // 2))
 

@@ -22,6 +22,7 @@ import pytest
 from pgwarden.agent.api import agent_for, run_once
 from pgwarden.agent.store import Store
 from pgwarden.backup import api as backup_api
+from pgwarden.backup.settings import backup_dir
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -156,7 +157,7 @@ def test_sigterm_mid_backup_leaves_no_complete_looking_backup(project) -> None: 
     fill(project.url)
     project.write_config(schedule("backup", "* * * * *"))
     config = project.config()
-    folder = config.backup_path / "test"
+    folder = backup_dir(config) / "test"
     with psycopg.connect(project.url) as blocker:
         blocker.execute("LOCK TABLE items IN ACCESS EXCLUSIVE MODE")  # pg_dump waits here: mid-backup
         env = {**os.environ, "PGWARDEN_CONFIG": str(project.config_path), "NO_COLOR": "1"}
@@ -242,3 +243,16 @@ def test_scheduled_partition_maintain_premakes_partitions(project) -> None:  # t
     with psycopg.connect(project.url) as conn:
         made = conn.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'hits'::regclass").fetchone()
     assert made == (3,) and result.runs[0].details["created"]  # today plus two days ahead
+
+
+def test_an_environment_held_by_another_agent_is_skipped(project) -> None:  # type: ignore[no-untyped-def]
+    from pgwarden.agent.runner import LOCK_NAME
+    from pgwarden.db import advisory_lock
+
+    project.write_config(schedule("prune", "0 3 * * *"))
+    config = project.config()
+    with advisory_lock(project.url, LOCK_NAME, timeout=5):  # what a running agent holds
+        held = run_once(config, clock=FakeClock(T0))
+    assert held.runs == [] and "another pgwarden agent" in held.skipped_envs["test"]
+    assert Store.of_project(config.state_path).runs() == []
+    assert [r.outcome for r in run_once(config, clock=FakeClock(T0)).runs] == ["ok"]  # free again: it runs

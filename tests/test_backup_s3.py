@@ -155,3 +155,33 @@ def test_encrypted_backup_in_the_store(s3_project, s3_server, tmp_path: Path) ->
     assert body.startswith(b"age-encryption.org/v1") and b"PGDMP" not in body
     checked = api.verify(config, backup.id, "test")
     assert checked.ok and checked.tables[0].actual == 3000
+
+
+def test_kill_9_mid_upload_lists_nothing(s3_project, s3_server) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    project = s3_project
+    project.write_config(f'[backup]\nstore = "s3://{s3_server.bucket}/{project.prefix}"\ncompress = "none"\n')
+    with psycopg.connect(project.url, autocommit=True) as conn:  # ~50 MB uncompressed: at least 3 parts
+        conn.execute("CREATE TABLE bulk AS SELECT g, repeat(md5(g::text), 20) AS pad FROM generate_series(1, 75000) g")
+    client = s3_server.client()
+    env = {**os.environ, **s3_server.env, "PGWARDEN_CONFIG": str(project.config_path)}
+    writer = subprocess.Popen([sys.executable, "-m", "pgwarden.cli.main", "backup", "create"], cwd=project.root,
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    try:
+        while not client.list_multipart_uploads(Bucket=s3_server.bucket, Prefix=project.prefix).get("Uploads"):
+            assert writer.poll() is None, "the backup finished before its upload could be interrupted"
+            assert time.monotonic() < deadline, "no upload started"
+            time.sleep(0.01)
+        os.kill(writer.pid, signal.SIGKILL)
+    finally:
+        writer.kill()
+        writer.wait()
+    listed = json.loads(project.cli("backup", "list", "--json", env=s3_server.env, check_exit=0).stdout)
+    assert listed == [], "a killed upload is never listed as a backup"
+    assert not any(k.endswith(MANIFEST) for k in keys(s3_server, project.prefix))

@@ -60,7 +60,7 @@ def test_the_printed_way_back_leads_to_the_schema_before_the_deploy(project: Pro
     doc = _partial_deploy(project)
     assert len(doc["ways_back"]) == 1  # no backup was taken (not protected): one way, step by step
     way = doc["ways_back"][0]
-    assert way.startswith("pgwarden migrate repair --env test && psql ")
+    assert way.startswith("pgwarden migrate repair --forget 002 --env test && psql ")
     assert way.endswith("&& pgwarden migrate down --to 0 --env test")
     if not shutil_which("psql"):
         pytest.skip("psql is not installed (apt-get install postgresql-client)")

@@ -42,9 +42,13 @@ def test_runtime_failure_is_caught_by_execution(project, case: Path) -> None:  #
     assert executed and all(f.path == str(last) for f in executed), [(f.rule, f.message) for f in report.active]
     if case.name.endswith("_extension"):
         extension = next(v for k, v in EXTENSIONS.items() if case.name.startswith(k))
-        assert any(f.rule == "extension-not-available" and f"needs extension {extension}," in f.message
-                   and "not available on the scratch server" in f.message and f.severity == "warning"
-                   for f in executed)
+        assert any(
+            f.rule == "extension-not-available"
+            and f"needs extension {extension}," in f.message
+            and "not available on the scratch server" in f.message
+            and f.severity == "warning"
+            for f in executed
+        )
         assert extension in report.execution.missing_extensions  # type: ignore[union-attr]
     else:
         sqlstate = case.name.rsplit("_", 1)[1]
@@ -65,8 +69,9 @@ def test_runtime_case_is_flagged_with_every_rule_on(project, case: Path) -> None
 @pytest.mark.parametrize("case", [*cases("runtime", "safe"), *cases("data", "safe")], ids=lambda p: p.name)
 def test_safe_case_executes_cleanly(project, case: Path) -> None:  # type: ignore[no-untyped-def]
     report = lint_paths([case], config=_config(project), latest=1, execute=True)
-    assert not [f for f in report.active if f.severity in ("error", "warning")], \
-        [(f.rule, f.message) for f in report.active]
+    assert not [f for f in report.active if f.severity in ("error", "warning")], [
+        (f.rule, f.message) for f in report.active
+    ]
     assert report.execution is not None and not report.execution.replay_failures
 
 
@@ -91,20 +96,30 @@ def test_execute_leaves_the_target_untouched_and_replays_applied(project, db) ->
 
     project.write_migration("001_people.sql", "CREATE TABLE people (id bigint PRIMARY KEY, name text);")
     up(project.config(), "test")
-    project.write_migration("002_touch.sql", """
+    project.write_migration(
+        "002_touch.sql",
+        """
         ALTER TABLE people ADD COLUMN updated_at timestamptz;
         CREATE TRIGGER people_touch BEFORE UPDATE ON people FOR EACH ROW EXECUTE FUNCTION touch();
         CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
-    """)
+    """,
+    )
     out = project.cli("lint", "--env", "test", "--execute", check_exit=1)
     lines = out.stdout.splitlines()
     assert lines[0].startswith("linting 1 file(s) (pending in test); 1 earlier file(s) are context")
-    assert any(re.search(r"002_touch\.sql:3:\d+: error \[runtime-error\] fails when executed: function touch\(\) "
-                         r"does not exist \(SQLSTATE 42883\)", line) for line in lines), out.stdout
+    assert any(
+        re.search(
+            r"002_touch\.sql:3:\d+: error \[runtime-error\] fails when executed: function touch\(\) "
+            r"does not exist \(SQLSTATE 42883\)",
+            line,
+        )
+        for line in lines
+    ), out.stdout
     assert re.search(r"executed 1 file\(s\) on a scratch database in [\d.]+ s \(after replaying 1 earlier", out.stdout)
     # nothing ran on the target
-    assert db.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'people' "
-                      "AND column_name = 'updated_at'").fetchone() == (0,)
+    assert db.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'people' AND column_name = 'updated_at'"
+    ).fetchone() == (0,)
     assert db.execute("SELECT version FROM pgwarden.migrations").fetchall() == [("001",)]
     doc = json.loads(project.cli("lint", "--env", "test", "--execute", "--json", check_exit=1).stdout)
     assert doc["execution"]["executed"] == 1 and doc["execution"]["seconds"] > 0
@@ -118,7 +133,8 @@ def test_execute_leaves_the_target_untouched_and_replays_applied(project, db) ->
 def test_ignore_comment_silences_an_execution_finding(project) -> None:  # type: ignore[no-untyped-def]
     (project.migrations / "001_cron.sql").write_text(
         "-- migrate:up\n-- pgwarden:ignore extension-not-available pg_cron is installed on every server we use\n"
-        "CREATE EXTENSION IF NOT EXISTS pg_cron;\n")
+        "CREATE EXTENSION IF NOT EXISTS pg_cron;\n"
+    )
     report = lint_paths([project.migrations], config=project.config(), execute=True)
     [finding] = report.findings
     assert finding.rule == "extension-not-available" and finding.suppressed and report.exit_code == 0

@@ -9,9 +9,11 @@ from conftest import run_cli
 from pgwarden.lint.registry import all_rules, explain, markdown
 
 ROOT = Path(__file__).resolve().parents[1]
-SQL = ("CREATE INDEX orders_customer_idx ON orders (customer_id);\n"
-       "-- pgwarden:ignore drop-table archived in OPS-1\nDROP TABLE legacy;\n"
-       "ALTER TABLE t ADD COLUMN c timestamp;\n")
+SQL = (
+    "CREATE INDEX orders_customer_idx ON orders (customer_id);\n"
+    "-- pgwarden:ignore drop-table archived in OPS-1\nDROP TABLE legacy;\n"
+    "ALTER TABLE t ADD COLUMN c timestamp;\n"
+)
 
 
 def _write(tmp_path: Path) -> Path:
@@ -117,6 +119,8 @@ def test_cli_uses_the_project_config_for_paths(tmp_path: Path) -> None:
     assert [f["rule"] for f in inside["findings"] if f["severity"] != "info"] == ["drop-table"]
     outside = json.loads(run_cli("lint", "--json", str(sql), cwd=tmp_path).stdout)
     assert [f["rule"] for f in outside["findings"] if f["severity"] != "info"] == [
-        "create-index-not-concurrently", "drop-table"]
+        "create-index-not-concurrently",
+        "drop-table",
+    ]
     listing = run_cli("lint", "--explain", "all", cwd=tmp_path)
     assert listing.returncode == 0 and len(listing.stdout.splitlines()) == len(all_rules())

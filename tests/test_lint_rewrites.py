@@ -32,24 +32,38 @@ CREATE MATERIALIZED VIEW ledger_totals AS SELECT account_ref, sum(amount_cents) 
 # rule -> (bad statement(s), the file's first line); "raw" files are plain .sql run by psql
 SCENARIOS: dict[str, tuple[str, str]] = {
     "create-index-not-concurrently": ("CREATE INDEX ledger_entries_booked_idx ON ledger_entries (booked_on);", "up"),
-    "concurrently-in-transaction": ("CREATE INDEX CONCURRENTLY ledger_entries_ref_idx ON ledger_entries "
-                                    "(account_ref);", "up"),
+    "concurrently-in-transaction": (
+        "CREATE INDEX CONCURRENTLY ledger_entries_ref_idx ON ledger_entries (account_ref);",
+        "up",
+    ),
     "drop-index-not-concurrently": ("DROP INDEX ledger_entries_memo_idx;", "up"),
     "reindex-not-concurrently": ("REINDEX INDEX ledger_entries_memo_idx;", "up"),
     "add-column-not-null-no-default": ("ALTER TABLE ledger_entries ADD COLUMN region_code text NOT NULL;", "up"),
-    "add-column-rewrites-table": ("ALTER TABLE ledger_entries ADD COLUMN trace_id uuid DEFAULT gen_random_uuid();",
-                                  "up"),
+    "add-column-rewrites-table": (
+        "ALTER TABLE ledger_entries ADD COLUMN trace_id uuid DEFAULT gen_random_uuid();",
+        "up",
+    ),
     "alter-column-type": ("ALTER TABLE ledger_entries ALTER COLUMN amount_cents TYPE bigint;", "up"),
     "set-not-null": ("ALTER TABLE ledger_entries ALTER COLUMN memo SET NOT NULL;", "up"),
-    "add-foreign-key-without-not-valid": ("ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_acct_fk FOREIGN "
-                                          "KEY (account_ref) REFERENCES account_book (acct_no);", "up"),
-    "add-check-without-not-valid": ("ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_amount_ck "
-                                    "CHECK (amount_cents >= 0);", "up"),
-    "add-unique-without-index": ("ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_memo_key UNIQUE (memo);",
-                                 "up"),
-    "validate-in-same-transaction": ("ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_amount_ck "
-                                     "CHECK (amount_cents >= 0) NOT VALID;\nALTER TABLE ledger_entries VALIDATE "
-                                     "CONSTRAINT ledger_entries_amount_ck;", "up"),
+    "add-foreign-key-without-not-valid": (
+        "ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_acct_fk FOREIGN "
+        "KEY (account_ref) REFERENCES account_book (acct_no);",
+        "up",
+    ),
+    "add-check-without-not-valid": (
+        "ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_amount_ck CHECK (amount_cents >= 0);",
+        "up",
+    ),
+    "add-unique-without-index": (
+        "ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_memo_key UNIQUE (memo);",
+        "up",
+    ),
+    "validate-in-same-transaction": (
+        "ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_amount_ck "
+        "CHECK (amount_cents >= 0) NOT VALID;\nALTER TABLE ledger_entries VALIDATE "
+        "CONSTRAINT ledger_entries_amount_ck;",
+        "up",
+    ),
     "drop-table": ("DROP TABLE ledger_staging;", "up"),
     "drop-column": ("ALTER TABLE ledger_entries DROP COLUMN note_text;", "up"),
     "drop-schema": ("DROP SCHEMA bookkeeping_archive CASCADE;", "up"),
@@ -63,39 +77,75 @@ SCENARIOS: dict[str, tuple[str, str]] = {
     "cluster": ("CLUSTER ledger_entries USING ledger_entries_memo_idx;", "up"),
     "refresh-matview-not-concurrently": ("REFRESH MATERIALIZED VIEW ledger_totals;", "up"),
     "table-rewrite": ("ALTER TABLE ledger_entries SET UNLOGGED;", "up"),
-    "data-change-with-ddl": ("ALTER TABLE ledger_entries ADD COLUMN region_code text;\n"
-                             "UPDATE ledger_entries SET region_code = 'eu' WHERE entry_id < 100;", "up"),
-    "partition-key-not-in-unique": ("CREATE TABLE ledger_moves (move_id bigint PRIMARY KEY, moved_on date NOT NULL) "
-                                    "PARTITION BY RANGE (moved_on);", "up"),
-    "partition-of-non-partitioned": ("CREATE TABLE ledger_staging_2025 PARTITION OF ledger_staging FOR VALUES "
-                                     "FROM ('2025-01-01') TO ('2026-01-01');", "up"),
+    "data-change-with-ddl": (
+        "ALTER TABLE ledger_entries ADD COLUMN region_code text;\n"
+        "UPDATE ledger_entries SET region_code = 'eu' WHERE entry_id < 100;",
+        "up",
+    ),
+    "partition-key-not-in-unique": (
+        "CREATE TABLE ledger_moves (move_id bigint PRIMARY KEY, moved_on date NOT NULL) PARTITION BY RANGE (moved_on);",
+        "up",
+    ),
+    "partition-of-non-partitioned": (
+        "CREATE TABLE ledger_staging_2025 PARTITION OF ledger_staging FOR VALUES "
+        "FROM ('2025-01-01') TO ('2026-01-01');",
+        "up",
+    ),
     "attach-partition-without-check": ("CREATE TABLE ledger_parts_2026 (LIKE ledger_parts);\n", "context+"),
     "detach-partition-not-concurrently": ("ALTER TABLE ledger_parts DETACH PARTITION ledger_parts_2025;", "up"),
-    "concurrent-index-on-partitioned": ("CREATE INDEX CONCURRENTLY ledger_parts_note_idx ON ledger_parts "
-                                        "(note_text);", "up transaction:false"),
-    "enum-value-used-in-same-transaction": ("ALTER TYPE entry_kind ADD VALUE 'refund';\n"
-                                            "UPDATE ledger_entries SET memo = 'refund' WHERE entry_id = 7;", "up"),
-    "index-predicate-not-immutable": ("CREATE INDEX CONCURRENTLY ledger_entries_recent_idx ON ledger_entries "
-                                      "(booked_on) WHERE booked_on > now() - interval '30 days';",
-                                      "up transaction:false"),
-    "create-existing-table": ("CREATE TABLE ledger_parts_2025 PARTITION OF ledger_parts FOR VALUES "
-                              "FROM ('2025-01-01') TO ('2026-01-01');", "up"),
+    "concurrent-index-on-partitioned": (
+        "CREATE INDEX CONCURRENTLY ledger_parts_note_idx ON ledger_parts (note_text);",
+        "up transaction:false",
+    ),
+    "enum-value-used-in-same-transaction": (
+        "ALTER TYPE entry_kind ADD VALUE 'refund';\nUPDATE ledger_entries SET memo = 'refund' WHERE entry_id = 7;",
+        "up",
+    ),
+    "index-predicate-not-immutable": (
+        "CREATE INDEX CONCURRENTLY ledger_entries_recent_idx ON ledger_entries "
+        "(booked_on) WHERE booked_on > now() - interval '30 days';",
+        "up transaction:false",
+    ),
+    "create-existing-table": (
+        "CREATE TABLE ledger_parts_2025 PARTITION OF ledger_parts FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');",
+        "up",
+    ),
     "int-primary-key": ("CREATE TABLE ledger_tags (tag_id integer PRIMARY KEY, label text);", "up"),
     "timestamp-without-time-zone": ("ALTER TABLE ledger_entries ADD COLUMN settled_at timestamp;", "up"),
     "char-n": ("ALTER TABLE ledger_entries ADD COLUMN currency char(3);", "up"),
     "missing-lock-timeout": ("ALTER TABLE ledger_entries ADD COLUMN region_code text;", "raw"),
-    "explicit-lock-table": ("BEGIN;\nLOCK TABLE ledger_entries IN ACCESS EXCLUSIVE MODE;\n"
-                            "UPDATE ledger_entries SET memo = 'x' WHERE entry_id = 1;\nCOMMIT;", "raw"),
+    "explicit-lock-table": (
+        "BEGIN;\nLOCK TABLE ledger_entries IN ACCESS EXCLUSIVE MODE;\n"
+        "UPDATE ledger_entries SET memo = 'x' WHERE entry_id = 1;\nCOMMIT;",
+        "raw",
+    ),
     "invalid-ignore": ("-- pgwarden:ignore drop-table\nDROP TABLE ledger_staging;", "up"),
-    "partition-convert-arguments": ("-- pgwarden:partition-convert table=public.ledger_entries key=booked_on",
-                                    "up transaction:false"),
-    "partition-convert-widens-unique": ("-- pgwarden:partition-convert table=public.ledger_entries key=booked_on "
-                                        "interval='1 month' widen_unique=true", "up transaction:false"),
+    "partition-convert-arguments": (
+        "-- pgwarden:partition-convert table=public.ledger_entries key=booked_on",
+        "up transaction:false",
+    ),
+    "partition-convert-widens-unique": (
+        "-- pgwarden:partition-convert table=public.ledger_entries key=booked_on interval='1 month' widen_unique=true",
+        "up transaction:false",
+    ),
 }
 # A partition to attach needs its own context line (the table must exist, unpartitioned data).
 ATTACH = "ALTER TABLE ledger_parts ATTACH PARTITION ledger_parts_2026 FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');"
-CANNED = {"users", "orders", "legacy_flag", "legacy_orders", "full_name", "sessions", "audit_logs", "events",
-          "customers", "country", "daily_sales", "order_status", "email"}
+CANNED = {
+    "users",
+    "orders",
+    "legacy_flag",
+    "legacy_orders",
+    "full_name",
+    "sessions",
+    "audit_logs",
+    "events",
+    "customers",
+    "country",
+    "daily_sales",
+    "order_status",
+    "email",
+}
 NEEDS_DATABASE = {r for r, rule in all_rules().items() if rule.needs_database}
 
 

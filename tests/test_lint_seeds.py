@@ -45,8 +45,10 @@ def sources(tmp_path: Path) -> list[tuple[str, Path]]:
 
 def test_fixtures_match_the_seeds() -> None:
     if not SEEDS.is_dir():
-        pytest.skip("maintainers only: compares tests/fixtures/seeds with the guides they were extracted from; "
-                    "set PGWARDEN_SEEDS_DIR to that folder to run it")
+        pytest.skip(
+            "maintainers only: compares tests/fixtures/seeds with the guides they were extracted from; "
+            "set PGWARDEN_SEEDS_DIR to that folder to run it"
+        )
     assert (FIXTURES / "000_schema.sql").read_text(encoding="utf-8") == seed_sql("000_*.txt")
     assert (FIXTURES / "004_partitioning.sql").read_text(encoding="utf-8") == seed_sql("004_*.txt")
 

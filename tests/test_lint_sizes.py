@@ -30,16 +30,18 @@ def test_partitioned_parent_is_the_sum_of_its_partitions(project, db) -> None:  
     db.execute("CREATE TABLE events (id bigint, at date NOT NULL, body text) PARTITION BY RANGE (at)")
     db.execute("CREATE TABLE events_a PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')")
     db.execute("CREATE TABLE events_b PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')")
-    db.execute("INSERT INTO events SELECT g, DATE '2024-01-01' + g % 700, repeat('y', 100) "
-               "FROM generate_series(1, 30000) g")
+    db.execute(
+        "INSERT INTO events SELECT g, DATE '2024-01-01' + g % 700, repeat('y', 100) FROM generate_series(1, 30000) g"
+    )
     db.execute("ANALYZE events_a")
     db.execute("ANALYZE events_b")
     project.write_config(LINT_CONFIG)
     path = project.root / "check.sql"
     path.write_text("SET lock_timeout = '2s';\nALTER TABLE events ADD CONSTRAINT events_body CHECK (body <> '');\n")
     [finding] = lint_paths([path], config=project.config(), env="test").active
-    total = db.execute("SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('events') "
-                       "WHERE isleaf").fetchone()[0]
+    total = db.execute(
+        "SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('events') WHERE isleaf"
+    ).fetchone()[0]
     assert total > 3_000_000 and "0 bytes" not in finding.message
     assert "about 30.0k rows" in finding.message and finding.severity == "error", finding.message
 
@@ -48,22 +50,26 @@ def test_big_update_is_graded_on_the_target_and_its_rewrite_runs(project, db) ->
     from pgwarden.migrations.commands import up
 
     project.write_config(LINT_CONFIG)
-    project.write_migration("001_orders.sql", """
+    project.write_migration(
+        "001_orders.sql",
+        """
         CREATE TABLE orders (order_no bigint PRIMARY KEY, status text NOT NULL, created_at date NOT NULL);
         INSERT INTO orders SELECT g, 'open', DATE '2024-01-01' + g % 700 FROM generate_series(1, 30000) g;
-    """)
+    """,
+    )
     up(project.config(), "test")
     db.execute("ANALYZE orders")
-    project.write_migration("002_archive.sql", "UPDATE orders SET status = 'archived' WHERE created_at < "
-                            "'2025-06-01';")
+    project.write_migration("002_archive.sql", "UPDATE orders SET status = 'archived' WHERE created_at < '2025-06-01';")
     out = project.cli("lint", "--env", "test", "--json", check_exit=1)
     import json
 
     [finding] = [f for f in json.loads(out.stdout)["findings"] if f["rule"] == "large-data-change"]
     assert "EXPLAIN on test" in finding["message"] and finding["severity"] == "error"
     rewrite = finding["safe_rewrite"]
-    expected = ("-- pgwarden:backfill table=public.orders set='status = ''archived''' "
-                "where='created_at < ''2025-06-01''' batch=10000")
+    expected = (
+        "-- pgwarden:backfill table=public.orders set='status = ''archived''' "
+        "where='created_at < ''2025-06-01''' batch=10000"
+    )
     assert rewrite.splitlines()[-1] == expected, rewrite
     assert db.execute("SELECT count(*) FROM orders WHERE status = 'archived'").fetchone() == (0,)  # not run
     # the rewrite, applied instead, passes lint and archives exactly the same rows through `migrate up`

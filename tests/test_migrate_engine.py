@@ -124,3 +124,37 @@ def test_missing_file_is_a_problem_for_status_and_doctor_alike(project: Project,
     doc = json.loads(doctor.stdout)
     outcome = next(r for r in doc["checks"] if r["name"] == "pending_migrations")
     assert outcome["status"] == "fail" and "001 (missing)" in outcome["summary"], outcome
+
+
+def test_nul_byte_is_exit_2_for_up_and_lint(project: Project, db) -> None:  # type: ignore[no-untyped-def]
+    path = project.migrations / "001_nul.sql"
+    path.write_text("-- migrate:up\nCREATE TABLE nul1 (id int);\x00\nCREATE TABLE nul2 (id int);\n", encoding="utf-8")
+    up = project.cli("migrate", "up", check_exit=2)
+    assert "001_nul.sql:2: NUL byte" in up.stderr
+    assert db.execute("SELECT to_regclass('nul1')").fetchone() == (None,)
+    lint = project.cli("lint", str(path))
+    assert lint.returncode == 2 and "NUL byte" in lint.stderr, lint.stderr
+
+
+def test_lint_gate_is_one_policy_for_migrate_up_and_deploy(project: Project, db) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from pgwarden.deploy.checks import lint_clean
+    from pgwarden.errors import ProblemsFound
+    from pgwarden.migrations.api import up
+    from pgwarden.sources import discover
+
+    project.write_migration("001_idx.sql", "CREATE INDEX CONCURRENTLY i ON t (id);", "DROP INDEX i;")
+    db.execute("CREATE TABLE t (id int)")
+    files = discover(project.migrations)
+    config = project.config()
+    # unprotected: the error is reported by both, and blocks neither
+    assert "warning" in lint_clean(config, files, "test")
+    assert any("concurrently-in-transaction" in w for w in up(config, "test", dry_run=True).lint_warnings)
+    # protected: both refuse, nothing applied
+    project.write_config(env_extra="protected = true\nallow_insecure = true")
+    config = project.config()
+    with pytest.raises(ProblemsFound):
+        lint_clean(config, files, "test")
+    with pytest.raises(ProblemsFound):
+        up(config, "test", dry_run=True)

@@ -7,107 +7,22 @@ The 4-writer test converts 200k rows by default (the 1M-row run takes 40-70 s on
 from __future__ import annotations
 
 import os
-import random
-import threading
 import time
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
 
+from helpers import ChatWriter as Writer
+from helpers import chat_fingerprint as fingerprint
+from helpers import conversion_leftovers as leftovers
+from helpers import is_partitioned, load_chat_messages
 from pgwarden.partition import api
 
-FIXTURE = Path(__file__).parent / "fixtures" / "seed004_chat_messages.sql"
 NOW = "2026-11-22"
 
 
-def load_chat_messages(db: psycopg.Connection, rows: int) -> None:
-    db.execute(FIXTURE.read_text(encoding="utf-8"))
-    db.execute("""
-        INSERT INTO chat_messages (session_id, role, content, created_at)
-        SELECT g %% 997, CASE WHEN g %% 2 = 0 THEN 'user' ELSE 'assistant' END, md5(g::text),
-               timestamptz '2026-06-01 00:00+00' + g * (interval '170 days' / %s)
-        FROM generate_series(1, %s) g
-    """, [rows, rows])
-    db.execute("ANALYZE chat_messages")
-
-
-def fingerprint(db: psycopg.Connection, table: str = "chat_messages") -> tuple:
-    return db.execute(f"SELECT count(*), count(DISTINCT id), coalesce(sum(hashtextextended(t::text, 0)::numeric), 0) "
-                      f"FROM (SELECT id, session_id, role, content, created_at FROM {table}) t").fetchone()
-
-
-def is_partitioned(db: psycopg.Connection, table: str = "chat_messages") -> bool:
-    return db.execute("SELECT relkind = 'p' FROM pg_class WHERE oid = %s::regclass", [table]).fetchone()[0]
-
-
-def leftovers(db: psycopg.Connection) -> list[str]:
-    return [r[0] for r in db.execute(
-        "SELECT relname FROM pg_class WHERE relname LIKE 'cv%\\_log' OR relname LIKE '%\\_pgw\\_new' "
-        "UNION ALL SELECT tgname FROM pg_trigger WHERE tgname LIKE 'pgwarden\\_%'").fetchall()]
-
-
-class Writer(threading.Thread):
-    """Inserts, updates (sometimes moving a row to another month) and deletes its own rows (id % 4 = n)."""
-
-    def __init__(self, url: str, n: int, owned: dict[int, tuple[int, datetime]]):
-        super().__init__(daemon=True)
-        self.url, self.n, self.model = url, n, owned
-        self.stop = threading.Event()
-        self.longest = 0.0
-        self.errors: list[str] = []
-        self.ops = 0
-        self.rng = random.Random(n)
-        self.ids = list(owned)
-
-    def timed(self, conn: psycopg.Connection, query: str, params: list) -> list:
-        started = time.monotonic()
-        rows = conn.execute(query, params).fetchall() if "RETURNING" in query else (conn.execute(query, params), [])[1]
-        self.longest = max(self.longest, time.monotonic() - started)
-        return rows
-
-    def run(self) -> None:
-        base = datetime(2026, 6, 1, tzinfo=UTC)
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            while not self.stop.is_set():
-                try:
-                    op = self.rng.random()
-                    at = base + timedelta(minutes=self.rng.randrange(0, 240 * 24 * 60))
-                    if op < 0.4 or not self.model:
-                        # take a fresh id from the sequence until it is ours (id % 4 == n)
-                        while True:
-                            new_id = conn.execute("SELECT nextval('chat_messages_id_seq')").fetchone()[0]
-                            if new_id % 4 == self.n:
-                                break
-                        v = self.rng.randrange(1_000_000)
-                        self.timed(conn, "INSERT INTO chat_messages (id, session_id, role, content, created_at) "
-                                         "VALUES (%s, %s, 'user', 'w', %s)", [new_id, v, at])
-                        self.model[new_id] = (v, at)
-                        self.ids.append(new_id)
-                    elif op < 0.8:
-                        row_id = self.rng.choice(self.ids)
-                        v = self.rng.randrange(1_000_000)
-                        if self.rng.random() < 0.3:  # also move it to another month (another partition)
-                            self.timed(conn, "UPDATE chat_messages SET session_id = %s, created_at = %s WHERE id = %s",
-                                       [v, at, row_id])
-                            self.model[row_id] = (v, at)
-                        else:
-                            self.timed(conn, "UPDATE chat_messages SET session_id = %s WHERE id = %s", [v, row_id])
-                            self.model[row_id] = (v, self.model[row_id][1])
-                    else:
-                        row_id = self.rng.choice(self.ids)
-                        self.timed(conn, "DELETE FROM chat_messages WHERE id = %s", [row_id])
-                        del self.model[row_id]
-                        self.ids.remove(row_id)
-                    self.ops += 1
-                except Exception as exc:  # noqa: BLE001 - counted and asserted on
-                    self.errors.append(f"{type(exc).__name__}: {exc}")
-                    time.sleep(0.05)
-
-
 def test_convert_while_four_writers_insert_update_delete(project, db, capsys) -> None:
-
     rows = int(os.environ.get("PGWARDEN_CONVERT_TEST_ROWS", "200000"))
     load_chat_messages(db, rows)
     existing = db.execute("SELECT id, session_id, created_at FROM chat_messages").fetchall()

@@ -215,6 +215,8 @@ def test_bad_interval_names_the_key(project) -> None:
 
 
 def test_archive_mode_backs_up_then_drops(project, db) -> None:
+    """Archive retention goes through backup's archive_partition: detached first, dumped, verified, dropped."""
+    from pgwarden.backup.api import find_archive
 
     db.execute("CREATE TABLE a (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at)")
     project.write_config(partitions_config(table="a", key="at", interval="1 month", premake=0,
@@ -227,6 +229,8 @@ def test_archive_mode_backs_up_then_drops(project, db) -> None:
     assert db.execute("SELECT to_regclass('a_p2026_09')").fetchone()[0] is None
     dumps = list((project.root / "backups").rglob("*.pgdump"))
     assert dumps, "the archive must be a backup file in the backup dir"
+    manifest = find_archive(config, None, "public.a_p2026_09")
+    assert manifest.kind == "archive" and manifest.id == result.archived["a_p2026_09"]
 
 
 def test_create_hash_and_refuse_a_table_with_rows(project, db) -> None:

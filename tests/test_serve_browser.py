@@ -53,11 +53,21 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-def _prepare(project: Any) -> Any:
-    """The shop project plus what the agent would have left: a verified backup, snapshots, a drift check."""
+def _prepare(project: Any, pg_server: Any) -> Any:
+    """The shop project plus what the agent would have left: a verified backup, snapshots, a drift check;
+    and two more environments: ``staging`` (every migration applied) and ``offline`` (unreachable)."""
+    from pgwarden.migrations.commands import up
+
+    with psycopg.connect(pg_server.url("postgres"), autocommit=True) as conn:
+        staging_db = _staging_name(project)
+        conn.execute(f'CREATE DATABASE "{staging_db}"')
+    staging = pg_server.url(staging_db)
     schedules = ('\n[[schedule]]\ntask = "doctor-snapshot"\nenv = "test"\ncron = "0 * * * *"\n'
-                 '\n[[schedule]]\ntask = "check"\nenv = "test"\ncron = "30 3 * * *"\n')
+                 '\n[[schedule]]\ntask = "check"\nenv = "test"\ncron = "30 3 * * *"\n'
+                 f'\n[environments.staging]\nurl = "{staging}"\n'
+                 '\n[environments.offline]\nurl = "postgresql://app@/app?host=/nonexistent&connect_timeout=1"\n')
     config = build_shop(project, extra_config=schedules)
+    up(config, "staging")
     made = backup_api.create(config, "test")
     backup_api.verify(config, made.id, "test")
     agent = Agent(config, load_agent(config), clock=StepClock(datetime.now(UTC) - timedelta(hours=3, minutes=1)))
@@ -67,8 +77,20 @@ def _prepare(project: Any) -> Any:
     return config
 
 
-def test_every_page_in_chromium_with_screenshots(project, browser, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
-    config = _prepare(project)
+def test_every_page_in_chromium_with_screenshots(project, browser, pg_server,  # type: ignore[no-untyped-def]
+                                                  tmp_path_factory) -> None:
+    try:
+        _pages(project, browser, tmp_path_factory, _prepare(project, pg_server))
+    finally:
+        with psycopg.connect(pg_server.url("postgres"), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{_staging_name(project)}" WITH (FORCE)')
+
+
+def _staging_name(project: Any) -> str:
+    return f"{project.url.split('/')[3].split('?')[0]}_staging"
+
+
+def _pages(project: Any, browser: Any, tmp_path_factory: Any, config: Any) -> None:
     shots = DOCS if SHOTS == "docs" else Path(SHOTS) if SHOTS else tmp_path_factory.mktemp("screenshots")
     with psycopg.connect(project.url) as conn:
         version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
@@ -87,9 +109,13 @@ def test_every_page_in_chromium_with_screenshots(project, browser, tmp_path_fact
         assert row.locator('[data-col="pending"]').inner_text().startswith("1")
         checked = Store.of_project(config.state_path).runs(task="check", limit=1)[0]
         drift = row.locator('[data-col="drift"]').inner_text()
-        assert drift.startswith("yes" if checked.details["drifted"] else "no"), drift
+        assert checked.details["drifted"] is False and drift.startswith("no"), drift  # maintain made: not drift
         assert "ok" in row.locator('[data-col="doctor"]').inner_text()
         assert "public.events: 2" in row.locator('[data-col="partitions"]').inner_text()
+        staging = page.locator('tr[data-env="staging"]')
+        assert staging.locator('[data-col="version"]').inner_text() == "003"
+        assert staging.locator('[data-col="pending"]').inner_text() == "0"
+        assert page.locator('tr[data-env="offline"] [data-col="reachable"]').inner_text() == "no"
         page.screenshot(path=str(shots / "serve-overview.png"), full_page=True)
 
         page.goto(f"{base}/env/test/migrations")

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from pgwarden.agent.store import Snapshot
-from pgwarden.backup.api import Candidate, plan
-from pgwarden.config import Keep
+from pgwarden.backup.api import Candidate, Keep, plan
 from pgwarden.serve.views import gfs_calendar, lock_tree, trends
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pgwarden.configfile import CONFIG_FILE
 from pgwarden.errors import BadInput, Refused
+from pgwarden.sources.formats import Detected, detect
 
 CONFIG_TEMPLATE = """# pgwarden configuration: https://github.com/pgwarden/pgwarden#configuration
 migrations_dir = "migrations"
@@ -47,6 +48,7 @@ GITIGNORE_LINES = [".pgwarden/", "backups/"]
 class InitResult:
     root: Path
     created: list[Path]
+    detected: Detected | None = None
 
 
 def init(root: Path) -> InitResult:
@@ -67,6 +69,13 @@ def _init(root: Path) -> InitResult:
                       hint="edit it, or run `pgwarden init` in a new folder")
     root.mkdir(parents=True, exist_ok=True)
     created = [config]
+    found = detect(root) if root.is_dir() else None
+    if found is not None:  # an existing project of another tool: point at its files, write no migration
+        config.write_text(CONFIG_TEMPLATE.replace(
+            'migrations_dir = "migrations"\n',
+            f'migrations_dir = "{found.migrations_dir}"\n'
+            f'migrations_format = "{found.format}"   # detected from {found.evidence}\n'), encoding="utf-8")
+        return InitResult(root, [*created, *_gitignore(root)], found)
     config.write_text(CONFIG_TEMPLATE, encoding="utf-8")
     migrations = root / "migrations"
     migrations.mkdir(exist_ok=True)
@@ -74,11 +83,16 @@ def _init(root: Path) -> InitResult:
         first = migrations / "001_create_app_settings.sql"
         first.write_text(FIRST_MIGRATION, encoding="utf-8")
         created.append(first)
+    return InitResult(root, [*created, *_gitignore(root)])
+
+
+def _gitignore(root: Path) -> list[Path]:
+    """Add pgwarden's folders to .gitignore; the file when it changed."""
     gitignore = root / ".gitignore"
     existing = gitignore.read_text(encoding="utf-8").splitlines() if gitignore.exists() else []
     missing = [line for line in GITIGNORE_LINES if line not in existing]
-    if missing:
-        with open(gitignore, "a", encoding="utf-8") as handle:
-            handle.write(("\n" if existing and existing[-1] else "") + "\n".join(missing) + "\n")
-        created.append(gitignore)
-    return InitResult(root, created)
+    if not missing:
+        return []
+    with open(gitignore, "a", encoding="utf-8") as handle:
+        handle.write(("\n" if existing and existing[-1] else "") + "\n".join(missing) + "\n")
+    return [gitignore]

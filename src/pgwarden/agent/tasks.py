@@ -38,8 +38,8 @@ class TaskContext:
 
 
 def is_full(info: BackupInfo) -> bool:
-    """Whether a listed backup is a full one (backups of some tables only do not count for verify)."""
-    return str(getattr(info, "kind", "full")) == "full"
+    """Whether a listed backup is a full one (partial, archive and safety backups do not count for verify)."""
+    return info.kind == "full"
 
 
 def backup(ctx: TaskContext) -> TaskResult:

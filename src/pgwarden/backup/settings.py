@@ -13,7 +13,7 @@ store = "s3://bucket/prefix"                  # optional remote store (endpoint,
 keep_local = false                            # with a remote store: keep a local copy too
 encrypt = "age"                               # optional encryption at rest
 recipients = ["age1..."]                      # public keys that can decrypt
-identity = "${PGWARDEN_AGE_IDENTITY}"         # identity file used to decrypt (verify, restore)
+identity = "~/.config/pgwarden/backup.key"    # identity file used to decrypt (verify, restore)
 ```
 """
 

@@ -33,6 +33,11 @@ def _render_pass(result: PassResult) -> None:
         info(f"[red]dead-man[/] {escape(alert)}")
 
 
+def _emit_pass(result: PassResult) -> None:
+    if result.runs or result.alerts:  # one JSON document per pass that did something
+        emit_json(result)
+
+
 @app.callback(invoke_without_command=True)
 def agent(ctx: typer.Context, env: EnvsOpt = None,
           once: Annotated[bool, typer.Option("--once", help="Run what is due now and exit (for cron and CI).")] = False,
@@ -59,7 +64,7 @@ def agent(ctx: typer.Context, env: EnvsOpt = None,
                 raise typer.Exit(1)
             return
         info("pgwarden agent running (SIGTERM or Ctrl-C stops after the running task)")
-        api.run(config, env, on_pass=None if json else _render_pass)
+        api.run(config, env, on_pass=_emit_pass if json else _render_pass)
     finally:
         if server is not None:
             server.shutdown()

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
+from rich.text import Text
 
 from pgwarden.cli.common import (
     EnvOpt,
@@ -102,7 +103,7 @@ def create(
     if m.encryption:
         out.print(f"  encrypted ({m.encryption.scheme}) for {', '.join(m.encryption.recipients)}")
     if result.outside_references:
-        out.print(f"  partial: {len(result.outside_references)} foreign key(s) point at rows not in it (see above)")
+        out.print(f"  partial: {len(result.outside_references)} foreign key(s) point at rows not in it (see the note)")
     out.print(f"  pg_dump: {result.pg_dump}; format {m.format}, compression {result.compression}")
     exact = sum(1 for t in m.tables if t.exact)
     out.print(
@@ -131,10 +132,10 @@ def list_(env: EnvOpt = None, json: JsonOpt = False) -> None:
             _size(b.size),
             _age(b.age_seconds),
             b.migration_version,
-            f"[{colors[b.verified]}]{b.verified}[/]",
+            Text(b.verified, style=colors[b.verified]),
             b.kind + (f" ({', '.join(b.tables)})" if b.tables else ""),
             f"{b.format}/{b.compression}" + (" encrypted" if b.encrypted else ""),
-            escape(b.reason or ""),
+            b.reason or "",
         ]
         for b in backups
     ]
@@ -172,7 +173,7 @@ def verify(
                     f"{t.schema}.{t.name}",
                     t.expected if t.exact else f"~{t.expected}",
                     t.actual,
-                    "[green]ok[/]" if t.ok else "[red]MISMATCH[/]",
+                    Text("ok", style="green") if t.ok else Text("MISMATCH", style="red"),
                 ]
                 for t in result.tables
             ]
@@ -254,9 +255,9 @@ def prune(
     if json:
         emit_json(result)
         return
-    rows: list[list[Any]] = [[d.id, "[green]keep[/]", ", ".join(d.reasons)] for d in result.kept]
+    rows: list[list[Any]] = [[d.id, Text("keep", style="green"), ", ".join(d.reasons)] for d in result.kept]
     rows += [
-        [d.id, "[red]would delete[/]" if dry_run else "[red]deleted[/]", "no rule keeps it"] for d in result.deleted
+        [d.id, Text("would delete" if dry_run else "deleted", style="red"), "no rule keeps it"] for d in result.deleted
     ]
     rows.sort(key=lambda r: r[0], reverse=True)
     out = console()

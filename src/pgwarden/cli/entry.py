@@ -2,9 +2,12 @@
 
 ``pgwarden lint`` runs in CI on every push, where interpreter start-up dominates:
 importing typer (and through it pydantic and rich) costs more than linting a
-thousand files. When the arguments are plain lint options the fast path parses them
-with argparse and runs the same body (``cli/lint_run.py``) as the typer command;
-anything else (``--help``, an unknown option, a global option) goes to typer.
+thousand files. When the arguments are plain offline lint options the fast path parses
+them with argparse and runs the same body (``cli/lint_run.py``) as the typer command.
+Anything else goes to typer (``cli/main``): ``--help``, an unknown option, a global
+option, ``--env``/``--execute`` (they reach a database through the policy that
+``cli/main`` installs), and any error (lint changed nothing, so typer runs it again
+and reports the error in the one place errors become exit codes).
 """
 
 from __future__ import annotations
@@ -35,27 +38,22 @@ def _fast_lint(argv: list[str]) -> int | None:
         parsed, rest = parser.parse_known_intermixed_args(argv)
     except (argparse.ArgumentError, SystemExit):
         return None
-    if rest:
+    if rest or parsed.env is not None or parsed.execute:
         return None
     config = os.environ.get("PGWARDEN_CONFIG")
-    return run(LintArgs(parsed.paths, parsed.env, parsed.fmt, parsed.json, parsed.explain, parsed.latest,
-                        parsed.git_base, parsed.execute, Path(config) if config else None))
-
-
-def _fail(exc: Exception, argv: list[str]) -> int:
-    """Print an expected error the way the typer CLI does (one line, redacted, hint) and return its exit code."""
-    from pgwarden.db import redact
-    from pgwarden.errors import PgwardenError
-
-    assert isinstance(exc, PgwardenError)
-    if "--json" in argv:
-        from pgwarden.output import dumps
-
-        sys.stdout.write(dumps({k: redact(v) if isinstance(v, str) else v for k, v in exc.to_dict().items()}) + "\n")
-    sys.stderr.write(f"pgwarden: error: {redact(exc.message)}\n")
-    if exc.hint:
-        sys.stderr.write(f"  next: {redact(exc.hint)}\n")
-    return exc.exit_code
+    return run(
+        LintArgs(
+            parsed.paths,
+            parsed.env,
+            parsed.fmt,
+            parsed.json,
+            parsed.explain,
+            parsed.latest,
+            parsed.git_base,
+            parsed.execute,
+            Path(config) if config else None,
+        )
+    )
 
 
 def main() -> None:
@@ -66,11 +64,8 @@ def main() -> None:
 
         try:
             code = _fast_lint(argv[1:])
-        except PgwardenError as exc:
-            sys.exit(_fail(exc, argv))
-        except KeyboardInterrupt:
-            sys.stderr.write("pgwarden: interrupted\n")
-            sys.exit(130)
+        except PgwardenError:
+            code = None  # lint changed nothing: typer runs it again and reports the error the one way (cli/main)
         if code is not None:
             sys.stdout.flush()
             sys.exit(code)

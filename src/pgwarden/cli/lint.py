@@ -9,27 +9,45 @@ import typer
 
 from pgwarden.cli.common import EnvOpt, JsonOpt, state
 
-app = typer.Typer(help="Lint migrations for locks, data loss and run-time failures.", invoke_without_command=True,
-                  context_settings={"allow_interspersed_args": True})
+app = typer.Typer(
+    help="Lint migrations for locks, data loss and run-time failures.",
+    invoke_without_command=True,
+    context_settings={"allow_interspersed_args": True},
+)
 
 
 @app.callback(invoke_without_command=True)
 def lint(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: the project's new "
-                                                             "migrations, see --env, --git-base, --latest).")]
-    = None,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Files or folders (default: the project's new migrations, see --env, --git-base, --latest)."
+        ),
+    ] = None,
     env: EnvOpt = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="Output for CI: sarif or github (default: text; "
-                                                             "--json for JSON).")] = "text",
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="Output for CI: sarif or github (default: text; --json for JSON).")
+    ] = "text",
     json: JsonOpt = False,
-    git_base: Annotated[str | None, typer.Option("--git-base", help="Lint the files added or changed since this "
-                                                                    "git ref; earlier files are context.")] = None,
-    latest: Annotated[int | None, typer.Option("--latest", help="Lint the last N files; earlier files are "
-                                                                "context.")] = None,
-    execute: Annotated[bool, typer.Option("--execute", help="Also apply the linted migrations on a scratch "
-                                                            "database to catch run-time failures.")] = False,
-    explain: Annotated[str | None, typer.Option("--explain", help="Print a rule's why, bad example and safe "
-                                                                   "rewrite ('all' lists every rule).")] = None,
+    git_base: Annotated[
+        str | None,
+        typer.Option(
+            "--git-base", help="Lint the files added or changed since this git ref; earlier files are context."
+        ),
+    ] = None,
+    latest: Annotated[
+        int | None, typer.Option("--latest", help="Lint the last N files; earlier files are context.")
+    ] = None,
+    execute: Annotated[
+        bool,
+        typer.Option(
+            "--execute", help="Also apply the linted migrations on a scratch database to catch run-time failures."
+        ),
+    ] = False,
+    explain: Annotated[
+        str | None,
+        typer.Option("--explain", help="Print a rule's why, bad example and safe rewrite ('all' lists every rule)."),
+    ] = None,
 ) -> None:
     """Lint migrations: exit 1 on any unsuppressed error, 2 on unparsable input, 0 otherwise.
 

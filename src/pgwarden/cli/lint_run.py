@@ -1,7 +1,7 @@
 """The body of ``pgwarden lint``, shared by the typer command and the start-up fast path (no typer import).
 
-It only parses nothing: it takes the already parsed options, calls ``pgwarden.lint.api``
-and renders. ``run`` returns the exit code; library errors propagate to the caller.
+It parses nothing: it takes the already parsed options, calls ``pgwarden.lint.api`` and
+renders. ``run`` returns the exit code; library errors propagate to the caller.
 """
 
 from __future__ import annotations
@@ -88,16 +88,26 @@ def run(args: LintArgs) -> int:
             from pgwarden.lint.sources import expand_paths
 
             context = [p for p in expand_paths([config.migrations_path]) if p.resolve() not in todo]
-        report = api.lint_paths(list(args.paths), config=config, env=args.env, latest=args.latest,
-                                git_base=args.git_base, execute=args.execute, context=context)
+        report = api.lint_paths(
+            list(args.paths),
+            config=config,
+            env=args.env,
+            latest=args.latest,
+            git_base=args.git_base,
+            execute=args.execute,
+            context=context,
+        )
     else:
         if config is None:
-            raise BadInput("no paths given and no pgwarden.toml found", hint="give files or folders to lint, "
-                           "or run `pgwarden init`")
+            raise BadInput(
+                "no paths given and no pgwarden.toml found",
+                hint="give files or folders to lint, or run `pgwarden init`",
+            )
         pending = None
         if args.env is not None and args.latest is None and args.git_base is None:
             pending = _pending(config, args.env)
-        report = api.lint_project(config, args.env, latest=args.latest, git_base=args.git_base, pending=pending,
-                                  execute=args.execute)
+        report = api.lint_project(
+            config, args.env, latest=args.latest, git_base=args.git_base, pending=pending, execute=args.execute
+        )
     sys.stdout.write(render(report, fmt))
     return report.exit_code

@@ -23,7 +23,7 @@ from pgwarden.cli.common import (
 
 if TYPE_CHECKING:
     from pgwarden.db import Blocker
-    from pgwarden.migrations.commands import MigrateResult
+    from pgwarden.migrations.api import MigrateResult
     from pgwarden.sources import MigrationFile
 
 app = typer.Typer(help="Versioned SQL migrations: new, up, down, status, history, repair, baseline.",
@@ -102,7 +102,7 @@ def version_line(result: MigrateResult) -> str:
 def new(name: Annotated[str, typer.Argument(help="What the migration does, e.g. add_phone.")],
         json: JsonOpt = False) -> None:
     """Write a timestamped migration file with empty up and down sections."""
-    from pgwarden.migrations.commands import new as new_migration
+    from pgwarden.migrations.api import new as new_migration
 
     path = new_migration(load(), name)
     if json:
@@ -116,7 +116,7 @@ def up(env: EnvOpt = None, to: Annotated[str | None, typer.Option(help="Stop aft
        dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would run; change nothing.")] = False,
        terminate_orphans: TerminateOrphansOpt = False, json: JsonOpt = False) -> None:
     """Apply pending migrations, each exactly once (lint warnings are printed before anything runs)."""
-    from pgwarden.migrations.commands import up as migrate_up
+    from pgwarden.migrations.api import up as migrate_up
 
     result = migrate_up(load(), env, to=to, dry_run=dry_run, reporter=CliReporter(quiet=json),
                         terminate_orphans=terminate_orphans)
@@ -130,7 +130,7 @@ def down(env: EnvOpt = None,
          dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would run; change nothing.")] = False,
          yes: YesOpt = False, terminate_orphans: TerminateOrphansOpt = False, json: JsonOpt = False) -> None:
     """Revert migrations with their down sections (refused if one has none; protected envs ask first)."""
-    from pgwarden.migrations.commands import down as migrate_down
+    from pgwarden.migrations.api import down as migrate_down
 
     result = migrate_down(load(), env, steps=steps, to=to, dry_run=dry_run, reporter=CliReporter(quiet=json),
                           yes=yes, confirm=typed_confirmation(json), terminate_orphans=terminate_orphans)
@@ -141,7 +141,7 @@ def down(env: EnvOpt = None,
 def status(env: EnvOpt = None, json: JsonOpt = False) -> None:
     """Show applied, pending, changed, missing and failed migrations (exit 1 if any problem)."""
     from pgwarden.errors import EXIT_PROBLEMS
-    from pgwarden.migrations.commands import status as migrate_status
+    from pgwarden.migrations.api import status as migrate_status
 
     result = migrate_status(load(), env)
     if json:
@@ -164,7 +164,7 @@ def status(env: EnvOpt = None, json: JsonOpt = False) -> None:
 @app.command()
 def history(env: EnvOpt = None, json: JsonOpt = False) -> None:
     """Show what was applied, when, by whom and how long it took."""
-    from pgwarden.migrations.commands import history_of
+    from pgwarden.migrations.api import history_of
 
     entries = history_of(load(), env)
     if json:
@@ -182,11 +182,13 @@ def repair(env: EnvOpt = None,
                "--ran", help="VERSION: the statement its stopped run was cut off in did take effect.")] = None,
            not_ran: Annotated[str | None, typer.Option(
                "--not-ran", help="VERSION: the statement its stopped run was cut off in did not take effect.")] = None,
+           forget: Annotated[str | None, typer.Option(
+               "--forget", help="VERSION: forget its stopped run (undone by hand; it starts again at 1).")] = None,
            yes: YesOpt = False, json: JsonOpt = False) -> None:
     """Accept edited files as they are now; stopped runs keep the statements done (runs no migration SQL)."""
-    from pgwarden.migrations.commands import repair as migrate_repair
+    from pgwarden.migrations.api import repair as migrate_repair
 
-    result = migrate_repair(load(), env, ran=ran, not_ran=not_ran)
+    result = migrate_repair(load(), env, ran=ran, not_ran=not_ran, forget=forget)
     if json:
         emit_json(result)
         return
@@ -203,7 +205,7 @@ def repair(env: EnvOpt = None,
 def baseline(version: Annotated[str, typer.Option("--version", help="Newest migration already in the database.")],
              env: EnvOpt = None, yes: YesOpt = False, json: JsonOpt = False) -> None:
     """Adopt an existing database: count migrations up to VERSION as applied without running them."""
-    from pgwarden.migrations.commands import baseline as migrate_baseline
+    from pgwarden.migrations.api import baseline as migrate_baseline
 
     result = migrate_baseline(load(), env, version=version)
     if json:

@@ -25,6 +25,11 @@ def init(directory: Annotated[Path, typer.Argument(help="Project folder.")] = Pa
         return
     for path in result.created:
         console().print(f"created {escape(str(path))}")
+    if result.detected is not None:
+        found = result.detected
+        console().print(f"found {found.format} migrations in {found.migrations_dir} (from {found.evidence}): "
+                        f"pgwarden reads them as they are and keeps {found.format}'s history table up to date",
+                        markup=False)
     go = "" if directory.resolve() == Path.cwd().resolve() else f"cd {shlex.quote(str(directory))} && "
     console().print(f"next: {go}pgwarden migrate up   (starts an embedded PostgreSQL for the dev environment)",
                     markup=False)

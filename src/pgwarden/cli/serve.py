@@ -6,12 +6,13 @@ from typing import Annotated
 
 import typer
 
-from pgwarden.cli.common import info, load
+from pgwarden.cli.common import JsonOpt, emit_json, info, load
 
 
 def serve(host: Annotated[str | None, typer.Option("--host", help="Address to listen on (default 127.0.0.1; any "
                                                    "other needs PGWARDEN_DASHBOARD_TOKEN).")] = None,
-          port: Annotated[int | None, typer.Option("--port", help="Port (default 8765).")] = None) -> None:
+          port: Annotated[int | None, typer.Option("--port", help="Port (default 8765).")] = None,
+          json: JsonOpt = False) -> None:
     """Read-only dashboard of every environment, and Prometheus /metrics."""
     from rich.markup import escape
 
@@ -20,8 +21,10 @@ def serve(host: Annotated[str | None, typer.Option("--host", help="Address to li
 
     config = load()
     settings = load_settings(config)
-    info(f"pgwarden dashboard on http://{escape(host or settings.host)}:{port or settings.port}/ "
-         "(read-only; Ctrl-C stops)")
+    url = f"http://{host or settings.host}:{port or settings.port}/"
+    if json:
+        emit_json({"url": url, "metrics": url + "metrics", "read_only": True})
+    info(f"pgwarden dashboard on {escape(url)} (read-only; Ctrl-C stops)")
     run(config, host=host, port=port)
 
 

@@ -25,8 +25,17 @@ if TYPE_CHECKING:
     from pgwarden.config import Config
     from pgwarden.sources import MigrationFile
 
-__all__ = ["Finding", "LintReport", "Selection", "lint_migrations", "lint_paths", "lint_project", "lint_selection",
-           "lint_units", "select_files"]
+__all__ = [
+    "Finding",
+    "LintReport",
+    "Selection",
+    "lint_migrations",
+    "lint_paths",
+    "lint_project",
+    "lint_selection",
+    "lint_units",
+    "select_files",
+]
 
 
 def _knowledge(config: Config | None) -> tuple[Knowledge, Settings]:
@@ -39,8 +48,9 @@ def _knowledge(config: Config | None) -> tuple[Knowledge, Settings]:
     return knowledge, Settings(lint.disable, dict(lint.severity))
 
 
-def lint_units(units: list[Unit], *, config: Config | None, env: str | None = None, conn: Any = None,
-               execute: bool = False) -> LintReport:
+def lint_units(
+    units: list[Unit], *, config: Config | None, env: str | None = None, conn: Any = None, execute: bool = False
+) -> LintReport:
     """Lint parsed units in order (``context`` units only teach the schema); with ``conn`` or ``env``
     findings are graded by the live table sizes and data changes by EXPLAIN on the target; with
     ``execute`` the linted units are also applied on a scratch database (see :mod:`pgwarden.lint.execute`)."""
@@ -65,8 +75,15 @@ def lint_units(units: list[Unit], *, config: Config | None, env: str | None = No
     return report
 
 
-def _run_live(units: list[Unit], knowledge: Knowledge, settings: Settings, report: LintReport, conn: Any,
-              config: Config | None, execute: bool) -> LintReport:
+def _run_live(
+    units: list[Unit],
+    knowledge: Knowledge,
+    settings: Settings,
+    report: LintReport,
+    conn: Any,
+    config: Config | None,
+    execute: bool,
+) -> LintReport:
     from pgwarden.lint import datasize, live
 
     live.load(knowledge, conn, units)
@@ -90,8 +107,15 @@ def _units_of(files: list[Path], context: set[Path]) -> list[Unit]:
     return units
 
 
-def select_files(files: list[Path], *, folder: Path, latest: int | None = None, git_base: str | None = None,
-                 pending: list[Path] | None = None, env: str | None = None) -> Selection:
+def select_files(
+    files: list[Path],
+    *,
+    folder: Path,
+    latest: int | None = None,
+    git_base: str | None = None,
+    pending: list[Path] | None = None,
+    env: str | None = None,
+) -> Selection:
     """Choose what is linted among ``files`` (migration order): pending in ``env``, ``git_base``, ``latest``,
     or automatically (see :mod:`pgwarden.lint.select`)."""
     if latest is not None and git_base is not None:
@@ -105,8 +129,9 @@ def select_files(files: list[Path], *, folder: Path, latest: int | None = None, 
     return auto(files, folder)
 
 
-def lint_selection(selection: Selection, *, config: Config | None = None, env: str | None = None,
-                   execute: bool = False) -> LintReport:
+def lint_selection(
+    selection: Selection, *, config: Config | None = None, env: str | None = None, execute: bool = False
+) -> LintReport:
     """Lint ``selection.linted`` with ``selection.context`` replayed first (their tables exist, not new)."""
     files = list(selection.linted)
     if selection.context and selection.mode == "paths":
@@ -120,9 +145,16 @@ def lint_selection(selection: Selection, *, config: Config | None = None, env: s
     return report
 
 
-def lint_paths(paths: list[Path], *, config: Config | None = None, env: str | None = None,
-               latest: int | None = None, git_base: str | None = None, execute: bool = False,
-               context: list[Path] | None = None) -> LintReport:
+def lint_paths(
+    paths: list[Path],
+    *,
+    config: Config | None = None,
+    env: str | None = None,
+    latest: int | None = None,
+    git_base: str | None = None,
+    execute: bool = False,
+    context: list[Path] | None = None,
+) -> LintReport:
     """Lint files and folders (pgwarden-format or plain .sql, e.g. Prisma/Drizzle/dbmate folders).
 
     Every given file is linted (tables created in one are new for the next) unless
@@ -135,13 +167,21 @@ def lint_paths(paths: list[Path], *, config: Config | None = None, env: str | No
         extra = tuple(p for p in context or () if p.resolve() not in given)
         return lint_selection(Selection("paths", tuple(files), extra), config=config, env=env, execute=execute)
     folder = paths[0] if paths[0].is_dir() else paths[0].parent
-    return lint_selection(select_files(files, folder=folder, latest=latest, git_base=git_base),
-                          config=config, env=env, execute=execute)
+    return lint_selection(
+        select_files(files, folder=folder, latest=latest, git_base=git_base), config=config, env=env, execute=execute
+    )
 
 
-def lint_migrations(config: Config | None, files: list[MigrationFile], env: str | None = None, *,
-                    include_down: bool = True, conn: Any = None, context: list[MigrationFile] | None = None,
-                    execute: bool = False) -> LintReport:
+def lint_migrations(
+    config: Config | None,
+    files: list[MigrationFile],
+    env: str | None = None,
+    *,
+    include_down: bool = True,
+    conn: Any = None,
+    context: list[MigrationFile] | None = None,
+    execute: bool = False,
+) -> LintReport:
     """Lint parsed migration files in version order (down sections one severity lower).
 
     ``context``: already applied files, replayed first so that their tables exist
@@ -159,8 +199,15 @@ def lint_migrations(config: Config | None, files: list[MigrationFile], env: str 
     return report
 
 
-def lint_project(config: Config, env: str | None = None, *, latest: int | None = None, git_base: str | None = None,
-                 pending: list[Path] | None = None, execute: bool = False) -> LintReport:
+def lint_project(
+    config: Config,
+    env: str | None = None,
+    *,
+    latest: int | None = None,
+    git_base: str | None = None,
+    pending: list[Path] | None = None,
+    execute: bool = False,
+) -> LintReport:
     """Lint the project's new migrations: ``pending`` in ``env`` (the caller asks the migrations package which
     files those are), or chosen by ``latest`` / ``git_base`` / automatically; earlier files are context."""
     folder = config.migrations_path

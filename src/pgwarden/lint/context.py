@@ -110,8 +110,9 @@ class Knowledge:
             return ""
         parts = []
         if info.rows is not None and info.rows >= 0:
-            parts.append(f"about {human_rows(info.rows)} rows" + (" (estimated: never analyzed)"
-                                                                   if info.rows_estimated else ""))
+            parts.append(
+                f"about {human_rows(info.rows)} rows" + (" (estimated: never analyzed)" if info.rows_estimated else "")
+            )
         if info.size is not None:
             from pgwarden.units import human_size
 
@@ -169,9 +170,18 @@ class StatementContext:
     def in_transaction_block(self) -> bool:
         return self.txn.explicit
 
-    def report(self, rule_id: str, message: str, *, table: str | None = None, lock: str | None = None,
-               rewrite: str | None = None, severity: Severity | None = None, graded: bool | None = None,
-               blocks: str | None = None) -> None:
+    def report(
+        self,
+        rule_id: str,
+        message: str,
+        *,
+        table: str | None = None,
+        lock: str | None = None,
+        rewrite: str | None = None,
+        severity: Severity | None = None,
+        graded: bool | None = None,
+        blocks: str | None = None,
+    ) -> None:
         """Emit a finding for ``rule_id``; graded rules follow the size of ``table`` (None: no finding).
 
         ``rewrite`` is built from the statement (its real table, column, index and constraint
@@ -189,10 +199,22 @@ class StatementContext:
                 message += self.knowledge.size_text(table)
         lock_mode = rule.lock if lock is None else lock
         assert chosen is not None
-        self.findings.append(Finding(rule=rule_id, severity=chosen, path=self.path, line=self.line,
-                                     column=self.column, statement=self.sql, message=message, lock=lock_mode,
-                                     blocks=blocks or blocks_of(lock_mode), safe_rewrite=(rewrite or "").strip(),
-                                     family=rule.family, section=self.section))
+        self.findings.append(
+            Finding(
+                rule=rule_id,
+                severity=chosen,
+                path=self.path,
+                line=self.line,
+                column=self.column,
+                statement=self.sql,
+                message=message,
+                lock=lock_mode,
+                blocks=blocks or blocks_of(lock_mode),
+                safe_rewrite=(rewrite or "").strip(),
+                family=rule.family,
+                section=self.section,
+            )
+        )
 
     def took_lock(self, table: str, lock: str) -> None:
         """Record a strong lock on an existing table (held until the transaction ends)."""

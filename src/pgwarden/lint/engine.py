@@ -19,8 +19,13 @@ from pgwarden.lint.tree import J, const_value, kind_of, root, tree_of
 IGNORE = re.compile(r"--\s*pgwarden:ignore\b[ \t]*(?P<rules>[A-Za-z0-9_,\-*]*)[ \t]*(?P<reason>.*)$")
 _LOWER: dict[Severity, Severity] = {"error": "warning", "warning": "info", "info": "info"}
 _BEGIN = {"TRANS_STMT_BEGIN", "TRANS_STMT_START"}
-_END = {"TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK", "TRANS_STMT_PREPARE", "TRANS_STMT_COMMIT_PREPARED",
-        "TRANS_STMT_ROLLBACK_PREPARED"}
+_END = {
+    "TRANS_STMT_COMMIT",
+    "TRANS_STMT_ROLLBACK",
+    "TRANS_STMT_PREPARE",
+    "TRANS_STMT_COMMIT_PREPARED",
+    "TRANS_STMT_ROLLBACK_PREPARED",
+}
 
 
 class Settings:
@@ -63,8 +68,9 @@ def _rule_for(names: list[str], findings: list[Finding]) -> str:
     return names[0] if names else "RULE"
 
 
-def _apply_ignores(unit: Unit, statement_line: int, findings: list[Finding],
-                   rules: Mapping[str, object]) -> list[Finding]:
+def _apply_ignores(
+    unit: Unit, statement_line: int, findings: list[Finding], rules: Mapping[str, object]
+) -> list[Finding]:
     extra: list[Finding] = []
     for line, text in _ignores(unit, statement_line):
         match = IGNORE.search(text)
@@ -74,13 +80,23 @@ def _apply_ignores(unit: Unit, statement_line: int, findings: list[Finding],
         reason = match["reason"].strip()
         unknown = [n for n in names if n not in rules and n not in ("all", "*")]
         if not names or not reason or unknown:
-            problem = ("names no rule" if not names else f"names unknown rule {unknown[0]}" if unknown
-                       else "gives no reason")
-            extra.append(Finding("invalid-ignore", "warning", str(unit.path), line, 1, text,
-                                 f"ignore comment {problem}: write '-- pgwarden:ignore RULE reason'",
-                                 family="hygiene", section=unit.direction if unit.direction != "file" else "up",
-                                 safe_rewrite=f"-- pgwarden:ignore {_rule_for(names, findings)} <why it is safe "
-                                              "here>"))
+            problem = (
+                "names no rule" if not names else f"names unknown rule {unknown[0]}" if unknown else "gives no reason"
+            )
+            extra.append(
+                Finding(
+                    "invalid-ignore",
+                    "warning",
+                    str(unit.path),
+                    line,
+                    1,
+                    text,
+                    f"ignore comment {problem}: write '-- pgwarden:ignore RULE reason'",
+                    family="hygiene",
+                    section=unit.direction if unit.direction != "file" else "up",
+                    safe_rewrite=f"-- pgwarden:ignore {_rule_for(names, findings)} <why it is safe here>",
+                )
+            )
             continue
         for finding in findings:
             if finding.rule in names or "all" in names or "*" in names:
@@ -138,12 +154,22 @@ def run(units: list[Unit], knowledge: Knowledge, settings: Settings, report: Lin
             else:
                 txn_ids += 1
                 txn = Transaction(txn_ids, explicit=False)
-            ctx = StatementContext(path, statement.line, statement.column, statement.sql, node, section, unit.raw,
-                                   txn, knowledge, session_timeout or txn.lock_timeout, rules)
+            ctx = StatementContext(
+                path,
+                statement.line,
+                statement.column,
+                statement.sql,
+                node,
+                section,
+                unit.raw,
+                txn,
+                knowledge,
+                session_timeout or txn.lock_timeout,
+                rules,
+            )
             for check in registry.checkers_for(kind):
                 check(ctx, node)
-            locks = [(t, lock) for t, lock in statement_locks(node) if lock in STRONG_LOCKS
-                     and not knowledge.is_new(t)]
+            locks = [(t, lock) for t, lock in statement_locks(node) if lock in STRONG_LOCKS and not knowledge.is_new(t)]
             check_transaction(ctx, locks)
             for table, lock in locks:
                 txn.strong_locks.append((table, lock, statement.line))
@@ -163,14 +189,32 @@ def _track_context(unit: Unit, knowledge: Knowledge, rules: dict[str, Any]) -> N
     txn = Transaction(0, explicit=unit.transactional)
     for statement in unit.statements:
         node = root(tree_of(statement))
-        ctx = StatementContext(str(unit.path), statement.line, statement.column, statement.sql, node, "up",
-                               unit.raw, txn, knowledge, True, rules)
+        ctx = StatementContext(
+            str(unit.path),
+            statement.line,
+            statement.column,
+            statement.sql,
+            node,
+            "up",
+            unit.raw,
+            txn,
+            knowledge,
+            True,
+            rules,
+        )
         track(ctx, node)
     knowledge.settle_context()
 
 
-def finish(findings: list[Finding], unit: Unit, line: int, section: str, settings: Settings,
-           rules: Mapping[str, object], report: LintReport) -> None:
+def finish(
+    findings: list[Finding],
+    unit: Unit,
+    line: int,
+    section: str,
+    settings: Settings,
+    rules: Mapping[str, object],
+    report: LintReport,
+) -> None:
     """Add one statement's findings to ``report``: [lint] disable/severity applied, down sections one severity
     lower, duplicates dropped, ``-- pgwarden:ignore rule-id reason`` comments above ``line`` honoured."""
     kept = [f for f in findings if settings.enabled(f)]

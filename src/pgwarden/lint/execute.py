@@ -36,33 +36,99 @@ if TYPE_CHECKING:
     from pgwarden.config import Config
 
 STATEMENT_TIMEOUT = "5min"
-# Statements that act on the whole server, not on the scratch database: never executed there.
-SERVER_WIDE = frozenset({"CreatedbStmt", "DropdbStmt", "AlterDatabaseStmt", "AlterDatabaseSetStmt",
-                         "AlterDatabaseRefreshCollStmt", "AlterSystemStmt", "CreateTableSpaceStmt",
-                         "DropTableSpaceStmt", "AlterTableSpaceOptionsStmt", "CreateSubscriptionStmt",
-                         "AlterSubscriptionStmt", "DropSubscriptionStmt", "LoadStmt", "CheckPointStmt"})
+# Statements that act on the whole server (or need psql's input), not on the scratch database: never executed.
+SERVER_WIDE = frozenset(
+    {
+        "CreatedbStmt",
+        "DropdbStmt",
+        "AlterDatabaseStmt",
+        "AlterDatabaseSetStmt",
+        "AlterDatabaseRefreshCollStmt",
+        "AlterSystemStmt",
+        "CreateTableSpaceStmt",
+        "DropTableSpaceStmt",
+        "AlterTableSpaceOptionsStmt",
+        "CreateSubscriptionStmt",
+        "AlterSubscriptionStmt",
+        "DropSubscriptionStmt",
+        "LoadStmt",
+        "CheckPointStmt",
+        "CopyStmt",
+    }
+)  # COPY reads a file or psql's stdin, neither of which the scratch run has
 # Roles are server-wide: one created by an earlier run or by the DBA may or may not be on the scratch server.
 ROLE_STATEMENTS = frozenset({"CreateRoleStmt", "AlterRoleStmt", "AlterRoleSetStmt", "DropRoleStmt"})
 # Statements whose undefined object (42704) is a role the scratch server lacks.
-ROLE_USERS = frozenset({"GrantStmt", "GrantRoleStmt", "AlterDefaultPrivilegesStmt", "AlterOwnerStmt",
-                        "CreatePolicyStmt", "AlterPolicyStmt"})
+ROLE_USERS = frozenset(
+    {
+        "GrantStmt",
+        "GrantRoleStmt",
+        "AlterDefaultPrivilegesStmt",
+        "AlterOwnerStmt",
+        "CreatePolicyStmt",
+        "AlterPolicyStmt",
+    }
+)
 # Static rules that already say the statement fails: no second finding from its execution.
-FAILS_STATICALLY = frozenset({"concurrently-in-transaction", "enum-value-used-in-same-transaction",
-                              "index-predicate-not-immutable", "create-existing-table", "partition-key-not-in-unique",
-                              "partition-of-non-partitioned", "concurrent-index-on-partitioned",
-                              "explicit-lock-table"})
+FAILS_STATICALLY = frozenset(
+    {
+        "concurrently-in-transaction",
+        "enum-value-used-in-same-transaction",
+        "index-predicate-not-immutable",
+        "create-existing-table",
+        "partition-key-not-in-unique",
+        "partition-of-non-partitioned",
+        "concurrent-index-on-partitioned",
+        "explicit-lock-table",
+    }
+)
 
 # What marks a statement as needing an extension: schemas, functions and types it provides.
 EXTENSION_OBJECTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "pg_cron": (frozenset({"cron"}), frozenset()),
-    "uuid-ossp": (frozenset(), frozenset({"uuid_generate_v1", "uuid_generate_v1mc", "uuid_generate_v3",
-                                          "uuid_generate_v4", "uuid_generate_v5", "uuid_nil", "uuid_ns_dns",
-                                          "uuid_ns_url", "uuid_ns_oid", "uuid_ns_x500"})),
-    "pgcrypto": (frozenset(), frozenset({"crypt", "gen_salt", "digest", "hmac", "gen_random_bytes", "encrypt",
-                                         "decrypt", "pgp_sym_encrypt", "pgp_sym_decrypt", "pgp_pub_encrypt",
-                                         "pgp_pub_decrypt", "armor", "dearmor"})),
-    "postgis": (frozenset(), frozenset({"st_makepoint", "st_setsrid", "st_distance", "st_dwithin",
-                                        "st_geomfromtext", "geometry", "geography"})),
+    "uuid-ossp": (
+        frozenset(),
+        frozenset(
+            {
+                "uuid_generate_v1",
+                "uuid_generate_v1mc",
+                "uuid_generate_v3",
+                "uuid_generate_v4",
+                "uuid_generate_v5",
+                "uuid_nil",
+                "uuid_ns_dns",
+                "uuid_ns_url",
+                "uuid_ns_oid",
+                "uuid_ns_x500",
+            }
+        ),
+    ),
+    "pgcrypto": (
+        frozenset(),
+        frozenset(
+            {
+                "crypt",
+                "gen_salt",
+                "digest",
+                "hmac",
+                "gen_random_bytes",
+                "encrypt",
+                "decrypt",
+                "pgp_sym_encrypt",
+                "pgp_sym_decrypt",
+                "pgp_pub_encrypt",
+                "pgp_pub_decrypt",
+                "armor",
+                "dearmor",
+            }
+        ),
+    ),
+    "postgis": (
+        frozenset(),
+        frozenset(
+            {"st_makepoint", "st_setsrid", "st_distance", "st_dwithin", "st_geomfromtext", "geometry", "geography"}
+        ),
+    ),
     "vector": (frozenset(), frozenset({"vector", "l2_distance", "cosine_distance"})),
     "pg_trgm": (frozenset(), frozenset({"similarity", "word_similarity", "gin_trgm_ops", "gist_trgm_ops"})),
     "citext": (frozenset(), frozenset({"citext"})),
@@ -163,8 +229,12 @@ def _failure(run: _Run, unit: Unit, statement: Any, node: Any, exc: Any) -> Find
     if sqlstate == "25P02":  # current transaction is aborted: the earlier failure was reported already
         return None
     message = diag.message_primary or str(exc).strip()
-    line, column = _position(statement.sql, statement.line, statement.column,
-                             int(diag.statement_position) if diag.statement_position else None)
+    line, column = _position(
+        statement.sql,
+        statement.line,
+        statement.column,
+        int(diag.statement_position) if diag.statement_position else None,
+    )
     location = (str(unit.path), statement.line)
     if any((f.path, f.line) == location and f.rule in FAILS_STATICALLY for f in run.report.findings):
         return None
@@ -173,23 +243,49 @@ def _failure(run: _Run, unit: Unit, statement: Any, node: Any, exc: Any) -> Find
     if extension is not None and extension not in run.available:
         if extension not in run.missing:
             run.missing.append(extension)
-        return Finding("extension-not-available", "warning", str(unit.path), line, column, statement.sql,
-                       f"needs extension {extension}, which is not available on the scratch server: this statement "
-                       f"was not checked ({message}, SQLSTATE {sqlstate})", family="runtime", section=section,
-                       safe_rewrite=f"-- make sure the target server has {extension} installed, then:\n"
-                                    f"CREATE EXTENSION IF NOT EXISTS \"{extension}\";")
+        return Finding(
+            "extension-not-available",
+            "warning",
+            str(unit.path),
+            line,
+            column,
+            statement.sql,
+            f"needs extension {extension}, which is not available on the scratch server: this statement "
+            f"was not checked ({message}, SQLSTATE {sqlstate})",
+            family="runtime",
+            section=section,
+            safe_rewrite=f"-- make sure the target server has {extension} installed, then:\n"
+            f'CREATE EXTENSION IF NOT EXISTS "{extension}";',
+        )
     if sqlstate == "42704" and kind_of(node) in ROLE_USERS:
-        return Finding("runtime-error", "warning", str(unit.path), line, column, statement.sql,
-                       f"{message} on the scratch server (roles belong to the server, not to the migrations): this "
-                       f"statement was not checked (SQLSTATE {sqlstate})", family="runtime", section=section,
-                       safe_rewrite="-- make sure the role exists on the target server (or create it in an earlier "
-                                    "migration)")
+        return Finding(
+            "runtime-error",
+            "warning",
+            str(unit.path),
+            line,
+            column,
+            statement.sql,
+            f"{message} on the scratch server (roles belong to the server, not to the migrations): this "
+            f"statement was not checked (SQLSTATE {sqlstate})",
+            family="runtime",
+            section=section,
+            safe_rewrite="-- make sure the role exists on the target server (or create it in an earlier migration)",
+        )
     detail = f"; {diag.message_detail}" if diag.message_detail else ""
     hint = f" (hint: {diag.message_hint})" if diag.message_hint else ""
-    return Finding("runtime-error", "error", str(unit.path), line, column, statement.sql,
-                   f"fails when executed: {message}{detail} (SQLSTATE {sqlstate}){hint}", family="runtime",
-                   section=section, safe_rewrite="-- fix the statement (or the order of statements) so that "
-                                                 "PostgreSQL accepts it; the same failure stops `migrate up`")
+    return Finding(
+        "runtime-error",
+        "error",
+        str(unit.path),
+        line,
+        column,
+        statement.sql,
+        f"fails when executed: {message}{detail} (SQLSTATE {sqlstate}){hint}",
+        family="runtime",
+        section=section,
+        safe_rewrite="-- fix the statement (or the order of statements) so that "
+        "PostgreSQL accepts it; the same failure stops `migrate up`",
+    )
 
 
 def _estimate(run: _Run, unit: Unit, statement: Any, node: Any, txn: Transaction) -> None:
@@ -198,8 +294,19 @@ def _estimate(run: _Run, unit: Unit, statement: Any, node: Any, txn: Transaction
 
     if not run.estimate or data_change_target(node) is None:
         return
-    ctx = StatementContext(str(unit.path), statement.line, statement.column, statement.sql, node, "up", unit.raw,
-                           txn, run.knowledge, True, run.rules)
+    ctx = StatementContext(
+        str(unit.path),
+        statement.line,
+        statement.column,
+        statement.sql,
+        node,
+        "up",
+        unit.raw,
+        txn,
+        run.knowledge,
+        True,
+        run.rules,
+    )
     report_large_change(ctx, plan_estimate(run.conn, statement.sql), "EXPLAIN on the scratch database")
     if ctx.findings:
         finish(ctx.findings, unit, statement.line, "up", run.settings, run.rules, run.report)
@@ -236,8 +343,9 @@ def _one(run: _Run, unit: Unit, statement: Any, *, report: bool, txn: Transactio
                 if extension not in run.missing:
                     run.missing.append(extension)
             else:
-                run.replay_failures.append(f"{unit.path}:{statement.line}: {exc.diag.message_primary} "
-                                           f"(SQLSTATE {exc.diag.sqlstate})")
+                run.replay_failures.append(
+                    f"{unit.path}:{statement.line}: {exc.diag.message_primary} (SQLSTATE {exc.diag.sqlstate})"
+                )
         return False
 
 
@@ -264,8 +372,15 @@ def _unit(run: _Run, unit: Unit, *, report: bool) -> None:
         run.conn.rollback()  # a plain file that left a transaction open: psql would roll it back at exit
 
 
-def execute_units(units: list[Unit], config: Config | None, report: LintReport, *, knowledge: Knowledge,
-                  settings: Settings | None = None, estimated: bool = False) -> ExecutionSummary:
+def execute_units(
+    units: list[Unit],
+    config: Config | None,
+    report: LintReport,
+    *,
+    knowledge: Knowledge,
+    settings: Settings | None = None,
+    estimated: bool = False,
+) -> ExecutionSummary:
     """Apply ``units`` on a scratch database (context units replayed first) and add the failures to ``report``.
 
     Returns (and stores in ``report.execution``) how long it took, how many files were
@@ -282,8 +397,9 @@ def execute_units(units: list[Unit], config: Config | None, report: LintReport, 
     with scratch_url(config) as (url, where), psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"SET statement_timeout = '{STATEMENT_TIMEOUT}'")
         available = {str(r[0]) for r in conn.execute("SELECT name FROM pg_available_extensions").fetchall()}
-        run = _Run(conn, knowledge, settings or Settings(), report, not estimated, available,
-                   rules=dict(registry.all_rules()))
+        run = _Run(
+            conn, knowledge, settings or Settings(), report, not estimated, available, rules=dict(registry.all_rules())
+        )
         analyzed = False
         for unit in units:
             if unit.direction == "down":
@@ -292,8 +408,13 @@ def execute_units(units: list[Unit], config: Config | None, report: LintReport, 
                 conn.execute("ANALYZE")  # statistics for the rows the replayed files inserted: real estimates
                 analyzed = True
             _unit(run, unit, report=not unit.context)
-    summary = ExecutionSummary(round(time.perf_counter() - started, 3), len({str(u.path) for u in context}),
-                               len({str(u.path) for u in linted}), where, sorted(run.missing),
-                               run.replay_failures)
+    summary = ExecutionSummary(
+        round(time.perf_counter() - started, 3),
+        len({str(u.path) for u in context}),
+        len({str(u.path) for u in linted}),
+        where,
+        sorted(run.missing),
+        run.replay_failures,
+    )
     report.execution = summary
     return summary

@@ -41,8 +41,13 @@ SELECT n.nspname, c.relname, c.relkind::text,
 """
 
 _NOT_NULL_CHECK = re.compile(r'^CHECK \(+("?)([^"()\s]+)\1 IS NOT NULL\)+$')
-_TYPES = {"character varying": "varchar", "character": "char", "timestamp without time zone": "timestamp",
-          "timestamp with time zone": "timestamptz", "time without time zone": "time"}
+_TYPES = {
+    "character varying": "varchar",
+    "character": "char",
+    "timestamp without time zone": "timestamp",
+    "timestamp with time zone": "timestamptz",
+    "time without time zone": "time",
+}
 
 
 def _normalise_type(text: str) -> str:
@@ -100,10 +105,17 @@ def load(knowledge: Knowledge, conn: Any, units: list[Unit]) -> None:
     for schema, name, relkind, reltuples, size, visible, partkey, columns, checks, primary in rows:
         key = table_key((schema, name))
         estimated = reltuples if reltuples is not None else planner_rows(conn, schema, name)
-        info = TableInfo(key, live=True, partitioned=relkind == "p", rows=estimated, size=int(size or 0),
-                         primary_key=tuple(primary) if primary else None, rows_estimated=reltuples is None)
+        info = TableInfo(
+            key,
+            live=True,
+            partitioned=relkind == "p",
+            rows=estimated,
+            size=int(size or 0),
+            primary_key=tuple(primary) if primary else None,
+            rows_estimated=reltuples is None,
+        )
         if partkey:
-            inner = partkey[partkey.find("(") + 1: partkey.rfind(")")]
+            inner = partkey[partkey.find("(") + 1 : partkey.rfind(")")]
             parts = [p.strip().strip('"') for p in inner.split(",")]
             info.partition_key = tuple(parts) if all(re.fullmatch(r"\w+", p) for p in parts) else None
         column_map = columns if isinstance(columns, dict) else json.loads(columns)

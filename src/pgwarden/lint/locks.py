@@ -11,8 +11,16 @@ from typing import Any
 from pgwarden.lint.context import table_key
 from pgwarden.lint.tree import kind_of, name_list
 
-_MODES = {1: "ACCESS SHARE", 2: "ROW SHARE", 3: "ROW EXCLUSIVE", 4: "SHARE UPDATE EXCLUSIVE", 5: "SHARE",
-          6: "SHARE ROW EXCLUSIVE", 7: "EXCLUSIVE", 8: "ACCESS EXCLUSIVE"}
+_MODES = {
+    1: "ACCESS SHARE",
+    2: "ROW SHARE",
+    3: "ROW EXCLUSIVE",
+    4: "SHARE UPDATE EXCLUSIVE",
+    5: "SHARE",
+    6: "SHARE ROW EXCLUSIVE",
+    7: "EXCLUSIVE",
+    8: "ACCESS EXCLUSIVE",
+}
 _ORDER = {name: level for level, name in _MODES.items()}
 
 # ALTER TABLE subcommands documented with a weaker lock than ACCESS EXCLUSIVE.
@@ -85,8 +93,11 @@ def statement_locks(node: Any) -> list[tuple[str, str]]:
         return [(table_key(node.relation), "EXCLUSIVE" if node.concurrent else "ACCESS EXCLUSIVE")]
     if kind == "VacuumStmt":
         full = any(o.defname == "full" for o in node.options or ())
-        return [(table_key(r.relation), "ACCESS EXCLUSIVE" if full else "SHARE UPDATE EXCLUSIVE")
-                for r in node.rels or () if r.relation is not None]
+        return [
+            (table_key(r.relation), "ACCESS EXCLUSIVE" if full else "SHARE UPDATE EXCLUSIVE")
+            for r in node.rels or ()
+            if r.relation is not None
+        ]
     if kind == "CreateStmt" and node.inhRelations and node.partbound is not None:
         return [(table_key(node.inhRelations[0]), "ACCESS EXCLUSIVE")]
     return []

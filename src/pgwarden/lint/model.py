@@ -13,8 +13,7 @@ from typing import Literal
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
-FAMILIES = ("index", "columns", "constraints", "destructive", "heavy", "partitions", "runtime", "hygiene",
-            "locking")
+FAMILIES = ("index", "columns", "constraints", "destructive", "heavy", "partitions", "runtime", "hygiene", "locking")
 
 # What each table lock mode blocks for the application (PostgreSQL "Explicit Locking", table 13.2).
 LOCK_BLOCKS: dict[str, str] = {
@@ -129,9 +128,15 @@ class LintReport:
         return 1 if self.errors else 0
 
     def summary(self) -> dict[str, int]:
-        return {"files": len(self.files), "context_files": len(self.context_files), "statements": self.statements,
-                "errors": len(self.errors), "warnings": len(self.warnings), "info": len(self.infos),
-                "suppressed": len(self.suppressed)}
+        return {
+            "files": len(self.files),
+            "context_files": len(self.context_files),
+            "statements": self.statements,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "info": len(self.infos),
+            "suppressed": len(self.suppressed),
+        }
 
     @staticmethod
     def path_of(path: Path | str) -> str:

@@ -39,10 +39,16 @@ def execution_line(report: LintReport) -> str:
     if e is None:
         return ""
     missing = f"; not available there: {', '.join(e.missing_extensions)}" if e.missing_extensions else ""
-    replay = (f"; {len(e.replay_failures)} replayed statement(s) failed, first {e.replay_failures[0]}: later "
-              "results may be incomplete" if e.replay_failures else "")
-    return (f"executed {e.executed} file(s) on {e.server} in {e.seconds:.2f} s "
-            f"(after replaying {e.replayed} earlier file(s) to build the schema{missing}{replay})")
+    replay = (
+        f"; {len(e.replay_failures)} replayed statement(s) failed, first {e.replay_failures[0]}: later "
+        "results may be incomplete"
+        if e.replay_failures
+        else ""
+    )
+    return (
+        f"executed {e.executed} file(s) on {e.server} in {e.seconds:.2f} s "
+        f"(after replaying {e.replayed} earlier file(s) to build the schema{missing}{replay})"
+    )
 
 
 def text(report: LintReport, *, show_info: bool = True) -> str:
@@ -60,9 +66,11 @@ def text(report: LintReport, *, show_info: bool = True) -> str:
             out.extend(f"        {line}" for line in f.safe_rewrite.splitlines())
         out.append("")
     s = report.summary()
-    out.append(f"{s['files']} file(s), {s['statements']} statement(s): {s['errors']} error(s), "
-               f"{s['warnings']} warning(s), {s['info']} info, {s['suppressed']} suppressed"
-               + (f" (graded with live sizes from {report.env})" if report.env else ""))
+    out.append(
+        f"{s['files']} file(s), {s['statements']} statement(s): {s['errors']} error(s), "
+        f"{s['warnings']} warning(s), {s['info']} info, {s['suppressed']} suppressed"
+        + (f" (graded with live sizes from {report.env})" if report.env else "")
+    )
     if report.execution is not None:
         out.append(execution_line(report))
     return "\n".join(out) + "\n"
@@ -71,9 +79,15 @@ def text(report: LintReport, *, show_info: bool = True) -> str:
 def as_dict(report: LintReport) -> dict[str, Any]:
     """The JSON document: findings (suppressed included) and a summary."""
     execution = dict(vars(report.execution)) if report.execution is not None else None
-    return {"selection": report.selection, "findings": [dict(vars(f)) for f in report.findings],
-            "summary": report.summary(), "env": report.env, "context_files": report.context_files,
-            "execution": execution, "exit_code": report.exit_code}
+    return {
+        "selection": report.selection,
+        "findings": [dict(vars(f)) for f in report.findings],
+        "summary": report.summary(),
+        "env": report.env,
+        "context_files": report.context_files,
+        "execution": execution,
+        "exit_code": report.exit_code,
+    }
 
 
 def json_text(report: LintReport) -> str:
@@ -88,23 +102,39 @@ def sarif(report: LintReport) -> dict[str, Any]:
 
     rules = all_rules()
     ids = list(rules)
-    driver_rules = [{
-        "id": r.id, "name": r.id, "shortDescription": {"text": r.summary}, "fullDescription": {"text": r.why},
-        "help": {"text": f"{r.why}\n\nBad:\n{r.bad}\n\nSafe:\n{r.safe}",
-                 "markdown": f"{r.why}\n\nBad:\n```sql\n{r.bad}\n```\n\nSafe:\n```sql\n{r.safe}\n```"},
-        "defaultConfiguration": {"level": _SARIF_LEVEL[r.severity]},
-        "properties": {"family": r.family, "tags": [r.family]},
-    } for r in rules.values()]
+    driver_rules = [
+        {
+            "id": r.id,
+            "name": r.id,
+            "shortDescription": {"text": r.summary},
+            "fullDescription": {"text": r.why},
+            "help": {
+                "text": f"{r.why}\n\nBad:\n{r.bad}\n\nSafe:\n{r.safe}",
+                "markdown": f"{r.why}\n\nBad:\n```sql\n{r.bad}\n```\n\nSafe:\n```sql\n{r.safe}\n```",
+            },
+            "defaultConfiguration": {"level": _SARIF_LEVEL[r.severity]},
+            "properties": {"family": r.family, "tags": [r.family]},
+        }
+        for r in rules.values()
+    ]
     results = []
     for f in report.findings:
         result: dict[str, Any] = {
             "ruleId": f.rule,
             "level": _SARIF_LEVEL[f.severity],
             "message": {"text": f.message + (f" Lock: {f.lock} (blocks {f.blocks})." if f.lock else "")},
-            "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": _uri(f.path)},
-                "region": {"startLine": max(f.line, 1), "startColumn": max(f.column, 1),
-                           "snippet": {"text": f.statement}}}}],
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": _uri(f.path)},
+                        "region": {
+                            "startLine": max(f.line, 1),
+                            "startColumn": max(f.column, 1),
+                            "snippet": {"text": f.statement},
+                        },
+                    }
+                }
+            ],
         }
         if f.rule in rules:
             result["ruleIndex"] = ids.index(f.rule)
@@ -113,13 +143,28 @@ def sarif(report: LintReport) -> dict[str, Any]:
         if f.suppressed:
             result["suppressions"] = [{"kind": "inSource", "justification": f.reason or ""}]
         results.append(result)
-    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{
-        "tool": {"driver": {"name": "pgwarden", "version": __version__,
-                            "informationUri": "https://github.com/pgwarden/pgwarden", "rules": driver_rules}},
-        "results": results,
-        "properties": {"selection": report.selection, "contextFiles": report.context_files,
-                       "execution": dict(vars(report.execution)) if report.execution is not None else None},
-    }]}
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "pgwarden",
+                        "version": __version__,
+                        "informationUri": "https://github.com/pgwarden/pgwarden",
+                        "rules": driver_rules,
+                    }
+                },
+                "results": results,
+                "properties": {
+                    "selection": report.selection,
+                    "contextFiles": report.context_files,
+                    "execution": dict(vars(report.execution)) if report.execution is not None else None,
+                },
+            }
+        ],
+    }
 
 
 def sarif_text(report: LintReport) -> str:
@@ -154,8 +199,10 @@ def github(report: LintReport) -> str:
     lines = [report.selection] if report.selection else []
     lines += [github_line(f) for f in report.findings if not f.suppressed]
     s = report.summary()
-    lines.append(f"pgwarden lint: {s['errors']} error(s), {s['warnings']} warning(s), {s['info']} info, "
-                 f"{s['suppressed']} suppressed")
+    lines.append(
+        f"pgwarden lint: {s['errors']} error(s), {s['warnings']} warning(s), {s['info']} info, "
+        f"{s['suppressed']} suppressed"
+    )
     if report.execution is not None:
         lines.append(execution_line(report))
     return "\n".join(lines) + "\n"

@@ -56,7 +56,7 @@ def _split(files: list[Path], linted: set[Path]) -> tuple[tuple[Path, ...], tupl
         return (), (), tuple(files)
     last = max(i for i, r in enumerate(resolved) if r in linted)
     context = tuple(f for i, (f, r) in enumerate(zip(files, resolved, strict=True)) if i < last and r not in linted)
-    skipped = tuple(files[last + 1:])
+    skipped = tuple(files[last + 1 :])
     return tuple(chosen), context, skipped
 
 
@@ -65,8 +65,12 @@ def by_latest(files: list[Path], count: int) -> Selection:
     if count < 1:
         raise BadInput(f"--latest {count}: must be 1 or more")
     linted = tuple(files[-count:]) if files else ()
-    return Selection("latest", linted, tuple(files[: len(files) - len(linted)]),
-                     f"--latest {count}: the last {len(linted)} of {len(files)} in migration order")
+    return Selection(
+        "latest",
+        linted,
+        tuple(files[: len(files) - len(linted)]),
+        f"--latest {count}: the last {len(linted)} of {len(files)} in migration order",
+    )
 
 
 def by_pending(files: list[Path], pending: list[Path], env: str) -> Selection:
@@ -96,10 +100,11 @@ def changed_since(folder: Path, ref: str) -> set[Path]:
         raise BadInput(f"--git-base {ref}: {folder} is not inside a git repository", hint="use --latest N instead")
     diff = _git(["diff", "--name-only", "--diff-filter=ACMR", "--no-renames", ref, "--", str(folder.resolve())], top)
     if diff.returncode != 0:
-        raise BadInput(f"--git-base {ref}: git cannot compare with it ({diff.stderr.strip().splitlines()[-1:]})",
-                       hint="fetch the branch first (e.g. git fetch origin main), or use --latest N")
-    untracked = _git(["ls-files", "--others", "--exclude-standard", "--full-name", "--", str(folder.resolve())],
-                     top)
+        raise BadInput(
+            f"--git-base {ref}: git cannot compare with it ({diff.stderr.strip().splitlines()[-1:]})",
+            hint="fetch the branch first (e.g. git fetch origin main), or use --latest N",
+        )
+    untracked = _git(["ls-files", "--others", "--exclude-standard", "--full-name", "--", str(folder.resolve())], top)
     names = diff.stdout.splitlines() + (untracked.stdout.splitlines() if untracked.returncode == 0 else [])
     return {(top / name).resolve() for name in names if name.strip()}
 
@@ -127,10 +132,18 @@ def auto(files: list[Path], folder: Path) -> Selection:
     if base is not None:
         selection = by_git_base(files, base, folder)
         if selection.linted:
-            return Selection("git-base", selection.linted, selection.context,
-                             f"changed since the merge base {base[:12]} (git); --latest N or --env to choose",
-                             skipped=selection.skipped)
+            return Selection(
+                "git-base",
+                selection.linted,
+                selection.context,
+                f"changed since the merge base {base[:12]} (git); --latest N or --env to choose",
+                skipped=selection.skipped,
+            )
     latest = by_latest(files, 1) if files else Selection("latest", (), (), "no migration files")
-    return Selection("latest", latest.linted, latest.context,
-                     "the latest file in migration order (no changed files found with git); "
-                     "--git-base REF, --latest N or --env to choose")
+    return Selection(
+        "latest",
+        latest.linted,
+        latest.context,
+        "the latest file in migration order (no changed files found with git); "
+        "--git-base REF, --latest N or --env to choose",
+    )

@@ -94,8 +94,11 @@ def units_of_file(path: Path, *, include_down: bool = True) -> list[Unit]:
 def order_key(path: Path) -> tuple[object, ...]:
     """Migration order: by folder, then numeric version (``2`` before ``10``), then name."""
     match = FILE_PATTERN.match(path.name)
-    return (str(path.parent), 0, version_key(match["version"]), path.name) if match else \
-        (str(path.parent), 1, (0, ""), path.name)
+    return (
+        (str(path.parent), 0, version_key(match["version"]), path.name)
+        if match
+        else (str(path.parent), 1, ((0,), ""), path.name)
+    )
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:

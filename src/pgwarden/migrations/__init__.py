@@ -1,5 +1,5 @@
-"""Versioned SQL migrations: files, history, plan, execution.
+"""Versioned SQL migrations: history, plan, execution (the file format is :mod:`pgwarden.sources`).
 
-Public API: :mod:`pgwarden.migrations.commands` (new, status, up, down,
-history_of, repair, baseline, pending_files).
+Public API: :mod:`pgwarden.migrations.api` (new, status, up, down, history_of,
+repair, baseline, pending_files), typed functions returning dataclasses.
 """

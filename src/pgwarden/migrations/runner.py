@@ -92,6 +92,7 @@ class ExecutionContext:
     statement_timeout: float | None
     reporter: Reporter
     run_id: str = ""
+    foreign: Any = None  # the project's other-tool history adapter (pgwarden.migrations.foreign), if any
 
 
 def _set_timeouts(ctx: ExecutionContext, *, local: bool, lock_timeout: float) -> None:

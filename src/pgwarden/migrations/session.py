@@ -21,7 +21,7 @@ import random
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import psycopg
@@ -139,4 +139,8 @@ def runner(config: Config, target: Target, reporter: Reporter, *,
                               hint="run `pgwarden migrate status` when the database is back: the history says "
                                    "what was kept") from None
         finally:
+            if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+                # release it now: the next runner must not mistake this closing backend for an orphan
+                with suppress(psycopg.Error):
+                    conn.execute("SELECT pg_advisory_unlock(%s)", [lock_key(WORK_LOCK)])
             conn.close()

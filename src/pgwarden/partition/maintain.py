@@ -39,9 +39,10 @@ Lock profile, step by step:
    waits in the lock queue without a bound; we take it once per run, bounded.
    Better still: do not configure a default partition; ``premake`` covers the future.
 5. ``drop``: DROP TABLE of the already detached table (ACCESS EXCLUSIVE on it only).
-   ``archive``: a pgwarden backup of the partition is taken first, while it is still
-   attached (pg_dump, AccessShare on that partition only), then detach and drop: a
-   crash in between only means the next run archives it again. ``detach``: the table is left in place, detached.
+   ``archive``: :func:`pgwarden.backup.api.archive_partition` detaches the partition
+   first (so no write can reach it after the dump), dumps it, verifies the backup and
+   only then drops it; an unverified backup keeps the detached table and is reported.
+   ``detach``: the table is left in place, detached.
 """
 
 from __future__ import annotations
@@ -375,12 +376,9 @@ def _apply_retention(run: _Run, table: _Table) -> None:
     old = expired(layout, table.parts, run.now)
     if not old:
         return
-    if layout.retention_mode == "archive":  # archive while still attached: a crash later just archives again
-        from pgwarden.partition.archive import archive_table
-
-        for part in old:
-            backup_id, _path = archive_table(run.config, run.env, part.schema, part.name)
-            done.archived[part.name] = backup_id
+    if layout.retention_mode == "archive":
+        _archive(run, table, old)
+        return
     if table.default is not None:
         ddl.run_locked(run.conn, [ddl.detach(info.schema, info.name, p.name) for p in old], run.policy,
                        what=f"detach {len(old)} expired partitions of {info.qualified}")
@@ -394,3 +392,16 @@ def _apply_retention(run: _Run, table: _Table) -> None:
         ddl.run_locked(run.conn, [ddl.drop(part.schema, part.name)], run.policy,
                        what=f"drop {part.schema}.{part.name}")
         done.dropped.append(part.name)
+
+
+def _archive(run: _Run, table: _Table, old: list[PartitionInfo]) -> None:
+    """Retire each expired partition through ``backup.api.archive_partition``: detach first, then dump,
+    verify, drop; a partition whose backup does not verify is kept (detached) and reported."""
+    from pgwarden.backup.api import archive_partition
+
+    for part in old:
+        result = archive_partition(run.config, run.env, part.schema, part.name)
+        table.done.archived[part.name] = result.backup_id
+        table.done.detached.append(part.name)
+        if result.dropped:
+            table.done.dropped.append(part.name)

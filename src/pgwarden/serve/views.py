@@ -28,7 +28,9 @@ def preload() -> None:
     import pgwarden.doctor.metrics  # noqa: F401
     import pgwarden.doctor.runner  # noqa: F401
     import pgwarden.doctor.tune  # noqa: F401
+    import pgwarden.events  # noqa: F401
     import pgwarden.migrations.commands  # noqa: F401
+    import pgwarden.partition.api  # noqa: F401
     import pgwarden.partition.inspect  # noqa: F401
     import pgwarden.partition.spec  # noqa: F401
 
@@ -64,6 +66,7 @@ class EnvRow:
 
 
 def _premade_ahead(project: ReadOnlyProject, env: str, now: datetime) -> dict[str, int]:
+    """Per managed time-range table, how many partitions start after ``now``."""
     from pgwarden.partition.api import list_partitions as show
 
     config = project.config_for(env)
@@ -77,10 +80,9 @@ def _premade_ahead(project: ReadOnlyProject, env: str, now: datetime) -> dict[st
 
 
 def _last_verified_full(project: ReadOnlyProject, env: str) -> Any:
-    from pgwarden.agent.tasks import is_full
-    from pgwarden.backup.api import list_backups
+    from pgwarden.backup.api import newest_verified_full
 
-    return next((b for b in list_backups(project.config, env) if b.verified == "ok" and is_full(b)), None)
+    return newest_verified_full(project.config, env)
 
 
 def overview(project: ReadOnlyProject, sections: Sections) -> dict[str, Any]:
@@ -162,7 +164,7 @@ def backups(project: ReadOnlyProject, sections: Sections, env: str) -> dict[str,
                          Policy.of(settings))
         keep = {d.id: d for d in decisions}
         return {"backups": [(b, b.kind, keep.get(b.id)) for b in listed],
-                "calendar": gfs_calendar([d for d in decisions if d.kind == "full"], datetime.now(UTC).date())}
+                "calendar": gfs_calendar(decisions, datetime.now(UTC).date())}
 
     found = sections.gather({"backups": load}, _timeout(project))
     return {"backups": found["backups"], "keep": settings.keep}

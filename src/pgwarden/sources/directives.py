@@ -74,7 +74,7 @@ def merge_steps(statements: tuple[Statement, ...], directives: list[Statement]) 
     if not directives:
         return statements
     ordered = sorted([*statements, *directives], key=lambda s: (s.line, s.column))
-    return tuple(Statement(s.sql, s.line, s.column, i, s.tree) for i, s in enumerate(ordered, start=1))
+    return tuple(Statement(s.sql, s.line, s.column, i, s.parsed) for i, s in enumerate(ordered, start=1))
 
 
 def find_phase(text: str, *, source: str, lines: LineIndex) -> Phase | None:

@@ -7,30 +7,64 @@ Guarantees: values are immutable; versions order numerically (``2`` before
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
+
+_DECODER = json.JSONDecoder()
+
+
+class LazyTree:
+    """A statement's JSON parse tree, kept as its slice of libpg_query's output until first use.
+
+    Decoding the whole output of a large file costs more than parsing it, and most
+    callers need only the statement kind, which is known without decoding.
+    """
+
+    __slots__ = ("_decoded", "_source", "_start", "kind")
+
+    def __init__(self, source: str, start: int, kind: str) -> None:
+        self._source: str | None = source
+        self._start = start
+        self._decoded: dict[str, Any] | None = None
+        self.kind = kind
+
+    def load(self) -> dict[str, Any]:
+        """The decoded tree ``{"Kind": {...}}`` (decoded once)."""
+        if self._decoded is None:
+            assert self._source is not None
+            self._decoded = _DECODER.raw_decode(self._source, self._start)[0]["stmt"]
+            self._source = None
+        return self._decoded
 
 
 @dataclass(frozen=True)
 class Statement:
     """One SQL statement of a section, located in its file.
 
-    ``tree`` is pglast's JSON parse tree (cheap); ``node`` the pglast AST object,
-    built on first use (ten times the cost, needed by lint only).
+    ``tree`` is pglast's JSON parse tree (decoded on first use); ``node`` the pglast
+    AST object, built on first use (ten times the cost, needed by lint only).
     """
 
     sql: str
     line: int
     column: int
     index: int
-    tree: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    parsed: dict[str, Any] | LazyTree = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def tree(self) -> dict[str, Any]:
+        """The JSON parse tree ``{"Kind": {...fields}}``."""
+        return self.parsed.load() if isinstance(self.parsed, LazyTree) else self.parsed
 
     @property
     def kind(self) -> str:
         """The parse node's type name, e.g. ``CreateStmt``, ``IndexStmt``."""
-        return next(iter(self.tree), "Unknown")
+        if isinstance(self.parsed, LazyTree):
+            return self.parsed.kind
+        return next(iter(self.parsed), "Unknown")
 
     @property
     def fields(self) -> dict[str, Any]:
@@ -84,7 +118,7 @@ class MigrationFile:
     phase: Phase | None = None
 
     @property
-    def sort_key(self) -> tuple[int, str]:
+    def sort_key(self) -> VersionKey:
         return version_key(self.version)
 
     @property
@@ -97,9 +131,15 @@ class MigrationFile:
         return f"{self.version}_{self.name}"
 
 
-def version_key(version: str) -> tuple[int, str]:
-    """Order versions numerically (so ``2`` sorts before ``10``), ties by text."""
-    return (int(version), version)
+VersionKey = tuple[tuple[int, ...], str]
+
+
+def version_key(version: str) -> VersionKey:
+    """Order versions numerically, part by part (``2`` before ``10``, Flyway's ``1.2`` before ``1.10``), ties by text.
+
+    Parts are separated by ``.`` or ``_`` (Flyway writes ``1_1`` for ``1.1``).
+    """
+    return (tuple(int(part) for part in version.replace("_", ".").split(".") if part), version)
 
 
 def normalize(text: str) -> str:

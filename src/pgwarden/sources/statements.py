@@ -9,16 +9,40 @@ silent end of the text.
 from __future__ import annotations
 
 import json
+import re
 from bisect import bisect_right
+from typing import Any
 
 from pgwarden.errors import MigrationFileError
-from pgwarden.sources.model import Statement
+from pgwarden.sources.model import LazyTree, Statement
 
 
 def one_line(message: str, limit: int = 300) -> str:
     """``message`` on one line (newlines shown as ``\\n``), cut to ``limit`` characters."""
     flat = message.replace("\r", "\\r").replace("\n", "\\n")
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+_RAW_STMT = re.compile(r'\{"stmt":\{"(\w+)":')
+_RAW_TAIL = re.compile(r'(?:,"stmt_location":(\d+))?(?:,"stmt_len":(\d+))?\}[,\]]*\}?$')
+
+
+def _raw_statements(parsed_json: str) -> list[tuple[int, int, LazyTree]]:
+    """``(byte location, byte length or 0, tree)`` of every statement, without decoding the trees."""
+    starts = list(_RAW_STMT.finditer(parsed_json))
+    out = []
+    for i, match in enumerate(starts):
+        end = starts[i + 1].start() if i + 1 < len(starts) else len(parsed_json)
+        tail = _RAW_TAIL.search(parsed_json, max(match.start(), end - 80), end)  # the tail is ~50 characters
+        location = int(tail.group(1)) if tail and tail.group(1) else 0
+        length = int(tail.group(2)) if tail and tail.group(2) else 0
+        out.append((location, length, LazyTree(parsed_json, match.start(), match.group(1))))
+    return out
+
+
+def _decoded_statements(parsed_json: str) -> list[tuple[int, int, dict[str, Any]]]:
+    return [(raw.get("stmt_location", 0), raw.get("stmt_len", 0), raw["stmt"])
+            for raw in json.loads(parsed_json).get("stmts", [])]
 
 
 class LineIndex:
@@ -80,11 +104,15 @@ def parse_statements(sql_text: str, *, source: str, first_line: int = 1,
     index = lines or LineIndex(whole)
     reject_nul(sql_text, source=source, lines=None if full_text is not None else index)
     try:
-        raw_statements = json.loads(parse_sql_json(sql_text)).get("stmts", [])
+        parsed_json = parse_sql_json(sql_text)
     except ParseError as exc:
         message, position = (exc.args + (None,))[:2]
         line = index.line(offset + position) if isinstance(position, int) else first_line
         raise MigrationFileError(f"{source}:{line}: {one_line(str(message))}") from None
+    raw_statements: list[tuple[int, int, Any]] = _raw_statements(parsed_json)
+    if len(raw_statements) != parsed_json.count('"stmt_len":') + (1 if raw_statements and
+                                                                  raw_statements[-1][1] == 0 else 0):
+        raw_statements = _decoded_statements(parsed_json)  # an unexpected layout: decode it all
     # libpg_query reports byte offsets into the UTF-8 text; convert them walking forward once.
     encoded = sql_text.encode("utf-8")
     ascii_only = len(encoded) == len(sql_text)
@@ -101,13 +129,12 @@ def parse_statements(sql_text: str, *, source: str, first_line: int = 1,
         return last_char
 
     statements = []
-    for number, raw in enumerate(raw_statements, start=1):
-        begin_byte = raw.get("stmt_location", 0)
-        end_byte = begin_byte + raw["stmt_len"] if raw.get("stmt_len") else len(encoded)
+    for number, (begin_byte, length, tree) in enumerate(raw_statements, start=1):
+        end_byte = begin_byte + length if length else len(encoded)
         begin = char_offset(begin_byte)
         end = char_offset(end_byte)
         begin = skip_comments(sql_text, begin, end)
         absolute = offset + begin
         text = sql_text[begin:end].strip().rstrip(";").rstrip()
-        statements.append(Statement(text, index.line(absolute), index.column(absolute), number, raw["stmt"]))
+        statements.append(Statement(text, index.line(absolute), index.column(absolute), number, tree))
     return tuple(statements)

@@ -62,7 +62,7 @@ def backup_age(ctx: CheckContext) -> Outcome:
         return ok("no pgwarden project")
     from pgwarden.backup.api import list_backups
 
-    backups = list_backups(ctx.config, ctx.env_name)
+    backups = list_backups(ctx.config, ctx.env_name, now=ctx.now)
     max_age = _max_age(ctx)
     bad: Status = "fail" if ctx.protected else "warn"
     env = f" --env {ctx.env_name}"

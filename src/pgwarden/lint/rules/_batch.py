@@ -31,14 +31,16 @@ def _key_of(knowledge: Knowledge, key: str) -> tuple[str, str, bool]:
 def _loop(table: str, column: str, column_type: str, known: bool, body: str) -> str:
     target = ".".join(ident(p) for p in table.split("."))
     assumed = "" if known else f" (no primary key known: assumed {column}; use a unique, indexed column)"
-    return (f"-- migrate:up transaction:false\n"
-            f"-- keyset batches of {BATCH_ROWS} rows of {table} by {column}{assumed}, each committed on its own\n"
-            f"DO $batch$\nDECLARE\n  last_key {column_type};\n  batch_end {column_type};\nBEGIN\n  LOOP\n"
-            f"    SELECT max(k) INTO batch_end FROM (SELECT {ident(column)} AS k FROM {target}\n"
-            f"      WHERE last_key IS NULL OR {ident(column)} > last_key ORDER BY {ident(column)} "
-            f"LIMIT {BATCH_ROWS}) AS batch;\n"
-            f"    EXIT WHEN batch_end IS NULL;\n    {body};\n    last_key := batch_end;\n    COMMIT;\n"
-            f"  END LOOP;\nEND\n$batch$;")
+    return (
+        f"-- migrate:up transaction:false\n"
+        f"-- keyset batches of {BATCH_ROWS} rows of {table} by {column}{assumed}, each committed on its own\n"
+        f"DO $batch$\nDECLARE\n  last_key {column_type};\n  batch_end {column_type};\nBEGIN\n  LOOP\n"
+        f"    SELECT max(k) INTO batch_end FROM (SELECT {ident(column)} AS k FROM {target}\n"
+        f"      WHERE last_key IS NULL OR {ident(column)} > last_key ORDER BY {ident(column)} "
+        f"LIMIT {BATCH_ROWS}) AS batch;\n"
+        f"    EXIT WHEN batch_end IS NULL;\n    {body};\n    last_key := batch_end;\n    COMMIT;\n"
+        f"  END LOOP;\nEND\n$batch$;"
+    )
 
 
 _SIMPLE = re.compile(r"(?is)^\s*(UPDATE|DELETE)\b(?!.*\b(?:WHERE|RETURNING|WITH|CURRENT\s+OF)\b)")
@@ -56,9 +58,15 @@ def backfill_rewrite(sql: str) -> tuple[str, str] | None:
 
     stmt: Any = pg_ast(sql)
     relation: Any = getattr(stmt, "relation", None)
-    if not isinstance(stmt, ast.UpdateStmt) or relation is None or relation.alias \
-            or stmt.fromClause or stmt.withClause \
-            or getattr(stmt, "returningList", None) or getattr(stmt, "returningClause", None):
+    if (
+        not isinstance(stmt, ast.UpdateStmt)
+        or relation is None
+        or relation.alias
+        or stmt.fromClause
+        or stmt.withClause
+        or getattr(stmt, "returningList", None)
+        or getattr(stmt, "returningClause", None)
+    ):
         return None
     table = f"{relation.schemaname or 'public'}.{relation.relname}"
     assignments = deparse(stmt).split(" SET ", 1)[1]
@@ -66,8 +74,10 @@ def backfill_rewrite(sql: str) -> tuple[str, str] | None:
     if where is not None:
         assignments = assignments[: len(assignments) - len(where) - len(" WHERE ")]
     args = f"table={table} set={_quote_arg(assignments)}" + (f" where={_quote_arg(where)}" if where else "")
-    return (f"-- migrate:up transaction:false\n-- batched by key, resumable, one transaction per batch:\n"
-            f"-- pgwarden:backfill {args} batch={BATCH_ROWS}"), table
+    return (
+        f"-- migrate:up transaction:false\n-- batched by key, resumable, one transaction per batch:\n"
+        f"-- pgwarden:backfill {args} batch={BATCH_ROWS}"
+    ), table
 
 
 def keyset_rewrite(sql: str, knowledge: Knowledge, node: Any = None) -> tuple[str, str] | None:
@@ -93,9 +103,13 @@ def keyset_rewrite(sql: str, knowledge: Knowledge, node: Any = None) -> tuple[st
     relation: Any
     if isinstance(stmt, (ast.UpdateStmt, ast.DeleteStmt)):
         holder, relation = stmt, stmt.relation
-    elif isinstance(stmt, ast.InsertStmt) and isinstance(stmt.selectStmt, ast.SelectStmt) \
-            and stmt.selectStmt.fromClause and len(stmt.selectStmt.fromClause) == 1 \
-            and isinstance(stmt.selectStmt.fromClause[0], ast.RangeVar):
+    elif (
+        isinstance(stmt, ast.InsertStmt)
+        and isinstance(stmt.selectStmt, ast.SelectStmt)
+        and stmt.selectStmt.fromClause
+        and len(stmt.selectStmt.fromClause) == 1
+        and isinstance(stmt.selectStmt.fromClause[0], ast.RangeVar)
+    ):
         holder, relation = stmt.selectStmt, stmt.selectStmt.fromClause[0]
     else:
         return None
@@ -103,10 +117,14 @@ def keyset_rewrite(sql: str, knowledge: Knowledge, node: Any = None) -> tuple[st
     column, column_type, known = _key_of(knowledge, table_key((relation.schemaname, relation.relname)))
     ref = ident(relation.alias.aliasname) if relation.alias else ".".join(ident(p) for p in table.split("."))
     qualified = f"{ref}.{ident(column)}"
-    probe: Any = pglast.parse_sql(f"SELECT 1 WHERE (last_key IS NULL OR {qualified} > last_key) "
-                                  f"AND {qualified} <= batch_end")[0].stmt
+    probe: Any = pglast.parse_sql(
+        f"SELECT 1 WHERE (last_key IS NULL OR {qualified} > last_key) AND {qualified} <= batch_end"
+    )[0].stmt
     cond: Any = probe.whereClause
-    holder.whereClause = cond if holder.whereClause is None else \
-        ast.BoolExpr(boolop=enums.BoolExprType.AND_EXPR, args=(cond, holder.whereClause))
+    holder.whereClause = (
+        cond
+        if holder.whereClause is None
+        else ast.BoolExpr(boolop=enums.BoolExprType.AND_EXPR, args=(cond, holder.whereClause))
+    )
     body = RawStream()(stmt)
     return _loop(table, column, column_type, known, body), table

@@ -14,10 +14,12 @@ Checker = Callable[[StatementContext, Any], None]
 
 def checkers(table: dict[str, list[Checker]], *kinds: str) -> Callable[[Checker], Checker]:
     """Decorator: register a check function for the given node class names."""
+
     def register(fn: Checker) -> Checker:
         for kind in kinds:
             table.setdefault(kind, []).append(fn)
         return fn
+
     return register
 
 
@@ -62,8 +64,17 @@ def not_valid(sql: str) -> str:
     return sql if re.search(r"(?i)\bNOT\s+VALID\s*$", sql) else f"{sql} NOT VALID"
 
 
-_ALIASES = {"int4": "integer", "int8": "bigint", "int2": "smallint", "bpchar": "char", "float8": "double precision",
-            "float4": "real", "bool": "boolean", "timestamptz": "timestamptz", "varchar": "varchar"}
+_ALIASES = {
+    "int4": "integer",
+    "int8": "bigint",
+    "int2": "smallint",
+    "bpchar": "char",
+    "float8": "double precision",
+    "float4": "real",
+    "bool": "boolean",
+    "timestamptz": "timestamptz",
+    "varchar": "varchar",
+}
 
 
 def type_name(type_node: Any) -> tuple[str, tuple[int, ...]]:
@@ -133,9 +144,13 @@ _TYPE_TEXT = {
     "char": r"(?:character|char|bpchar)\b(?!\s+varying)(?:\s*\(\s*\d+\s*\))?",
     "int": r"(?:integer|int4|int2|int|smallint|serial4|serial2|smallserial|serial)\b",
 }
-_TYPE_PATTERNS = {old: re.compile(rf'(?i)(?:\(|,|\bCOLUMN)\s*(?P<col>"(?:[^"]|"")+"|\w+)\s+'
-                                  rf"(?P<type>(?:pg_catalog\.)?{text})")
-                  for old, text in _TYPE_TEXT.items()}
+_TYPE_PATTERNS = {
+    old: re.compile(
+        rf'(?i)(?:\(|,|\bCOLUMN)\s*(?P<col>"(?:[^"]|"")+"|\w+)\s+'
+        rf"(?P<type>(?:pg_catalog\.)?{text})"
+    )
+    for old, text in _TYPE_TEXT.items()
+}
 
 
 def retyped(sql: str, types: dict[str, str], old: str | None = None) -> str:
@@ -150,7 +165,7 @@ def retyped(sql: str, types: dict[str, str], old: str | None = None) -> str:
         for match in _TYPE_PATTERNS[old].finditer(sql):
             name = match.group("col")
             if (name[1:-1].replace('""', '"') if name.startswith('"') else name.lower()) == column:
-                return sql[:match.start("type")] + new + sql[match.end("type"):]
+                return sql[: match.start("type")] + new + sql[match.end("type") :]
     stmt = pg_ast(sql)
     for col in column_defs(stmt):
         if col.colname in types:

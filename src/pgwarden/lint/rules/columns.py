@@ -11,16 +11,21 @@ from pgwarden.lint.tree import J, func_calls, kind_of
 
 RULES = [
     Rule(
-        "add-column-not-null-no-default", "columns", "error",
+        "add-column-not-null-no-default",
+        "columns",
+        "error",
         "ADD COLUMN ... NOT NULL without a DEFAULT",
         "Existing rows would get NULL in the new column, so the statement fails on any table that has rows. "
         "Since PostgreSQL 11 a constant DEFAULT is stored in the catalog without rewriting the table.",
         "ALTER TABLE users ADD COLUMN country text NOT NULL;",
         "ALTER TABLE users ADD COLUMN country text NOT NULL DEFAULT 'unknown';\n"
         "-- or: add it nullable, backfill in batches, then add a NOT NULL constraint NOT VALID and validate it",
-        lock="ACCESS EXCLUSIVE"),
+        lock="ACCESS EXCLUSIVE",
+    ),
     Rule(
-        "add-column-rewrites-table", "columns", "error",
+        "add-column-rewrites-table",
+        "columns",
+        "error",
         "ADD COLUMN with a volatile default, serial, identity or a stored generated column",
         "A DEFAULT that must be computed per row (clock_timestamp(), random(), gen_random_uuid(), nextval() from "
         "serial or identity) or a GENERATED ... STORED column makes PostgreSQL rewrite the whole table under an "
@@ -31,9 +36,13 @@ RULES = [
         "ALTER TABLE orders ALTER COLUMN public_id SET DEFAULT gen_random_uuid();\n"
         "-- backfill old rows in batches (separate migration, outside the DDL transaction):\n"
         "UPDATE orders SET public_id = gen_random_uuid() WHERE id BETWEEN 1 AND 10000 AND public_id IS NULL;",
-        lock="ACCESS EXCLUSIVE", graded=True),
+        lock="ACCESS EXCLUSIVE",
+        graded=True,
+    ),
     Rule(
-        "alter-column-type", "columns", "error",
+        "alter-column-type",
+        "columns",
+        "error",
         "ALTER COLUMN ... TYPE that rewrites the table",
         "Changing a column's type rewrites the table and rebuilds its indexes under an ACCESS EXCLUSIVE lock, "
         "except for binary-compatible changes: varchar(n) to a larger varchar or to text, and widening "
@@ -46,9 +55,13 @@ RULES = [
         "-- ... trigger + batched backfill ...\n"
         "-- widening varchar(n) to a larger n, or to text, is safe as is when the old type is known\n"
         "-- (from an earlier migration or the database); an unknown old type is graded as a rewrite",
-        lock="ACCESS EXCLUSIVE", graded=True),
+        lock="ACCESS EXCLUSIVE",
+        graded=True,
+    ),
     Rule(
-        "set-not-null", "columns", "error",
+        "set-not-null",
+        "columns",
+        "error",
         "SET NOT NULL without a validated CHECK (col IS NOT NULL)",
         "SET NOT NULL scans the whole table under an ACCESS EXCLUSIVE lock to prove there is no NULL, unless a "
         "validated CHECK (col IS NOT NULL) constraint already proves it (PostgreSQL 12+).",
@@ -58,31 +71,123 @@ RULES = [
         "ALTER TABLE users VALIDATE CONSTRAINT users_email_not_null;\n"
         "ALTER TABLE users ALTER COLUMN email SET NOT NULL;\n"
         "ALTER TABLE users DROP CONSTRAINT users_email_not_null;",
-        lock="ACCESS EXCLUSIVE", graded=True),
+        lock="ACCESS EXCLUSIVE",
+        graded=True,
+    ),
 ]
 
 CHECKERS: dict[str, list[Checker]] = {}
 
-VOLATILE = frozenset({
-    "random", "random_normal", "clock_timestamp", "timeofday", "gen_random_uuid", "uuid_generate_v1",
-    "uuid_generate_v1mc", "uuid_generate_v4", "uuidv4", "uuidv7", "uuid_generate_v7", "nextval", "setval",
-    "currval", "lastval", "txid_current", "pg_current_xact_id", "gen_random_bytes", "gen_salt", "crypt",
-    "nanoid", "ulid", "gen_ulid", "generate_ulid", "uuid_time_nextval", "uuid_sequence_nextval",
-})
+VOLATILE = frozenset(
+    {
+        "random",
+        "random_normal",
+        "clock_timestamp",
+        "timeofday",
+        "gen_random_uuid",
+        "uuid_generate_v1",
+        "uuid_generate_v1mc",
+        "uuid_generate_v4",
+        "uuidv4",
+        "uuidv7",
+        "uuid_generate_v7",
+        "nextval",
+        "setval",
+        "currval",
+        "lastval",
+        "txid_current",
+        "pg_current_xact_id",
+        "gen_random_bytes",
+        "gen_salt",
+        "crypt",
+        "nanoid",
+        "ulid",
+        "gen_ulid",
+        "generate_ulid",
+        "uuid_time_nextval",
+        "uuid_sequence_nextval",
+    }
+)
 
 
 # Built-in functions that are STABLE or IMMUTABLE (a default using only these needs no rewrite, PostgreSQL 11+).
-NOT_VOLATILE = frozenset({
-    "now", "transaction_timestamp", "statement_timestamp", "current_timestamp", "localtimestamp", "current_date",
-    "timezone", "date_trunc", "date_part", "extract", "to_char", "to_timestamp", "to_date", "to_number",
-    "make_date", "make_time", "make_interval", "make_timestamp", "make_timestamptz", "age", "lower", "upper",
-    "initcap", "trim", "btrim", "ltrim", "rtrim", "concat", "concat_ws", "substr", "substring", "replace",
-    "left", "right", "length", "char_length", "format", "md5", "sha256", "encode", "decode", "nullif", "abs",
-    "round", "floor", "ceil", "ceiling", "trunc", "jsonb_build_object", "json_build_object", "jsonb_build_array",
-    "json_build_array", "to_jsonb", "to_json", "array_fill", "current_setting", "current_schema", "inet_client_addr",
-    "uuid_nil", "uuid_ns_url", "uuid_ns_dns", "uuid_ns_oid", "uuid_ns_x500", "int4range", "int8range",
-    "tstzrange", "daterange", "numrange", "tsrange", "point", "jsonb_object", "string_to_array", "array_to_string",
-})
+NOT_VOLATILE = frozenset(
+    {
+        "now",
+        "transaction_timestamp",
+        "statement_timestamp",
+        "current_timestamp",
+        "localtimestamp",
+        "current_date",
+        "timezone",
+        "date_trunc",
+        "date_part",
+        "extract",
+        "to_char",
+        "to_timestamp",
+        "to_date",
+        "to_number",
+        "make_date",
+        "make_time",
+        "make_interval",
+        "make_timestamp",
+        "make_timestamptz",
+        "age",
+        "lower",
+        "upper",
+        "initcap",
+        "trim",
+        "btrim",
+        "ltrim",
+        "rtrim",
+        "concat",
+        "concat_ws",
+        "substr",
+        "substring",
+        "replace",
+        "left",
+        "right",
+        "length",
+        "char_length",
+        "format",
+        "md5",
+        "sha256",
+        "encode",
+        "decode",
+        "nullif",
+        "abs",
+        "round",
+        "floor",
+        "ceil",
+        "ceiling",
+        "trunc",
+        "jsonb_build_object",
+        "json_build_object",
+        "jsonb_build_array",
+        "json_build_array",
+        "to_jsonb",
+        "to_json",
+        "array_fill",
+        "current_setting",
+        "current_schema",
+        "inet_client_addr",
+        "uuid_nil",
+        "uuid_ns_url",
+        "uuid_ns_dns",
+        "uuid_ns_oid",
+        "uuid_ns_x500",
+        "int4range",
+        "int8range",
+        "tstzrange",
+        "daterange",
+        "numrange",
+        "tsrange",
+        "point",
+        "jsonb_object",
+        "string_to_array",
+        "array_to_string",
+    }
+)
 
 
 def volatile_call(expr: Any) -> tuple[str, bool] | None:
@@ -123,9 +228,12 @@ def _rewrite_reason(column_def: Any) -> str | None:
         found = volatile_call(default.raw_expr)
         if found:
             call, certain = found
-            return (f"the volatile default {call} is evaluated for every existing row" if certain else
-                    f"the default calls {call}, which is VOLATILE unless declared STABLE or IMMUTABLE: then it "
-                    "is evaluated for every existing row")
+            return (
+                f"the volatile default {call} is evaluated for every existing row"
+                if certain
+                else f"the default calls {call}, which is VOLATILE unless declared STABLE or IMMUTABLE: then it "
+                "is evaluated for every existing row"
+            )
     return None
 
 
@@ -144,14 +252,23 @@ def _default_sql(ctx: StatementContext, col: Any) -> str | None:
     for column in column_defs(pg_ast(ctx.sql)):
         if column.colname == col.colname:
             for con in column.constraints or ():
-                if isinstance(con, ast.Constraint) and con.raw_expr is not None \
-                        and getattr(con.contype, "name", "") == "CONSTR_DEFAULT":
+                if (
+                    isinstance(con, ast.Constraint)
+                    and con.raw_expr is not None
+                    and getattr(con.contype, "name", "") == "CONSTR_DEFAULT"
+                ):
                     return deparse(con.raw_expr)
     return None
 
 
-_SERIAL = {"serial": "integer", "serial4": "integer", "bigserial": "bigint", "serial8": "bigint",
-           "smallserial": "smallint", "serial2": "smallint"}
+_SERIAL = {
+    "serial": "integer",
+    "serial4": "integer",
+    "bigserial": "bigint",
+    "serial8": "bigint",
+    "smallserial": "smallint",
+    "serial2": "smallint",
+}
 
 
 def _nullable_then_default(ctx: StatementContext, node: Any, col: Any) -> str:
@@ -163,9 +280,11 @@ def _nullable_then_default(ctx: StatementContext, node: Any, col: Any) -> str:
     if column_type in _SERIAL or _constraint(col, "CONSTR_IDENTITY") is not None:
         column_type = _SERIAL.get(column_type, column_type)
         sequence = f"{node.relation.relname}_{col.colname}_seq"
-        lines = [f"ALTER TABLE {table} ADD COLUMN {col.colname} {column_type};",
-                 f"CREATE SEQUENCE {sequence} OWNED BY {table}.{col.colname};",
-                 f"ALTER TABLE {table} ALTER COLUMN {col.colname} SET DEFAULT nextval('{sequence}');"]
+        lines = [
+            f"ALTER TABLE {table} ADD COLUMN {col.colname} {column_type};",
+            f"CREATE SEQUENCE {sequence} OWNED BY {table}.{col.colname};",
+            f"ALTER TABLE {table} ALTER COLUMN {col.colname} SET DEFAULT nextval('{sequence}');",
+        ]
     else:
         lines = [f"ALTER TABLE {table} ADD COLUMN {col.colname} {column_type};"]
         if default:
@@ -181,10 +300,12 @@ def _add_column(ctx: StatementContext, node: Any, cmd: Any, key: str) -> None:
     table = name_of(node.relation)
     reason = _rewrite_reason(col)
     if reason:
-        ctx.report("add-column-rewrites-table",
-                   f"ADD COLUMN {col.colname} rewrites {table} under ACCESS EXCLUSIVE: {reason}", table=key,
-                   rewrite=_nullable_then_default(ctx, node, col),
-                   )
+        ctx.report(
+            "add-column-rewrites-table",
+            f"ADD COLUMN {col.colname} rewrites {table} under ACCESS EXCLUSIVE: {reason}",
+            table=key,
+            rewrite=_nullable_then_default(ctx, node, col),
+        )
         ctx.took_lock(key, "ACCESS EXCLUSIVE")
         return
     not_null = col.is_not_null or _constraint(col, "CONSTR_NOTNULL", "CONSTR_PRIMARY") is not None
@@ -195,20 +316,40 @@ def _add_column(ctx: StatementContext, node: Any, cmd: Any, key: str) -> None:
         if ctx.knowledge.live_mode and (info is None or not info.live):
             return
         default = constant_default(type_text(col.typeName))
-        rewrite = (f"ALTER TABLE {table} ADD COLUMN {col.colname} {type_text(col.typeName)} NOT NULL "
-                   f"DEFAULT {default};" if default else
-                   f"ALTER TABLE {table} ADD COLUMN {col.colname} {type_text(col.typeName)};\n"
-                   f"-- backfill {col.colname} in batches, then add CHECK ({col.colname} IS NOT NULL) NOT VALID, "
-                   "validate it and SET NOT NULL")
-        ctx.report("add-column-not-null-no-default",
-                   f"ADD COLUMN {col.colname} ... NOT NULL without DEFAULT fails when {table} has rows",
-                   rewrite=rewrite)
+        rewrite = (
+            f"ALTER TABLE {table} ADD COLUMN {col.colname} {type_text(col.typeName)} NOT NULL DEFAULT {default};"
+            if default
+            else f"ALTER TABLE {table} ADD COLUMN {col.colname} {type_text(col.typeName)};\n"
+            f"-- backfill {col.colname} in batches, then add CHECK ({col.colname} IS NOT NULL) NOT VALID, "
+            "validate it and SET NOT NULL"
+        )
+        ctx.report(
+            "add-column-not-null-no-default",
+            f"ADD COLUMN {col.colname} ... NOT NULL without DEFAULT fails when {table} has rows",
+            rewrite=rewrite,
+        )
 
 
-_CONSTANT_DEFAULTS = {"text": "''", "varchar": "''", "char": "''", "citext": "''", "integer": "0", "bigint": "0",
-                      "smallint": "0", "numeric": "0", "real": "0", "double precision": "0", "boolean": "false",
-                      "timestamptz": "now()", "timestamp": "now()", "date": "CURRENT_DATE", "jsonb": "'{}'",
-                      "json": "'{}'", "uuid": "'00000000-0000-0000-0000-000000000000'", "interval": "'0'"}
+_CONSTANT_DEFAULTS = {
+    "text": "''",
+    "varchar": "''",
+    "char": "''",
+    "citext": "''",
+    "integer": "0",
+    "bigint": "0",
+    "smallint": "0",
+    "numeric": "0",
+    "real": "0",
+    "double precision": "0",
+    "boolean": "false",
+    "timestamptz": "now()",
+    "timestamp": "now()",
+    "date": "CURRENT_DATE",
+    "jsonb": "'{}'",
+    "json": "'{}'",
+    "uuid": "'00000000-0000-0000-0000-000000000000'",
+    "interval": "'0'",
+}
 
 
 def constant_default(column_type: str) -> str | None:
@@ -279,16 +420,25 @@ def _alter_type(ctx: StatementContext, node: Any, cmd: Any, key: str) -> None:
         if info is not None:
             info.columns[cmd.name] = type_text(col.typeName)
         return
-    why = "USING rewrites every row" if using is not None else (
-        f"{old} to {type_text(col.typeName)} is not binary compatible" if old else
-        f"the old type of {cmd.name} is unknown (no earlier file or database says): graded as a rewrite")
-    ctx.report("alter-column-type",
-               f"ALTER COLUMN {cmd.name} TYPE {type_text(col.typeName)} rewrites {table} and its indexes "
-               f"under ACCESS EXCLUSIVE ({why})", table=key,
-               rewrite=f"ALTER TABLE {table} ADD COLUMN {cmd.name}_new {type_text(col.typeName)};\n"
-                       f"-- sync with a trigger, backfill in batches, then in one short transaction:\n"
-                       f"-- ALTER TABLE {table} RENAME COLUMN {cmd.name} TO {cmd.name}_old;\n"
-                       f"-- ALTER TABLE {table} RENAME COLUMN {cmd.name}_new TO {cmd.name};")
+    why = (
+        "USING rewrites every row"
+        if using is not None
+        else (
+            f"{old} to {type_text(col.typeName)} is not binary compatible"
+            if old
+            else f"the old type of {cmd.name} is unknown (no earlier file or database says): graded as a rewrite"
+        )
+    )
+    ctx.report(
+        "alter-column-type",
+        f"ALTER COLUMN {cmd.name} TYPE {type_text(col.typeName)} rewrites {table} and its indexes "
+        f"under ACCESS EXCLUSIVE ({why})",
+        table=key,
+        rewrite=f"ALTER TABLE {table} ADD COLUMN {cmd.name}_new {type_text(col.typeName)};\n"
+        f"-- sync with a trigger, backfill in batches, then in one short transaction:\n"
+        f"-- ALTER TABLE {table} RENAME COLUMN {cmd.name} TO {cmd.name}_old;\n"
+        f"-- ALTER TABLE {table} RENAME COLUMN {cmd.name}_new TO {cmd.name};",
+    )
     ctx.took_lock(key, "ACCESS EXCLUSIVE")
     if info is not None:
         info.columns[cmd.name] = type_text(col.typeName)
@@ -299,14 +449,17 @@ def _set_not_null(ctx: StatementContext, node: Any, column: str, key: str) -> No
     if info is not None and (column in info.not_null_checks or column in info.not_null or info.validated_unknown):
         return
     table = name_of(node.relation)
-    ctx.report("set-not-null", f"SET NOT NULL on {table}.{column} scans the whole table under ACCESS EXCLUSIVE",
-               table=key,
-               rewrite=f"ALTER TABLE {table} ADD CONSTRAINT {node.relation.relname}_{column}_not_null "
-                       f"CHECK ({column} IS NOT NULL) NOT VALID;\n"
-                       f"-- next migration:\nALTER TABLE {table} VALIDATE CONSTRAINT "
-                       f"{node.relation.relname}_{column}_not_null;\n"
-                       f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL;\n"
-                       f"ALTER TABLE {table} DROP CONSTRAINT {node.relation.relname}_{column}_not_null;")
+    ctx.report(
+        "set-not-null",
+        f"SET NOT NULL on {table}.{column} scans the whole table under ACCESS EXCLUSIVE",
+        table=key,
+        rewrite=f"ALTER TABLE {table} ADD CONSTRAINT {node.relation.relname}_{column}_not_null "
+        f"CHECK ({column} IS NOT NULL) NOT VALID;\n"
+        f"-- next migration:\nALTER TABLE {table} VALIDATE CONSTRAINT "
+        f"{node.relation.relname}_{column}_not_null;\n"
+        f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL;\n"
+        f"ALTER TABLE {table} DROP CONSTRAINT {node.relation.relname}_{column}_not_null;",
+    )
     ctx.took_lock(key, "ACCESS EXCLUSIVE")
 
 
@@ -323,8 +476,7 @@ def _alter_table(ctx: StatementContext, node: Any) -> None:
             _alter_type(ctx, node, cmd, key)
         elif sub == "AT_SetNotNull":
             _set_not_null(ctx, node, cmd.name, key)
-        elif sub == "AT_AddConstraint" and cmd.def_.contype == "CONSTR_NOTNULL" \
-                and not cmd.def_.skip_validation:
+        elif sub == "AT_AddConstraint" and cmd.def_.contype == "CONSTR_NOTNULL" and not cmd.def_.skip_validation:
             for column in strings(cmd.def_.keys):
                 _set_not_null(ctx, node, column, key)
 

@@ -12,7 +12,9 @@ from pgwarden.lint.tree import kind_of
 
 RULES = [
     Rule(
-        "add-foreign-key-without-not-valid", "constraints", "error",
+        "add-foreign-key-without-not-valid",
+        "constraints",
+        "error",
         "FOREIGN KEY added to an existing table without NOT VALID",
         "Adding a foreign key checks every existing row while holding a SHARE ROW EXCLUSIVE lock on both tables: "
         "writes to either table wait for the whole scan. Add it NOT VALID (instant; new rows are checked), then "
@@ -20,9 +22,13 @@ RULES = [
         "ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id);",
         "ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id) "
         "NOT VALID;\n-- next migration:\nALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk;",
-        lock="SHARE ROW EXCLUSIVE", graded=True),
+        lock="SHARE ROW EXCLUSIVE",
+        graded=True,
+    ),
     Rule(
-        "add-check-without-not-valid", "constraints", "error",
+        "add-check-without-not-valid",
+        "constraints",
+        "error",
         "CHECK constraint added to an existing table without NOT VALID",
         "Adding a CHECK constraint scans the whole table under an ACCESS EXCLUSIVE lock: no reads or writes "
         "until every row is checked. Add it NOT VALID, then VALIDATE CONSTRAINT in a later transaction "
@@ -30,9 +36,13 @@ RULES = [
         "ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total >= 0);",
         "ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total >= 0) NOT VALID;\n"
         "-- next migration:\nALTER TABLE orders VALIDATE CONSTRAINT orders_total_positive;",
-        lock="ACCESS EXCLUSIVE", graded=True),
+        lock="ACCESS EXCLUSIVE",
+        graded=True,
+    ),
     Rule(
-        "add-unique-without-index", "constraints", "error",
+        "add-unique-without-index",
+        "constraints",
+        "error",
         "UNIQUE, PRIMARY KEY or EXCLUDE constraint added without USING INDEX",
         "ADD CONSTRAINT ... UNIQUE / PRIMARY KEY builds its index while holding an ACCESS EXCLUSIVE lock: the "
         "table is unreadable and unwritable for the whole build. Build a unique index CONCURRENTLY first, then "
@@ -41,9 +51,13 @@ RULES = [
         "-- migrate:up transaction:false\n"
         "CREATE UNIQUE INDEX CONCURRENTLY users_email_key ON users (email);\n"
         "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE USING INDEX users_email_key;",
-        lock="ACCESS EXCLUSIVE", graded=True),
+        lock="ACCESS EXCLUSIVE",
+        graded=True,
+    ),
     Rule(
-        "validate-in-same-transaction", "constraints", "error",
+        "validate-in-same-transaction",
+        "constraints",
+        "error",
         "VALIDATE CONSTRAINT in the same transaction as its ADD ... NOT VALID",
         "NOT VALID only helps if the validation runs in a later transaction: in the same transaction the lock "
         "taken by ADD CONSTRAINT (ACCESS EXCLUSIVE for CHECK, SHARE ROW EXCLUSIVE for FOREIGN KEY) is still "
@@ -53,7 +67,9 @@ RULES = [
         "-- 001_add_fk.sql\nALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) "
         "REFERENCES customers (id) NOT VALID;\n-- 002_validate_fk.sql\n"
         "ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk;",
-        lock="ACCESS EXCLUSIVE", graded=True),
+        lock="ACCESS EXCLUSIVE",
+        graded=True,
+    ),
 ]
 
 CHECKERS: dict[str, list[Checker]] = {}
@@ -65,15 +81,28 @@ def _not_valid_rewrite(ctx: StatementContext, node: Any, con: Any, what: str) ->
 
     table = name_of(node.relation)
     if len(node.cmds or ()) == 1:  # the common case, as text: no pglast parse
-        name = con.conname or f"{node.relation.relname}_{'_'.join(strings(con.fk_attrs or con.keys)) or 'new'}_" \
-                              f"{'fkey' if what == 'FOREIGN KEY' else 'check'}"
-        sql = ctx.sql if con.conname else re.sub(r"(?i)\bADD\s+(?!CONSTRAINT\b)", f"ADD CONSTRAINT {name} ",
-                                                  ctx.sql, count=1)
+        name = (
+            con.conname
+            or f"{node.relation.relname}_{'_'.join(strings(con.fk_attrs or con.keys)) or 'new'}_"
+            f"{'fkey' if what == 'FOREIGN KEY' else 'check'}"
+        )
+        sql = (
+            ctx.sql
+            if con.conname
+            else re.sub(r"(?i)\bADD\s+(?!CONSTRAINT\b)", f"ADD CONSTRAINT {name} ", ctx.sql, count=1)
+        )
         return f"{not_valid(sql).rstrip(';')};\n-- next migration:\nALTER TABLE {table} VALIDATE CONSTRAINT {name};"
     stmt = pg_ast(ctx.sql)
-    stmt.cmds = tuple(c for c in stmt.cmds if getattr(c.def_, "conname", None) == con.conname
-                      and getattr(c.def_, "contype", None) is not None
-                      and c.def_.contype.name == con.contype)[:1] or stmt.cmds[:1]
+    stmt.cmds = (
+        tuple(
+            c
+            for c in stmt.cmds
+            if getattr(c.def_, "conname", None) == con.conname
+            and getattr(c.def_, "contype", None) is not None
+            and c.def_.contype.name == con.contype
+        )[:1]
+        or stmt.cmds[:1]
+    )
     added = stmt.cmds[0].def_
     added.skip_validation = True
     added.initially_valid = False
@@ -89,25 +118,33 @@ def _add_constraint(ctx: StatementContext, node: Any, con: Any, key: str) -> Non
     kind = con.contype
     label = f"constraint {con.conname}" if con.conname else "constraint"
     if kind == "CONSTR_FOREIGN" and not con.skip_validation:
-        ctx.report("add-foreign-key-without-not-valid",
-                   f"ADD {label} FOREIGN KEY scans {table} while blocking writes to {table} and "
-                   f"{name_of(con.pktable)}", table=key,
-                   rewrite=_not_valid_rewrite(ctx, node, con, "FOREIGN KEY"))
+        ctx.report(
+            "add-foreign-key-without-not-valid",
+            f"ADD {label} FOREIGN KEY scans {table} while blocking writes to {table} and {name_of(con.pktable)}",
+            table=key,
+            rewrite=_not_valid_rewrite(ctx, node, con, "FOREIGN KEY"),
+        )
         ctx.took_lock(key, "SHARE ROW EXCLUSIVE")
     elif kind == "CONSTR_CHECK" and not con.skip_validation:
-        ctx.report("add-check-without-not-valid",
-                   f"ADD {label} CHECK scans {table} under ACCESS EXCLUSIVE (no reads or writes meanwhile)",
-                   table=key, rewrite=_not_valid_rewrite(ctx, node, con, "CHECK"))
+        ctx.report(
+            "add-check-without-not-valid",
+            f"ADD {label} CHECK scans {table} under ACCESS EXCLUSIVE (no reads or writes meanwhile)",
+            table=key,
+            rewrite=_not_valid_rewrite(ctx, node, con, "CHECK"),
+        )
         ctx.took_lock(key, "ACCESS EXCLUSIVE")
     elif kind in ("CONSTR_UNIQUE", "CONSTR_PRIMARY", "CONSTR_EXCLUSION") and not con.indexname:
         what = {"CONSTR_UNIQUE": "UNIQUE", "CONSTR_PRIMARY": "PRIMARY KEY", "CONSTR_EXCLUSION": "EXCLUDE"}[kind]
         columns = ", ".join(strings(con.keys)) or "..."
         index = con.conname or f"{node.relation.relname}_{'_'.join(strings(con.keys)) or 'key'}_idx"
-        ctx.report("add-unique-without-index",
-                   f"ADD {label} {what} builds an index on {table} under ACCESS EXCLUSIVE", table=key,
-                   rewrite=f"-- migrate:up transaction:false\nCREATE UNIQUE INDEX CONCURRENTLY {index} "
-                           f"ON {table} ({columns});\nALTER TABLE {table} ADD CONSTRAINT {index} "
-                           f"{what} USING INDEX {index};")
+        ctx.report(
+            "add-unique-without-index",
+            f"ADD {label} {what} builds an index on {table} under ACCESS EXCLUSIVE",
+            table=key,
+            rewrite=f"-- migrate:up transaction:false\nCREATE UNIQUE INDEX CONCURRENTLY {index} "
+            f"ON {table} ({columns});\nALTER TABLE {table} ADD CONSTRAINT {index} "
+            f"{what} USING INDEX {index};",
+        )
         ctx.took_lock(key, "ACCESS EXCLUSIVE")
 
 
@@ -122,41 +159,49 @@ def _check_text(ctx: StatementContext, cmd_index: int, con_index: int) -> str:
 
 def _column_constraints(ctx: StatementContext, node: Any, col: Any, key: str, cmd_index: int) -> None:
     table = name_of(node.relation)
-    has_default = any(c.contype in ("CONSTR_DEFAULT", "CONSTR_IDENTITY", "CONSTR_GENERATED")
-                      and not _null_default(c) for c in col.constraints or ())
+    has_default = any(
+        c.contype in ("CONSTR_DEFAULT", "CONSTR_IDENTITY", "CONSTR_GENERATED") and not _null_default(c)
+        for c in col.constraints or ()
+    )
     for con_index, con in enumerate(col.constraints or ()):
         kind = con.contype
         if kind in ("CONSTR_UNIQUE", "CONSTR_PRIMARY"):
             what = "UNIQUE" if kind == "CONSTR_UNIQUE" else "PRIMARY KEY"
             index = f"{node.relation.relname}_{col.colname}_key"
-            ctx.report("add-unique-without-index",
-                       f"ADD COLUMN {col.colname} {what} builds an index on {table} under ACCESS EXCLUSIVE",
-                       table=key,
-                       rewrite=f"ALTER TABLE {table} ADD COLUMN {col.colname} {type_text(col.typeName)};\n"
-                               f"-- next migration:\n-- migrate:up transaction:false\n"
-                               f"CREATE UNIQUE INDEX CONCURRENTLY {index} ON {table} ({col.colname});\n"
-                               f"-- next migration:\nALTER TABLE {table} ADD CONSTRAINT {index} {what} "
-                               f"USING INDEX {index};")
+            ctx.report(
+                "add-unique-without-index",
+                f"ADD COLUMN {col.colname} {what} builds an index on {table} under ACCESS EXCLUSIVE",
+                table=key,
+                rewrite=f"ALTER TABLE {table} ADD COLUMN {col.colname} {type_text(col.typeName)};\n"
+                f"-- next migration:\n-- migrate:up transaction:false\n"
+                f"CREATE UNIQUE INDEX CONCURRENTLY {index} ON {table} ({col.colname});\n"
+                f"-- next migration:\nALTER TABLE {table} ADD CONSTRAINT {index} {what} "
+                f"USING INDEX {index};",
+            )
         elif kind == "CONSTR_FOREIGN" and has_default and not con.skip_validation:
             fk = con.conname or f"{node.relation.relname}_{col.colname}_fkey"
             target = name_of(con.pktable)
             keys = ", ".join(strings(con.pk_attrs)) or "id"
-            ctx.report("add-foreign-key-without-not-valid",
-                       f"ADD COLUMN {col.colname} REFERENCES with a DEFAULT checks every row of {table}",
-                       table=key,
-                       rewrite=f"ALTER TABLE {table} ADD COLUMN {col.colname} {type_text(col.typeName)};\n"
-                               f"ALTER TABLE {table} ADD CONSTRAINT {fk} FOREIGN KEY ({col.colname}) REFERENCES "
-                               f"{target} ({keys}) NOT VALID;\n-- set the default and backfill, then next "
-                               f"migration:\nALTER TABLE {table} VALIDATE CONSTRAINT {fk};")
+            ctx.report(
+                "add-foreign-key-without-not-valid",
+                f"ADD COLUMN {col.colname} REFERENCES with a DEFAULT checks every row of {table}",
+                table=key,
+                rewrite=f"ALTER TABLE {table} ADD COLUMN {col.colname} {type_text(col.typeName)};\n"
+                f"ALTER TABLE {table} ADD CONSTRAINT {fk} FOREIGN KEY ({col.colname}) REFERENCES "
+                f"{target} ({keys}) NOT VALID;\n-- set the default and backfill, then next "
+                f"migration:\nALTER TABLE {table} VALIDATE CONSTRAINT {fk};",
+            )
         elif kind == "CONSTR_CHECK" and not con.skip_validation:
-            ctx.report("add-check-without-not-valid",
-                       f"ADD COLUMN {col.colname} with a CHECK scans every row of {table} under ACCESS EXCLUSIVE",
-                       table=key,
-                       rewrite=f"ALTER TABLE {table} ADD COLUMN {col.colname} {type_text(col.typeName)};\n"
-                               f"ALTER TABLE {table} ADD CONSTRAINT {node.relation.relname}_{col.colname}_check "
-                               f"{_check_text(ctx, cmd_index, con_index)} NOT VALID;\n"
-                               f"-- next migration:\nALTER TABLE {table} "
-                               f"VALIDATE CONSTRAINT {node.relation.relname}_{col.colname}_check;")
+            ctx.report(
+                "add-check-without-not-valid",
+                f"ADD COLUMN {col.colname} with a CHECK scans every row of {table} under ACCESS EXCLUSIVE",
+                table=key,
+                rewrite=f"ALTER TABLE {table} ADD COLUMN {col.colname} {type_text(col.typeName)};\n"
+                f"ALTER TABLE {table} ADD CONSTRAINT {node.relation.relname}_{col.colname}_check "
+                f"{_check_text(ctx, cmd_index, con_index)} NOT VALID;\n"
+                f"-- next migration:\nALTER TABLE {table} "
+                f"VALIDATE CONSTRAINT {node.relation.relname}_{col.colname}_check;",
+            )
 
 
 def _null_default(con: Any) -> bool:
@@ -171,11 +216,15 @@ def _validate(ctx: StatementContext, node: Any, name: str, key: str) -> None:
     txn_id, _column, lock = entry
     if txn_id == ctx.txn.id and ctx.txn.explicit:
         table = name_of(node.relation)
-        ctx.report("validate-in-same-transaction",
-                   f"VALIDATE CONSTRAINT {name} runs in the transaction that added it: the {lock} lock on "
-                   f"{table} is held during the whole validating scan", table=key, lock=lock,
-                   rewrite=f"-- move to the next migration (its own transaction):\n"
-                           f"ALTER TABLE {table} VALIDATE CONSTRAINT {name};")
+        ctx.report(
+            "validate-in-same-transaction",
+            f"VALIDATE CONSTRAINT {name} runs in the transaction that added it: the {lock} lock on "
+            f"{table} is held during the whole validating scan",
+            table=key,
+            lock=lock,
+            rewrite=f"-- move to the next migration (its own transaction):\n"
+            f"ALTER TABLE {table} VALIDATE CONSTRAINT {name};",
+        )
 
 
 @checkers(CHECKERS, "AlterTableStmt")
@@ -200,7 +249,8 @@ def _alter_domain(ctx: StatementContext, node: Any) -> None:
         name = ".".join(strings(node.typeName))
         con_name = con.conname or f"{name.rsplit('.', 1)[-1]}_check"
         sql = ctx.sql if con.conname else ctx.sql.replace(" ADD ", f" ADD CONSTRAINT {con_name} ", 1)
-        ctx.report("add-check-without-not-valid",
-                   f"ALTER DOMAIN {name} ADD CHECK scans every column of every table that uses the domain",
-                   rewrite=f"{not_valid(sql)};\n-- next migration:\n"
-                           f"ALTER DOMAIN {name} VALIDATE CONSTRAINT {con_name};")
+        ctx.report(
+            "add-check-without-not-valid",
+            f"ALTER DOMAIN {name} ADD CHECK scans every column of every table that uses the domain",
+            rewrite=f"{not_valid(sql)};\n-- next migration:\nALTER DOMAIN {name} VALIDATE CONSTRAINT {con_name};",
+        )

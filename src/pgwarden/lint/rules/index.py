@@ -11,43 +11,55 @@ from pgwarden.lint.tree import kind_of, name_list
 
 RULES = [
     Rule(
-        "create-index-not-concurrently", "index", "error",
+        "create-index-not-concurrently",
+        "index",
+        "error",
         "CREATE INDEX without CONCURRENTLY on an existing table",
         "A plain CREATE INDEX takes a SHARE lock on the table for the whole build: every INSERT, UPDATE and "
         "DELETE waits until the index is built, which takes minutes on a large table. CREATE INDEX "
         "CONCURRENTLY builds it while writes continue (it must run outside a transaction block).",
         "CREATE INDEX orders_customer_id_idx ON orders (customer_id);",
-        "-- migrate:up transaction:false\n"
-        "CREATE INDEX CONCURRENTLY orders_customer_id_idx ON orders (customer_id);",
-        lock="SHARE", graded=True),
+        "-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY orders_customer_id_idx ON orders (customer_id);",
+        lock="SHARE",
+        graded=True,
+    ),
     Rule(
-        "concurrently-in-transaction", "index", "error",
+        "concurrently-in-transaction",
+        "index",
+        "error",
         "A statement that cannot run inside a transaction block runs inside one",
         "CREATE/DROP INDEX CONCURRENTLY, REINDEX CONCURRENTLY, DETACH PARTITION CONCURRENTLY, VACUUM and "
         "CREATE/DROP DATABASE fail with 'cannot run inside a transaction block'. A pgwarden (or dbmate) up "
         "section runs in one transaction unless its marker says transaction:false; a plain .sql file run by "
         "psql is in a transaction between BEGIN and COMMIT.",
         "-- migrate:up\nCREATE INDEX CONCURRENTLY orders_customer_id_idx ON orders (customer_id);",
-        "-- migrate:up transaction:false\n"
-        "CREATE INDEX CONCURRENTLY orders_customer_id_idx ON orders (customer_id);"),
+        "-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY orders_customer_id_idx ON orders (customer_id);",
+    ),
     Rule(
-        "drop-index-not-concurrently", "index", "warning",
+        "drop-index-not-concurrently",
+        "index",
+        "warning",
         "DROP INDEX without CONCURRENTLY",
         "DROP INDEX takes an ACCESS EXCLUSIVE lock on the index's table: it waits for every running query on the "
         "table and blocks all reads and writes queued behind it. DROP INDEX CONCURRENTLY waits for them "
         "without blocking anyone.",
         "DROP INDEX orders_status_idx;",
         "-- migrate:up transaction:false\nDROP INDEX CONCURRENTLY IF EXISTS orders_status_idx;",
-        lock="ACCESS EXCLUSIVE"),
+        lock="ACCESS EXCLUSIVE",
+    ),
     Rule(
-        "reindex-not-concurrently", "index", "error",
+        "reindex-not-concurrently",
+        "index",
+        "error",
         "REINDEX without CONCURRENTLY",
         "REINDEX locks out writes to the table and locks the index ACCESS EXCLUSIVE, so queries that would use "
         "the index block too, for the whole rebuild. REINDEX CONCURRENTLY (PostgreSQL 12+) rebuilds without "
         "blocking.",
         "REINDEX INDEX orders_customer_id_idx;",
         "-- migrate:up transaction:false\nREINDEX INDEX CONCURRENTLY orders_customer_id_idx;",
-        lock="ACCESS EXCLUSIVE", graded=True),
+        lock="ACCESS EXCLUSIVE",
+        graded=True,
+    ),
 ]
 
 CHECKERS: dict[str, list[Checker]] = {}
@@ -62,8 +74,12 @@ def in_transaction(ctx: StatementContext, what: str) -> None:
     else:
         where = "in a transactional migration section"
         rewrite = f"-- migrate:{ctx.section} transaction:false\n{ctx.sql};"
-    ctx.report("concurrently-in-transaction", f"{what} cannot run inside a transaction block ({where}): "
-               "the migration fails", rewrite=rewrite, lock="")
+    ctx.report(
+        "concurrently-in-transaction",
+        f"{what} cannot run inside a transaction block ({where}): the migration fails",
+        rewrite=rewrite,
+        lock="",
+    )
 
 
 def partitioned_index_rewrite(ctx: StatementContext, node: Any, partitions: list[str]) -> str:
@@ -77,9 +93,11 @@ def partitioned_index_rewrite(ctx: StatementContext, node: Any, partitions: list
     parent_stmt.idxname = name
     lines = [f"{deparse(parent_stmt)};"]
     if not partitions:
-        lines.append(f"-- then, for each partition of {name_of(node.relation)} (none known here), outside a "
-                     f"transaction: CREATE INDEX CONCURRENTLY ... ON <partition> (...); ALTER INDEX {name} "
-                     "ATTACH PARTITION ...;")
+        lines.append(
+            f"-- then, for each partition of {name_of(node.relation)} (none known here), outside a "
+            f"transaction: CREATE INDEX CONCURRENTLY ... ON <partition> (...); ALTER INDEX {name} "
+            "ATTACH PARTITION ...;"
+        )
         return "\n".join(lines)
     lines.append("-- next migration (transaction:false):\n-- migrate:up transaction:false")
     attach = []
@@ -102,10 +120,12 @@ def _create_index(ctx: StatementContext, node: Any) -> None:
     if node.concurrent:
         in_transaction(ctx, "CREATE INDEX CONCURRENTLY")
         if info is not None and info.partitioned:
-            ctx.report("concurrent-index-on-partitioned",
-                       f"CREATE INDEX CONCURRENTLY on partitioned table {name_of(node.relation)} fails: "
-                       "PostgreSQL cannot build a partitioned index concurrently",
-                       rewrite=partitioned_index_rewrite(ctx, node, info.partitions))
+            ctx.report(
+                "concurrent-index-on-partitioned",
+                f"CREATE INDEX CONCURRENTLY on partitioned table {name_of(node.relation)} fails: "
+                "PostgreSQL cannot build a partitioned index concurrently",
+                rewrite=partitioned_index_rewrite(ctx, node, info.partitions),
+            )
         return
     if not node.relation.inh:  # CREATE INDEX ... ON ONLY parent: catalog-only, invalid until partitions attach
         return
@@ -114,9 +134,12 @@ def _create_index(ctx: StatementContext, node: Any) -> None:
         rewrite = partitioned_index_rewrite(ctx, node, info.partitions)
     else:
         rewrite = f"-- migrate:up transaction:false\n{with_concurrently(ctx.sql)};"
-    ctx.report("create-index-not-concurrently",
-               f"CREATE INDEX {index}on {name_of(node.relation)} blocks writes for the whole build",
-               table=key, rewrite=rewrite)
+    ctx.report(
+        "create-index-not-concurrently",
+        f"CREATE INDEX {index}on {name_of(node.relation)} blocks writes for the whole build",
+        table=key,
+        rewrite=rewrite,
+    )
     ctx.took_lock(key, "SHARE")
 
 
@@ -137,17 +160,22 @@ def _drop_index(ctx: StatementContext, node: Any) -> None:
     if known and ctx.knowledge.live_mode:
         grades = [ctx.knowledge.grade(t) for t in known]
         severity = "warning" if "error" in grades or "warning" in grades else "info"
-    ctx.report("drop-index-not-concurrently",
-               f"DROP INDEX {', '.join(names)} locks its table ACCESS EXCLUSIVE (reads and writes queue behind it)",
-               rewrite=f"-- migrate:up transaction:false\n{rewrites}", severity=severity)
+    ctx.report(
+        "drop-index-not-concurrently",
+        f"DROP INDEX {', '.join(names)} locks its table ACCESS EXCLUSIVE (reads and writes queue behind it)",
+        rewrite=f"-- migrate:up transaction:false\n{rewrites}",
+        severity=severity,
+    )
     for t in known:
         ctx.took_lock(t, "ACCESS EXCLUSIVE")
 
 
 def _concurrently(params: Any) -> bool:
-    return any(p.defname == "concurrently" and (p.arg is None or bool(p.arg.boolval)
-                                                 or str(p.arg.sval or "").lower() in ("true", "on", "1"))
-               for p in params or ())
+    return any(
+        p.defname == "concurrently"
+        and (p.arg is None or bool(p.arg.boolval) or str(p.arg.sval or "").lower() in ("true", "on", "1"))
+        for p in params or ()
+    )
 
 
 @checkers(CHECKERS, "ReindexStmt")
@@ -166,9 +194,12 @@ def _reindex(ctx: StatementContext, node: Any) -> None:
         key = ctx.knowledge.indexes.get(table_key(node.relation))
     if kind in ("REINDEX_OBJECT_DATABASE", "REINDEX_OBJECT_SYSTEM"):
         in_transaction(ctx, what)
-    ctx.report("reindex-not-concurrently", f"{what_target} blocks writes and the queries using its indexes "
-               "until the rebuild ends",
-               table=key, rewrite=f"-- migrate:up transaction:false\n{what} CONCURRENTLY {target}".strip() + ";")
+    ctx.report(
+        "reindex-not-concurrently",
+        f"{what_target} blocks writes and the queries using its indexes until the rebuild ends",
+        table=key,
+        rewrite=f"-- migrate:up transaction:false\n{what} CONCURRENTLY {target}".strip() + ";",
+    )
 
 
 @checkers(CHECKERS, "VacuumStmt", "CreatedbStmt", "DropdbStmt", "AlterSystemStmt", "CreateTableSpaceStmt")
@@ -176,6 +207,11 @@ def _never_in_transaction(ctx: StatementContext, node: Any) -> None:
     kind = kind_of(node)
     if kind == "VacuumStmt" and not node.is_vacuumcmd:
         return  # ANALYZE may run in a transaction
-    label = {"VacuumStmt": "VACUUM", "CreatedbStmt": "CREATE DATABASE", "DropdbStmt": "DROP DATABASE",
-             "AlterSystemStmt": "ALTER SYSTEM", "CreateTableSpaceStmt": "CREATE TABLESPACE"}[kind]
+    label = {
+        "VacuumStmt": "VACUUM",
+        "CreatedbStmt": "CREATE DATABASE",
+        "DropdbStmt": "DROP DATABASE",
+        "AlterSystemStmt": "ALTER SYSTEM",
+        "CreateTableSpaceStmt": "CREATE TABLESPACE",
+    }[kind]
     in_transaction(ctx, label)
