@@ -47,14 +47,16 @@ BackupOpt = Annotated[bool | None, typer.Option("--backup/--no-backup",
 
 
 def deploy(env: EnvOpt = None, yes: YesOpt = False, dry_run: DryRunOpt = False, backup: BackupOpt = None,
-           json: JsonOpt = False) -> None:
+           to: Annotated[str | None, typer.Option("--to", help="Deploy pending migrations up to this version "
+                                                                "only (e.g. an expand step before its contract).")]
+           = None, json: JsonOpt = False) -> None:
     """Preflight, verified backup, apply pending migrations, post-checks and a recorded report."""
     from pgwarden.cli.migrate import CliReporter
     from pgwarden.deploy.pipeline import deploy as run_deploy
 
     report = run_deploy(load(), env, yes=yes, confirm=typed_confirmation(json),
                         dry_run=dry_run, backup=backup, reporter=CliReporter(quiet=json),
-                        on_step=None if json else _show_step)
+                        on_step=None if json else _show_step, to=to)
     if json:
         emit_json(report)
         return

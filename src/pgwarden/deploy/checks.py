@@ -56,6 +56,26 @@ def all_reversible(files: list[MigrationFile]) -> str:
     return "all have a down section" + (f"; irreversible: {', '.join(irreversible)}" if irreversible else "")
 
 
+def phases_respected(url: str, files: list[MigrationFile]) -> str:
+    """Expand/contract: refuse (exit 5) a contract step deployed with its expand, or while the column it drops is read.
+
+    See :mod:`pgwarden.plans.phases`; without pg_stat_statements the read check is a warning in the detail.
+    """
+    from pgwarden.db import connect
+    from pgwarden.errors import Refused
+    from pgwarden.plans import phases
+
+    if not any(f.phase for f in files):
+        return "no expand/contract phases among the pending migrations"
+    with connect(url) as conn:
+        found = phases.check(conn, files)
+    if found.refusals:
+        raise Refused(found.refusals[0] + "; nothing was changed", hint="deploy the expand step(s) first: "
+                      "pgwarden deploy --to <last expand version>",
+                      details={"refusals": found.refusals})
+    return "phases respected" + (f"; warning: {'; '.join(found.warnings)}" if found.warnings else "")
+
+
 def drop_invalid_sql(names: list[str]) -> list[str]:
     """The statements that drop the INVALID indexes ``names`` (``schema.index``) without blocking writes."""
     from psycopg import sql as _sql

@@ -29,11 +29,12 @@ from pgwarden.deploy.report import DeployReport, DeployStep, DeployStopped, Step
 from pgwarden.errors import LockTimeoutGaveUp, PgwardenError, ProblemsFound, Refused
 from pgwarden.guards import Confirm, confirm_or_refuse
 from pgwarden.migrations import commands, history
+from pgwarden.migrations.api import applied_history, migration_files
 from pgwarden.migrations.plan import compute_status, current_version, to_apply
 from pgwarden.migrations.runner import Reporter
 from pgwarden.schema.diff import diff as schema_diff
 from pgwarden.schema.snapshot import take_snapshot
-from pgwarden.sources import MigrationFile, discover
+from pgwarden.sources import MigrationFile, version_key
 
 DEPLOY_LOCK = "pgwarden:deploy"
 DEPLOY_LOCK_WAIT = 2.0
@@ -67,13 +68,14 @@ class _Steps:
 
 def deploy(config: Config, env: str | None = None, *, yes: bool = False, confirm: Confirm | None = None,
            dry_run: bool = False, backup: bool | None = None, reporter: Reporter | None = None,
-           on_step: Callable[[DeployStep], None] | None = None) -> DeployReport:
+           on_step: Callable[[DeployStep], None] | None = None, to: str | None = None) -> DeployReport:
     """Deploy the pending migrations to ``env`` through the guarded pipeline; returns the report.
 
     A deploy that stops raises :class:`DeployStopped` (exit code of the cause) carrying
     the report: every step, what was applied and left behind, and the ways back as
     commands. ``backup`` None means "when protected" (always mandatory there);
     ``dry_run`` runs the preflight only. A protected database needs ``yes`` or ``confirm``.
+    ``to`` deploys the pending migrations up to that version only (an expand step before its contract).
     """
     name, _ = config.environment(env)
     protected = policy.policy_for(config, name).protected
@@ -86,7 +88,7 @@ def deploy(config: Config, env: str | None = None, *, yes: bool = False, confirm
                            lambda: resolve_target(config, name, intent=Intent.READ),
                            lambda t: f"{t.safe_url}; {_tls_detail(config, t)}")
         with ExitStack() as held:
-            files = _preflight(config, target, report, steps, held)
+            files = _preflight(config, target, report, steps, held, to)
             if report.pending and protected and not dry_run:
                 what = f"deploying to the protected environment {name}"
                 steps.run("confirm", lambda: confirm_or_refuse(what, name, yes=yes, confirm=confirm),
@@ -95,7 +97,7 @@ def deploy(config: Config, env: str | None = None, *, yes: bool = False, confirm
     except PgwardenError as exc:
         report.fail(exc)
         if _changed_anything(report):
-            _account(target_or_none(config, name), report)
+            _account(config, target_or_none(config, name), report)
             _record(config, report)
         raise DeployStopped(report, exc) from None
     return report
@@ -115,23 +117,23 @@ def _tls_detail(config: Config, target: Target) -> str:
 
 
 def _preflight(config: Config, target: Target, report: DeployReport, steps: _Steps,
-               held: ExitStack) -> list[MigrationFile]:
+               held: ExitStack, to: str | None = None) -> list[MigrationFile]:
     """Read-only checks; the deploy lock is entered into ``held``; pending list and versions land in ``report``."""
-    files = steps.run("preflight: migration files", lambda: discover(config.migrations_path),
+    files = steps.run("preflight: migration files", lambda: migration_files(config),
                       lambda fs: f"{len(fs)} file(s) parsed")
     with connect(target.url) as conn:
         report.database = conn.info.dbname
         report.server_version = checks.server_version(conn)
         steps.add("preflight: server", "ok", f"PostgreSQL {report.server_version}")
         _take_deploy_lock(target, steps, held)
-        applied = history.applied(conn)
+        applied = applied_history(conn, config, files)
         report.invalid_before = checks.invalid_indexes(conn)
         report._schema_before = take_snapshot(conn)
     states = compute_status(files, applied)
     report.version_before = report.version_after = current_version(applied)
     steps.run("preflight: checksums", lambda: checks.no_changed_files(states), lambda d: d)
     resumable = {s.version for s in to_apply(states)}
-    pending = [f for f in files if f.version in resumable]
+    pending = [f for f in files if f.version in resumable and (to is None or f.sort_key <= version_key(to))]
     report.pending = [f.version for f in pending]
     report.irreversible = [f.version for f in pending if not f.reversible]
     steps.add("preflight: pending", "ok", ", ".join(f.label for f in pending) or "nothing to apply")
@@ -139,6 +141,7 @@ def _preflight(config: Config, target: Target, report: DeployReport, steps: _Ste
         return files
     steps.run("preflight: lint", lambda: checks.lint_clean(config, pending, target.env_name), str)
     steps.run("preflight: reversible", lambda: checks.all_reversible(pending), lambda d: d)
+    steps.run("preflight: phases", lambda: checks.phases_respected(target.url, pending), lambda d: d)
     return files
 
 
@@ -202,7 +205,8 @@ def _backup(config: Config, target: Target, report: DeployReport, steps: _Steps,
 def _apply(config: Config, target: Target, report: DeployReport, steps: _Steps,
            reporter: Reporter | None) -> None:
     try:
-        steps.run("apply", lambda: commands.up(config, target.env_name, reporter=reporter),
+        last = report.pending[-1] if report.pending else None
+        steps.run("apply", lambda: commands.up(config, target.env_name, to=last, reporter=reporter),
                   lambda r: ", ".join(f"{s.version} ({s.duration_ms} ms"
                                       + (f", {s.lock_retries} lock retries" if s.lock_retries else "") + ")"
                                       for s in r.steps) or "nothing to apply")
@@ -236,13 +240,13 @@ def _post_checks(target: Target, report: DeployReport, steps: _Steps, files: lis
 
         steps.run("post-check: indexes", no_invalid, lambda d: d)
         applied = history.applied(conn)
-    newest = files[-1].version if files else None
+    newest = report.pending[-1] if report.pending else (files[-1].version if files else None)
 
     def version_matches() -> str:
         recorded = current_version(applied)
         if recorded != newest:
-            raise ProblemsFound(f"recorded version {recorded or 'none'} is not the newest file {newest}")
-        return f"recorded version {recorded or 'none'} = newest file"
+            raise ProblemsFound(f"recorded version {recorded or 'none'} is not the version deployed {newest}")
+        return f"recorded version {recorded or 'none'} = the version deployed"
 
     steps.run("post-check: version", version_matches, lambda d: d)
 
@@ -253,7 +257,7 @@ def _changed_anything(report: DeployReport) -> bool:
                for s in report.steps)
 
 
-def _account(target: Target | None, report: DeployReport) -> None:
+def _account(config: Config, target: Target | None, report: DeployReport) -> None:
     """Fill in what the stopped deploy left and the commands that lead back from exactly that state.
 
     Computed from the database, not assumed: the history (applied and part-way
@@ -274,7 +278,11 @@ def _account(target: Target | None, report: DeployReport) -> None:
     if not report.post_checks_ran and not any(s.name.startswith("post-check") for s in report.steps):
         report.steps.append(DeployStep("post-checks", "skipped", 0.0, "not run: the deploy stopped before them"))
     report.what_happened = describe_outcome(report, invalid)
-    report.ways_back = ways_back(report, invalid, target.url if target else None)
+    try:
+        files = {f.version: f for f in migration_files(config)}
+    except PgwardenError:
+        files = {}
+    report.ways_back = ways_back(report, invalid, target.url if target else None, files)
 
 
 def describe_outcome(report: DeployReport, invalid: list[str]) -> str:
@@ -293,33 +301,45 @@ def describe_outcome(report: DeployReport, invalid: list[str]) -> str:
     return "; ".join(parts) + ("" if report.post_checks_ran else "; post-checks did not run")
 
 
-def ways_back(report: DeployReport, invalid: list[str], url: str | None) -> list[str]:
+def ways_back(report: DeployReport, invalid: list[str], url: str | None,
+              files: dict[str, MigrationFile] | None = None) -> list[str]:
     """The ways back to the schema before the deploy, each one command line, from the state in the report.
 
-    First, when anything is left: forget a run that stopped part-way, drop the INVALID
-    indexes it left, and revert the migrations this deploy applied (when each has a
-    down section), chained with ``&&``. Then, when the deploy took one, restoring its
-    backup (puts back the data and the objects in the backup; objects the deploy
-    added are listed in ``left_behind``).
+    First, step by step (chained with ``&&``): drop the INVALID indexes left; undo each
+    migration that stopped part-way by running its down section statement by statement
+    (one ``psql -c`` each, so CONCURRENTLY works), then ``migrate repair --forget`` its
+    stopped run; revert the migrations this deploy applied. Offered only when
+    every step exists (each migration concerned has a down section). Then, when the
+    deploy took one, restoring its backup (puts back the data and the objects in the
+    backup; objects the deploy added are listed in ``left_behind``).
     """
     env = report.env
     if not (report.applied or report.partial or invalid or report.left_behind):
         return []
-    steps = []
-    steps += [f"pgwarden migrate repair --forget {version} --env {env}" for version in report.partial]
-    if url is not None:
-        steps += [psql_command(url, statement) for statement in checks.drop_invalid_sql(invalid)]
+    files = files or {}
+    ways = []
+    stopped = [files.get(v) for v in sorted(report.partial, reverse=True)]
     one_way = [v for v in report.applied if v in report.irreversible]
-    if report.applied and not one_way:
-        steps.append(f"pgwarden migrate down --to {report.version_before or '0'} --env {env}")
-    ways = [" && ".join(steps)] if steps else []
+    if url is not None and not one_way and all(f is not None and f.reversible for f in stopped):
+        steps = [psql_command(url, *checks.drop_invalid_sql(invalid))] if invalid else []
+        for file in stopped:
+            assert file is not None and file.down is not None
+            steps.append(psql_command(url, *[st.sql for st in file.down.statements]))
+            steps.append(f"pgwarden migrate repair --forget {file.version} --env {env}")
+        if report.applied:
+            steps.append(f"pgwarden migrate down --to {report.version_before or '0'} --env {env}")
+        if steps:
+            ways.append(" && ".join(steps))
     if report.backup_id:
         ways.append(f"pgwarden backup restore {report.backup_id} --env {env}")
     return ways
 
 
-def psql_command(url: str, statement: str) -> str:
-    """A ``psql`` command line running ``statement`` on ``url``'s database (no password: psql asks or uses .pgpass)."""
+def psql_command(url: str, *statements: str) -> str:
+    """A ``psql`` command line running each statement on ``url``'s database in turn (``-c`` each, autocommit).
+
+    No password on the command line: psql asks for it or reads ``.pgpass`` / ``PGPASSWORD``.
+    """
     from psycopg.conninfo import conninfo_to_dict
 
     params = conninfo_to_dict(url)
@@ -327,7 +347,9 @@ def psql_command(url: str, statement: str) -> str:
     for key, flag in (("host", "-h"), ("port", "-p"), ("user", "-U"), ("dbname", "-d")):
         if params.get(key):
             args += [flag, str(params[key])]
-    return shlex.join([*args, "-c", statement])
+    for statement in statements:
+        args += ["-c", statement]
+    return shlex.join(args)
 
 
 def _record(config: Config, report: DeployReport) -> None:

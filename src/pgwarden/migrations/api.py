@@ -127,11 +127,13 @@ class RepairResult:
 
 # -- helpers ------------------------------------------------------------------
 
-def _files(config: Config) -> list[MigrationFile]:
+def migration_files(config: Config) -> list[MigrationFile]:
+    """Every migration of the project, read in its ``migrations_format`` (parsed before any database is touched)."""
     return read_format(config.settings.migrations_format, config.migrations_path)
 
 
-def _applied(conn: psycopg.Connection[Any], config: Config, files: list[MigrationFile]) -> dict[str, AppliedMigration]:
+def applied_history(conn: psycopg.Connection[Any], config: Config,
+                    files: list[MigrationFile]) -> dict[str, AppliedMigration]:
     """pgwarden's history, plus what the project's other tool recorded in its own table (see :mod:`foreign`)."""
     return foreign.merged(history.applied(conn), foreign.adapter_for(config, files), conn)
 
@@ -194,10 +196,10 @@ def new(config: Config, name: str, *, now: datetime | None = None, body: str = N
 
 def status(config: Config, env: str | None = None) -> StatusResult:
     """Every migration's state (applied, pending, changed, missing, failed, interrupted, baseline)."""
-    files = _files(config)
+    files = migration_files(config)
     target = resolve_target(config, env, intent=Intent.READ)
     with connect(target.url) as conn:
-        applied = _applied(conn, config, files)
+        applied = applied_history(conn, config, files)
         database = conn.info.dbname
     return StatusResult(target.env_name, database, current_version(applied), compute_status(files, applied))
 
@@ -255,14 +257,14 @@ def up(config: Config, env: str | None = None, *, to: str | None = None, dry_run
     the same version fails. ``dry_run`` changes nothing, not even the history schema.
     """
     reporter = reporter or SilentReporter()
-    files = _files(config)
+    files = migration_files(config)
     if to is not None:
         _find(files, to)
     target = resolve_target(config, env, intent=Intent.READ if dry_run else Intent.APPLY_MIGRATIONS)
     # Checks and lint run before the runner lock and before pgwarden's schema is created:
     # when they refuse, the database is exactly as it was.
     with connect(target.url) as conn:
-        applied = _applied(conn, config, files)
+        applied = applied_history(conn, config, files)
         database = conn.info.dbname
         states = compute_status(files, applied)
         _refuse_problems(states)
@@ -281,7 +283,7 @@ def up(config: Config, env: str | None = None, *, to: str | None = None, dry_run
 
     with runner(config, target, reporter, terminate_orphans=terminate_orphans) as ctx:
         _adopt_foreign(ctx, config, files)
-        applied = _applied(ctx.conn, config, files)
+        applied = applied_history(ctx.conn, config, files)
         states = compute_status(files, applied)
         _refuse_problems(states)
         version_before = current_version(applied)
@@ -289,7 +291,7 @@ def up(config: Config, env: str | None = None, *, to: str | None = None, dry_run
         todo = _pending_up_to(files, states, to)
         _refuse_empty(todo)
         steps = [_apply_up(ctx, f, applied.get(f.version), last=i == len(todo) - 1) for i, f in enumerate(todo)]
-        version_after = current_version(_applied(ctx.conn, config, files))
+        version_after = current_version(applied_history(ctx.conn, config, files))
         database = ctx.conn.info.dbname
     return MigrateResult(target.env_name, database, "up", False, steps, version_before, version_after, warnings,
                          lint_warnings)
@@ -352,12 +354,12 @@ def down(config: Config, env: str | None = None, *, steps: int | None = None, to
     if steps is not None and steps < 1:
         raise BadInput("--steps must be at least 1")
     reporter = reporter or SilentReporter()
-    files = _files(config)
+    files = migration_files(config)
     target = resolve_target(config, env, intent=Intent.READ if dry_run else Intent.SCHEMA_CHANGE, yes=yes,
                             confirm=confirm)
     if dry_run:
         with connect(target.url) as conn:
-            applied = _applied(conn, config, files)
+            applied = applied_history(conn, config, files)
             database = conn.info.dbname
         todo = _down_targets(files, applied, steps, to)
         result_steps = [StepResult(f.version, f.name, "down", "would revert", 0,
@@ -368,19 +370,19 @@ def down(config: Config, env: str | None = None, *, steps: int | None = None, to
 
     if target.env.protected:
         with connect(target.url) as conn:
-            planned = _down_targets(files, _applied(conn, config, files), steps, to)
+            planned = _down_targets(files, applied_history(conn, config, files), steps, to)
         if planned:
             labels = ", ".join(m.label for m in planned)
             confirm_or_refuse(f"reverting {labels} on protected environment {target.env_name}", target.env_name,
                               yes=yes, confirm=confirm)
     with runner(config, target, reporter, terminate_orphans=terminate_orphans) as ctx:
         _adopt_foreign(ctx, config, files)
-        applied = _applied(ctx.conn, config, files)
+        applied = applied_history(ctx.conn, config, files)
         version_before = current_version(applied)
         results = []
         for migration in _down_targets(files, applied, steps, to):
             results.append(_apply_down(ctx, migration, applied[migration.version]))
-        version_after = current_version(_applied(ctx.conn, config, files))
+        version_after = current_version(applied_history(ctx.conn, config, files))
         database = ctx.conn.info.dbname
     return MigrateResult(target.env_name, database, "down", False, results, version_before, version_after)
 
@@ -456,7 +458,7 @@ def repair(config: Config, env: str | None = None, *, ran: str | None = None,
     says it did not (it runs again); ``forget=VERSION`` forgets that stopped run
     entirely (its statements were undone by hand: the file starts again at statement 1).
     """
-    files = _files(config)
+    files = migration_files(config)
     target = resolve_target(config, env, intent=Intent.RECORDS)
     with runner(config, target, SilentReporter()) as ctx:
         applied = history.applied(ctx.conn)
@@ -502,7 +504,7 @@ def baseline(config: Config, env: str | None = None, *, version: str) -> Baselin
     """
     if not version.isdigit():
         raise BadInput(f"baseline version must be digits, got {version!r}")
-    files = _files(config)
+    files = migration_files(config)
     target = resolve_target(config, env, intent=Intent.RECORDS)
     with runner(config, target, SilentReporter()) as ctx:
         applied = history.applied(ctx.conn)
@@ -523,8 +525,8 @@ def baseline(config: Config, env: str | None = None, *, version: str) -> Baselin
 
 def pending_files(config: Config, env: str | None = None) -> list[MigrationFile]:
     """The migration files not yet applied in ``env`` (for lint and deploy preflight)."""
-    files = _files(config)
+    files = migration_files(config)
     target = resolve_target(config, env, intent=Intent.READ)
     with connect(target.url) as conn:
-        states = compute_status(files, _applied(conn, config, files))
+        states = compute_status(files, applied_history(conn, config, files))
     return _pending_up_to(files, states, None)
