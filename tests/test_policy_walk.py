@@ -64,6 +64,7 @@ def _commands(backup_id: str) -> list[list[str]]:
         ["partition", "create", "audit", "--key", "at", "--interval", "1 month", "--apply", "--yes"],
         ["partition", "maintain", "--yes"],
         ["partition", "convert", "big", "--key", "at", "--interval", "1 month", "--apply", "--yes"],
+        ["backfill", "users", "--set", "email = lower(email)", "--yes"],
         ["seed"],
         ["migrate", "reset", "--yes"],
     ]
