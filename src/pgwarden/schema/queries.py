@@ -147,7 +147,7 @@ SELECT {_REL} AS key, n.nspname AS meta_schema, {_REL} AS meta_table, {_QREL} AS
        CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key,
        c.relrowsecurity AS row_security,
        c.relforcerowsecurity AS force_row_security,
-       (SELECT array_agg(o ORDER BY o) FROM unnest(c.reloptions) o) AS options,
+       c.reloptions AS options,
        CASE WHEN c.reloftype <> 0 THEN format_type(c.reloftype, NULL) END AS of_type,
        (SELECT array_agg(pn.nspname || '.' || pc.relname ORDER BY i.inhseqno)
           FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent
@@ -178,7 +178,7 @@ SELECT {_REL} || '.' || a.attname AS key, n.nspname AS meta_schema, {_REL} AS me
                  ELSE 'extended' END END AS storage,
        CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' END AS compression,
        nullif(coalesce(a.attstattarget::int, -1), -1) AS statistics,
-       (SELECT array_agg(o ORDER BY o) FROM unnest(a.attoptions) o) AS options
+       a.attoptions AS options
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -210,7 +210,7 @@ SELECT n.nspname || '.' || ic.relname AS key, n.nspname AS meta_schema,
        quote_ident(n.nspname) || '.' || quote_ident(ic.relname) AS meta_q,
        pg_get_indexdef(i.indexrelid) AS definition,
        i.indisvalid AS valid,
-       (SELECT array_agg(o ORDER BY o) FROM unnest(ic.reloptions) o) AS options,
+       ic.reloptions AS options,
        EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = i.indrelid AND k.conindid = i.indexrelid
                  AND k.contype IN ('p', 'u', 'x')) AS meta_constraint
 FROM pg_index i
@@ -245,7 +245,7 @@ VIEWS = f"""
 SELECT {_REL} AS key, n.nspname AS meta_schema, {_QREL} AS meta_q,
        CASE c.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END AS kind,
        pg_get_viewdef(c.oid, true) AS definition,
-       (SELECT array_agg(o ORDER BY o) FROM unnest(c.reloptions) o) AS options
+       c.reloptions AS options
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.oid >= 16384 AND c.relkind IN ('v', 'm') AND {_USER_NS} AND {_not_extension_member('pg_class', 'c.oid')}
 """
@@ -318,7 +318,7 @@ FROM pg_publication p
 SERVERS = f"""
 SELECT s.srvname AS key, quote_ident(s.srvname) AS meta_q,
        w.fdwname AS wrapper, s.srvtype AS type, s.srvversion AS version,
-       (SELECT array_agg(o ORDER BY o) FROM unnest(s.srvoptions) o) AS options
+       s.srvoptions AS options
 FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
 WHERE {_not_extension_member('pg_foreign_server', 's.oid')}
 """

@@ -17,8 +17,15 @@ DEFAULT_EXCLUDED_SCHEMAS: tuple[str, ...] = ("pgwarden",)
 Objects = dict[str, dict[str, Any]]
 
 # Attributes compared by meaning rather than as text: (kind, attribute) -> normaliser.
-_NORMALISED: dict[tuple[str, str], Callable[[str | None], str | None]] = {
+def _sorted(value: Any) -> Any:
+    # Options (reloptions, attoptions, server options) compare as sets: the order they were set in is not meaning.
+    return sorted(value) if isinstance(value, list) else value
+
+
+_NORMALISED: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("functions", "body"): normalise.code,
+    **{(kind, "options"): _sorted for kind in ("tables", "columns", "indexes", "views", "servers")},
+    ("tables", "foreign_options"): _sorted,
 }
 
 
