@@ -139,6 +139,7 @@ def test_library_callers_pass_the_same_policy(project: Project, db) -> None:  # 
     config = project.config()
     audit = layout(config, "audit")
     with policy.fresh_session():
+        policy.set_prompt(None)
         with pytest.raises(Refused, match="no terminal"):
             create(config, "test", audit)  # no consent
         policy.give_consent(True)
