@@ -138,7 +138,8 @@ class DoctorSettings(StrictModel):
 
 class _ConfigModel(StrictModel):
     migrations_dir: str = "migrations"
-    migrations_format: Literal["pgwarden", "dbmate", "golang-migrate", "prisma", "drizzle", "flyway"] = "pgwarden"
+    migrations_format: Literal["pgwarden", "dbmate", "golang-migrate", "prisma", "drizzle", "flyway",
+                               "alembic"] = "pgwarden"
     seeds_dir: str = "seeds"
     default_env: str = "dev"
     scratch_url: str = EMBEDDED

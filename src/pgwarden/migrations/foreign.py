@@ -78,6 +78,16 @@ class Adapter:
         raise NotImplementedError
 
 
+def _single_row(table: str, columns: tuple[str, ...], values: tuple[object, ...] | None) -> sql.Composable:
+    """A table that holds only the current version (golang-migrate, Alembic): emptied, then ``values`` if any."""
+    empty = sql.SQL("DELETE FROM {}").format(sql.Identifier(table))
+    if values is None:
+        return empty
+    return sql.SQL("{}; INSERT INTO {} ({}) VALUES ({})").format(
+        empty, sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)),
+        sql.SQL(", ").join(map(sql.Literal, values)))
+
+
 class Dbmate(Adapter):
     tool, table = "dbmate", "schema_migrations"
 
@@ -115,14 +125,10 @@ class GolangMigrate(Adapter):
                        "dirty boolean NOT NULL)")
 
     def applied_sql(self, migration: MigrationFile, duration_ms: int | sql.Composable) -> sql.Composable:
-        return sql.SQL("DELETE FROM schema_migrations; INSERT INTO schema_migrations (version, dirty) "
-                       "VALUES ({}, false)").format(sql.Literal(int(migration.version)))
+        return _single_row("schema_migrations", ("version", "dirty"), (int(migration.version), False))
 
     def reverted_sql(self, migration: MigrationFile, previous: str | None) -> sql.Composable:
-        if previous is None:
-            return sql.SQL("DELETE FROM schema_migrations")
-        return sql.SQL("DELETE FROM schema_migrations; INSERT INTO schema_migrations (version, dirty) "
-                       "VALUES ({}, false)").format(sql.Literal(int(previous)))
+        return _single_row("schema_migrations", ("version", "dirty"), (int(previous), False) if previous else None)
 
 
 class Prisma(Adapter):
@@ -237,8 +243,32 @@ class Flyway(Adapter):
         return self._row(migration, "UNDO_SQL", undo, None, 0)
 
 
+class Alembic(Adapter):
+    tool, table = "alembic", "alembic_version"
+
+    def _revision(self, version: str) -> str:
+        return self.files[version].name.split("_", 1)[0]
+
+    def _read(self, conn: psycopg.Connection[Any]) -> dict[str, ForeignRow]:
+        heads = {str(r[0]) for r in conn.execute("SELECT version_num FROM alembic_version")}
+        ordered = sorted(self.files, key=version_key)
+        revisions = [self._revision(v) for v in ordered]
+        positions = [revisions.index(head) for head in heads if head in revisions]
+        return {v: ForeignRow(v, "applied") for v in ordered[: max(positions) + 1]} if positions else {}
+
+    def ensure_sql(self) -> sql.Composable:
+        return sql.SQL("CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL, "
+                       "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))")
+
+    def applied_sql(self, migration: MigrationFile, duration_ms: int | sql.Composable) -> sql.Composable:
+        return _single_row("alembic_version", ("version_num",), (self._revision(migration.version),))
+
+    def reverted_sql(self, migration: MigrationFile, previous: str | None) -> sql.Composable:
+        return _single_row("alembic_version", ("version_num",), (self._revision(previous),) if previous else None)
+
+
 ADAPTERS: dict[str, type[Adapter]] = {"dbmate": Dbmate, "golang-migrate": GolangMigrate, "prisma": Prisma,
-                                      "drizzle": Drizzle, "flyway": Flyway}
+                                      "drizzle": Drizzle, "flyway": Flyway, "alembic": Alembic}
 
 
 def adapter_for(config: Config, files: list[MigrationFile]) -> Adapter | None:
