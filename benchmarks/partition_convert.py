@@ -178,7 +178,7 @@ def stop_and_check(url: str, writers: list[Writer]) -> tuple[int, int]:
 
 def load_through_migration(root: Path, url: str, rows: int) -> None:
     """A project whose migration 001 creates the table (applied by `migrate up`), then the rows."""
-    from pgwarden.migrations.commands import up
+    from pgwarden.migrations.api import up
     from pgwarden.settings import load as load_settings
 
     project = root / "migrate"
@@ -271,7 +271,7 @@ def main() -> None:
         pgw_wrong, pgw_extra = stop_and_check(url, writers)
 
         # 3. the migration path: `partition convert` writes the migration, `migrate up` carries it out
-        from pgwarden.migrations.commands import up
+        from pgwarden.migrations.api import up
         from pgwarden.settings import load as load_settings
 
         migrate_config = load_settings(tmp / "migrate" / "pgwarden.toml")

@@ -60,8 +60,12 @@ def test_the_printed_way_back_leads_to_the_schema_before_the_deploy(project: Pro
     doc = _partial_deploy(project)
     assert len(doc["ways_back"]) == 1  # no backup was taken (not protected): one way, step by step
     way = doc["ways_back"][0]
-    assert way.startswith("pgwarden migrate repair --forget 002 --env test && psql ")
-    assert way.endswith("&& pgwarden migrate down --to 0 --env test")
+    drop_invalid, undo_002, forget_002, down = way.split(" && ")
+    assert drop_invalid.startswith("psql ") and "DROP INDEX CONCURRENTLY IF EXISTS" in drop_invalid
+    assert "users_email_key" in drop_invalid
+    assert undo_002.startswith("psql ") and "users_email_idx" in undo_002  # statement 1 of 002 is undone too
+    assert forget_002 == "pgwarden migrate repair --forget 002 --env test"
+    assert down == "pgwarden migrate down --to 0 --env test"
     if not shutil_which("psql"):
         pytest.skip("psql is not installed (apt-get install postgresql-client)")
     for command in way.split(" && "):

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from conftest import run_cli
 from pgwarden.cli.migrate import version_line
-from pgwarden.migrations.commands import MigrateResult, StepResult
+from pgwarden.migrations.api import MigrateResult
+from pgwarden.migrations.runner import StepResult
 from pgwarden.output import sql_excerpt, sql_statement
 
 REPO = Path(__file__).resolve().parents[1]

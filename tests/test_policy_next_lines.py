@@ -25,8 +25,7 @@ def test_expected_errors_say_what_to_do_next(project: Project) -> None:
     _expect(project, ["backup", "create", "--tables", "nowhere"], 2, "name tables as schema.table")
     _expect(project, ["backup", "restore", backup_id, "--tables", "nowhere", "--target-db", "x_new"], 2,
             "it holds: pgwarden.migrations, public.users")
-    _expect(project, ["backup", "restore", backup_id, "--target-db", "postgres"], 2,
-            f"pgwarden backup restore {backup_id} --target-db postgres_restored")
+    _expect(project, ["backup", "restore", backup_id, "--target-db", "postgres"], 2, "pick a name")
 
     project.write_config(env_extra='[environments.remote]\nurl = "${PGWARDEN_TEST_UNSET_URL}"')
     _expect(project, ["migrate", "status", "--env", "remote"], 2, "export PGWARDEN_TEST_UNSET_URL=...")

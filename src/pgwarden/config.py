@@ -86,13 +86,15 @@ class Environment(StrictModel):
     allow_insecure: bool = False
     database: str = "app"
     lock_timeout: str | None = None
+    pooler: Literal["none", "pgbouncer-transaction"] = "none"  # what ``url`` goes through
+    direct_url: str | None = None  # the server itself, for pgwarden's sessions when ``url`` is a pooler
 
     _duration = field_validator("lock_timeout")(_check_timeout)
 
-    @field_validator("url")
+    @field_validator("url", "direct_url")
     @classmethod
-    def _url(cls, value: str) -> str:
-        if not _VAR.search(value):  # with a variable left (set later), checked when the environment is used
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not _VAR.search(value):  # with a variable left, checked when the env is used
             check_url(value)
         return value
 
@@ -136,7 +138,8 @@ class DoctorSettings(StrictModel):
 
 class _ConfigModel(StrictModel):
     migrations_dir: str = "migrations"
-    migrations_format: Literal["pgwarden", "dbmate", "golang-migrate", "prisma", "drizzle", "flyway"] = "pgwarden"
+    migrations_format: Literal["pgwarden", "dbmate", "golang-migrate", "prisma", "drizzle", "flyway",
+                               "alembic"] = "pgwarden"
     seeds_dir: str = "seeds"
     default_env: str = "dev"
     scratch_url: str = EMBEDDED
@@ -159,6 +162,7 @@ class _ConfigModel(StrictModel):
     agent: dict[str, Any] = Field(default_factory=dict)  # [agent]: validated by pgwarden.agent.settings
     serve: dict[str, Any] = Field(default_factory=dict)  # [serve]: validated by pgwarden.serve.settings
     tools: dict[str, Any] = Field(default_factory=dict)  # raw: pgwarden.clients validates ([tools] bin_dir)
+    fleet: dict[str, Any] = Field(default_factory=dict)  # raw: pgwarden.fleet.settings validates
     check: dict[str, Any] = Field(default_factory=dict)  # raw: validated by pgwarden.check.settings
 
 

@@ -18,7 +18,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pgwarden.errors import LockTimeoutGaveUp, Unreachable
+from pgwarden.errors import LockTimeoutGaveUp, Refused, Unreachable
 from pgwarden.guards import Confirm
 from pgwarden.guards import Intent as Intent
 from pgwarden.redact import redact as redact  # re-exported: callers import it from here
@@ -63,7 +63,7 @@ def resolve_target(config: Config, env_name: str | None = None, *, intent: Inten
 
     name, env = config.environment(env_name)
     if not env.is_embedded:
-        url = env.url
+        url = session_url(name, env, intent)
     else:
         from pgwarden.server import EmbeddedServer, ensure_database
 
@@ -76,6 +76,25 @@ def resolve_target(config: Config, env_name: str | None = None, *, intent: Inten
         events.bind_project(conn, config.state_path)
         granted = policy.admit(config, target, conn, intent, yes=yes, confirm=confirm)
     return replace(target, backup_id=granted.backup_id)
+
+
+def session_url(name: str, env: Environment, intent: Intent) -> str:
+    """The URL pgwarden's sessions use for ``env``: behind a transaction-mode pooler, ``direct_url``.
+
+    Session advisory locks (the runner and deploy locks) and session settings do not survive
+    PgBouncer's transaction pooling (the next transaction may run on another server connection,
+    and a SET stays behind for the next client). So with ``pooler = "pgbouncer-transaction"`` every
+    pgwarden session goes to ``direct_url``; without one, only reads are allowed (Refused, exit 5).
+    """
+    if env.pooler != "pgbouncer-transaction":
+        return env.url
+    if env.direct_url:
+        return env.direct_url
+    if intent == Intent.READ:
+        return env.url
+    raise Refused(f"environments.{name}: url goes through PgBouncer in transaction mode, and {intent.describe()} "
+                  "needs one session for its locks and settings; nothing was changed",
+                  hint=f"set environments.{name}.direct_url to the PostgreSQL server itself (not the pooler)")
 
 
 def connect(url: str, *, autocommit: bool = True, application_name: str = APPLICATION_NAME,

@@ -61,8 +61,14 @@ def _backup(config: Config) -> None:
     backup_settings(config)
 
 
+def _fleet(config: Config) -> None:
+    from pgwarden.fleet.settings import load as fleet_settings
+
+    fleet_settings(config)
+
+
 SECTION_VALIDATORS: tuple[Callable[[Config], None], ...] = (
-    _partitions, _partition, _doctor_thresholds, _agent, _serve, _check, _backup
+    _partitions, _partition, _doctor_thresholds, _agent, _serve, _check, _fleet, _backup
 )
 """One validator per raw section; each raises ConfigError naming the file and key."""
 

@@ -113,7 +113,9 @@ def _tables_of(manifest: Manifest, wanted: list[str]) -> list[TableInfo]:
     by_name = {(t.schema, t.name): t for t in manifest.tables}
     missing = [w for w in wanted if split_name(w) not in by_name]
     if missing:
-        raise BadInput(f"--tables: not in backup {manifest.id}: {', '.join(missing)}")
+        raise BadInput(f"--tables: not in backup {manifest.id}: {', '.join(missing)}",
+                       hint="it holds: " + (", ".join(f"{t.schema}.{t.name}" for t in manifest.tables[:20])
+                                            + (" ..." if len(manifest.tables) > 20 else "") or "no tables"))
     return [by_name[split_name(w)] for w in wanted]
 
 

@@ -16,6 +16,7 @@ from pgwarden.cli import check as check_cli
 from pgwarden.cli import common, dev, lint, migrate, project
 from pgwarden.cli import deploy as deploy_cli
 from pgwarden.cli import doctor as doctor_cli
+from pgwarden.cli import fleet as fleet_cli
 from pgwarden.cli import partition as partition_cli
 from pgwarden.cli import plan as plan_cli
 from pgwarden.cli import serve as serve_cli
@@ -38,6 +39,7 @@ app.add_typer(lint.app, name="lint")
 app.add_typer(backup_cli.app, name="backup")
 app.add_typer(partition_cli.app, name="partition")
 app.add_typer(plan_cli.app, name="plan")
+app.add_typer(fleet_cli.app, name="fleet")
 project.register(app)
 deploy_cli.register(app)
 check_cli.register(app)

@@ -97,7 +97,7 @@ def deploy(config: Config, env: str | None = None, *, yes: bool = False, confirm
     except PgwardenError as exc:
         report.fail(exc)
         if _changed_anything(report):
-            _account(target_or_none(config, name), report)
+            _account(config, target_or_none(config, name), report)
             _record(config, report)
         raise DeployStopped(report, exc) from None
     return report
@@ -257,7 +257,7 @@ def _changed_anything(report: DeployReport) -> bool:
                for s in report.steps)
 
 
-def _account(target: Target | None, report: DeployReport) -> None:
+def _account(config: Config, target: Target | None, report: DeployReport) -> None:
     """Fill in what the stopped deploy left and the commands that lead back from exactly that state.
 
     Computed from the database, not assumed: the history (applied and part-way
@@ -278,7 +278,11 @@ def _account(target: Target | None, report: DeployReport) -> None:
     if not report.post_checks_ran and not any(s.name.startswith("post-check") for s in report.steps):
         report.steps.append(DeployStep("post-checks", "skipped", 0.0, "not run: the deploy stopped before them"))
     report.what_happened = describe_outcome(report, invalid)
-    report.ways_back = ways_back(report, invalid, target.url if target else None)
+    try:
+        files = {f.version: f for f in migration_files(config)}
+    except PgwardenError:
+        files = {}
+    report.ways_back = ways_back(report, invalid, target.url if target else None, files)
 
 
 def describe_outcome(report: DeployReport, invalid: list[str]) -> str:
@@ -297,33 +301,45 @@ def describe_outcome(report: DeployReport, invalid: list[str]) -> str:
     return "; ".join(parts) + ("" if report.post_checks_ran else "; post-checks did not run")
 
 
-def ways_back(report: DeployReport, invalid: list[str], url: str | None) -> list[str]:
+def ways_back(report: DeployReport, invalid: list[str], url: str | None,
+              files: dict[str, MigrationFile] | None = None) -> list[str]:
     """The ways back to the schema before the deploy, each one command line, from the state in the report.
 
-    First, when anything is left: forget a run that stopped part-way, drop the INVALID
-    indexes it left, and revert the migrations this deploy applied (when each has a
-    down section), chained with ``&&``. Then, when the deploy took one, restoring its
-    backup (puts back the data and the objects in the backup; objects the deploy
-    added are listed in ``left_behind``).
+    First, step by step (chained with ``&&``): drop the INVALID indexes left; undo each
+    migration that stopped part-way by running its down section statement by statement
+    (one ``psql -c`` each, so CONCURRENTLY works), then ``migrate repair --forget`` its
+    stopped run; revert the migrations this deploy applied. Offered only when
+    every step exists (each migration concerned has a down section). Then, when the
+    deploy took one, restoring its backup (puts back the data and the objects in the
+    backup; objects the deploy added are listed in ``left_behind``).
     """
     env = report.env
     if not (report.applied or report.partial or invalid or report.left_behind):
         return []
-    steps = []
-    steps += [f"pgwarden migrate repair --forget {version} --env {env}" for version in report.partial]
-    if url is not None:
-        steps += [psql_command(url, statement) for statement in checks.drop_invalid_sql(invalid)]
+    files = files or {}
+    ways = []
+    stopped = [files.get(v) for v in sorted(report.partial, reverse=True)]
     one_way = [v for v in report.applied if v in report.irreversible]
-    if report.applied and not one_way:
-        steps.append(f"pgwarden migrate down --to {report.version_before or '0'} --env {env}")
-    ways = [" && ".join(steps)] if steps else []
+    if url is not None and not one_way and all(f is not None and f.reversible for f in stopped):
+        steps = [psql_command(url, *checks.drop_invalid_sql(invalid))] if invalid else []
+        for file in stopped:
+            assert file is not None and file.down is not None
+            steps.append(psql_command(url, *[st.sql for st in file.down.statements]))
+            steps.append(f"pgwarden migrate repair --forget {file.version} --env {env}")
+        if report.applied:
+            steps.append(f"pgwarden migrate down --to {report.version_before or '0'} --env {env}")
+        if steps:
+            ways.append(" && ".join(steps))
     if report.backup_id:
         ways.append(f"pgwarden backup restore {report.backup_id} --env {env}")
     return ways
 
 
-def psql_command(url: str, statement: str) -> str:
-    """A ``psql`` command line running ``statement`` on ``url``'s database (no password: psql asks or uses .pgpass)."""
+def psql_command(url: str, *statements: str) -> str:
+    """A ``psql`` command line running each statement on ``url``'s database in turn (``-c`` each, autocommit).
+
+    No password on the command line: psql asks for it or reads ``.pgpass`` / ``PGPASSWORD``.
+    """
     from psycopg.conninfo import conninfo_to_dict
 
     params = conninfo_to_dict(url)
@@ -331,7 +347,9 @@ def psql_command(url: str, statement: str) -> str:
     for key, flag in (("host", "-h"), ("port", "-p"), ("user", "-U"), ("dbname", "-d")):
         if params.get(key):
             args += [flag, str(params[key])]
-    return shlex.join([*args, "-c", statement])
+    for statement in statements:
+        args += ["-c", statement]
+    return shlex.join(args)
 
 
 def _record(config: Config, report: DeployReport) -> None:

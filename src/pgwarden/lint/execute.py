@@ -172,7 +172,7 @@ def scratch_url(config: Config | None) -> Iterator[tuple[str, str]]:
         ensure_database(server.url("postgres"), "pgwarden_lint")
         yield database_url(server.url("postgres"), "pgwarden_lint"), "a throw-away embedded server"
     finally:
-        server.stop(mode="immediate")
+        server.destroy()  # also the relocated cluster when run as root (see pgwarden.server)
         shutil.rmtree(folder, ignore_errors=True)
 
 

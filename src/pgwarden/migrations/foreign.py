@@ -237,8 +237,36 @@ class Flyway(Adapter):
         return self._row(migration, "UNDO_SQL", undo, None, 0)
 
 
+class Alembic(Adapter):
+    tool, table = "alembic", "alembic_version"
+
+    def _revision(self, version: str) -> str:
+        return self.files[version].name.split("_", 1)[0]
+
+    def _read(self, conn: psycopg.Connection[Any]) -> dict[str, ForeignRow]:
+        heads = {str(r[0]) for r in conn.execute("SELECT version_num FROM alembic_version")}
+        ordered = sorted(self.files, key=version_key)
+        revisions = [self._revision(v) for v in ordered]
+        positions = [revisions.index(head) for head in heads if head in revisions]
+        return {v: ForeignRow(v, "applied") for v in ordered[: max(positions) + 1]} if positions else {}
+
+    def ensure_sql(self) -> sql.Composable:
+        return sql.SQL("CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL, "
+                       "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))")
+
+    def applied_sql(self, migration: MigrationFile, duration_ms: int | sql.Composable) -> sql.Composable:
+        return sql.SQL("DELETE FROM alembic_version; INSERT INTO alembic_version (version_num) VALUES ({})").format(
+            sql.Literal(self._revision(migration.version)))
+
+    def reverted_sql(self, migration: MigrationFile, previous: str | None) -> sql.Composable:
+        if previous is None:
+            return sql.SQL("DELETE FROM alembic_version")
+        return sql.SQL("DELETE FROM alembic_version; INSERT INTO alembic_version (version_num) VALUES ({})").format(
+            sql.Literal(self._revision(previous)))
+
+
 ADAPTERS: dict[str, type[Adapter]] = {"dbmate": Dbmate, "golang-migrate": GolangMigrate, "prisma": Prisma,
-                                      "drizzle": Drizzle, "flyway": Flyway}
+                                      "drizzle": Drizzle, "flyway": Flyway, "alembic": Alembic}
 
 
 def adapter_for(config: Config, files: list[MigrationFile]) -> Adapter | None:

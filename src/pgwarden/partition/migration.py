@@ -90,12 +90,11 @@ def preflight(config: Config, env: str | None, layout: Layout, *, widen_unique: 
 def write_migration(config: Config, layout: Layout, *, verb: str, widen_unique: bool = False,
                     drop_old: bool = False, batch: int | None = None) -> MigrationWritten:
     """Write ``migrations/<timestamp>_partition_<table>.sql`` holding the directive for ``layout``."""
-    from pgwarden.migrations.commands import new
+    from pgwarden.migrations.api import new
 
     directive = render(layout, widen_unique=widen_unique, drop_old=drop_old, batch=batch)
-    path = new(config, f"partition_{layout.table}")
-    path.write_text(_TEMPLATE.format(table=layout.name, how=describe(layout), verb=verb, directive=directive),
-                    encoding="utf-8")
+    path = new(config, f"partition_{layout.table}",
+               body=_TEMPLATE.format(table=layout.name, how=describe(layout), verb=verb, directive=directive))
     return MigrationWritten(path, directive, config_entry(config, layout))
 
 

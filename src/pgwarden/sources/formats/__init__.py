@@ -19,12 +19,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pgwarden.errors import MigrationFileError
-from pgwarden.sources.formats import drizzle, flyway, golang_migrate, prisma
+from pgwarden.sources.formats import alembic, drizzle, flyway, golang_migrate, prisma
 from pgwarden.sources.formats.detect import Detected, detect
 from pgwarden.sources.model import MigrationFile
 from pgwarden.sources.native import discover
 
-FORMATS = ("pgwarden", "dbmate", "golang-migrate", "prisma", "drizzle", "flyway")
+FORMATS = ("pgwarden", "dbmate", "golang-migrate", "prisma", "drizzle", "flyway", "alembic")
 
 _READERS: dict[str, Callable[[Path], list[MigrationFile]]] = {
     "pgwarden": discover,
@@ -33,6 +33,7 @@ _READERS: dict[str, Callable[[Path], list[MigrationFile]]] = {
     "prisma": prisma.read,
     "drizzle": drizzle.read,
     "flyway": flyway.read,
+    "alembic": alembic.read,
 }
 
 
