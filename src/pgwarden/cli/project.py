@@ -70,6 +70,10 @@ def demo(directory: Annotated[Path | None, typer.Option("--dir", help="Where to 
     else:
         console().print(f"demo finished; its servers are stopped and {result.project} was removed "
                         "(--keep keeps them)", markup=False)
+        console().print("next, in your own project: `pgwarden serve` (read-only dashboard and /metrics), "
+                        "`pgwarden agent` (scheduled backups, verifies, partition upkeep); an existing Alembic, "
+                        "Prisma, Drizzle, dbmate, golang-migrate or Flyway project: `pgwarden init` detects it",
+                        markup=False)
 
 
 def register(app: typer.Typer) -> None:
