@@ -196,3 +196,11 @@ def test_init_in_a_prisma_project_points_at_its_files(tmp_path: Path) -> None:
     text = (tmp_path / "pgwarden.toml").read_text()
     assert 'migrations_dir = "prisma/migrations"' in text and 'migrations_format = "prisma"' in text
     assert not (tmp_path / "migrations").exists()
+
+
+def test_prisma_deploy_end_to_end(project: Project, db: psycopg.Connection[Any]) -> None:
+    _project(project, "prisma", "prisma/migrations", PRISMA)
+    report = json.loads(project.cli("deploy", "--yes", "--backup", "--json", check_exit=0, timeout=300).stdout)
+    assert report["applied"] == ["20240101000000", "20240202000000"]
+    assert db.execute("SELECT count(*) FROM _prisma_migrations WHERE finished_at IS NOT NULL").fetchone() == (2,)
+    assert db.execute("SELECT count(*) FROM pgwarden.events WHERE kind = 'deploy'").fetchone() == (1,)

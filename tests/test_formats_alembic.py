@@ -95,3 +95,21 @@ def test_alembic_env_that_fails_is_one_line(project: Project) -> None:
     assert "alembic upgrade base:head --sql failed: RuntimeError: broken env" in result.stderr
     assert "Traceback" not in result.stderr
     assert textwrap.dedent(result.stderr).count("\n") <= 3
+
+
+def test_the_alembic_example_project(tmp_path: Path, db_url: str, db: psycopg.Connection[Any]) -> None:
+    import shutil
+
+    from conftest import run_cli
+
+    root = tmp_path / "tableorder_alembic"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "examples" / "tableorder_alembic", root)
+    config = root / "pgwarden.toml"
+    config.write_text(config.read_text().replace('url = "embedded"', f'url = "{db_url}"'))
+    env = {"PGWARDEN_CONFIG": str(config)}
+    status = json.loads(run_cli("migrate", "status", "--json", cwd=root, env=env).stdout)
+    assert [m["state"] for m in status["migrations"]] == ["pending"] * 3
+    assert run_cli("migrate", "up", cwd=root, env=env).returncode == 0
+    assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("c7d9e1f3a5b4",)]
+    assert db.execute("SELECT count(*) FROM pg_class WHERE relname IN ('stores', 'categories', 'menus', 'orders', "
+                      "'idx_orders_status')").fetchone() == (5,)

@@ -109,9 +109,13 @@ def test_deploy_seed_restore_convert_and_project_commands_are_complete_in_a_pipe
                     backup_id, f"{LONG_TABLE}_copy", root=root)
     import psycopg
 
+    assert_complete(cli(p, "agent", "status"), root=root, exit_code=None)
+    assert_complete(cli(p, "plan", "--help"))
     with psycopg.connect(p.url, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {LONG_TABLE}_copy WITH (FORCE)")
         conn.execute(f"ALTER TABLE {LONG_TABLE} ADD PRIMARY KEY (id, created_at)")
+    assert_complete(cli(p, "backfill", LONG_TABLE, "--set", "note = coalesce(note, 'n')", "--yes"), LONG_TABLE,
+                    root=root)
     assert_complete(cli(p, "partition", "convert", LONG_TABLE, "--key", "created_at", "--interval", "1 month",
                         "--now", "2026-11-22", "--drop-old"), LONG_TABLE, root=root)
     assert_complete(cli(p, "migrate", "up"), LONG_TABLE, root=root)  # the conversion runs as a migration

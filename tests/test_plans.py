@@ -102,7 +102,11 @@ def test_add_fk_plan_indexes_then_validates(project: Project, db: psycopg.Connec
         "expand_accounts_validate_user_id_fkey.sql"]
     assert "transaction:false" in paths[0].read_text()
     _lint_clean(project, paths)
-    project.cli("migrate", "up", check_exit=0)
+    app = ("INSERT INTO accounts (user_id, balance) VALUES (%s, 1)", lambda rng: (rng.randint(1, 50),))
+    with Writer(project.url, *app) as writer:
+        for path in paths:
+            project.cli("migrate", "up", "--to", path.name.split("_", 1)[0], check_exit=0)
+    assert writer.errors == [] and writer.count > 0
     fk = db.execute("SELECT convalidated, confrelid::regclass::text FROM pg_constraint "
                     "WHERE conname = 'accounts_user_id_fkey'").fetchone()
     assert fk == (True, "users")

@@ -64,6 +64,7 @@ def _commands(backup_id: str) -> list[list[str]]:
         ["partition", "create", "audit", "--key", "at", "--interval", "1 month", "--apply", "--yes"],
         ["partition", "maintain", "--yes"],
         ["partition", "convert", "big", "--key", "at", "--interval", "1 month", "--apply", "--yes"],
+        ["backfill", "users", "--set", "email = lower(email)", "--yes"],
         ["seed"],
         ["migrate", "reset", "--yes"],
     ]
@@ -138,6 +139,7 @@ def test_library_callers_pass_the_same_policy(project: Project, db) -> None:  # 
     config = project.config()
     audit = layout(config, "audit")
     with policy.fresh_session():
+        policy.set_prompt(None)
         with pytest.raises(Refused, match="no terminal"):
             create(config, "test", audit)  # no consent
         policy.give_consent(True)

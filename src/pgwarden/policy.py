@@ -77,14 +77,22 @@ class Admission:
 
 @dataclass
 class _Session:
-    """Consent given on the command line, the prompt to ask it, and what was admitted."""
+    """What was admitted, per database, in this context (a command's run, or one agent task)."""
 
-    yes: bool = False
-    confirm: Confirm | None = None
     admitted: dict[DatabaseKey, Admission] = field(default_factory=dict)
 
 
+@dataclass
+class _Consent:
+    """Consent given on the command line and the prompt to ask for it: process-wide (one command per
+    process), so the worker threads of a fleet run see the ``--yes`` of their command."""
+
+    yes: bool = False
+    confirm: Confirm | None = None
+
+
 _session: ContextVar[_Session | None] = ContextVar("pgwarden_policy_session", default=None)
+_consent = _Consent()
 _backup_first: BackupFirst | None = None
 _install_lock = threading.Lock()
 
@@ -100,12 +108,12 @@ def _current() -> _Session:
 def give_consent(yes: bool) -> None:
     """Record that ``--yes`` was given for this command (the CLI's ``--yes`` option calls this)."""
     if yes:
-        _current().yes = True
+        _consent.yes = True
 
 
 def set_prompt(confirm: Confirm | None) -> None:
     """The prompt used when a command passes none (the CLI installs it when a person can answer)."""
-    _current().confirm = confirm
+    _consent.confirm = confirm
 
 
 def install_backup_step(step: BackupFirst | None) -> None:
@@ -121,12 +129,15 @@ def install_backup_step(step: BackupFirst | None) -> None:
 
 @contextmanager
 def fresh_session() -> Iterator[None]:
-    """Forget consent and admissions for the body (one command's run; tests use it between calls)."""
+    """Forget admissions for the body (one agent task, one test); consent given inside does not outlive it."""
+    global _consent
     token = _session.set(_Session())
+    saved, _consent = _consent, _Consent(_consent.yes, _consent.confirm)
     try:
         yield
     finally:
         _session.reset(token)
+        _consent = saved
 
 
 def _url_key(url: str) -> DatabaseKey:
@@ -211,7 +222,7 @@ def admit(config: Config, target: Target, conn: psycopg.Connection[Any], intent:
     if not policy.protected or intent is Intent.READ or intent in granted.intents:
         return granted
     confirm_or_refuse(f"{intent.describe()} on the protected database of {name}", name,
-                      yes=yes or session.yes, confirm=confirm or session.confirm)
+                      yes=yes or _consent.yes, confirm=confirm or _consent.confirm)
     if intent is Intent.SCHEMA_CHANGE and granted.backup_id is None:
         granted.backup_id = _verified_backup(config, name)
     granted.intents.add(intent)

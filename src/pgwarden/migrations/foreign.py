@@ -78,6 +78,16 @@ class Adapter:
         raise NotImplementedError
 
 
+def _single_row(table: str, columns: tuple[str, ...], values: tuple[object, ...] | None) -> sql.Composable:
+    """A table that holds only the current version (golang-migrate, Alembic): emptied, then ``values`` if any."""
+    empty = sql.SQL("DELETE FROM {}").format(sql.Identifier(table))
+    if values is None:
+        return empty
+    return sql.SQL("{}; INSERT INTO {} ({}) VALUES ({})").format(
+        empty, sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)),
+        sql.SQL(", ").join(map(sql.Literal, values)))
+
+
 class Dbmate(Adapter):
     tool, table = "dbmate", "schema_migrations"
 
@@ -115,14 +125,10 @@ class GolangMigrate(Adapter):
                        "dirty boolean NOT NULL)")
 
     def applied_sql(self, migration: MigrationFile, duration_ms: int | sql.Composable) -> sql.Composable:
-        return sql.SQL("DELETE FROM schema_migrations; INSERT INTO schema_migrations (version, dirty) "
-                       "VALUES ({}, false)").format(sql.Literal(int(migration.version)))
+        return _single_row("schema_migrations", ("version", "dirty"), (int(migration.version), False))
 
     def reverted_sql(self, migration: MigrationFile, previous: str | None) -> sql.Composable:
-        if previous is None:
-            return sql.SQL("DELETE FROM schema_migrations")
-        return sql.SQL("DELETE FROM schema_migrations; INSERT INTO schema_migrations (version, dirty) "
-                       "VALUES ({}, false)").format(sql.Literal(int(previous)))
+        return _single_row("schema_migrations", ("version", "dirty"), (int(previous), False) if previous else None)
 
 
 class Prisma(Adapter):
@@ -255,14 +261,10 @@ class Alembic(Adapter):
                        "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))")
 
     def applied_sql(self, migration: MigrationFile, duration_ms: int | sql.Composable) -> sql.Composable:
-        return sql.SQL("DELETE FROM alembic_version; INSERT INTO alembic_version (version_num) VALUES ({})").format(
-            sql.Literal(self._revision(migration.version)))
+        return _single_row("alembic_version", ("version_num",), (self._revision(migration.version),))
 
     def reverted_sql(self, migration: MigrationFile, previous: str | None) -> sql.Composable:
-        if previous is None:
-            return sql.SQL("DELETE FROM alembic_version")
-        return sql.SQL("DELETE FROM alembic_version; INSERT INTO alembic_version (version_num) VALUES ({})").format(
-            sql.Literal(self._revision(previous)))
+        return _single_row("alembic_version", ("version_num",), (self._revision(previous),) if previous else None)
 
 
 ADAPTERS: dict[str, type[Adapter]] = {"dbmate": Dbmate, "golang-migrate": GolangMigrate, "prisma": Prisma,

@@ -1,9 +1,10 @@
-"""Partition management: naming and bounds, DDL, maintenance, online conversion, advice.
+"""Partition management: naming and bounds, DDL, maintenance, online conversion, advice, partitions as code.
 
-Modules: :mod:`naming` (periods, deterministic names, retention arithmetic),
-:mod:`inspect` (catalog reads), :mod:`ddl` (statement builders and lock-bounded
-execution), :mod:`create` (``partition create``), :mod:`maintain`
-(``partition maintain``), :mod:`archive` (pg_dump of one partition),
-:mod:`capture` and :mod:`convert` (``partition convert``), :mod:`advise`.
-Import the submodule you need; this package imports nothing heavy.
+The commands are the typed functions of :mod:`api` (the one entry point). Modules:
+:mod:`qualified` (``schema.table``), :mod:`spec` (``[[partitions]]`` -> layouts), :mod:`settings`
+(``[partition]``), :mod:`target` (which database), :mod:`naming` (periods, deterministic names,
+retention arithmetic), :mod:`inspect` (catalog reads), :mod:`ddl` (statement builders, lock-bounded
+execution), :mod:`create`, :mod:`maintain`, :mod:`capture` + :mod:`conversions` + :mod:`convert`
+(online conversion), :mod:`advise`, :mod:`directive` + :mod:`migration` (the ``partition-convert``
+migration step and the files that carry it). This package imports nothing heavy.
 """

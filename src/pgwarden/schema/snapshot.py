@@ -57,14 +57,6 @@ class Snapshot:
         return sum(len(self.objects(kind)) for kind in KINDS)
 
 
-def _normalise(value: Any) -> Any:
-    if isinstance(value, int | float | str | bool) or value is None:
-        return value
-    if isinstance(value, list | tuple):
-        return [_normalise(v) for v in value]
-    return str(value)
-
-
 def _combined(conn: psycopg.Connection[Any], exclude_schemas: tuple[str, ...]) -> str:
     # Every kind in one statement (one round trip, one plan): each kind's rows as one JSON array.
     # The excluded schemas are written into the text (no parameters), so the statement can be
@@ -96,6 +88,25 @@ def _ensure_settings(conn: psycopg.Connection[Any]) -> None:
             conn.execute("SELECT set_config(%s, %s, true)", (name, SETTINGS[name]))
 
 
+def _split(kind: str, rows: list[dict[str, Any]]) -> tuple[Objects, Objects]:
+    # JSON gives plain values already; only the attributes compared by meaning are rewritten.
+    if not rows:
+        return {}, {}
+    names = [name for name in rows[0] if name != "key" and not name.startswith("meta_")]
+    metas = [(name, name[5:]) for name in rows[0] if name.startswith("meta_")]
+    rewrite = [(name, _NORMALISED[(kind, name)]) for name in names if (kind, name) in _NORMALISED]
+    found: Objects = {}
+    facts: Objects = {}
+    for record in rows:
+        key = record["key"]
+        attributes = {name: record[name] for name in names}
+        for name, normaliser in rewrite:
+            attributes[name] = normaliser(attributes[name])
+        found[key] = attributes
+        facts[key] = {short: record[name] for name, short in metas}
+    return found, facts
+
+
 def read_snapshot(conn: psycopg.Connection[Any],
                   exclude_schemas: tuple[str, ...] = DEFAULT_EXCLUDED_SCHEMAS) -> Snapshot:
     """Read every kind of object on ``conn`` as it is now, inside the caller's transaction.
@@ -111,15 +122,7 @@ def read_snapshot(conn: psycopg.Connection[Any],
     row = conn.execute(_combined(conn, exclude_schemas), prepare=True).fetchone()
     assert row is not None
     for kind, rows in zip(queries.BY_KIND, row, strict=False):
-        found: Objects = {}
-        facts: Objects = {}
-        for record in rows:
-            key = record.pop("key")
-            found[key] = {name: (_NORMALISED[(kind, name)](value) if (kind, name) in _NORMALISED
-                                 else _normalise(value))
-                          for name, value in record.items() if not name.startswith("meta_")}
-            facts[key] = {name[5:]: value for name, value in record.items() if name.startswith("meta_")}
-        kinds[kind], meta[kind] = found, facts
+        kinds[kind], meta[kind] = _split(kind, rows)
     excluded = {str(r["schema"]): int(r["objects"]) for r in row[-1] if r["objects"]}
     return Snapshot(kinds, meta, excluded)
 

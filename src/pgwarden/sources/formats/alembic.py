@@ -119,7 +119,7 @@ def _chunks(text: str, direction: str) -> dict[str, str]:
 def _own(statements: tuple[Statement, ...]) -> tuple[Statement, ...]:
     """The revision's statements without Alembic's bookkeeping (alembic_version, BEGIN/COMMIT)."""
     kept = [s for s in statements if s.kind != "TransactionStmt" and "alembic_version" not in s.sql]
-    return tuple(Statement(s.sql, s.line, s.column, i, s.tree) for i, s in enumerate(kept, start=1))
+    return tuple(Statement(s.sql, s.line, s.column, i, s.parsed) for i, s in enumerate(kept, start=1))
 
 
 def read(directory: Path) -> list[MigrationFile]:
