@@ -1,4 +1,4 @@
-"""Benchmark: `pgwarden partition convert` vs the floor (plain INSERT INTO ... SELECT) vs seed 004's recipe.
+"""Benchmark: `pgwarden partition convert` vs the floor (INSERT INTO ... SELECT) vs the hand-written recipe.
 
 One run, same data, same concurrent writers (4 threads inserting, updating -
 sometimes moving a row to another month - and deleting their own rows, with a
@@ -10,7 +10,7 @@ sometimes moving a row to another month - and deleting their own rows, with a
 3. the migration path: the same conversion written as a migration
    (``-- pgwarden:partition-convert`` directive, what ``partition convert`` writes by
    default) and carried out by ``migrate up``, on its own copy of the data;
-4. seed 004's recipe on a fresh copy of the data, in one transaction (its best
+4. the hand-written backup, re-create and copy-back recipe on a fresh copy of the data, in one transaction (its best
    case: backup table, DROP, re-create partitioned, copy back, re-index).
 
 Prints wall times, the ratio to the floor, the writers' longest statement while
@@ -284,7 +284,7 @@ def main() -> None:
         mig_errors = sum(w.errors for w in writers)
         mig_wrong, mig_extra = stop_and_check(migrate_url, writers)
 
-        # 4. seed 004's recipe, in one transaction, with writers on the other copy
+        # 4. the hand-written backup, re-create and copy-back recipe, in one transaction, with writers on the other copy
         writers = start_writers(recipe_url, args.pause)
         time.sleep(1)
         partitions_sql = "\n".join(
@@ -318,7 +318,7 @@ def main() -> None:
         print(f"pgwarden via migrate up (directive) {mig:8.1f}s  longest writer stall {mig_stall * 1000:7.0f} ms  "
               f"ratio to floor {mig / floor:.2f}x  writer errors {mig_errors}  "
               f"rows lost/wrong {mig_wrong}  extra {mig_extra}")
-        print(f"seed 004 recipe (one transaction)   {seed:8.1f}s  longest writer stall {seed_stall * 1000:7.0f} ms  "
+        print(f"hand-written recipe (one transaction) {seed:8.1f}s  longest writer stall {seed_stall * 1000:7.0f} ms  "
               f"ratio to floor {seed / floor:.2f}x  writer errors {seed_errors}"
               + (f" ({seed_err})" if seed_err else "") + f"  rows lost/wrong {seed_wrong}  extra {seed_extra}")
     finally:
