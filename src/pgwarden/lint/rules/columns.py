@@ -6,6 +6,7 @@ from typing import Any
 
 from pgwarden.lint.context import StatementContext, table_key
 from pgwarden.lint.model import Rule
+from pgwarden.lint.rules._commands import plan_hint, type_arg
 from pgwarden.lint.rules._util import Checker, checkers, has_identity_or_serial, name_of, strings, type_name, type_text
 from pgwarden.lint.tree import J, func_calls, kind_of
 
@@ -49,6 +50,7 @@ RULES = [
         "numeric(p,s) precision. A USING clause that computes anything more than a cast of the column "
         "rewrites.",
         "ALTER TABLE orders ALTER COLUMN id TYPE bigint;",
+        "-- pgwarden writes these steps as migrations: pgwarden plan change-type public.orders id bigint\n"
         "-- expand/contract: add the new column, keep it in sync with a trigger, backfill in batches,\n"
         "-- then swap names in one short transaction:\n"
         "ALTER TABLE orders ADD COLUMN id_new bigint;\n"
@@ -66,6 +68,7 @@ RULES = [
         "SET NOT NULL scans the whole table under an ACCESS EXCLUSIVE lock to prove there is no NULL, unless a "
         "validated CHECK (col IS NOT NULL) constraint already proves it (PostgreSQL 12+).",
         "ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
+        "-- pgwarden writes these steps as migrations: pgwarden plan set-not-null public.users email\n"
         "ALTER TABLE users ADD CONSTRAINT users_email_not_null CHECK (email IS NOT NULL) NOT VALID;\n"
         "-- next migration (own transaction):\n"
         "ALTER TABLE users VALIDATE CONSTRAINT users_email_not_null;\n"
@@ -409,6 +412,13 @@ def _plain_cast_of(expr: Any, column: str) -> bool:
     return kind_of(expr) == "ColumnRef" and strings(expr.fields)[-1:] == [column]
 
 
+def _change_type_hint(node: Any, column: str, type_node: Any, using: bool) -> str:
+    """The ``pgwarden plan change-type`` line for this column (a USING expression must go into its sync step)."""
+    hint = plan_hint("change-type", node.relation, column, type_arg(type_node))
+    note = "\n-- (it casts with ::TYPE: put the USING expression into its trigger and backfill)"
+    return hint + (note if using else "")
+
+
 def _alter_type(ctx: StatementContext, node: Any, cmd: Any, key: str) -> None:
     col = cmd.def_
     base, mods = type_name(col.typeName)
@@ -434,7 +444,8 @@ def _alter_type(ctx: StatementContext, node: Any, cmd: Any, key: str) -> None:
         f"ALTER COLUMN {cmd.name} TYPE {type_text(col.typeName)} rewrites {table} and its indexes "
         f"under ACCESS EXCLUSIVE ({why})",
         table=key,
-        rewrite=f"ALTER TABLE {table} ADD COLUMN {cmd.name}_new {type_text(col.typeName)};\n"
+        rewrite=f"{_change_type_hint(node, cmd.name, col.typeName, using is not None)}\n"
+        f"ALTER TABLE {table} ADD COLUMN {cmd.name}_new {type_text(col.typeName)};\n"
         f"-- sync with a trigger, backfill in batches, then in one short transaction:\n"
         f"-- ALTER TABLE {table} RENAME COLUMN {cmd.name} TO {cmd.name}_old;\n"
         f"-- ALTER TABLE {table} RENAME COLUMN {cmd.name}_new TO {cmd.name};",
@@ -453,7 +464,8 @@ def _set_not_null(ctx: StatementContext, node: Any, column: str, key: str) -> No
         "set-not-null",
         f"SET NOT NULL on {table}.{column} scans the whole table under ACCESS EXCLUSIVE",
         table=key,
-        rewrite=f"ALTER TABLE {table} ADD CONSTRAINT {node.relation.relname}_{column}_not_null "
+        rewrite=f"{plan_hint('set-not-null', node.relation, column)}\n"
+        f"ALTER TABLE {table} ADD CONSTRAINT {node.relation.relname}_{column}_not_null "
         f"CHECK ({column} IS NOT NULL) NOT VALID;\n"
         f"-- next migration:\nALTER TABLE {table} VALIDATE CONSTRAINT "
         f"{node.relation.relname}_{column}_not_null;\n"

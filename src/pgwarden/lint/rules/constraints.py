@@ -7,6 +7,7 @@ from typing import Any
 
 from pgwarden.lint.context import StatementContext, table_key
 from pgwarden.lint.model import Rule
+from pgwarden.lint.rules._commands import plan_hint, relation_arg
 from pgwarden.lint.rules._util import Checker, checkers, deparse, name_of, not_valid, strings, type_text
 from pgwarden.lint.tree import kind_of
 
@@ -20,6 +21,8 @@ RULES = [
         "writes to either table wait for the whole scan. Add it NOT VALID (instant; new rows are checked), then "
         "VALIDATE CONSTRAINT in a later transaction, which only takes SHARE UPDATE EXCLUSIVE.",
         "ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id);",
+        "-- pgwarden writes these steps as migrations: pgwarden plan add-fk public.orders customer_id "
+        "public.customers id\n"
         "ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id) "
         "NOT VALID;\n-- next migration:\nALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk;",
         lock="SHARE ROW EXCLUSIVE",
@@ -113,6 +116,14 @@ def _not_valid_rewrite(ctx: StatementContext, node: Any, con: Any, what: str) ->
     return f"{deparse(stmt)};\n-- next migration:\nALTER TABLE {table} VALIDATE CONSTRAINT {name};"
 
 
+def _fk_hint(node: Any, con: Any) -> str:
+    """The ``pgwarden plan add-fk`` line for a single-column foreign key ("" for a composite one)."""
+    columns, keys = strings(con.fk_attrs), strings(con.pk_attrs)
+    if len(columns) != 1 or len(keys) > 1 or con.pktable is None:
+        return ""
+    return plan_hint("add-fk", node.relation, columns[0], relation_arg(con.pktable), *keys) + "\n"
+
+
 def _add_constraint(ctx: StatementContext, node: Any, con: Any, key: str) -> None:
     table = name_of(node.relation)
     kind = con.contype
@@ -122,7 +133,7 @@ def _add_constraint(ctx: StatementContext, node: Any, con: Any, key: str) -> Non
             "add-foreign-key-without-not-valid",
             f"ADD {label} FOREIGN KEY scans {table} while blocking writes to {table} and {name_of(con.pktable)}",
             table=key,
-            rewrite=_not_valid_rewrite(ctx, node, con, "FOREIGN KEY"),
+            rewrite=_fk_hint(node, con) + _not_valid_rewrite(ctx, node, con, "FOREIGN KEY"),
         )
         ctx.took_lock(key, "SHARE ROW EXCLUSIVE")
     elif kind == "CONSTR_CHECK" and not con.skip_validation:

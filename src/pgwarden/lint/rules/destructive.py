@@ -6,6 +6,7 @@ from typing import Any
 
 from pgwarden.lint.context import StatementContext, table_key
 from pgwarden.lint.model import Rule
+from pgwarden.lint.rules._commands import plan_hint
 from pgwarden.lint.rules._util import Checker, checkers, ident, name_of, strings
 from pgwarden.lint.tree import kind_of, name_list
 
@@ -79,8 +80,9 @@ RULES = [
         "Rewrites every row in one transaction: every row stays locked against other writers until it "
         "commits, and the table doubles in size until vacuum. Backfill in batches instead.",
         "UPDATE users SET country = 'unknown';",
-        "UPDATE users SET country = 'unknown' WHERE id BETWEEN 1 AND 10000 AND country IS NULL;\n"
-        "-- repeat per batch, each in its own transaction",
+        "-- migrate:up transaction:false\n"
+        "-- or once, from a shell: pgwarden backfill public.users --set \"country = 'unknown'\" --batch 10000\n"
+        "-- pgwarden:backfill table=public.users set='country = ''unknown''' batch=10000",
         lock="ROW EXCLUSIVE",
     ),
     Rule(
@@ -106,6 +108,7 @@ RULES = [
         "commits. Use expand/contract: add the new column, write both, backfill, switch reads, then drop "
         "the old one.",
         "ALTER TABLE users RENAME COLUMN name TO full_name;",
+        "-- pgwarden writes these steps as migrations: pgwarden plan rename-column public.users name full_name\n"
         "ALTER TABLE users ADD COLUMN full_name text;\n-- sync with a trigger, backfill in batches, switch the "
         "code, then drop the old column in a later release",
         lock="ACCESS EXCLUSIVE",
@@ -151,6 +154,7 @@ def _expand_column(ctx: StatementContext, node: Any) -> str:
         else f"-- ALTER TABLE {table} ADD COLUMN {ident(node.newname)} <the type of {node.subname}>;"
     )
     return (
+        f"{plan_hint('rename-column', node.relation, node.subname, node.newname)}\n"
         f"{add}\n-- keep {node.newname} in sync with {node.subname} (trigger), backfill it in batches, "
         f"switch the code to {node.newname},\n-- then drop {node.subname} in a later release"
     )
@@ -229,9 +233,9 @@ def _no_where(ctx: StatementContext, node: Any) -> None:
             + _batched_delete(name_of(node.relation)),
         )
     else:
-        from pgwarden.lint.rules._batch import keyset_rewrite
+        from pgwarden.lint.rules._batch import backfill_rewrite, keyset_rewrite
 
-        built = keyset_rewrite(ctx.sql, ctx.knowledge, node)
+        built = backfill_rewrite(ctx.sql) or keyset_rewrite(ctx.sql, ctx.knowledge, node)
         ctx.report(
             "update-without-where",
             f"UPDATE {name_of(node.relation)} without WHERE rewrites every row in one transaction",
