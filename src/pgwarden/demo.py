@@ -91,9 +91,45 @@ def run_demo(workdir: Path, *, keep: bool = False,
         from pgwarden.backup.demo import demo_steps
 
         demo_steps(config, "dev", step)
+        _prisma_steps(workdir, step, keep=keep)
     finally:
         if not keep:
             destroy_all(config)
             shutil.rmtree(project, ignore_errors=True)
     result.kept = keep
     return result
+
+
+def _prisma_steps(workdir: Path, step: Callable[[str, Callable[[], Any], Callable[[Any], str]], Any], *,
+                  keep: bool) -> None:
+    """A Prisma project as it is: status from its files, lint, a guarded deploy that keeps _prisma_migrations."""
+    from pgwarden.config import load_config
+    from pgwarden.db import Intent, connect, resolve_target
+    from pgwarden.deploy.pipeline import deploy
+    from pgwarden.devserver import destroy_all
+    from pgwarden.lint.api import lint_migrations
+    from pgwarden.migrations.api import migration_files, status
+
+    project = workdir / "prisma_env_guide"
+    shutil.copytree(example_path("prisma_env_guide"), project)
+    config = load_config(project / "pgwarden.toml")
+    try:
+        step("a Prisma project as it is: migrate status", lambda: status(config, "dev"),
+             lambda r: f"{len(r.migrations)} migration(s) read from prisma/migrations: "
+                       + ", ".join(f"{n} {s}" for s, n in sorted(r.counts.items())))
+        step("lint its migration.sql files", lambda: lint_migrations(config, migration_files(config), "dev"),
+             lambda r: ", ".join(f"{n} {k}" for k, n in r.summary().items()))
+        step("deploy it (preflight, apply, post-checks)", lambda: deploy(config, "dev", yes=True),
+             lambda r: f"{r.outcome}: applied {', '.join(r.applied) or 'nothing'}")
+
+        def prisma_rows() -> list[tuple[Any, ...]]:
+            with connect(resolve_target(config, "dev", intent=Intent.READ).url) as conn:
+                return conn.execute("SELECT migration_name, finished_at IS NOT NULL FROM _prisma_migrations "
+                                    "ORDER BY migration_name").fetchall()
+
+        step("Prisma's own history table, written as Prisma writes it", prisma_rows,
+             lambda rows: "; ".join(f"{name} finished={done}" for name, done in rows))
+    finally:
+        if not keep:
+            destroy_all(config)
+            shutil.rmtree(project, ignore_errors=True)
