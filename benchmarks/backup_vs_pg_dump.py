@@ -103,8 +103,10 @@ def s3_round(root: Path, url: str, rounds: int) -> None:
     with seaweedfs("pgwarden-bench") as s3:
         client = s3.client()
         local_cfg, s3_cfg = root / "local.toml", root / "s3.toml"
-        base = (f'default_env = "bench"\n[environments.bench]\nurl = "{url}"\n[backup]\ndir = "{root / "s3b"}"\n'
-                'compress = "none"\n')
+        base = (
+            f'default_env = "bench"\n[environments.bench]\nurl = "{url}"\n[backup]\ndir = "{root / "s3b"}"\n'
+            'compress = "none"\n'
+        )
         local_cfg.write_text(base)
         s3_cfg.write_text(base + f'store = "s3://{s3.bucket}/bench"\n')
         times: dict[str, list[float]] = {"local": [], "s3": [], "ours": [], "plain": []}
@@ -114,8 +116,9 @@ def s3_round(root: Path, url: str, rounds: int) -> None:
             for which in ["local", "s3"] if round_ % 2 == 0 else ["s3", "local"]:
                 shutil.rmtree(root / "s3b", ignore_errors=True)
                 cfg = local_cfg if which == "local" else s3_cfg
-                times[which].append(timed([bin_path("pgwarden"), "--config", str(cfg), "backup", "create", "--json"],
-                                          env=s3.env))
+                times[which].append(
+                    timed([bin_path("pgwarden"), "--config", str(cfg), "backup", "create", "--json"], env=s3.env)
+                )
                 if which == "local":
                     dump = root / "upload.pgdump"
                     shutil.copyfile(next((root / "s3b").rglob("dump.pgdump")), dump)
@@ -131,11 +134,15 @@ def s3_round(root: Path, url: str, rounds: int) -> None:
     best = {k: min(v) for k, v in times.items()}
     mb = size / 1e6
     print(f"S3 round (uncompressed dump {mb:.0f} MB, SeaweedFS on loopback, {rounds} rounds, best of each):")
-    print(f"  backup create: local store {best['local']:.2f}s, S3 store {best['s3']:.2f}s "
-          f"({best['s3'] / best['local']:.3f}x the local store)")
-    print(f"  upload alone: pgwarden {best['ours']:.2f}s = {mb / best['ours']:.0f} MB/s (ETag checked), "
-          f"boto3 upload_file {best['plain']:.2f}s = {mb / best['plain']:.0f} MB/s "
-          f"(pgwarden {best['ours'] / best['plain']:.2f}x its time)")
+    print(
+        f"  backup create: local store {best['local']:.2f}s, S3 store {best['s3']:.2f}s "
+        f"({best['s3'] / best['local']:.3f}x the local store)"
+    )
+    print(
+        f"  upload alone: pgwarden {best['ours']:.2f}s = {mb / best['ours']:.0f} MB/s (ETag checked), "
+        f"boto3 upload_file {best['plain']:.2f}s = {mb / best['plain']:.0f} MB/s "
+        f"(pgwarden {best['ours'] / best['plain']:.2f}x its time)"
+    )
 
 
 if __name__ == "__main__":

@@ -41,16 +41,18 @@ from serve_helpers import running_server  # noqa: E402
 
 MIGRATIONS = {
     "001_shop.sql": "CREATE TABLE customers (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text);\n"
-                    "CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
-                    "customer_id bigint REFERENCES customers (id), total numeric);",
+    "CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+    "customer_id bigint REFERENCES customers (id), total numeric);",
     "002_events.sql": "CREATE TABLE events (id bigint GENERATED ALWAYS AS IDENTITY, created_at timestamptz NOT NULL, "
-                      "PRIMARY KEY (id, created_at)) PARTITION BY RANGE (created_at);",
+    "PRIMARY KEY (id, created_at)) PARTITION BY RANGE (created_at);",
     "003_note.sql": "ALTER TABLE orders ADD COLUMN note text;",
 }
-PEER_SQL = ("SHOW server_version; "
-            "SELECT max(version) FROM pgwarden.migrations WHERE status IN ('applied', 'baseline'); "
-            "SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "WHERE i.inhparent = 'public.events'::regclass AND c.relpartbound IS NOT NULL;")
+PEER_SQL = (
+    "SHOW server_version; "
+    "SELECT max(version) FROM pgwarden.migrations WHERE status IN ('applied', 'baseline'); "
+    "SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+    "WHERE i.inhparent = 'public.events'::regclass AND c.relpartbound IS NOT NULL;"
+)
 
 
 def build(root: Path, server_url: str, envs: int) -> list[str]:
@@ -130,9 +132,12 @@ def metrics_scrape(server_url: str, root: Path, tables: int, runs: int) -> tuple
         conn.execute(PARTITIONED)
         conn.execute("ANALYZE")
     root.mkdir()
-    (root / "pgwarden.toml").write_text(f'default_env = "big"\n[environments.big]\nurl = "{url}"\n'
-                                        '[serve]\noverview_max_age = "0s"\nsection_timeout = "30s"\n'
-                                        'statement_timeout = "30s"\n', encoding="utf-8")
+    (root / "pgwarden.toml").write_text(
+        f'default_env = "big"\n[environments.big]\nurl = "{url}"\n'
+        '[serve]\noverview_max_age = "0s"\nsection_timeout = "30s"\n'
+        'statement_timeout = "30s"\n',
+        encoding="utf-8",
+    )
     with running_server(app_for(load_config(root / "pgwarden.toml"))) as base:
         get(base + "/metrics")
         ours = statistics.median(get(base + "/metrics") for _ in range(runs))
@@ -169,26 +174,36 @@ def main() -> None:
             for _ in range(2):
                 get(base + "/")
             ours = [get(base + "/") for _ in range(args.runs)]
-            pages = {slug: statistics.median(get(f"{base}/env/env01/{slug}") for _ in range(5))
-                     for slug in ("migrations", "partitions", "backups", "deploys", "locks")}
+            pages = {
+                slug: statistics.median(get(f"{base}/env/env01/{slug}") for _ in range(5))
+                for slug in ("migrations", "partitions", "backups", "deploys", "locks")
+            }
             metrics = statistics.median(get(base + "/metrics") for _ in range(5))
         theirs = [peer(urls) for _ in range(max(3, args.runs // 3))]
         scrape = metrics_scrape(server.url("postgres"), Path(folder) / "big", args.tables, 5) if args.tables else None
     ours_ms, theirs_ms = statistics.median(ours) * 1000, statistics.median(theirs) * 1000
     cold_ms = statistics.median(cold) * 1000
-    print(f"overview of {args.envs} environments (median of {args.runs}), figures at most overview_max_age (10 s) "
-          f"old: {ours_ms:.0f} ms (goal < 200 ms: {'met' if ours_ms < 200 else 'NOT met'})")
-    print(f"overview of {args.envs} environments, every figure read for the request (overview_max_age 0s): "
-          f"{cold_ms:.0f} ms")
+    print(
+        f"overview of {args.envs} environments (median of {args.runs}), figures at most overview_max_age (10 s) "
+        f"old: {ours_ms:.0f} ms (goal < 200 ms: {'met' if ours_ms < 200 else 'NOT met'})"
+    )
+    print(
+        f"overview of {args.envs} environments, every figure read for the request (overview_max_age 0s): "
+        f"{cold_ms:.0f} ms"
+    )
     print(f"peer: psql once per environment, same questions (fewer: no pending count, no backups): {theirs_ms:.0f} ms")
     print(f"ratio fresh pgwarden / peer: {cold_ms / theirs_ms:.2f}; cached pgwarden / peer: {ours_ms / theirs_ms:.2f}")
-    print("one environment's pages (median of 5): "
-          + ", ".join(f"{slug} {seconds * 1000:.0f} ms" for slug, seconds in pages.items()))
+    print(
+        "one environment's pages (median of 5): "
+        + ", ".join(f"{slug} {seconds * 1000:.0f} ms" for slug, seconds in pages.items())
+    )
     print(f"/metrics for {args.envs} environments (median of 5): {metrics * 1000:.0f} ms")
     if scrape:
-        print(f"/metrics of one database with {args.tables} tables, fresh (median of 5): {scrape[0] * 1000:.0f} ms "
-              f"(goal < 1 s: {'met' if scrape[0] < 1 else 'NOT met'}); psql running the same SQL: "
-              f"{scrape[1] * 1000:.0f} ms; ratio {scrape[0] / scrape[1]:.2f}")
+        print(
+            f"/metrics of one database with {args.tables} tables, fresh (median of 5): {scrape[0] * 1000:.0f} ms "
+            f"(goal < 1 s: {'met' if scrape[0] < 1 else 'NOT met'}); psql running the same SQL: "
+            f"{scrape[1] * 1000:.0f} ms; ratio {scrape[0] / scrape[1]:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -31,7 +31,8 @@ def project(root: Path, migrations: int) -> None:
     for i in range(1, migrations + 1):
         (folder / f"{i:03d}_t{i}.sql").write_text(
             f"-- migrate:up\nCREATE TABLE t{i} (id bigint PRIMARY KEY, v text);\nCREATE INDEX t{i}_v ON t{i} (v);\n"
-            f"-- migrate:down\nDROP TABLE t{i};\n")
+            f"-- migrate:down\nDROP TABLE t{i};\n"
+        )
 
 
 def databases(server: EmbeddedServer, prefix: str, count: int) -> list[str]:
@@ -46,14 +47,21 @@ def databases(server: EmbeddedServer, prefix: str, count: int) -> list[str]:
 def config(root: Path, server: EmbeddedServer, names: list[str]) -> Path:
     (root / "fleet.txt").write_text("".join(f"{n} {server.url(n)}\n" for n in names))
     path = root / "pgwarden.toml"
-    path.write_text(f'migrations_dir = "migrations"\ndefault_env = "one"\n[environments.one]\n'
-                    f'url = "{server.url(names[0])}"\n[migrate]\nlint = false\n[fleet]\ntargets_file = "fleet.txt"\n')
+    path.write_text(
+        f'migrations_dir = "migrations"\ndefault_env = "one"\n[environments.one]\n'
+        f'url = "{server.url(names[0])}"\n[migrate]\nlint = false\n[fleet]\ntargets_file = "fleet.txt"\n'
+    )
     return path
 
 
 def pgwarden(*args: str, cwd: Path, cfg: Path) -> None:
-    subprocess.run([sys.executable, "-m", "pgwarden.cli.main", *args], cwd=cwd, check=True, capture_output=True,
-                   env={**os.environ, "PGWARDEN_CONFIG": str(cfg)})
+    subprocess.run(
+        [sys.executable, "-m", "pgwarden.cli.main", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "PGWARDEN_CONFIG": str(cfg)},
+    )
 
 
 def main() -> None:
@@ -81,9 +89,11 @@ def main() -> None:
             pgwarden("migrate", "up", cwd=root, cfg=cfg)
         times["shell loop"] = time.perf_counter() - started
         print(f"{'shell loop of migrate up':>22}: {times['shell loop']:7.2f} s", flush=True)
-        print(f"{args.databases} databases x {args.migrations} migrations: fleet --parallel 4 is "
-              f"{times['fleet --parallel 4'] / times['shell loop']:.2f}x the shell loop, --parallel 1 "
-              f"{times['fleet --parallel 1'] / times['shell loop']:.2f}x (goal: at most 0.3x)")
+        print(
+            f"{args.databases} databases x {args.migrations} migrations: fleet --parallel 4 is "
+            f"{times['fleet --parallel 4'] / times['shell loop']:.2f}x the shell loop, --parallel 1 "
+            f"{times['fleet --parallel 1'] / times['shell loop']:.2f}x (goal: at most 0.3x)"
+        )
     finally:
         server.stop(mode="immediate")
         shutil.rmtree(base, ignore_errors=True)

@@ -30,19 +30,23 @@ def _pgwarden_project(root: Path, url: str, count: int) -> None:
     for i in range(1, count + 1):
         (root / "migrations" / f"{i:04d}_table_{i}.sql").write_text(
             f"-- migrate:up\nCREATE TABLE t_{i} (id bigint PRIMARY KEY, v text);\n"
-            f"CREATE INDEX t_{i}_v_idx ON t_{i} (v);\n-- migrate:down\nDROP TABLE t_{i};\n")
+            f"CREATE INDEX t_{i}_v_idx ON t_{i} (v);\n-- migrate:down\nDROP TABLE t_{i};\n"
+        )
 
 
 def _alembic_project(root: Path, url: str, count: int, *, per_migration: bool) -> None:
     versions = root / "alembic" / "versions"
     versions.mkdir(parents=True)
     sa_url = url.replace("postgresql://", "postgresql+psycopg://", 1)
-    (root / "alembic.ini").write_text(textwrap.dedent(f"""\
+    (root / "alembic.ini").write_text(
+        textwrap.dedent(f"""\
         [alembic]
         script_location = alembic
-        sqlalchemy.url = {sa_url.replace('%', '%%')}
-        """))
-    (root / "alembic" / "env.py").write_text(textwrap.dedent("""\
+        sqlalchemy.url = {sa_url.replace("%", "%%")}
+        """)
+    )
+    (root / "alembic" / "env.py").write_text(
+        textwrap.dedent("""\
         from alembic import context
         from sqlalchemy import engine_from_config, pool
 
@@ -54,11 +58,13 @@ def _alembic_project(root: Path, url: str, count: int, *, per_migration: bool) -
                               transaction_per_migration=PER_MIGRATION)
             with context.begin_transaction():
                 context.run_migrations()
-        """).replace("PER_MIGRATION", str(per_migration)))
+        """).replace("PER_MIGRATION", str(per_migration))
+    )
     (root / "alembic" / "script.py.mako").write_text("")
     previous = None
     for i in range(1, count + 1):
-        (versions / f"r{i:04d}.py").write_text(textwrap.dedent(f"""\
+        (versions / f"r{i:04d}.py").write_text(
+            textwrap.dedent(f"""\
             from alembic import op
 
             revision = "r{i:04d}"
@@ -74,7 +80,8 @@ def _alembic_project(root: Path, url: str, count: int, *, per_migration: bool) -
 
             def downgrade():
                 op.execute("DROP TABLE t_{i}")
-            """))
+            """)
+        )
         previous = f"r{i:04d}"
 
 
@@ -94,8 +101,11 @@ def _one_round(server, folder: Path, count: int, round_no: int) -> tuple[float, 
     _pgwarden_project(pg_root, server.url(names[0]), count)
     _alembic_project(al_root, server.url(names[1]), count, per_migration=False)
     _alembic_project(tpm_root, server.url(names[2]), count, per_migration=True)
-    pgwarden_s = timed([bin_path("pgwarden"), "migrate", "up", "--json"], cwd=pg_root,
-                       env={"PGWARDEN_CONFIG": str(pg_root / "pgwarden.toml")})
+    pgwarden_s = timed(
+        [bin_path("pgwarden"), "migrate", "up", "--json"],
+        cwd=pg_root,
+        env={"PGWARDEN_CONFIG": str(pg_root / "pgwarden.toml")},
+    )
     alembic_s = timed([bin_path("alembic"), "upgrade", "head"], cwd=al_root)
     alembic_tpm_s = timed([bin_path("alembic"), "upgrade", "head"], cwd=tpm_root)
     for name in names:

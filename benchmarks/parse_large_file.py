@@ -57,8 +57,10 @@ def main() -> None:
         ours, found = time_ours(text)
         floor = time_floor(text)
         assert found == count, (found, count)
-        print(f"{count:>7} statements, {len(text.encode()) / 1e6:5.1f} MB: pgwarden {ours:6.2f} s "
-              f"({ours / count * 1e6:5.1f} us/statement), libpg_query alone {floor:6.2f} s, ratio {ours / floor:4.1f}x")
+        print(
+            f"{count:>7} statements, {len(text.encode()) / 1e6:5.1f} MB: pgwarden {ours:6.2f} s "
+            f"({ours / count * 1e6:5.1f} us/statement), libpg_query alone {floor:6.2f} s, ratio {ours / floor:4.1f}x"
+        )
     print(f"goal: 150k statements / 10 MB under 5 s -> {'met' if ours < 5 else 'NOT met'} ({ours:.2f} s)")
 
 

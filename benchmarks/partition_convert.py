@@ -61,11 +61,14 @@ def load(url: str, rows: int) -> None:
 
 def insert_rows(url: str, rows: int) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("""
+        conn.execute(
+            """
             INSERT INTO chat_messages (session_id, role, content, created_at)
             SELECT g %% 997, CASE WHEN g %% 2 = 0 THEN 'user' ELSE 'assistant' END, md5(g::text),
                    timestamptz '2026-01-01 00:00+00' + g * (interval '320 days' / %s)
-            FROM generate_series(1, %s) g""", [rows, rows])
+            FROM generate_series(1, %s) g""",
+            [rows, rows],
+        )
         conn.execute("VACUUM ANALYZE chat_messages")
 
 
@@ -109,8 +112,11 @@ class Writer(threading.Thread):
                 try:
                     if op < 0.4 or not self.model:
                         at = base + timedelta(minutes=self.rng.randrange(0, 330 * 24 * 60))
-                        row = conn.execute("INSERT INTO chat_messages (session_id, role, content, created_at) "
-                                           "VALUES (%s, 'user', 'w', %s) RETURNING id", [v, at]).fetchone()
+                        row = conn.execute(
+                            "INSERT INTO chat_messages (session_id, role, content, created_at) "
+                            "VALUES (%s, 'user', 'w', %s) RETURNING id",
+                            [v, at],
+                        ).fetchone()
                         self.model[row[0]] = v  # type: ignore[index]
                         self.remember(row[0])  # type: ignore[index]
                     elif op < 0.8:
@@ -185,16 +191,20 @@ def load_through_migration(root: Path, url: str, rows: int) -> None:
     (project / "migrations").mkdir(parents=True)
     (project / "migrations" / "001_chat_messages.sql").write_text(
         "-- migrate:up\n" + FIXTURE.read_text(encoding="utf-8") + "\n-- migrate:down\nDROP TABLE chat_messages;\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     up(load_settings(write_config(project, url)))
     insert_rows(url, rows)
 
 
 def write_config(root: Path, url: str) -> Path:
     path = root / "pgwarden.toml"
-    path.write_text(f'default_env = "bench"\n[environments.bench]\nurl = "{url}"\n'
-                    '[migrate]\nlock_timeout = "2s"\nretries = 20\nretry_backoff = "100ms"\n'
-                    'retry_backoff_max = "1s"\n', encoding="utf-8")
+    path.write_text(
+        f'default_env = "bench"\n[environments.bench]\nurl = "{url}"\n'
+        '[migrate]\nlock_timeout = "2s"\nretries = 20\nretry_backoff = "100ms"\n'
+        'retry_backoff_max = "1s"\n',
+        encoding="utf-8",
+    )
     return path
 
 
@@ -225,8 +235,10 @@ def main() -> None:
         load(url, args.rows)
         load(recipe_url, args.rows)
         load_through_migration(tmp, migrate_url, args.rows)
-        print(f"loaded {args.rows:,} rows three times in {time.monotonic() - t0:.1f}s "
-              f"(embedded PostgreSQL, fsync off, {args.batch:,}-row batches)")
+        print(
+            f"loaded {args.rows:,} rows three times in {time.monotonic() - t0:.1f}s "
+            f"(embedded PostgreSQL, fsync off, {args.batch:,}-row batches)"
+        )
         config = load_config(write_config(tmp, url))
         layout = api.layout(config, "chat_messages", api.LayoutOptions(key="created_at", interval="1 month", premake=3))
 
@@ -235,8 +247,9 @@ def main() -> None:
         info = table_info(conn, api.parse_name("chat_messages"))
         twin = ddl.partitioned_twin(conn, info, "chat_floor", "range", ["created_at"], suffix="_floor")
         first, last = conn.execute("SELECT min(created_at), max(created_at) FROM chat_messages").fetchone()
-        parts, _names, _d = partition_statements(layout, "timestamp with time zone", "chat_floor", NOW,
-                                                 as_utc(first), as_utc(last))
+        parts, _names, _d = partition_statements(
+            layout, "timestamp with time zone", "chat_floor", NOW, as_utc(first), as_utc(last)
+        )
         for statement in [*twin.create, *parts]:
             conn.execute(statement)
         writers = start_writers(url, args.pause)
@@ -258,8 +271,12 @@ def main() -> None:
             w.slow.clear()
         pgw_started = time.monotonic()
         phases.append((pgw_started, "prepare"))
-        pgw = measure(writers, lambda: result.update(r=api.convert(config, None, layout, api.Tuning(batch=args.batch),
-                                                                    now=NOW, progress=progress)))
+        pgw = measure(
+            writers,
+            lambda: result.update(
+                r=api.convert(config, None, layout, api.Tuning(batch=args.batch), now=NOW, progress=progress)
+            ),
+        )
         pgw_stall = max(w.longest for w in writers)
         stalls: dict[str, float] = {}
         for w in writers:
@@ -288,9 +305,11 @@ def main() -> None:
         writers = start_writers(recipe_url, args.pause)
         time.sleep(1)
         partitions_sql = "\n".join(
-            s.as_string(None) + ";" for s in partition_statements(layout, "timestamp with time zone",
-                                                                   "chat_messages", NOW,
-                                                                   as_utc(first), as_utc(last))[0])
+            s.as_string(None) + ";"
+            for s in partition_statements(
+                layout, "timestamp with time zone", "chat_messages", NOW, as_utc(first), as_utc(last)
+            )[0]
+        )
         recipe_sql = RECIPE.format(partitions=partitions_sql.replace("public.chat_messages_", "public.cm_"))
 
         def recipe() -> None:
@@ -308,19 +327,28 @@ def main() -> None:
 
         r = result["r"]
         print(f"floor   INSERT INTO ... SELECT        {floor:8.1f}s  longest writer stall {floor_stall * 1000:7.0f} ms")
-        print(f"pgwarden partition convert          {pgw:8.1f}s  longest writer stall {pgw_stall * 1000:7.0f} ms  "
-              f"ratio to floor {pgw / floor:.2f}x  swap lock held {r.swap_seconds * 1000:.0f} ms  "
-              f"changes replayed {r.rows_replayed:,}  writer errors {pgw_errors}  "
-              f"rows lost/wrong {pgw_wrong}  extra {pgw_extra}")
+        print(
+            f"pgwarden partition convert          {pgw:8.1f}s  longest writer stall {pgw_stall * 1000:7.0f} ms  "
+            f"ratio to floor {pgw / floor:.2f}x  swap lock held {r.swap_seconds * 1000:.0f} ms  "
+            f"changes replayed {r.rows_replayed:,}  writer errors {pgw_errors}  "
+            f"rows lost/wrong {pgw_wrong}  extra {pgw_extra}"
+        )
         print(f"         pgwarden phases (s): {r.phase_seconds}")
-        print("         longest writer statement (> 200 ms) by pgwarden phase: "
-              + (", ".join(f"{k} {v * 1000:.0f} ms" for k, v in stalls.items()) or "none"))
-        print(f"pgwarden via migrate up (directive) {mig:8.1f}s  longest writer stall {mig_stall * 1000:7.0f} ms  "
-              f"ratio to floor {mig / floor:.2f}x  writer errors {mig_errors}  "
-              f"rows lost/wrong {mig_wrong}  extra {mig_extra}")
-        print(f"hand-written recipe (one transaction) {seed:8.1f}s  longest writer stall {seed_stall * 1000:7.0f} ms  "
-              f"ratio to floor {seed / floor:.2f}x  writer errors {seed_errors}"
-              + (f" ({seed_err})" if seed_err else "") + f"  rows lost/wrong {seed_wrong}  extra {seed_extra}")
+        print(
+            "         longest writer statement (> 200 ms) by pgwarden phase: "
+            + (", ".join(f"{k} {v * 1000:.0f} ms" for k, v in stalls.items()) or "none")
+        )
+        print(
+            f"pgwarden via migrate up (directive) {mig:8.1f}s  longest writer stall {mig_stall * 1000:7.0f} ms  "
+            f"ratio to floor {mig / floor:.2f}x  writer errors {mig_errors}  "
+            f"rows lost/wrong {mig_wrong}  extra {mig_extra}"
+        )
+        print(
+            f"hand-written recipe (one transaction) {seed:8.1f}s  longest writer stall {seed_stall * 1000:7.0f} ms  "
+            f"ratio to floor {seed / floor:.2f}x  writer errors {seed_errors}"
+            + (f" ({seed_err})" if seed_err else "")
+            + f"  rows lost/wrong {seed_wrong}  extra {seed_extra}"
+        )
     finally:
         server.stop(mode="immediate")
         shutil.rmtree(tmp, ignore_errors=True)

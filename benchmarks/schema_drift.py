@@ -54,8 +54,10 @@ $$;
 TEN_BASE_COSMETIC = TEN_BASE.replace(
     "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users (id), total numeric(12,2));",
     "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric(12,2), user_id bigint REFERENCES users (id));",
-).replace("$$\nBEGIN\n    NEW.created_at := now();\n    RETURN NEW;\nEND\n$$",
-          "$$BEGIN NEW.created_at := now(); RETURN NEW; END$$")
+).replace(
+    "$$\nBEGIN\n    NEW.created_at := now();\n    RETURN NEW;\nEND\n$$",
+    "$$BEGIN NEW.created_at := now(); RETURN NEW; END$$",
+)
 
 # (statement, the kind pgwarden must report, a text that marks it in pg_dump's output)
 TEN_CHANGES = [
@@ -76,16 +78,20 @@ def big_schema(tables: int) -> str:
     parts = ["CREATE TYPE state AS ENUM ('new', 'paid', 'void');"]
     for i in range(tables):
         ref = f", parent_id bigint REFERENCES t{i - 1} (id)" if i else ""
-        parts.append(f"CREATE TABLE t{i} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL,"
-                     f" state state NOT NULL DEFAULT 'new', amount numeric(12,2), created_at timestamptz NOT NULL"
-                     f" DEFAULT now(){ref});")
+        parts.append(
+            f"CREATE TABLE t{i} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL,"
+            f" state state NOT NULL DEFAULT 'new', amount numeric(12,2), created_at timestamptz NOT NULL"
+            f" DEFAULT now(){ref});"
+        )
         parts.append(f"CREATE INDEX t{i}_created_idx ON t{i} (created_at);")
         if i % 10 == 0:
             parts.append(f"CREATE VIEW v{i} AS SELECT id, name FROM t{i} WHERE state = 'paid';")
     parts.append("CREATE TABLE events (id bigint, at timestamptz NOT NULL) PARTITION BY RANGE (at);")
     for month in range(1, 13):
-        parts.append(f"CREATE TABLE events_{month:02d} PARTITION OF events FOR VALUES FROM "
-                     f"('2025-{month:02d}-01') TO ('{2025 + month // 12}-{month % 12 + 1:02d}-01');")
+        parts.append(
+            f"CREATE TABLE events_{month:02d} PARTITION OF events FOR VALUES FROM "
+            f"('2025-{month:02d}-01') TO ('{2025 + month // 12}-{month % 12 + 1:02d}-01');"
+        )
     return "\n".join(parts)
 
 
@@ -96,16 +102,22 @@ def pgwarden_way(url_a: str, url_b: str) -> list[Any]:
 
 
 def _dump(url: str) -> list[str]:
-    return subprocess.run([str(bin_dir() / "pg_dump"), "--schema-only", "--dbname", url],
-                          check=True, capture_output=True, text=True).stdout.splitlines()
+    return subprocess.run(
+        [str(bin_dir() / "pg_dump"), "--schema-only", "--dbname", url], check=True, capture_output=True, text=True
+    ).stdout.splitlines()
 
 
 def pg_dump_way(url_a: str, url_b: str) -> list[str]:
     with ThreadPoolExecutor(max_workers=2) as pool:  # both dumps at once too
         dumps = list(pool.map(_dump, (url_a, url_b)))
-    return [line for line in difflib.unified_diff(dumps[0], dumps[1], lineterm="", n=0)
-            if line[:1] in "+-" and not line.startswith(("+++", "---")) and line[1:].strip()
-            and not line[1:].startswith(("--", "\\restrict", "\\unrestrict"))]  # comments, pg_dump 17+ keys
+    return [
+        line
+        for line in difflib.unified_diff(dumps[0], dumps[1], lineterm="", n=0)
+        if line[:1] in "+-"
+        and not line.startswith(("+++", "---"))
+        and line[1:].strip()
+        and not line[1:].startswith(("--", "\\restrict", "\\unrestrict"))
+    ]  # comments, pg_dump 17+ keys
 
 
 def timed(fn: Callable[[str, str], Any], a: str, b: str) -> tuple[float, Any]:
@@ -125,7 +137,7 @@ def _database(server: EmbeddedServer, name: str, ddl: str | None = None) -> str:
         lines = ddl.splitlines()
         with psycopg.connect(server.url(name), autocommit=True) as conn:
             for start in range(0, len(lines), 500):  # one transaction per chunk: bounded lock table use
-                conn.execute("\n".join(lines[start:start + 500]))
+                conn.execute("\n".join(lines[start : start + 500]))
     return server.url(name)
 
 
@@ -139,8 +151,10 @@ def _build_from_migrations(url: str, folder: Path) -> int:
 
 
 def _row(label: str, ours: float, found: int, peer: float, lines: int) -> None:
-    print(f"  {label:<34} pgwarden {ours * 1000:8.1f} ms ({found} differences)   "
-          f"pg_dump+diff {peer * 1000:8.1f} ms ({lines} changed lines)   ratio {peer / ours:5.2f}x")
+    print(
+        f"  {label:<34} pgwarden {ours * 1000:8.1f} ms ({found} differences)   "
+        f"pg_dump+diff {peer * 1000:8.1f} ms ({lines} changed lines)   ratio {peer / ours:5.2f}x"
+    )
 
 
 def examples(server: EmbeddedServer) -> None:
@@ -160,12 +174,15 @@ def big(server: EmbeddedServer, tables: int) -> None:
     ddl = big_schema(tables)
     a, b = _database(server, "big_a", ddl), _database(server, "big_b", ddl)
     with psycopg.connect(b, autocommit=True) as conn:
-        conn.execute("ALTER TABLE t7 ALTER COLUMN name DROP NOT NULL; ALTER TABLE t9 ADD COLUMN note text;"
-                     "CREATE INDEX t3_name_idx ON t3 (name)")
+        conn.execute(
+            "ALTER TABLE t7 ALTER COLUMN name DROP NOT NULL; ALTER TABLE t9 ADD COLUMN note text;"
+            "CREATE INDEX t3_name_idx ON t3 (name)"
+        )
     ours, found = timed(pgwarden_way, a, b)
     peer, lines = timed(pg_dump_way, a, b)
-    print(f"{tables} tables (+ {tables} indexes, {tables - 1} FKs, {tables // 10} views, 12 partitions), "
-          "3 hand changes:")
+    print(
+        f"{tables} tables (+ {tables} indexes, {tables - 1} FKs, {tables // 10} views, 12 partitions), 3 hand changes:"
+    )
     _row(f"{tables}-table schema", ours, len(found), peer, len(lines))
 
 
@@ -187,13 +204,18 @@ def ten(server: EmbeddedServer) -> None:
     text_found = sum(1 for _, _, marker in TEN_CHANGES if any(marker in line for line in lines))
     # Noise: what each way reports for two schemas that differ only cosmetically.
     ours_noise, text_noise = pgwarden_way(a, cosmetic), pg_dump_way(a, cosmetic)
-    print("the ten hand-made changes, on a copy that also differs cosmetically (column order, function-body "
-          "whitespace):")
+    print(
+        "the ten hand-made changes, on a copy that also differs cosmetically (column order, function-body whitespace):"
+    )
     _row("10-change scenario", ours, len(found), peer, len(lines))
-    print(f"  found: pgwarden {ours_found}/10 with the right kind ({len(kinds)} other); "
-          f"pg_dump+diff {text_found}/10 visible somewhere in {len(lines)} changed lines")
-    print(f"  noise (cosmetic differences only, nothing to report): pgwarden {len(ours_noise)} drift difference(s), "
-          f"pg_dump+diff {len(text_noise)} changed line(s)")
+    print(
+        f"  found: pgwarden {ours_found}/10 with the right kind ({len(kinds)} other); "
+        f"pg_dump+diff {text_found}/10 visible somewhere in {len(lines)} changed lines"
+    )
+    print(
+        f"  noise (cosmetic differences only, nothing to report): pgwarden {len(ours_noise)} drift difference(s), "
+        f"pg_dump+diff {len(text_noise)} changed line(s)"
+    )
     for line in text_noise[:4]:
         print(f"    text noise: {line[:100]}")
 
@@ -207,8 +229,10 @@ def main() -> None:
         try:
             with psycopg.connect(server.url("postgres"), autocommit=True) as admin:
                 admin.execute(BASE)
-            print(f"median of {RUNS} runs each; pgwarden = two catalog snapshots + diff, "
-                  "peer = two `pg_dump --schema-only` + unified text diff (each way reads both databases at once)")
+            print(
+                f"median of {RUNS} runs each; pgwarden = two catalog snapshots + diff, "
+                "peer = two `pg_dump --schema-only` + unified text diff (each way reads both databases at once)"
+            )
             examples(server)
             ten(server)
             big(server, tables)

@@ -75,9 +75,9 @@ class Project:
     def migrations(self) -> Path:
         return self.root / "migrations"
 
-    def write_config(self, extra: str = "", *, env_extra: str = "", lock_timeout: str = "2s",
-                     retries: int = 2) -> Path:
-        self.config_path.write_text(textwrap.dedent(f"""\
+    def write_config(self, extra: str = "", *, env_extra: str = "", lock_timeout: str = "2s", retries: int = 2) -> Path:
+        self.config_path.write_text(
+            textwrap.dedent(f"""\
             migrations_dir = "migrations"
             default_env = "test"
             scratch_url = "{self.scratch_url}"
@@ -89,11 +89,15 @@ class Project:
             retries = {retries}
             retry_backoff = "50ms"
             retry_backoff_max = "200ms"
-            """) + textwrap.dedent(extra), encoding="utf-8")
+            """)
+            + textwrap.dedent(extra),
+            encoding="utf-8",
+        )
         return self.config_path
 
-    def write_migration(self, filename: str, up: str, down: str | None = None, *,
-                        up_options: str = "", down_options: str = "") -> Path:
+    def write_migration(
+        self, filename: str, up: str, down: str | None = None, *, up_options: str = "", down_options: str = ""
+    ) -> Path:
         body = f"-- migrate:up {up_options}\n{textwrap.dedent(up).strip()}\n"
         if down is not None:
             body += f"\n-- migrate:down {down_options}\n{textwrap.dedent(down).strip()}\n"
@@ -106,22 +110,32 @@ class Project:
 
         return load(self.config_path)
 
-    def cli(self, *args: str, env: dict[str, str] | None = None, timeout: float = 120,
-            check_exit: int | None = None) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 120, check_exit: int | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run ``pgwarden ARGS`` in a subprocess from the project folder."""
-        result = run_cli(*args, cwd=self.root, env={"PGWARDEN_CONFIG": str(self.config_path), **(env or {})},
-                         timeout=timeout)
+        result = run_cli(
+            *args, cwd=self.root, env={"PGWARDEN_CONFIG": str(self.config_path), **(env or {})}, timeout=timeout
+        )
         if check_exit is not None:
             assert result.returncode == check_exit, (result.returncode, result.stdout, result.stderr)
         return result
 
 
-def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None,
-            timeout: float = 120, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the real command line (``python -m pgwarden.cli.main``) and capture its output."""
     full_env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "pgwarden.cli.main", *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=timeout, input=stdin)
+    return subprocess.run(
+        [sys.executable, "-m", "pgwarden.cli.main", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin,
+    )
 
 
 @pytest.fixture

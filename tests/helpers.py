@@ -30,23 +30,28 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = 
 
 def backend_waiting_for_lock(db: Any, query_like: str) -> int | None:
     """The pid of a session of this database whose query matches ``query_like`` and waits for a lock."""
-    row = db.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                     "AND wait_event_type = 'Lock' AND query LIKE %s AND pid <> pg_backend_pid()",
-                     [query_like]).fetchone()
+    row = db.execute(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock' AND query LIKE %s AND pid <> pg_backend_pid()",
+        [query_like],
+    ).fetchone()
     return None if row is None else int(row[0])
 
 
 def backend_running_longer_than(db: Any, query_like: str, seconds: float) -> int | None:
     """The pid of an active session of this database running ``query_like`` for more than ``seconds``."""
-    row = db.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' "
-                     "AND query LIKE %s AND pid <> pg_backend_pid() "
-                     "AND clock_timestamp() - query_start > make_interval(secs => %s)",
-                     [query_like, seconds]).fetchone()
+    row = db.execute(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' "
+        "AND query LIKE %s AND pid <> pg_backend_pid() "
+        "AND clock_timestamp() - query_start > make_interval(secs => %s)",
+        [query_like, seconds],
+    ).fetchone()
     return None if row is None else int(row[0])
 
 
-def assert_complete(result: subprocess.CompletedProcess[str], *present: str, root: Path | None = None,
-                    exit_code: int | None = 0) -> str:
+def assert_complete(
+    result: subprocess.CompletedProcess[str], *present: str, root: Path | None = None, exit_code: int | None = 0
+) -> str:
     """The properties every command's piped output must have (and its exit code); returns stdout + stderr."""
     text = result.stdout + result.stderr
     if exit_code is not None:
@@ -81,19 +86,24 @@ CHAT_MESSAGES = Path(__file__).parent / "fixtures" / "seed004_chat_messages.sql"
 def load_chat_messages(db: Any, rows: int) -> None:
     """The seed chat_messages table with ``rows`` rows spread over June..November 2026."""
     db.execute(CHAT_MESSAGES.read_text(encoding="utf-8"))
-    db.execute("""
+    db.execute(
+        """
         INSERT INTO chat_messages (session_id, role, content, created_at)
         SELECT g %% 997, CASE WHEN g %% 2 = 0 THEN 'user' ELSE 'assistant' END, md5(g::text),
                timestamptz '2026-06-01 00:00+00' + g * (interval '170 days' / %s)
         FROM generate_series(1, %s) g
-    """, [rows, rows])
+    """,
+        [rows, rows],
+    )
     db.execute("ANALYZE chat_messages")
 
 
 def chat_fingerprint(db: Any, table: str = "chat_messages") -> Any:
     """Row count, distinct ids and a content checksum of the chat_messages rows."""
-    return db.execute(f"SELECT count(*), count(DISTINCT id), coalesce(sum(hashtextextended(t::text, 0)::numeric), 0) "
-                      f"FROM (SELECT id, session_id, role, content, created_at FROM {table}) t").fetchone()
+    return db.execute(
+        f"SELECT count(*), count(DISTINCT id), coalesce(sum(hashtextextended(t::text, 0)::numeric), 0) "
+        f"FROM (SELECT id, session_id, role, content, created_at FROM {table}) t"
+    ).fetchone()
 
 
 def is_partitioned(db: Any, table: str = "chat_messages") -> bool:
@@ -102,9 +112,13 @@ def is_partitioned(db: Any, table: str = "chat_messages") -> bool:
 
 def conversion_leftovers(db: Any) -> list[str]:
     """Log tables, twins and capture triggers a conversion left behind (none after it finished or aborted)."""
-    return [r[0] for r in db.execute(
-        "SELECT relname FROM pg_class WHERE relname LIKE 'cv%\\_log' OR relname LIKE '%\\_pgw\\_new' "
-        "UNION ALL SELECT tgname FROM pg_trigger WHERE tgname LIKE 'pgwarden\\_%'").fetchall()]
+    return [
+        r[0]
+        for r in db.execute(
+            "SELECT relname FROM pg_class WHERE relname LIKE 'cv%\\_log' OR relname LIKE '%\\_pgw\\_new' "
+            "UNION ALL SELECT tgname FROM pg_trigger WHERE tgname LIKE 'pgwarden\\_%'"
+        ).fetchall()
+    ]
 
 
 class ChatWriter(threading.Thread):
@@ -140,16 +154,23 @@ class ChatWriter(threading.Thread):
                             if new_id % 4 == self.n:
                                 break
                         v = self.rng.randrange(1_000_000)
-                        self.timed(conn, "INSERT INTO chat_messages (id, session_id, role, content, created_at) "
-                                         "VALUES (%s, %s, 'user', 'w', %s)", [new_id, v, at])
+                        self.timed(
+                            conn,
+                            "INSERT INTO chat_messages (id, session_id, role, content, created_at) "
+                            "VALUES (%s, %s, 'user', 'w', %s)",
+                            [new_id, v, at],
+                        )
                         self.model[new_id] = (v, at)
                         self.ids.append(new_id)
                     elif op < 0.8:
                         row_id = self.rng.choice(self.ids)
                         v = self.rng.randrange(1_000_000)
                         if self.rng.random() < 0.3:  # also move it to another month (another partition)
-                            self.timed(conn, "UPDATE chat_messages SET session_id = %s, created_at = %s WHERE id = %s",
-                                       [v, at, row_id])
+                            self.timed(
+                                conn,
+                                "UPDATE chat_messages SET session_id = %s, created_at = %s WHERE id = %s",
+                                [v, at, row_id],
+                            )
                             self.model[row_id] = (v, at)
                         else:
                             self.timed(conn, "UPDATE chat_messages SET session_id = %s WHERE id = %s", [v, row_id])

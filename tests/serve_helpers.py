@@ -36,27 +36,39 @@ def build_shop(project: Any, *, extra_config: str = "") -> Any:
     from pgwarden.partition.maintain import MaintainOptions
 
     project.write_config(PARTITIONS + extra_config)
-    project.write_migration("001_create_shop.sql", """
+    project.write_migration(
+        "001_create_shop.sql",
+        """
         CREATE TABLE customers (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL);
         CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
                              customer_id bigint NOT NULL REFERENCES customers (id), total numeric(10, 2) NOT NULL);
-        """, "DROP TABLE orders; DROP TABLE customers;")
-    project.write_migration("002_events.sql", """
+        """,
+        "DROP TABLE orders; DROP TABLE customers;",
+    )
+    project.write_migration(
+        "002_events.sql",
+        """
         CREATE TABLE events (id bigint GENERATED ALWAYS AS IDENTITY, created_at timestamptz NOT NULL,
                              kind text NOT NULL, PRIMARY KEY (id, created_at)) PARTITION BY RANGE (created_at);
         CREATE TABLE events_default PARTITION OF events DEFAULT;
-        """, "DROP TABLE events;")
-    project.write_migration("003_order_note.sql", "ALTER TABLE orders ADD COLUMN note text;",
-                            "ALTER TABLE orders DROP COLUMN note;")
+        """,
+        "DROP TABLE events;",
+    )
+    project.write_migration(
+        "003_order_note.sql", "ALTER TABLE orders ADD COLUMN note text;", "ALTER TABLE orders DROP COLUMN note;"
+    )
     config = project.config()
     up(config, "test", to="002")
     maintain(config, "test", MaintainOptions(now=datetime.now(UTC)))
     with psycopg.connect(project.url, autocommit=True) as conn:
         conn.execute("INSERT INTO customers (name) SELECT 'c' || g FROM generate_series(1, %s) g", [CUSTOMERS])
-        conn.execute("INSERT INTO orders (customer_id, total) SELECT 1 + g %% %s, g FROM generate_series(1, %s) g",
-                     [CUSTOMERS, ORDERS])
-        conn.execute("INSERT INTO events (created_at, kind) SELECT now(), 'visit' FROM generate_series(1, %s)",
-                     [EVENTS_NOW])
+        conn.execute(
+            "INSERT INTO orders (customer_id, total) SELECT 1 + g %% %s, g FROM generate_series(1, %s) g",
+            [CUSTOMERS, ORDERS],
+        )
+        conn.execute(
+            "INSERT INTO events (created_at, kind) SELECT now(), 'visit' FROM generate_series(1, %s)", [EVENTS_NOW]
+        )
         conn.execute("ANALYZE")
     return config
 
@@ -115,13 +127,13 @@ class Reply:
     text: str
 
 
-def fetch(base: str, path: str, *, method: str = "GET", headers: dict[str, str] | None = None,
-          timeout: float = 30) -> Reply:
+def fetch(
+    base: str, path: str, *, method: str = "GET", headers: dict[str, str] | None = None, timeout: float = 30
+) -> Reply:
     """One HTTP request to the running dashboard (redirects not followed)."""
     request = urllib.request.Request(base + path, method=method, headers=headers or {})
     try:
         with _OPENER.open(request, timeout=timeout) as response:
-            return Reply(response.status, {k.lower(): v for k, v in response.headers.items()},
-                         response.read().decode())
+            return Reply(response.status, {k.lower(): v for k, v in response.headers.items()}, response.read().decode())
     except urllib.error.HTTPError as exc:
         return Reply(exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read().decode())

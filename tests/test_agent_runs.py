@@ -68,8 +68,10 @@ def schedule(task: str, cron: str, **extra: object) -> str:
 
 def fill(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE items (id int PRIMARY KEY, name text); "
-                     "INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 500) g")
+        conn.execute(
+            "CREATE TABLE items (id int PRIMARY KEY, name text); "
+            "INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 500) g"
+        )
 
 
 def test_a_fourteen_day_gap_runs_an_hourly_task_once(project) -> None:  # type: ignore[no-untyped-def]
@@ -118,8 +120,9 @@ def test_failure_and_recovery_are_posted_and_verify_reports_the_restore_time(pro
     fill(project.url)
     secret_url = project.url.replace("postgres@", "postgres:s3cret-pw@")  # trust auth ignores it
     project.url = secret_url
-    project.write_config(f'[agent]\nwebhook = "{url}"\n' + schedule("verify", "0 * * * *", retries=1,
-                                                                   retry_backoff="10ms"))
+    project.write_config(
+        f'[agent]\nwebhook = "{url}"\n' + schedule("verify", "0 * * * *", retries=1, retry_backoff="10ms")
+    )
     config = project.config()
     clock = FakeClock(T0)
     first = run_once(config, clock=clock)
@@ -161,8 +164,14 @@ def test_sigterm_mid_backup_leaves_no_complete_looking_backup(project) -> None: 
     with psycopg.connect(project.url) as blocker:
         blocker.execute("LOCK TABLE items IN ACCESS EXCLUSIVE MODE")  # pg_dump waits here: mid-backup
         env = {**os.environ, "PGWARDEN_CONFIG": str(project.config_path), "NO_COLOR": "1"}
-        agent = subprocess.Popen([sys.executable, "-m", "pgwarden.cli.main", "agent"], cwd=project.root, env=env,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        agent = subprocess.Popen(
+            [sys.executable, "-m", "pgwarden.cli.main", "agent"],
+            cwd=project.root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             deadline = time.monotonic() + 60
             while not (folder.is_dir() and any(p.name.startswith(".incomplete-") for p in folder.iterdir())):
@@ -209,8 +218,14 @@ def test_agent_serves_metrics_and_stops_on_sigterm(project) -> None:  # type: ig
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "PGWARDEN_CONFIG": str(project.config_path), "NO_COLOR": "1"}
-    agent = subprocess.Popen([sys.executable, "-m", "pgwarden.cli.main", "agent", "--metrics-port", str(port)],
-                             cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    agent = subprocess.Popen(
+        [sys.executable, "-m", "pgwarden.cli.main", "agent", "--metrics-port", str(port)],
+        cwd=project.root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         text = ""
@@ -236,8 +251,10 @@ def test_agent_serves_metrics_and_stops_on_sigterm(project) -> None:  # type: ig
 def test_scheduled_partition_maintain_premakes_partitions(project) -> None:  # type: ignore[no-untyped-def]
     with psycopg.connect(project.url, autocommit=True) as conn:
         conn.execute("CREATE TABLE hits (id bigint, at timestamptz NOT NULL) PARTITION BY RANGE (at)")
-    project.write_config('\n[[partitions]]\ntable = "hits"\nkey = "at"\ninterval = "1 day"\npremake = 2\n'
-                         + schedule("partition-maintain", "5 0 * * *"))
+    project.write_config(
+        '\n[[partitions]]\ntable = "hits"\nkey = "at"\ninterval = "1 day"\npremake = 2\n'
+        + schedule("partition-maintain", "5 0 * * *")
+    )
     result = run_once(project.config(), clock=FakeClock(datetime.now(UTC)))
     assert [(r.task, r.outcome) for r in result.runs] == [("partition-maintain", "ok")]
     with psycopg.connect(project.url) as conn:

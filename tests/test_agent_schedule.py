@@ -43,8 +43,7 @@ def test_history_and_snapshots_stay_bounded(tmp_path) -> None:  # type: ignore[n
     yearly = store.claim("yearly", "backup", "prod", T0 - timedelta(days=300), T0 - timedelta(days=300), "me")
     assert yearly is not None
     store.finish(yearly, "ok", T0 - timedelta(days=300), "done", {})
-    deleted = store.prune(T0 + timedelta(hours=30), history_days=1, history_runs=10, snapshots_days=1,
-                          snapshots_max=12)
+    deleted = store.prune(T0 + timedelta(hours=30), history_days=1, history_runs=10, snapshots_days=1, snapshots_max=12)
     runs = store.runs(limit=1000)
     assert len([r for r in runs if r.schedule == "s"]) == 10
     assert [r.schedule for r in runs].count("yearly") == 1  # the newest run of a schedule always stays
@@ -74,9 +73,14 @@ def test_schedule_errors_name_the_key(project) -> None:  # type: ignore[no-untyp
 def test_notification_never_carries_a_password() -> None:
     from pgwarden.agent.notify import Notification
 
-    note = Notification("failure", "backup@prod 0 3 * * *", "backup", "prod",
-                        "cannot connect to postgresql://app:hunter2-secret@db.internal/app", T0)
+    note = Notification(
+        "failure",
+        "backup@prod 0 3 * * *",
+        "backup",
+        "prod",
+        "cannot connect to postgresql://app:hunter2-secret@db.internal/app",
+        T0,
+    )
     body = note.payload()
     assert "hunter2-secret" not in str(body) and body["text"].startswith(":red_circle: pgwarden agent: backup on prod")
     assert body["kind"] == "failure" and body["at"] == T0.isoformat()
-

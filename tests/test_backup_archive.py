@@ -30,13 +30,19 @@ def digest(db: psycopg.Connection, table: str) -> tuple[int, str]:
 
 def test_archive_then_restore_archive_reattaches(project, db) -> None:  # type: ignore[no-untyped-def]
     db.execute(METRICS)
-    db.execute("CREATE TABLE metrics_raw_p2026_09 PARTITION OF metrics_raw "
-               "FOR VALUES FROM ('2026-09-01 00:00+00') TO ('2026-10-01 00:00+00')")
-    db.execute("CREATE TABLE metrics_raw_p2026_10 PARTITION OF metrics_raw "
-               "FOR VALUES FROM ('2026-10-01 00:00+00') TO ('2026-11-01 00:00+00')")
+    db.execute(
+        "CREATE TABLE metrics_raw_p2026_09 PARTITION OF metrics_raw "
+        "FOR VALUES FROM ('2026-09-01 00:00+00') TO ('2026-10-01 00:00+00')"
+    )
+    db.execute(
+        "CREATE TABLE metrics_raw_p2026_10 PARTITION OF metrics_raw "
+        "FOR VALUES FROM ('2026-10-01 00:00+00') TO ('2026-11-01 00:00+00')"
+    )
     config = project.config()
-    db.execute("INSERT INTO metrics_raw (at, v) SELECT '2026-09-03'::timestamptz + g * interval '1 minute', g - 5 "
-               "FROM generate_series(1, 700) g")
+    db.execute(
+        "INSERT INTO metrics_raw (at, v) SELECT '2026-09-03'::timestamptz + g * interval '1 minute', g - 5 "
+        "FROM generate_series(1, 700) g"
+    )
     before = digest(db, "metrics_raw_p2026_09")
     result = api.archive_partition(config, "test", "public", "metrics_raw_p2026_09")
     assert result.detached_concurrently and result.dropped and result.rows == 700
@@ -60,8 +66,9 @@ def test_archive_then_restore_archive_reattaches(project, db) -> None:  # type: 
     done = project.cli("backup", "restore", "metrics_raw_p2026_09", "--archive", check_exit=0)
     assert "attached it to public.metrics_raw" in done.stdout
     assert digest(db, "metrics_raw_p2026_09") == before
-    parent = db.execute("SELECT inhparent::regclass::text FROM pg_inherits "
-                        "WHERE inhrelid = 'metrics_raw_p2026_09'::regclass").fetchone()
+    parent = db.execute(
+        "SELECT inhparent::regclass::text FROM pg_inherits WHERE inhrelid = 'metrics_raw_p2026_09'::regclass"
+    ).fetchone()
     assert parent == ("metrics_raw",)
     assert db.execute("SELECT count(*) FROM metrics_raw WHERE at < '2026-10-01'").fetchone() == (700,)
     again = project.cli("backup", "restore", "metrics_raw_p2026_09", "--archive")

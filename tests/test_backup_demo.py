@@ -27,8 +27,13 @@ def test_demo_steps_bring_a_dropped_table_back(project) -> None:  # type: ignore
 
     demo_steps(config, "test", step)
     titles = [t for t, _ in outcomes]
-    assert titles[1:] == ["backup create", "backup verify", "DROP TABLE menus CASCADE (by mistake)",
-                          "backup restore --tables menus", "menus is back"]
+    assert titles[1:] == [
+        "backup create",
+        "backup verify",
+        "DROP TABLE menus CASCADE (by mistake)",
+        "backup restore --tables menus",
+        "menus is back",
+    ]
     assert outcomes[2][1].startswith("ok")
     assert outcomes[-1][1] == "3 rows; order_items' foreign key to menus restored: True"
     with psycopg.connect(project.url, autocommit=True) as conn:

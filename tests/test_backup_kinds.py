@@ -46,7 +46,7 @@ def manifest_of(project, backup_id: str) -> dict:  # type: ignore[no-untyped-def
 
 def test_partial_backup_never_replaces_the_full_one(project) -> None:  # type: ignore[no-untyped-def]
     fill(project.url)
-    project.write_config('[backup]\nkeep = { daily = 1, weekly = 0, monthly = 0 }\n')
+    project.write_config("[backup]\nkeep = { daily = 1, weekly = 0, monthly = 0 }\n")
     config = project.config()
     full = api.create(config, "test")
     assert api.verify(config, full.id, "test").ok
@@ -69,8 +69,9 @@ def test_partial_backup_never_replaces_the_full_one(project) -> None:  # type: i
     from pgwarden.doctor.thresholds import resolve
 
     with psycopg.connect(project.url, autocommit=True) as conn:
-        ctx = CheckContext(conn=conn, config=config, env_name="test", protected=False,
-                           thresholds=resolve({}, source="test"))
+        ctx = CheckContext(
+            conn=conn, config=config, env_name="test", protected=False, thresholds=resolve({}, source="test")
+        )
         outcome = backup_age(ctx)
     assert outcome.status == "ok" and full.id in outcome.summary and "full" in outcome.summary
 
@@ -168,7 +169,7 @@ def test_each_kind_has_its_own_rule() -> None:
 
 
 def test_bad_backup_settings_name_the_key(project) -> None:  # type: ignore[no-untyped-def]
-    project.write_config('[backup]\nkeep = { daily = -1 }\n')
+    project.write_config("[backup]\nkeep = { daily = -1 }\n")
     done = project.cli("backup", "list")
     assert done.returncode == 2 and "backup.keep.daily" in done.stderr + done.stdout
     project.write_config('[backup]\nstore = "ftp://x"\n')
@@ -186,10 +187,21 @@ def test_tables_naming_nothing_is_bad_input(project, tables: list[str]) -> None:
 
 
 def test_manifests_written_before_kinds_get_one() -> None:
-    base = {"id": "x", "env": "e", "database": "d", "server_version": "18", "pg_dump": {"version": "18.0"},
-            "format": "custom", "compression": "gzip", "started_at": "2026-01-01T00:00:00+00:00",
-            "finished_at": "2026-01-01T00:00:01+00:00", "size": 1, "files": {}, "migration_version": None,
-            "tables": []}
+    base = {
+        "id": "x",
+        "env": "e",
+        "database": "d",
+        "server_version": "18",
+        "pg_dump": {"version": "18.0"},
+        "format": "custom",
+        "compression": "gzip",
+        "started_at": "2026-01-01T00:00:00+00:00",
+        "finished_at": "2026-01-01T00:00:01+00:00",
+        "size": 1,
+        "files": {},
+        "migration_version": None,
+        "tables": [],
+    }
     assert api.Manifest.from_dict(base).kind == "full"
     assert api.Manifest.from_dict({**base, "only_tables": ["t"]}).kind == "tables"
     archived = {**base, "only_tables": ["p"], "reason": "partition archive public.p"}

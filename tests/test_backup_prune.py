@@ -24,8 +24,7 @@ def at(day: date, hour: int) -> datetime:
 def calendar() -> list[Candidate]:
     """120 verified daily backups at 02:00 ending LAST_DAY, plus a few unverified and one failed."""
     out = [
-        Candidate(f"d-{LAST_DAY - timedelta(days=i)}", at(LAST_DAY - timedelta(days=i), 2), "ok")
-        for i in range(120)
+        Candidate(f"d-{LAST_DAY - timedelta(days=i)}", at(LAST_DAY - timedelta(days=i), 2), "ok") for i in range(120)
     ]
     out += [
         Candidate("u1-newest", at(LAST_DAY, 10), "never"),

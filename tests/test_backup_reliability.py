@@ -131,10 +131,7 @@ def test_sigterm_cleans_up(project, locked) -> None:  # type: ignore[no-untyped-
     _, err = cli.communicate(timeout=60)
     assert cli.returncode == 130, err
     locked.rollback()
-    assert (
-        not Path(f"/proc/{pg_dump}").exists()
-        or b"pg_dump" not in Path(f"/proc/{pg_dump}/cmdline").read_bytes()
-    )
+    assert not Path(f"/proc/{pg_dump}").exists() or b"pg_dump" not in Path(f"/proc/{pg_dump}/cmdline").read_bytes()
     assert published(project.root) == [] and incomplete(project.root) == []
 
 

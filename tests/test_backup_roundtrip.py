@@ -64,9 +64,7 @@ def test_round_trip_create_verify_restore_into_new_database(project, pg_server) 
     seen: list[api.DumpProgress] = []
     result = api.create(config, "test", progress=seen.append)
     assert Path(result.location).is_dir() and Path(result.location).name == result.id
-    assert (
-        seen[-1].tables_done == seen[-1].tables_total == 3 and seen[-1].bytes_written == result.manifest.size
-    )
+    assert seen[-1].tables_done == seen[-1].tables_total == 3 and seen[-1].bytes_written == result.manifest.size
     manifest = json.loads((Path(result.location) / "manifest.json").read_text())
     assert manifest["env"] == "test" and manifest["format"] == "custom"
     assert manifest["compression"] == "gzip"  # the wheel's pg_dump has no zstd/lz4
@@ -105,9 +103,7 @@ def test_round_trip_create_verify_restore_into_new_database(project, pg_server) 
     finally:
         with psycopg.connect(pg_server.url("postgres"), autocommit=True) as conn:
             conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(restored.target_db or "")
-                )
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(restored.target_db or ""))
             )
     with psycopg.connect(project.url, autocommit=True) as conn:
         assert ("backup", "ok") in conn.execute("SELECT kind, outcome FROM pgwarden.events").fetchall()

@@ -44,8 +44,10 @@ def test_create_list_verify_restore_prune_against_the_store(s3_project, s3_serve
     backup = json.loads(created.stdout)
     backup_id = backup["id"]
     assert backup["location"] == f"s3://{s3_server.bucket}/{project.prefix}/test/{backup_id}/"
-    assert keys(s3_server, project.prefix) == [f"{project.prefix}/test/{backup_id}/dump.pgdump",
-                                               f"{project.prefix}/test/{backup_id}/manifest.json"]
+    assert keys(s3_server, project.prefix) == [
+        f"{project.prefix}/test/{backup_id}/dump.pgdump",
+        f"{project.prefix}/test/{backup_id}/manifest.json",
+    ]
     assert not list((project.root / "backups" / "test").glob("2*")), "keep_local is off: no local copy"
     assert s3_server.secret_key not in created.stdout + created.stderr
 
@@ -54,8 +56,11 @@ def test_create_list_verify_restore_prune_against_the_store(s3_project, s3_serve
 
     verified = project.cli("backup", "verify", backup_id, "--json", env=s3_server.env, check_exit=0)
     assert json.loads(verified.stdout)["tables"][0]["actual"] == 3000
-    manifest = json.loads(s3_server.client().get_object(
-        Bucket=s3_server.bucket, Key=f"{project.prefix}/test/{backup_id}/manifest.json")["Body"].read())
+    manifest = json.loads(
+        s3_server.client()
+        .get_object(Bucket=s3_server.bucket, Key=f"{project.prefix}/test/{backup_id}/manifest.json")["Body"]
+        .read()
+    )
     assert manifest["verification"]["ok"] is True
 
     with psycopg.connect(project.url, autocommit=True) as conn:
@@ -65,8 +70,10 @@ def test_create_list_verify_restore_prune_against_the_store(s3_project, s3_serve
         assert conn.execute("SELECT count(*) FROM items").fetchone() == (3000,)
 
     second = json.loads(project.cli("backup", "create", "--json", env=s3_server.env, check_exit=0).stdout)["id"]
-    project.write_config(f'[backup]\nstore = "s3://{s3_server.bucket}/{project.prefix}"\n'
-                         "keep = { daily = 0, weekly = 0, monthly = 0 }\n")
+    project.write_config(
+        f'[backup]\nstore = "s3://{s3_server.bucket}/{project.prefix}"\n'
+        "keep = { daily = 0, weekly = 0, monthly = 0 }\n"
+    )
     pruned = json.loads(project.cli("backup", "prune", "--json", env=s3_server.env, check_exit=0).stdout)
     # the newest verified full backup stays; the newer unverified one too; nothing else exists
     assert {d["id"] for d in pruned["kept"]} == {backup_id, second} and pruned["deleted"] == []
@@ -74,8 +81,10 @@ def test_create_list_verify_restore_prune_against_the_store(s3_project, s3_serve
 
 def test_keep_local_keeps_a_copy_and_prune_deletes_both(s3_project, s3_server) -> None:  # type: ignore[no-untyped-def]
     project = s3_project
-    project.write_config(f'[backup]\nstore = "s3://{s3_server.bucket}/{project.prefix}"\nkeep_local = true\n'
-                         "keep = { daily = 0, weekly = 0, monthly = 0 }\nsafety_keep = { last = 0, days = 0 }\n")
+    project.write_config(
+        f'[backup]\nstore = "s3://{s3_server.bucket}/{project.prefix}"\nkeep_local = true\n'
+        "keep = { daily = 0, weekly = 0, monthly = 0 }\nsafety_keep = { last = 0, days = 0 }\n"
+    )
     config = project.config()
     safety = api.create(config, "test", kind="safety")
     assert (project.root / "backups" / "test" / safety.id / MANIFEST).is_file()
@@ -144,8 +153,10 @@ def test_encrypted_backup_in_the_store(s3_project, s3_server, tmp_path: Path) ->
     key = tmp_path / "age.key"
     key.write_text(f"{identity}\n")
     project = s3_project
-    project.write_config(f'[backup]\nstore = "s3://{s3_server.bucket}/{project.prefix}"\nencrypt = "age"\n'
-                         f'recipients = ["{identity.to_public()}"]\nidentity = "{key}"\n')
+    project.write_config(
+        f'[backup]\nstore = "s3://{s3_server.bucket}/{project.prefix}"\nencrypt = "age"\n'
+        f'recipients = ["{identity.to_public()}"]\nidentity = "{key}"\n'
+    )
     config = project.config()
     backup = api.create(config, "test")
     stored = keys(s3_server, project.prefix)
@@ -170,8 +181,13 @@ def test_kill_9_mid_upload_lists_nothing(s3_project, s3_server) -> None:  # type
         conn.execute("CREATE TABLE bulk AS SELECT g, repeat(md5(g::text), 20) AS pad FROM generate_series(1, 75000) g")
     client = s3_server.client()
     env = {**os.environ, **s3_server.env, "PGWARDEN_CONFIG": str(project.config_path)}
-    writer = subprocess.Popen([sys.executable, "-m", "pgwarden.cli.main", "backup", "create"], cwd=project.root,
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    writer = subprocess.Popen(
+        [sys.executable, "-m", "pgwarden.cli.main", "backup", "create"],
+        cwd=project.root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 120
     try:
         while not client.list_multipart_uploads(Bucket=s3_server.bucket, Prefix=project.prefix).get("Uploads"):

@@ -13,13 +13,14 @@ from pgwarden.schema import diff, snapshot_of
 
 
 def _two_migrations(project: Project) -> None:
-    project.write_migration("001_users.sql",
-                            "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);",
-                            "DROP TABLE users;")
-    project.write_migration("002_orders.sql",
-                            "CREATE TABLE orders (id bigint PRIMARY KEY, "
-                            "user_id bigint REFERENCES users (id));",
-                            "DROP TABLE orders;")
+    project.write_migration(
+        "001_users.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);", "DROP TABLE users;"
+    )
+    project.write_migration(
+        "002_orders.sql",
+        "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users (id));",
+        "DROP TABLE orders;",
+    )
 
 
 def test_check_reports_manual_alter_as_drift(project: Project, db) -> None:  # type: ignore[no-untyped-def]
@@ -37,9 +38,11 @@ def test_check_reports_manual_alter_as_drift(project: Project, db) -> None:  # t
     doc = json.loads(result.stdout)
     assert doc["drifted"] is True and doc["version"] == "002"
     found = {(d["kind"], d["name"], d["change"]) for d in doc["differences"]}
-    assert found == {("columns", "public.users.phone", "unexpected"),
-                     ("columns", "public.users.email", "changed"),
-                     ("indexes", "public.orders_user_idx", "unexpected")}
+    assert found == {
+        ("columns", "public.users.phone", "unexpected"),
+        ("columns", "public.users.email", "changed"),
+        ("indexes", "public.orders_user_idx", "unexpected"),
+    }
     email = next(d for d in doc["differences"] if d["name"] == "public.users.email")
     assert email["changes"] == [{"attribute": "nullable", "expected": False, "actual": True}]
     human = project.cli("check", check_exit=1)
@@ -52,8 +55,7 @@ def test_check_ignores_pending_migrations(project: Project, db) -> None:  # type
     result = project.cli("check", check_exit=0)
     assert "no drift" in result.stdout and "1 pending migration(s) not compared: 002" in result.stderr
     # scratch databases are dropped afterwards
-    leftovers = db.execute("SELECT count(*) FROM pg_database "
-                           "WHERE datname LIKE 'pgwarden_check_%'").fetchone()
+    leftovers = db.execute("SELECT count(*) FROM pg_database WHERE datname LIKE 'pgwarden_check_%'").fetchone()
     assert leftovers == (0,)
 
 
@@ -65,14 +67,14 @@ CREATE TABLE notes (id int PRIMARY KEY, body text);
 
 
 def test_managed_partitions_ignore_patterns_and_own_schema_are_counted_not_drift(project: Project, db) -> None:  # type: ignore[no-untyped-def]
-    project.write_config('''
+    project.write_config("""
         [check]
         ignore = ["public.tmp_*"]
         [[partitions]]
         table = "events"
         key = "at"
         interval = "1 month"
-        ''')
+        """)
     project.write_migration("001_events.sql", PARTITIONED, "DROP TABLE events; DROP TABLE notes;")
     project.cli("migrate", "up", check_exit=0)
     # what partition maintain does: new children, an old one detached
@@ -102,8 +104,10 @@ def test_managed_partitions_ignore_patterns_and_own_schema_are_counted_not_drift
 def test_owners_can_be_left_out(project: Project, db) -> None:  # type: ignore[no-untyped-def]
     _two_migrations(project)
     project.cli("migrate", "up", check_exit=0)
-    db.execute("DO $$BEGIN CREATE ROLE pgwarden_test_owner NOLOGIN; "
-               "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END$$")
+    db.execute(
+        "DO $$BEGIN CREATE ROLE pgwarden_test_owner NOLOGIN; "
+        "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END$$"
+    )
     db.execute("ALTER TABLE users OWNER TO pgwarden_test_owner")
     doc = json.loads(project.cli("check", "--json", check_exit=1).stdout)
     assert [(d["kind"], d["name"]) for d in doc["differences"]] == [("owners", "table public.users")]
@@ -114,7 +118,7 @@ def test_owners_can_be_left_out(project: Project, db) -> None:  # type: ignore[n
 
 
 def test_bad_check_section_names_the_key(project: Project) -> None:
-    project.write_config("[check]\nstrict_order = \"sometimes\"\n")
+    project.write_config('[check]\nstrict_order = "sometimes"\n')
     result = project.cli("check", check_exit=2)
     assert "check.strict_order" in result.stderr and "Traceback" not in result.stderr
 
@@ -176,8 +180,9 @@ def test_emit_towards_migrations_brings_live_back(project: Project, db) -> None:
     project.cli("migrate", "up", check_exit=0)
     for statement in DRIFT:
         db.execute(statement)
-    doc = json.loads(project.cli("check", "--json", "--emit-migration", "undo", "--towards", "migrations",
-                                 check_exit=1).stdout)
+    doc = json.loads(
+        project.cli("check", "--json", "--emit-migration", "undo", "--towards", "migrations", check_exit=1).stdout
+    )
     path = Path(doc["emitted"]["path"])
     assert path == project.root / "undo.sql" and doc["emitted"]["statements"] >= len(DRIFT)
     db.execute(path.read_text())

@@ -53,8 +53,10 @@ def test_long_migration_name_and_unwritable_folders(project: Project) -> None:
 
 def test_password_with_raw_at_sign_is_never_printed(tmp_path) -> None:  # type: ignore[no-untyped-def]
     config = tmp_path / "pgwarden.toml"
-    config.write_text('default_env = "test"\n[environments.test]\n'
-                      'url = "postgresql://appuser:S3cret@Passw0rd99@127.0.0.1:1/app"\n', encoding="utf-8")
+    config.write_text(
+        'default_env = "test"\n[environments.test]\nurl = "postgresql://appuser:S3cret@Passw0rd99@127.0.0.1:1/app"\n',
+        encoding="utf-8",
+    )
     (tmp_path / "migrations").mkdir()
     for args in (("migrate", "status"), ("migrate", "status", "--json")):
         result = run_cli(*args, cwd=tmp_path, env={"PGWARDEN_CONFIG": str(config)}, timeout=60)
@@ -63,17 +65,22 @@ def test_password_with_raw_at_sign_is_never_printed(tmp_path) -> None:  # type: 
         assert "S3cret" not in result.stderr + result.stdout and "Passw0rd99" not in result.stderr + result.stdout
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("cannot connect to postgresql://appuser:S3cret@Passw0rd99@127.0.0.1:1/app: refused",
-     "cannot connect to postgresql://***@127.0.0.1:1/app: refused"),
-    ("postgresql://u:p%40x@h/db", "postgresql://u:***@h/db"),
-    ("postgresql://u:pa/ss@h/db", "postgresql://***@h/db"),
-    ("mysql://u:secret@h/db", "mysql://***@h/db"),
-    ("postgresql://u@h/db?password=zz", "postgresql://u@h/db?password=***"),
-    ("host=h password='x y' user=u", "host=h password=*** user=u"),
-    ("postgresql://postgres:@/postgres?host=/tmp/x", "postgresql://postgres:***@/postgres?host=/tmp/x"),
-    ("no url here", "no url here"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "cannot connect to postgresql://appuser:S3cret@Passw0rd99@127.0.0.1:1/app: refused",
+            "cannot connect to postgresql://***@127.0.0.1:1/app: refused",
+        ),
+        ("postgresql://u:p%40x@h/db", "postgresql://u:***@h/db"),
+        ("postgresql://u:pa/ss@h/db", "postgresql://***@h/db"),
+        ("mysql://u:secret@h/db", "mysql://***@h/db"),
+        ("postgresql://u@h/db?password=zz", "postgresql://u@h/db?password=***"),
+        ("host=h password='x y' user=u", "host=h password=*** user=u"),
+        ("postgresql://postgres:@/postgres?host=/tmp/x", "postgresql://postgres:***@/postgres?host=/tmp/x"),
+        ("no url here", "no url here"),
+    ],
+)
 def test_redact(text: str, expected: str) -> None:
     from pgwarden.redact import redact
 

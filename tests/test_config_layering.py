@@ -8,8 +8,23 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "pgwarden"
-DOMAINS = ("backup", "check", "cli", "deploy", "doctor", "lint", "migrations", "partition", "schema", "serve",
-           "agent", "settings", "server", "devserver", "demo")
+DOMAINS = (
+    "backup",
+    "check",
+    "cli",
+    "deploy",
+    "doctor",
+    "lint",
+    "migrations",
+    "partition",
+    "schema",
+    "serve",
+    "agent",
+    "settings",
+    "server",
+    "devserver",
+    "demo",
+)
 
 # module (relative to src/pgwarden) -> the pgwarden modules it may import
 LOWER_LAYERS = {

@@ -12,16 +12,16 @@ from conftest import Project
 
 
 def test_failing_migration_keeps_earlier_ones_and_prints_ways_back(project: Project, db) -> None:  # type: ignore[no-untyped-def]
-    project.write_migration("001_users.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email text);",
-                            "DROP TABLE users;")
+    project.write_migration(
+        "001_users.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email text);", "DROP TABLE users;"
+    )
     project.cli("migrate", "up", check_exit=0)
     project.write_config(env_extra="protected = true\nallow_insecure = true")
     db.execute("INSERT INTO users VALUES (1, 'a@example.com')")
-    project.write_migration("002_orders.sql", "CREATE TABLE orders (id bigint PRIMARY KEY);",
-                            "DROP TABLE orders;")
-    project.write_migration("003_broken.sql",
-                            "CREATE TABLE notes (id bigint);\nALTER TABLE nowhere ADD COLUMN x int;",
-                            "DROP TABLE notes;")
+    project.write_migration("002_orders.sql", "CREATE TABLE orders (id bigint PRIMARY KEY);", "DROP TABLE orders;")
+    project.write_migration(
+        "003_broken.sql", "CREATE TABLE notes (id bigint);\nALTER TABLE nowhere ADD COLUMN x int;", "DROP TABLE notes;"
+    )
 
     result = project.cli("deploy", "--yes", check_exit=1)
     assert "003_broken" in result.stderr and "nowhere" in result.stderr
@@ -60,12 +60,12 @@ def test_failing_migration_keeps_earlier_ones_and_prints_ways_back(project: Proj
 def test_lock_held_by_long_transaction_gives_up_without_blocking_reads(project: Project, db) -> None:  # type: ignore[no-untyped-def]
     lock_timeout = 0.5
     project.write_config(lock_timeout="500ms", retries=2)
-    project.write_migration("001_items.sql", "CREATE TABLE items (id bigint PRIMARY KEY);",
-                            "DROP TABLE items;")
+    project.write_migration("001_items.sql", "CREATE TABLE items (id bigint PRIMARY KEY);", "DROP TABLE items;")
     project.cli("migrate", "up", check_exit=0)
     db.execute("INSERT INTO items SELECT generate_series(1, 100)")
-    project.write_migration("002_price.sql", "ALTER TABLE items ADD COLUMN price numeric;",
-                            "ALTER TABLE items DROP COLUMN price;")
+    project.write_migration(
+        "002_price.sql", "ALTER TABLE items ADD COLUMN price numeric;", "ALTER TABLE items DROP COLUMN price;"
+    )
 
     holder = psycopg.connect(project.url)
     holder.execute("SELECT count(*) FROM items")  # transaction stays open with ACCESS SHARE on items
@@ -96,8 +96,9 @@ def test_lock_held_by_long_transaction_gives_up_without_blocking_reads(project: 
     assert doc["ways_back"] == []
     assert doc["what_happened"] == "nothing was applied and the schema is as before the deploy"
     assert "lock timeout" in result.stderr  # each retry was reported
-    columns = db.execute("SELECT count(*) FROM information_schema.columns "
-                         "WHERE table_name = 'items' AND column_name = 'price'").fetchone()
+    columns = db.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'items' AND column_name = 'price'"
+    ).fetchone()
     assert columns == (0,)
     assert len(read_times) > 5
     assert max(read_times) < lock_timeout + 2.0, max(read_times)  # generous bound: never queued for long

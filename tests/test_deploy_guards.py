@@ -17,8 +17,9 @@ def _nothing_changed(db) -> None:  # type: ignore[no-untyped-def]
 
 
 def _users(project: Project) -> None:
-    project.write_migration("001_users.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email text);",
-                            "DROP TABLE users;")
+    project.write_migration(
+        "001_users.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email text);", "DROP TABLE users;"
+    )
 
 
 def test_protected_env_without_tls_is_refused(project: Project, db) -> None:  # type: ignore[no-untyped-def]
@@ -48,8 +49,9 @@ def test_lint_error_stops_before_any_change(project: Project, db) -> None:  # ty
     pytest.importorskip("pgwarden.lint.api")
     project.write_config(env_extra=PROTECTED_INSECURE)
     _users(project)
-    project.write_migration("002_index.sql", "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);",
-                            "DROP INDEX users_email_idx;")
+    project.write_migration(
+        "002_index.sql", "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);", "DROP INDEX users_email_idx;"
+    )
     result = project.cli("deploy", "--yes", "--json", check_exit=1)
     doc = json.loads(result.stdout)
     lint = next(s for s in doc["steps"] if s["name"] == "preflight: lint")

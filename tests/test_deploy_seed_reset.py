@@ -10,8 +10,9 @@ from conftest import Project
 
 
 def _users(project: Project) -> None:
-    project.write_migration("001_users.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email text UNIQUE);",
-                            "DROP TABLE users;")
+    project.write_migration(
+        "001_users.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email text UNIQUE);", "DROP TABLE users;"
+    )
 
 
 def _seeds(project: Project, files: dict[str, str]) -> None:
@@ -24,15 +25,24 @@ def _seeds(project: Project, files: dict[str, str]) -> None:
 def test_seed_runs_files_in_order_each_atomically(project: Project, db) -> None:  # type: ignore[no-untyped-def]
     _users(project)
     project.cli("migrate", "up", check_exit=0)
-    _seeds(project, {"002_more.sql": "INSERT INTO users VALUES (2, 'b@example.com');",
-                     "001_first.sql": "INSERT INTO users VALUES (1, 'a@example.com');\n"
-                                      "UPDATE users SET email = upper(email) WHERE id = 1;"})
+    _seeds(
+        project,
+        {
+            "002_more.sql": "INSERT INTO users VALUES (2, 'b@example.com');",
+            "001_first.sql": "INSERT INTO users VALUES (1, 'a@example.com');\n"
+            "UPDATE users SET email = upper(email) WHERE id = 1;",
+        },
+    )
     doc = json.loads(project.cli("seed", "--json", check_exit=0).stdout)
     assert [f["path"].rsplit("/", 1)[1] for f in doc["files"]] == ["001_first.sql", "002_more.sql"]
-    assert db.execute("SELECT id, email FROM users ORDER BY id").fetchall() == [(1, "A@EXAMPLE.COM"),
-                                                                                 (2, "b@example.com")]
-    _seeds(project, {"003_broken.sql": "INSERT INTO users VALUES (3, 'c@example.com');\n"
-                                       "INSERT INTO users VALUES (1, 'dup');"})
+    assert db.execute("SELECT id, email FROM users ORDER BY id").fetchall() == [
+        (1, "A@EXAMPLE.COM"),
+        (2, "b@example.com"),
+    ]
+    _seeds(
+        project,
+        {"003_broken.sql": "INSERT INTO users VALUES (3, 'c@example.com');\nINSERT INTO users VALUES (1, 'dup');"},
+    )
     db.execute("DELETE FROM users")
     result = project.cli("seed", check_exit=1)
     assert "003_broken.sql:2" in result.stderr and "rolled back" in result.stderr
@@ -74,10 +84,12 @@ def test_reset_of_an_embedded_env(tmp_path) -> None:  # type: ignore[no-untyped-
 
     root = tmp_path / "emb"
     (root / "migrations").mkdir(parents=True)
-    (root / "pgwarden.toml").write_text('default_env = "dev"\n[environments.dev]\nurl = "embedded"\n'
-                                        'database = "appdb"\n', encoding="utf-8")
-    (root / "migrations" / "001_t.sql").write_text("-- migrate:up\nCREATE TABLE t (id int);\n"
-                                                   "-- migrate:down\nDROP TABLE t;\n", encoding="utf-8")
+    (root / "pgwarden.toml").write_text(
+        'default_env = "dev"\n[environments.dev]\nurl = "embedded"\ndatabase = "appdb"\n', encoding="utf-8"
+    )
+    (root / "migrations" / "001_t.sql").write_text(
+        "-- migrate:up\nCREATE TABLE t (id int);\n-- migrate:down\nDROP TABLE t;\n", encoding="utf-8"
+    )
     config = load_config(root / "pgwarden.toml")
     server = EmbeddedServer(root / ".pgwarden" / "dev")
     try:

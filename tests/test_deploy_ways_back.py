@@ -12,15 +12,24 @@ from conftest import Project
 
 
 def _partial_deploy(project: Project) -> dict:  # type: ignore[type-arg]
-    project.write_migration("001_users.sql", """
+    project.write_migration(
+        "001_users.sql",
+        """
         CREATE TABLE users (id bigint PRIMARY KEY, email text);
         INSERT INTO users VALUES (1, 'same@example.com'), (2, 'same@example.com');
-    """, "DROP TABLE users;")
-    project.write_migration("002_indexes.sql", """
+    """,
+        "DROP TABLE users;",
+    )
+    project.write_migration(
+        "002_indexes.sql",
+        """
         CREATE INDEX CONCURRENTLY users_email_idx ON users (email);
         CREATE UNIQUE INDEX CONCURRENTLY users_email_key ON users (email);
-    """, "DROP INDEX CONCURRENTLY IF EXISTS users_email_key;\nDROP INDEX CONCURRENTLY IF EXISTS users_email_idx;",
-                            up_options="transaction:false", down_options="transaction:false")
+    """,
+        "DROP INDEX CONCURRENTLY IF EXISTS users_email_key;\nDROP INDEX CONCURRENTLY IF EXISTS users_email_idx;",
+        up_options="transaction:false",
+        down_options="transaction:false",
+    )
     result = project.cli("deploy", "--json", check_exit=1)
     doc: dict = json.loads(result.stdout)  # type: ignore[type-arg]
     return doc
@@ -43,8 +52,10 @@ def test_a_deploy_stopped_part_way_says_what_was_kept_and_left(project: Project,
     assert event["what_happened"] == happened and event["ways_back"] == doc["ways_back"]
     # the database agrees with the report
     assert db.execute("SELECT count(*) FROM pg_index WHERE NOT indisvalid").fetchone() == (1,)
-    assert db.execute("SELECT status, statements_done FROM pgwarden.migrations WHERE version = '002'"
-                      ).fetchone() == ("failed", 1)
+    assert db.execute("SELECT status, statements_done FROM pgwarden.migrations WHERE version = '002'").fetchone() == (
+        "failed",
+        1,
+    )
 
 
 def _run(project: Project, command: str) -> None:
@@ -74,8 +85,9 @@ def test_the_printed_way_back_leads_to_the_schema_before_the_deploy(project: Pro
     assert db.execute("SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'").fetchone() == (0,)
     assert db.execute("SELECT count(*) FROM pgwarden.migrations").fetchone() == (0,)
     # and forward again, from that state, deploys cleanly once the data is fixed
-    project.write_migration("001_users.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email text);",
-                            "DROP TABLE users;")
+    project.write_migration(
+        "001_users.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email text);", "DROP TABLE users;"
+    )
     done = json.loads(project.cli("deploy", "--json", check_exit=0).stdout)
     assert done["applied"] == ["001", "002"]
 

@@ -38,8 +38,9 @@ def test_registry_scratch_lifecycle_psql_and_no_permission_changes(tmp_path: Pat
 
         # first start created pg_stat_statements in the dev database
         with psycopg.connect(_cli(root, "dev", "url").stdout.strip()) as conn:
-            assert conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'"
-                                ).fetchone() == (1,)
+            assert conn.execute(
+                "SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'"
+            ).fetchone() == (1,)
 
         # psql gets its arguments and its exit code comes back
         ok = _cli(root, "dev", "psql", "-A", "-t", "-c", "select 41 + 1")

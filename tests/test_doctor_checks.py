@@ -43,8 +43,9 @@ def test_invalid_index_from_failed_concurrent_build_fails_then_fix_clears_it(db:
     db.execute("INSERT INTO accounts VALUES (1, 'a@x'), (2, 'a@x')")
     with pytest.raises(psycopg.errors.UniqueViolation):
         db.execute("CREATE UNIQUE INDEX CONCURRENTLY accounts_email_key ON accounts (email)")
-    assert db.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = 'accounts_email_key'::regclass"
-                      ).fetchone() == (False,)
+    assert db.execute(
+        "SELECT indisvalid FROM pg_index WHERE indexrelid = 'accounts_email_key'::regclass"
+    ).fetchone() == (False,)
 
     result = check(db_url, "invalid_indexes")
     assert result.status == "fail"
@@ -100,8 +101,15 @@ def test_blocked_query_fails_with_its_blocker_then_ok_once_released(db: Conn, db
     thread = threading.Thread(target=blocked_update)
     thread.start()
     try:
-        wait_until(lambda: db.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                                      " AND wait_event_type = 'Lock'").fetchone() == (1,))
+        wait_until(
+            lambda: (
+                db.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock'"
+                ).fetchone()
+                == (1,)
+            )
+        )
         time.sleep(0.4)
         result = check(db_url, "blocked_queries", blocked_query_warn="100ms", blocked_query_fail="300ms")
         assert result.status == "fail"
@@ -154,11 +162,12 @@ def test_long_running_query_is_reported_while_it_runs(db: Conn, db_url: str) -> 
         assert result.status == "warn"
         assert [r["pid"] for r in result.evidence] == [pid]
         assert "pg_sleep(60)" in result.evidence[0]["query"]
-        assert check(db_url, "long_running_queries", long_query_warn="100ms", long_query_fail="200ms"
-                     ).status == "fail"
+        assert check(db_url, "long_running_queries", long_query_warn="100ms", long_query_fail="200ms").status == "fail"
     finally:
-        db.execute("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%' "
-                   "AND datname = current_database() AND pid <> pg_backend_pid()")
+        db.execute(
+            "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%' "
+            "AND datname = current_database() AND pid <> pg_backend_pid()"
+        )
         thread.join(timeout=30)
     assert not errors and not thread.is_alive()
     assert check(db_url, "long_running_queries", long_query_warn="300ms").status == "ok"
@@ -228,8 +237,7 @@ def test_missing_index_hint_for_large_table_read_by_seq_scans(db: Conn, db_url: 
     for _ in range(6):
         db.execute("SELECT count(*) FROM visits WHERE page = 5")
     flush_stats(db)
-    assert check(db_url, "missing_indexes", missing_index_min_rows=1000, missing_index_min_seq_scans=3
-                 ).status == "ok"
+    assert check(db_url, "missing_indexes", missing_index_min_rows=1000, missing_index_min_seq_scans=3).status == "ok"
 
 
 def test_bloat_estimate_after_mass_delete_then_vacuum_full(db: Conn, db_url: str) -> None:

@@ -46,13 +46,16 @@ def test_check_option_runs_only_the_named_checks(project: Project) -> None:
     assert "--check nope: no such check" in bad.stderr
     listing = json.loads(project.cli("doctor", "--list", "--json", check_exit=0).stdout)
     assert len(listing["checks"]) == 20 and all(c["why"] for c in listing["checks"])
-    assert {"name": "sequence_fail_pct", "unit": "percent", "default": 90, "check": "sequences"}.items() <= \
-        next(t for t in listing["thresholds"] if t["name"] == "sequence_fail_pct").items()
+    assert {"name": "sequence_fail_pct", "unit": "percent", "default": 90, "check": "sequences"}.items() <= next(
+        t for t in listing["thresholds"] if t["name"] == "sequence_fail_pct"
+    ).items()
 
 
 def test_thresholds_and_disabled_checks_come_from_config(project: Project) -> None:
-    project.write_config('[doctor]\nthresholds = { connections_warn_pct = 0, connections_fail_pct = 0 }\n'
-                         'checks_disabled = ["backup_age", "slow_queries"]\n')
+    project.write_config(
+        "[doctor]\nthresholds = { connections_warn_pct = 0, connections_fail_pct = 0 }\n"
+        'checks_disabled = ["backup_age", "slow_queries"]\n'
+    )
     result = project.cli("doctor", "--json", check_exit=1)
     statuses = _statuses(json.loads(result.stdout))
     assert statuses["connections"] == "fail"
@@ -69,8 +72,10 @@ def test_thresholds_and_disabled_checks_come_from_config(project: Project) -> No
 
 def test_a_check_that_errors_is_reported_and_hides_nothing(project: Project, db: Conn, db_url: str) -> None:
     """The partitions check reads the default partition; behind an exclusive lock it errors after lock_timeout."""
-    project.write_config('[doctor]\nthresholds = { lock_timeout = "200ms" }\n'
-                         '[[partitions]]\ntable = "events"\nkey = "at"\ninterval = "1 month"\n')
+    project.write_config(
+        '[doctor]\nthresholds = { lock_timeout = "200ms" }\n'
+        '[[partitions]]\ntable = "events"\nkey = "at"\ninterval = "1 month"\n'
+    )
     db.execute("CREATE TABLE events (at timestamptz NOT NULL) PARTITION BY RANGE (at)")
     db.execute("CREATE TABLE events_default PARTITION OF events DEFAULT")
     with psycopg.connect(db_url, autocommit=False) as holder:
@@ -143,7 +148,7 @@ def test_backup_age_against_policy_and_protection(project: Project, db: Conn) ->
     project.write_config(env_extra="protected = true\nallow_insecure = true")
     assert backup_age().status == "fail"
 
-    project.write_config('[backup]\nkeep = { daily = 0, weekly = 4 }\n')
+    project.write_config("[backup]\nkeep = { daily = 0, weekly = 4 }\n")
     weekly = backup_age()
     assert weekly.status == "ok" and "policy: at most 8.0d" in weekly.summary
 
@@ -160,13 +165,14 @@ CLOCK = datetime(2031, 1, 31, 23, 59, 59, tzinfo=UTC)
 def _add_month(db: Conn, months_ahead: int) -> None:
     now = CLOCK
     lower, upper = _month_start(now, months_ahead), _month_start(now, months_ahead + 1)
-    db.execute(f"CREATE TABLE events_m{months_ahead} PARTITION OF events "
-               f"FOR VALUES FROM ('{lower:%Y-%m-%d}') TO ('{upper:%Y-%m-%d}')")
+    db.execute(
+        f"CREATE TABLE events_m{months_ahead} PARTITION OF events "
+        f"FOR VALUES FROM ('{lower:%Y-%m-%d}') TO ('{upper:%Y-%m-%d}')"
+    )
 
 
 def test_partitions_missing_for_current_and_next_period_and_default_rows(project: Project, db: Conn) -> None:
-    project.write_config('[[partitions]]\ntable = "events"\nkey = "created_at"\ninterval = "1 month"\n'
-                         'premake = 1\n')
+    project.write_config('[[partitions]]\ntable = "events"\nkey = "created_at"\ninterval = "1 month"\npremake = 1\n')
     db.execute("CREATE TABLE events (id bigint, created_at timestamptz NOT NULL) PARTITION BY RANGE (created_at)")
 
     def partitions() -> Any:

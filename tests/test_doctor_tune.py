@@ -14,16 +14,16 @@ GiB = 1024**3
 # pgtune (2026 formulas, PostgreSQL 18, Linux) for 4 GB RAM, 2 CPUs, SSD, web application.
 EXPECTED_4GB_WEB = {
     "max_connections": "200",
-    "shared_buffers": "1GB",            # 4GB / 4
-    "effective_cache_size": "3GB",      # 4GB x 3 / 4
-    "maintenance_work_mem": "256MB",    # 4GB / 16
+    "shared_buffers": "1GB",  # 4GB / 4
+    "effective_cache_size": "3GB",  # 4GB x 3 / 4
+    "maintenance_work_mem": "256MB",  # 4GB / 16
     "checkpoint_completion_target": "0.9",
-    "wal_buffers": "16MB",              # 3% of 1GB = 31457kB, capped at 16MB
+    "wal_buffers": "16MB",  # 3% of 1GB = 31457kB, capped at 16MB
     "default_statistics_target": "100",
     "random_page_cost": "1.1",
     "effective_io_concurrency": "200",
-    "work_mem": "5041kB",               # (4194304 - 1048576) kB / ((200 + 8) x 3)
-    "huge_pages": "off",                # shared_buffers < 2GB
+    "work_mem": "5041kB",  # (4194304 - 1048576) kB / ((200 + 8) x 3)
+    "huge_pages": "off",  # shared_buffers < 2GB
     "min_wal_size": "1GB",
     "max_wal_size": "4GB",
     "jit": "off",
@@ -43,11 +43,22 @@ def test_hand_tuned_differences_are_explained_one_by_one() -> None:
     settings = recommend(4 * GiB, 2, storage="ssd", workload="web")
     annotate_hand_tuned(settings, 4 * GiB)
     by_name = {s.name: s for s in settings}
-    for same in ("shared_buffers", "effective_cache_size", "maintenance_work_mem", "checkpoint_completion_target",
-                 "min_wal_size", "random_page_cost", "effective_io_concurrency"):
+    for same in (
+        "shared_buffers",
+        "effective_cache_size",
+        "maintenance_work_mem",
+        "checkpoint_completion_target",
+        "min_wal_size",
+        "random_page_cost",
+        "effective_io_concurrency",
+    ):
         assert by_name[same].note == SAME_AS_HAND_TUNED, same
-    for differs, seed in (("max_connections", "100"), ("work_mem", "16MB"), ("wal_buffers", "64MB"),
-                          ("max_wal_size", "2GB")):
+    for differs, seed in (
+        ("max_connections", "100"),
+        ("work_mem", "16MB"),
+        ("wal_buffers", "64MB"),
+        ("max_wal_size", "2GB"),
+    ):
         assert by_name[differs].hand_tuned == seed
         assert by_name[differs].note and by_name[differs].note != SAME_AS_HAND_TUNED
     assert "4.7 GB" in (by_name["work_mem"].note or "")
@@ -80,15 +91,18 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
 
 
 def test_cgroup_v2_limits_win_over_the_host(tmp_path: Path) -> None:
-    root = _tree(tmp_path, {
-        "proc/meminfo": "MemTotal:       65859832 kB\nMemFree: 1 kB\n",
-        "proc/self/cgroup": "0::/kubepods/pod1/ctr\n",
-        "sys/fs/cgroup/cgroup.controllers": "cpu memory\n",
-        "sys/fs/cgroup/kubepods/memory.max": "max\n",
-        "sys/fs/cgroup/kubepods/pod1/memory.max": "4294967296\n",
-        "sys/fs/cgroup/kubepods/pod1/ctr/memory.max": "max\n",
-        "sys/fs/cgroup/kubepods/pod1/ctr/cpu.max": "150000 100000\n",
-    })
+    root = _tree(
+        tmp_path,
+        {
+            "proc/meminfo": "MemTotal:       65859832 kB\nMemFree: 1 kB\n",
+            "proc/self/cgroup": "0::/kubepods/pod1/ctr\n",
+            "sys/fs/cgroup/cgroup.controllers": "cpu memory\n",
+            "sys/fs/cgroup/kubepods/memory.max": "max\n",
+            "sys/fs/cgroup/kubepods/pod1/memory.max": "4294967296\n",
+            "sys/fs/cgroup/kubepods/pod1/ctr/memory.max": "max\n",
+            "sys/fs/cgroup/kubepods/pod1/ctr/cpu.max": "150000 100000\n",
+        },
+    )
     assert cgroup_memory_limit(root)[0] == 4 * GiB
     assert cgroup_cpu_limit(root)[0] == 1.5
     machine = detect(root)
@@ -98,32 +112,39 @@ def test_cgroup_v2_limits_win_over_the_host(tmp_path: Path) -> None:
 
 
 def test_cgroup_v1_limits_and_unlimited_values(tmp_path: Path) -> None:
-    root = _tree(tmp_path, {
-        "proc/meminfo": "MemTotal:       16384000 kB\n",
-        "proc/self/cgroup": "4:memory:/docker/abc\n2:cpu,cpuacct:/docker/abc\n",
-        "sys/fs/cgroup/memory/memory.limit_in_bytes": "9223372036854771712\n",
-        "sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes": "2147483648\n",
-        "sys/fs/cgroup/cpu/docker/abc/cpu.cfs_quota_us": "100000\n",
-        "sys/fs/cgroup/cpu/docker/abc/cpu.cfs_period_us": "100000\n",
-    })
+    root = _tree(
+        tmp_path,
+        {
+            "proc/meminfo": "MemTotal:       16384000 kB\n",
+            "proc/self/cgroup": "4:memory:/docker/abc\n2:cpu,cpuacct:/docker/abc\n",
+            "sys/fs/cgroup/memory/memory.limit_in_bytes": "9223372036854771712\n",
+            "sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes": "2147483648\n",
+            "sys/fs/cgroup/cpu/docker/abc/cpu.cfs_quota_us": "100000\n",
+            "sys/fs/cgroup/cpu/docker/abc/cpu.cfs_period_us": "100000\n",
+        },
+    )
     assert cgroup_memory_limit(root)[0] == 2 * GiB
     assert cgroup_cpu_limit(root)[0] == 1.0
     assert detect(root).ram_bytes == 2 * GiB and detect(root).cpus == 1
-    unlimited = _tree(tmp_path / "u", {
-        "proc/meminfo": "MemTotal:       16384000 kB\n",
-        "proc/self/cgroup": "4:memory:/\n2:cpu:/\n",
-        "sys/fs/cgroup/memory/memory.limit_in_bytes": "9223372036854771712\n",
-        "sys/fs/cgroup/cpu/cpu.cfs_quota_us": "-1\n",
-        "sys/fs/cgroup/cpu/cpu.cfs_period_us": "100000\n",
-    })
+    unlimited = _tree(
+        tmp_path / "u",
+        {
+            "proc/meminfo": "MemTotal:       16384000 kB\n",
+            "proc/self/cgroup": "4:memory:/\n2:cpu:/\n",
+            "sys/fs/cgroup/memory/memory.limit_in_bytes": "9223372036854771712\n",
+            "sys/fs/cgroup/cpu/cpu.cfs_quota_us": "-1\n",
+            "sys/fs/cgroup/cpu/cpu.cfs_period_us": "100000\n",
+        },
+    )
     assert cgroup_memory_limit(unlimited) == (None, None)
     assert cgroup_cpu_limit(unlimited) == (None, None)
     assert detect(unlimited).ram_bytes == 16384000 * 1024
 
 
 def test_cli_tune_without_env_needs_no_database(tmp_path: Path) -> None:
-    result = run_cli("tune", "--ram", "4GB", "--cpus", "2", "--storage", "ssd", "--workload", "web", "--json",
-                     cwd=tmp_path)
+    result = run_cli(
+        "tune", "--ram", "4GB", "--cpus", "2", "--storage", "ssd", "--workload", "web", "--json", cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert {s["name"]: s["value"] for s in doc["settings"]} == EXPECTED_4GB_WEB

@@ -42,11 +42,19 @@ def test_prisma_example_status_and_up(tmp_path: Path, db_url: str, db: psycopg.C
     result = run_cli("migrate", "up", cwd=root, env={"PGWARDEN_CONFIG": str(root / "pgwarden.toml")})
     assert result.returncode == 0, (result.stdout, result.stderr)
 
-    rows = db.execute("SELECT migration_name, checksum, finished_at IS NOT NULL, applied_steps_count, "
-                      "rolled_back_at, logs FROM _prisma_migrations ORDER BY migration_name").fetchall()
+    rows = db.execute(
+        "SELECT migration_name, checksum, finished_at IS NOT NULL, applied_steps_count, "
+        "rolled_back_at, logs FROM _prisma_migrations ORDER BY migration_name"
+    ).fetchall()
     expected = [
-        (name, hashlib.sha256((root / "prisma/migrations" / name / "migration.sql").read_bytes()).hexdigest(),
-         True, 1, None, None)
+        (
+            name,
+            hashlib.sha256((root / "prisma/migrations" / name / "migration.sql").read_bytes()).hexdigest(),
+            True,
+            1,
+            None,
+            None,
+        )
         for name in MIGRATIONS
     ]
     assert rows == expected
@@ -54,7 +62,8 @@ def test_prisma_example_status_and_up(tmp_path: Path, db_url: str, db: psycopg.C
     # the schema Prisma expects: the foreign key from projects to users, the enum default
     db.execute("INSERT INTO users (email) VALUES ('ana@example.com')")
     db.execute("INSERT INTO projects (name, owner_id, updated_at) SELECT 'p', id, now() FROM users")
-    assert db.execute("SELECT u.role::text, p.archived FROM projects p JOIN users u ON u.id = p.owner_id"
-                      ).fetchall() == [("MEMBER", False)]
+    assert db.execute(
+        "SELECT u.role::text, p.archived FROM projects p JOIN users u ON u.id = p.owner_id"
+    ).fetchall() == [("MEMBER", False)]
     with pytest.raises(psycopg.errors.ForeignKeyViolation):
         db.execute("INSERT INTO projects (name, owner_id, updated_at) VALUES ('q', 999, now())")

@@ -43,10 +43,14 @@ def fleet(project: Project, pg_server: EmbeddedServer) -> Iterator[list[str]]:
 
 def _migrations(project: Project, sleep: float = 0.0) -> None:
     project.write_migration("001_log.sql", "CREATE TABLE applied_log (v text);", "DROP TABLE applied_log;")
-    project.write_migration("002_users.sql", f"INSERT INTO applied_log VALUES ('002'); SELECT pg_sleep({sleep});\n"
-                            "CREATE TABLE users (id int PRIMARY KEY);", "DROP TABLE users;")
-    project.write_migration("003_email.sql", "ALTER TABLE users ADD COLUMN email text;",
-                            "ALTER TABLE users DROP COLUMN email;")
+    project.write_migration(
+        "002_users.sql",
+        f"INSERT INTO applied_log VALUES ('002'); SELECT pg_sleep({sleep});\nCREATE TABLE users (id int PRIMARY KEY);",
+        "DROP TABLE users;",
+    )
+    project.write_migration(
+        "003_email.sql", "ALTER TABLE users ADD COLUMN email text;", "ALTER TABLE users DROP COLUMN email;"
+    )
 
 
 def _rows(url: str, query: str) -> list[tuple[Any, ...]]:
@@ -55,8 +59,9 @@ def _rows(url: str, query: str) -> list[tuple[Any, ...]]:
         return cur.fetchall() if cur.description else []
 
 
-def test_one_failing_target_then_resume_finishes_only_it(project: Project, fleet: Any,
-                                                         pg_server: EmbeddedServer) -> None:
+def test_one_failing_target_then_resume_finishes_only_it(
+    project: Project, fleet: Any, pg_server: EmbeddedServer
+) -> None:
     names = fleet(50)
     _migrations(project)
     bad = names[17]
@@ -68,7 +73,10 @@ def test_one_failing_target_then_resume_finishes_only_it(project: Project, fleet
     failed = [t for t in doc["targets"] if t["status"] == "failed"]
     assert failed[0]["name"] == bad and "already exists" in failed[0]["detail"]
     assert _rows(pg_server.url(names[0]), "SELECT version FROM pgwarden.migrations ORDER BY 1") == [
-        ("001",), ("002",), ("003",)]
+        ("001",),
+        ("002",),
+        ("003",),
+    ]
     _rows(pg_server.url(bad), "DROP TABLE users")
     resumed = json.loads(project.cli("fleet", "up", "--resume", "--json", check_exit=0, timeout=600).stdout)
     assert [t["name"] for t in resumed["targets"]] == [bad]
@@ -80,8 +88,13 @@ def test_killed_run_resumes_without_applying_twice(project: Project, fleet: Any,
     names = fleet(12)
     _migrations(project, sleep=0.3)
     env = {**os.environ, "PGWARDEN_CONFIG": str(project.config_path)}
-    proc = subprocess.Popen([sys.executable, "-m", "pgwarden.cli.main", "fleet", "up", "--parallel", "2"],
-                            cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pgwarden.cli.main", "fleet", "up", "--parallel", "2"],
+        cwd=project.root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     state = project.root / ".pgwarden" / "fleet" / "last-run.json"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

@@ -24,21 +24,29 @@ def _write(root: Path, files: dict[str, str]) -> None:
 
 
 PRISMA = {
-    "prisma/schema.prisma": "datasource db {\n  provider = \"postgresql\"\n  url = env(\"DATABASE_URL\")\n}\n",
-    "prisma/migrations/migration_lock.toml": "provider = \"postgresql\"\n",
-    "prisma/migrations/20240101000000_init/migration.sql":
-        "-- CreateTable\nCREATE TABLE \"User\" (\"id\" SERIAL NOT NULL, \"email\" TEXT NOT NULL,\n"
-        "    CONSTRAINT \"User_pkey\" PRIMARY KEY (\"id\"));\n",
-    "prisma/migrations/20240202000000_add_name/migration.sql": "ALTER TABLE \"User\" ADD COLUMN \"name\" TEXT;\n",
+    "prisma/schema.prisma": 'datasource db {\n  provider = "postgresql"\n  url = env("DATABASE_URL")\n}\n',
+    "prisma/migrations/migration_lock.toml": 'provider = "postgresql"\n',
+    "prisma/migrations/20240101000000_init/migration.sql": (
+        '-- CreateTable\nCREATE TABLE "User" ("id" SERIAL NOT NULL, "email" TEXT NOT NULL,\n'
+        '    CONSTRAINT "User_pkey" PRIMARY KEY ("id"));\n'
+    ),
+    "prisma/migrations/20240202000000_add_name/migration.sql": 'ALTER TABLE "User" ADD COLUMN "name" TEXT;\n',
 }
 DRIZZLE = {
     "drizzle.config.ts": "export default { dialect: 'postgresql', out: './drizzle', schema: './src/schema.ts' };\n",
-    "drizzle/0000_brave_thor.sql": "CREATE TABLE \"users\" (\"id\" serial PRIMARY KEY NOT NULL);\n"
-                                   "--> statement-breakpoint\nCREATE TABLE \"posts\" (\"id\" serial PRIMARY KEY);\n",
-    "drizzle/0001_calm_loki.sql": "ALTER TABLE \"posts\" ADD COLUMN \"title\" text;\n",
-    "drizzle/meta/_journal.json": json.dumps({"version": "7", "dialect": "postgresql", "entries": [
-        {"idx": 0, "version": "7", "when": 1700000000000, "tag": "0000_brave_thor", "breakpoints": True},
-        {"idx": 1, "version": "7", "when": 1700000100000, "tag": "0001_calm_loki", "breakpoints": True}]}),
+    "drizzle/0000_brave_thor.sql": 'CREATE TABLE "users" ("id" serial PRIMARY KEY NOT NULL);\n'
+    '--> statement-breakpoint\nCREATE TABLE "posts" ("id" serial PRIMARY KEY);\n',
+    "drizzle/0001_calm_loki.sql": 'ALTER TABLE "posts" ADD COLUMN "title" text;\n',
+    "drizzle/meta/_journal.json": json.dumps(
+        {
+            "version": "7",
+            "dialect": "postgresql",
+            "entries": [
+                {"idx": 0, "version": "7", "when": 1700000000000, "tag": "0000_brave_thor", "breakpoints": True},
+                {"idx": 1, "version": "7", "when": 1700000100000, "tag": "0001_calm_loki", "breakpoints": True},
+            ],
+        }
+    ),
 }
 GOLANG = {
     "migrations/000001_create_users.up.sql": "CREATE TABLE users (id bigserial PRIMARY KEY);\n",
@@ -54,15 +62,22 @@ FLYWAY = {
     "sql/V1.10__add_phone.sql": "ALTER TABLE users ADD COLUMN phone text;\n",
 }
 DBMATE = {
-    "db/migrations/20240101000000_create_users.sql":
-        "-- migrate:up\nCREATE TABLE users (id bigint PRIMARY KEY);\n\n-- migrate:down\nDROP TABLE users;\n",
+    "db/migrations/20240101000000_create_users.sql": (
+        "-- migrate:up\nCREATE TABLE users (id bigint PRIMARY KEY);\n\n-- migrate:down\nDROP TABLE users;\n"
+    ),
 }
 
 
-@pytest.mark.parametrize(("files", "expected"), [
-    (PRISMA, ("prisma", "prisma/migrations")), (DRIZZLE, ("drizzle", "drizzle")),
-    (GOLANG, ("golang-migrate", "migrations")), (FLYWAY, ("flyway", "sql")), (DBMATE, ("dbmate", "db/migrations")),
-])
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        (PRISMA, ("prisma", "prisma/migrations")),
+        (DRIZZLE, ("drizzle", "drizzle")),
+        (GOLANG, ("golang-migrate", "migrations")),
+        (FLYWAY, ("flyway", "sql")),
+        (DBMATE, ("dbmate", "db/migrations")),
+    ],
+)
 def test_detects_each_tool(tmp_path: Path, files: dict[str, str], expected: tuple[str, str]) -> None:
     _write(tmp_path, files)
     found = detect(tmp_path)
@@ -81,21 +96,32 @@ def test_reads_each_format_as_its_tool_does(tmp_path: Path) -> None:
     assert [m.version for m in flyway] == ["1", "1.1", "1.10"]  # 1.10 after 1.1: numeric parts
     assert flyway[1].reversible and not flyway[0].reversible
     # Flyway's CRC32 is over lines without their endings: CRLF and LF files have the same checksum.
-    assert flyway_checksum("a\r\nb\n") == flyway_checksum("a\nb") == zlib.crc32(b"b", zlib.crc32(b"a")) - (1 << 32) \
-        if zlib.crc32(b"b", zlib.crc32(b"a")) >= 1 << 31 else zlib.crc32(b"b", zlib.crc32(b"a"))
+    assert (
+        flyway_checksum("a\r\nb\n") == flyway_checksum("a\nb") == zlib.crc32(b"b", zlib.crc32(b"a")) - (1 << 32)
+        if zlib.crc32(b"b", zlib.crc32(b"a")) >= 1 << 31
+        else zlib.crc32(b"b", zlib.crc32(b"a"))
+    )
 
 
-@pytest.mark.parametrize(("fmt", "files", "folder", "message"), [
-    ("prisma", {"p/20240101000000_init/README": "x"}, "p", "no migration.sql in this Prisma migration folder"),
-    ("drizzle", {"d/meta/_journal.json": json.dumps({"entries": [{"idx": 0, "when": 1, "tag": "0000_x"}]})}, "d",
-     "names 0000_x.sql, which does not exist"),
-    ("drizzle", {"d/meta/_journal.json": "{not json"}, "d", "not a drizzle journal"),
-    ("flyway", {"f/R__views.sql": "SELECT 1;"}, "f", "repeatable Flyway migrations (R__) are not supported"),
-    ("golang-migrate", {"g/1_x.down.sql": "SELECT 1;"}, "g", "down migration without its up file"),
-    ("golang-migrate", {"g/1_x.up.sql": "\udcff"}, "g", ""),
-])
-def test_unreadable_projects_name_the_file(tmp_path: Path, fmt: str, files: dict[str, str], folder: str,
-                                           message: str) -> None:
+@pytest.mark.parametrize(
+    ("fmt", "files", "folder", "message"),
+    [
+        ("prisma", {"p/20240101000000_init/README": "x"}, "p", "no migration.sql in this Prisma migration folder"),
+        (
+            "drizzle",
+            {"d/meta/_journal.json": json.dumps({"entries": [{"idx": 0, "when": 1, "tag": "0000_x"}]})},
+            "d",
+            "names 0000_x.sql, which does not exist",
+        ),
+        ("drizzle", {"d/meta/_journal.json": "{not json"}, "d", "not a drizzle journal"),
+        ("flyway", {"f/R__views.sql": "SELECT 1;"}, "f", "repeatable Flyway migrations (R__) are not supported"),
+        ("golang-migrate", {"g/1_x.down.sql": "SELECT 1;"}, "g", "down migration without its up file"),
+        ("golang-migrate", {"g/1_x.up.sql": "\udcff"}, "g", ""),
+    ],
+)
+def test_unreadable_projects_name_the_file(
+    tmp_path: Path, fmt: str, files: dict[str, str], folder: str, message: str
+) -> None:
     from pgwarden.errors import MigrationFileError
 
     if fmt == "golang-migrate" and message == "":
@@ -111,8 +137,9 @@ def test_unreadable_projects_name_the_file(tmp_path: Path, fmt: str, files: dict
 
 def _project(project: Project, fmt: str, folder: str, files: dict[str, str]) -> None:
     _write(project.root, files)
-    text = project.config_path.read_text().replace('migrations_dir = "migrations"',
-                                                   f'migrations_dir = "{folder}"\nmigrations_format = "{fmt}"')
+    text = project.config_path.read_text().replace(
+        'migrations_dir = "migrations"', f'migrations_dir = "{folder}"\nmigrations_format = "{fmt}"'
+    )
     project.config_path.write_text(text, encoding="utf-8")
 
 
@@ -129,25 +156,33 @@ def test_prisma_history_read_and_written_as_prisma_does(project: Project, db: ps
     db.execute("""CREATE TABLE _prisma_migrations (id VARCHAR(36) PRIMARY KEY NOT NULL, checksum VARCHAR(64) NOT NULL,
         finished_at TIMESTAMPTZ, migration_name VARCHAR(255) NOT NULL, logs TEXT, rolled_back_at TIMESTAMPTZ,
         started_at TIMESTAMPTZ NOT NULL DEFAULT now(), applied_steps_count INTEGER NOT NULL DEFAULT 0)""")
-    db.execute("INSERT INTO _prisma_migrations VALUES ('6d2e1c9a-0000-4000-8000-000000000001', %s, now(), "
-               "'20240101000000_init', NULL, NULL, now(), 1)", (hashlib.sha256(first.read_bytes()).hexdigest(),))
+    db.execute(
+        "INSERT INTO _prisma_migrations VALUES ('6d2e1c9a-0000-4000-8000-000000000001', %s, now(), "
+        "'20240101000000_init', NULL, NULL, now(), 1)",
+        (hashlib.sha256(first.read_bytes()).hexdigest(),),
+    )
     assert _status(project) == [("20240101000000", "applied"), ("20240202000000", "pending")]
     project.cli("migrate", "up", check_exit=0)
-    rows = db.execute("SELECT migration_name, checksum, finished_at IS NOT NULL, applied_steps_count, "
-                      "rolled_back_at FROM _prisma_migrations ORDER BY started_at, migration_name").fetchall()
+    rows = db.execute(
+        "SELECT migration_name, checksum, finished_at IS NOT NULL, applied_steps_count, "
+        "rolled_back_at FROM _prisma_migrations ORDER BY started_at, migration_name"
+    ).fetchall()
     second = project.root / "prisma/migrations/20240202000000_add_name/migration.sql"
     assert rows[-1] == ("20240202000000_add_name", hashlib.sha256(second.read_bytes()).hexdigest(), True, 1, None)
     assert len(rows) == 2
-    assert db.execute("SELECT count(*) FROM pg_attribute WHERE attrelid = '\"User\"'::regclass "
-                      "AND attname = 'name'").fetchone() == (1,)
+    assert db.execute(
+        "SELECT count(*) FROM pg_attribute WHERE attrelid = '\"User\"'::regclass AND attname = 'name'"
+    ).fetchone() == (1,)
     assert _status(project) == [("20240101000000", "applied"), ("20240202000000", "applied")]
 
 
 def test_a_failed_prisma_migration_shows_as_failed(project: Project, db: psycopg.Connection[Any]) -> None:
     _project(project, "prisma", "prisma/migrations", PRISMA)
     project.cli("migrate", "up", "--to", "20240101000000", check_exit=0)
-    db.execute("INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at) "
-               "VALUES ('x', 'y', '20240202000000_add_name', now())")  # started, never finished
+    db.execute(
+        "INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at) "
+        "VALUES ('x', 'y', '20240202000000_add_name', now())"
+    )  # started, never finished
     assert dict(_status(project, exit_code=1))["20240202000000"] == "failed"
 
 
@@ -165,15 +200,19 @@ def test_drizzle_journal_hashes(project: Project, db: psycopg.Connection[Any]) -
     project.cli("migrate", "up", check_exit=0)
     rows = db.execute("SELECT hash, created_at FROM drizzle.__drizzle_migrations ORDER BY id").fetchall()
     texts = [(project.root / f"drizzle/{t}.sql").read_text() for t in ("0000_brave_thor", "0001_calm_loki")]
-    assert rows == [(hashlib.sha256(texts[0].encode()).hexdigest(), 1700000000000),
-                    (hashlib.sha256(texts[1].encode()).hexdigest(), 1700000100000)]
+    assert rows == [
+        (hashlib.sha256(texts[0].encode()).hexdigest(), 1700000000000),
+        (hashlib.sha256(texts[1].encode()).hexdigest(), 1700000100000),
+    ]
 
 
 def test_flyway_history_rows(project: Project, db: psycopg.Connection[Any]) -> None:
     _project(project, "flyway", "sql", FLYWAY)
     project.cli("migrate", "up", check_exit=0)
-    rows = db.execute("SELECT installed_rank, version, description, type, script, checksum, success "
-                      "FROM flyway_schema_history ORDER BY installed_rank").fetchall()
+    rows = db.execute(
+        "SELECT installed_rank, version, description, type, script, checksum, success "
+        "FROM flyway_schema_history ORDER BY installed_rank"
+    ).fetchall()
     text = (project.root / "sql/V1__create_users.sql").read_text()
     assert rows[0] == (1, "1", "create users", "SQL", "V1__create_users.sql", flyway_checksum(text), True)
     assert [r[1] for r in rows] == ["1", "1.1", "1.10"]

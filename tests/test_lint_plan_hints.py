@@ -68,8 +68,10 @@ def test_finding_names_a_command_that_runs(project: Project, db: psycopg.Connect
     assert result.returncode == 0, (expected, result.stdout, result.stderr)
     assert "Ledger Entries" in result.stdout
     # a dry run changes nothing
-    assert db.execute("SELECT count(*) FROM pg_attribute WHERE attrelid = '\"Ledger Entries\"'::regclass "
-                      "AND attnum > 0 AND NOT attisdropped").fetchone() == (5,)
+    assert db.execute(
+        "SELECT count(*) FROM pg_attribute WHERE attrelid = '\"Ledger Entries\"'::regclass "
+        "AND attnum > 0 AND NOT attisdropped"
+    ).fetchone() == (5,)
 
 
 def test_composite_foreign_key_names_no_plan(project: Project) -> None:

@@ -10,10 +10,15 @@ from helpers import public_tables as _tables
 
 
 def _write_three(project: Project) -> None:
-    project.write_migration("001_users.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email text);",
-                            "DROP TABLE users;")
-    project.write_migration("002_orders.sql", "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint);\n"
-                            "CREATE INDEX orders_user_idx ON orders (user_id);", "DROP TABLE orders;")
+    project.write_migration(
+        "001_users.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email text);", "DROP TABLE users;"
+    )
+    project.write_migration(
+        "002_orders.sql",
+        "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint);\n"
+        "CREATE INDEX orders_user_idx ON orders (user_id);",
+        "DROP TABLE orders;",
+    )
     project.write_migration("003_notes.sql", "CREATE TABLE notes (id bigint PRIMARY KEY);", "DROP TABLE notes;")
 
 
@@ -30,7 +35,10 @@ def test_up_down_status_history_round_trip(project: Project, db) -> None:  # typ
     assert _tables(db) == {"users", "orders"}
     status = json.loads(project.cli("migrate", "status", "--json", check_exit=0).stdout)
     assert {m["version"]: m["state"] for m in status["migrations"]} == {
-        "001": "applied", "002": "applied", "003": "pending"}
+        "001": "applied",
+        "002": "applied",
+        "003": "pending",
+    }
 
     project.cli("migrate", "down", "--to", "001", check_exit=0)
     assert _tables(db) == {"users"}
@@ -50,7 +58,9 @@ def test_dry_run_changes_nothing(project: Project, db) -> None:  # type: ignore[
 
 
 def test_sql_with_percent_braces_and_dollar_quotes_runs_verbatim(project: Project, db) -> None:  # type: ignore[no-untyped-def]
-    project.write_migration("001_text.sql", """
+    project.write_migration(
+        "001_text.sql",
+        """
         CREATE TABLE notes (body text);
         INSERT INTO notes VALUES ('100% {not a placeholder} %s %(x)s');
         CREATE FUNCTION shout(t text) RETURNS text LANGUAGE plpgsql AS $$
@@ -58,10 +68,11 @@ def test_sql_with_percent_braces_and_dollar_quotes_runs_verbatim(project: Projec
             RETURN upper(t) || '!';  -- a ; inside a function body
         END;
         $$;
-        """, "DROP FUNCTION shout(text);\nDROP TABLE notes;")
+        """,
+        "DROP FUNCTION shout(text);\nDROP TABLE notes;",
+    )
     project.cli("migrate", "up", check_exit=0)
-    assert db.execute("SELECT body, shout('hi') FROM notes").fetchone() == (
-        "100% {not a placeholder} %s %(x)s", "HI!")
+    assert db.execute("SELECT body, shout('hi') FROM notes").fetchone() == ("100% {not a placeholder} %s %(x)s", "HI!")
 
 
 def test_migrate_new_writes_timestamped_file_that_parses(project: Project) -> None:

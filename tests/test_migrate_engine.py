@@ -42,10 +42,13 @@ def test_settings_do_not_leak_between_migrations(project: Project, db) -> None: 
 
 def test_failed_non_transactional_down_is_recorded_and_resumed(project: Project, db) -> None:  # type: ignore[no-untyped-def]
     db.execute("CREATE TABLE t (a int, b int)")
-    project.write_migration("001_idx.sql",
-                            "CREATE INDEX CONCURRENTLY t_a ON t (a);\nCREATE INDEX CONCURRENTLY t_b ON t (b);",
-                            "DROP INDEX CONCURRENTLY t_a;\nDROP INDEX CONCURRENTLY t_b_typo;",
-                            up_options="transaction:false", down_options="transaction:false")
+    project.write_migration(
+        "001_idx.sql",
+        "CREATE INDEX CONCURRENTLY t_a ON t (a);\nCREATE INDEX CONCURRENTLY t_b ON t (b);",
+        "DROP INDEX CONCURRENTLY t_a;\nDROP INDEX CONCURRENTLY t_b_typo;",
+        up_options="transaction:false",
+        down_options="transaction:false",
+    )
     project.cli("migrate", "up", check_exit=0)
     failed = project.cli("migrate", "down", check_exit=1)
     assert "statement 2 of 2" in failed.stderr and "`pgwarden migrate down` resumes" in failed.stderr
@@ -63,8 +66,11 @@ def test_failed_non_transactional_down_is_recorded_and_resumed(project: Project,
 
 
 def test_edited_failed_statement_resumes_and_earlier_edit_is_refused(project: Project, db) -> None:  # type: ignore[no-untyped-def]
-    project.write_migration("001_steps.sql", "CREATE TABLE a (id int);\nCREATE TABLE b (id nosuchtype);\n"
-                                             "CREATE TABLE c (id int);", up_options="transaction:false")
+    project.write_migration(
+        "001_steps.sql",
+        "CREATE TABLE a (id int);\nCREATE TABLE b (id nosuchtype);\nCREATE TABLE c (id int);",
+        up_options="transaction:false",
+    )
     project.cli("migrate", "up", check_exit=1)
     path = project.migrations / "001_steps.sql"
     original = path.read_text()
@@ -74,13 +80,17 @@ def test_edited_failed_statement_resumes_and_earlier_edit_is_refused(project: Pr
     path.write_text(original.replace("nosuchtype", "int"))
     doc = json.loads(project.cli("migrate", "up", "--json", check_exit=0).stdout)
     assert doc["steps"][0]["resumed_at"] == 2
-    assert db.execute("SELECT to_regclass('a') IS NOT NULL AND to_regclass('b') IS NOT NULL "
-                      "AND to_regclass('c') IS NOT NULL").fetchone() == (True,)
+    assert db.execute(
+        "SELECT to_regclass('a') IS NOT NULL AND to_regclass('b') IS NOT NULL AND to_regclass('c') IS NOT NULL"
+    ).fetchone() == (True,)
 
 
 def test_repair_says_which_statements_it_keeps(project: Project, db) -> None:  # type: ignore[no-untyped-def]
-    project.write_migration("001_steps.sql", "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n"
-                                             "CREATE TABLE c (id nosuchtype);", up_options="transaction:false")
+    project.write_migration(
+        "001_steps.sql",
+        "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\nCREATE TABLE c (id nosuchtype);",
+        up_options="transaction:false",
+    )
     project.cli("migrate", "up", check_exit=1)
     repaired = project.cli("migrate", "repair", check_exit=0)
     assert "001: keeps statements 1-2 as done; the next `pgwarden migrate up` resumes at statement 3" in repaired.stdout

@@ -21,13 +21,23 @@ from helpers import public_tables as _tables
 def test_eight_concurrent_runners_apply_each_migration_once(project: Project, db) -> None:  # type: ignore[no-untyped-def]
     db.execute("CREATE TABLE applied_log (version text)")
     for i in range(1, 7):
-        project.write_migration(f"{i:03d}_m{i}.sql",
-                                f"CREATE TABLE t{i} (id int);\nINSERT INTO applied_log VALUES ('{i:03d}');\n"
-                                "SELECT pg_sleep(0.05);", f"DROP TABLE t{i};")
+        project.write_migration(
+            f"{i:03d}_m{i}.sql",
+            f"CREATE TABLE t{i} (id int);\nINSERT INTO applied_log VALUES ('{i:03d}');\nSELECT pg_sleep(0.05);",
+            f"DROP TABLE t{i};",
+        )
     env = {**os.environ, "PGWARDEN_CONFIG": str(project.config_path), "NO_COLOR": "1"}
-    procs = [subprocess.Popen([sys.executable, "-m", "pgwarden.cli.main", "migrate", "up", "--json"],
-                              cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(8)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "pgwarden.cli.main", "migrate", "up", "--json"],
+            cwd=project.root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(8)
+    ]
     outputs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0] * 8, outputs
     applied_counts = db.execute("SELECT version, count(*) FROM applied_log GROUP BY 1 ORDER BY 1").fetchall()
@@ -39,8 +49,12 @@ def test_eight_concurrent_runners_apply_each_migration_once(project: Project, db
 
 def test_failure_half_way_leaves_nothing(project: Project, db) -> None:  # type: ignore[no-untyped-def]
     project.write_migration("001_ok.sql", "CREATE TABLE ok (id int);", "DROP TABLE ok;")
-    project.write_migration("002_bad.sql", "CREATE TABLE half (id int);\nCREATE INDEX half_idx ON half (id);\n"
-                            "INSERT INTO half VALUES (1);\nALTER TABLE half ADD COLUMN id int;", "DROP TABLE half;")
+    project.write_migration(
+        "002_bad.sql",
+        "CREATE TABLE half (id int);\nCREATE INDEX half_idx ON half (id);\n"
+        "INSERT INTO half VALUES (1);\nALTER TABLE half ADD COLUMN id int;",
+        "DROP TABLE half;",
+    )
     result = project.cli("migrate", "up")
     assert result.returncode == 1
     assert "002_bad.sql:5" in result.stderr and "statement 4 of 4" in result.stderr
@@ -58,15 +72,18 @@ def test_non_transactional_failure_recorded_at_statement_k_then_resumed(project:
         "CREATE INDEX CONCURRENTLY items_id_idx ON items (id);\n"
         "CREATE UNIQUE INDEX CONCURRENTLY items_code_key ON items (code);\n"
         "CREATE INDEX CONCURRENTLY items_both_idx ON items (id, code);",
-        "DROP INDEX CONCURRENTLY items_code_key;", up_options="transaction:false")
+        "DROP INDEX CONCURRENTLY items_code_key;",
+        up_options="transaction:false",
+    )
     result = project.cli("migrate", "up")
     assert result.returncode == 1
     assert "statement 2 of 3" in result.stderr
     assert "INVALID index public.items_code_key" in result.stderr and ";;" not in result.stderr
     row = db.execute("SELECT status, statements_done FROM pgwarden.migrations WHERE version = '001'").fetchone()
     assert row == ("failed", 1)
-    invalid = db.execute("SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                         "WHERE NOT i.indisvalid").fetchall()
+    invalid = db.execute(
+        "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE NOT i.indisvalid"
+    ).fetchall()
     assert invalid == [("items_code_key",)]
     status = json.loads(project.cli("migrate", "status", "--json").stdout)
     assert status["migrations"][0]["state"] == "failed"
@@ -86,8 +103,9 @@ def test_lock_queue_outage_is_bounded_and_gives_up_with_exit_4(project: Project,
     db.execute("CREATE TABLE accounts (id int PRIMARY KEY, balance int)")
     db.execute("INSERT INTO accounts SELECT g, 0 FROM generate_series(1, 100) g")
     project.write_config(lock_timeout="200ms", retries=2)
-    project.write_migration("001_alter.sql", "ALTER TABLE accounts ADD COLUMN note text;",
-                            "ALTER TABLE accounts DROP COLUMN note;")
+    project.write_migration(
+        "001_alter.sql", "ALTER TABLE accounts ADD COLUMN note text;", "ALTER TABLE accounts DROP COLUMN note;"
+    )
 
     holder = psycopg.connect(db_url)
     holder.execute("SELECT * FROM accounts WHERE id = 1 FOR UPDATE")  # ROW SHARE lock: blocks ACCESS EXCLUSIVE
@@ -122,8 +140,9 @@ def test_lock_queue_outage_is_bounded_and_gives_up_with_exit_4(project: Project,
     assert elapsed < 30
     # Readers queue behind the waiting ALTER at most for the lock timeout, never for the whole transaction.
     assert worst_read < 1.0, worst_read
-    assert db.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'accounts' "
-                      "AND column_name = 'note'").fetchone() == (0,)
+    assert db.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'accounts' AND column_name = 'note'"
+    ).fetchone() == (0,)
     assert db.execute("SELECT count(*) FROM pgwarden.migrations").fetchone() == (0,)
 
 
@@ -158,12 +177,19 @@ def test_kill_9_mid_migration_then_status_and_up_complete(project: Project, db) 
     project.write_migration("001_a.sql", "CREATE TABLE a (id int);", "DROP TABLE a;")
     project.write_migration("002_slow.sql", "CREATE TABLE slow (id int);\nSELECT pg_sleep(30);", "DROP TABLE slow;")
     env = {**os.environ, "PGWARDEN_CONFIG": str(project.config_path)}
-    proc = subprocess.Popen([sys.executable, "-m", "pgwarden.cli.main", "migrate", "up"], cwd=project.root, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pgwarden.cli.main", "migrate", "up"],
+        cwd=project.root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        row = db.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' "
-                         "AND state = 'active' AND pid <> pg_backend_pid()").fetchone()
+        row = db.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' "
+            "AND state = 'active' AND pid <> pg_backend_pid()"
+        ).fetchone()
         if row and row[0]:
             break
         time.sleep(0.05)
@@ -172,8 +198,10 @@ def test_kill_9_mid_migration_then_status_and_up_complete(project: Project, db) 
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     # The server notices the dead client on its next write; terminate explicitly like a TCP keepalive would.
-    db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' "
-               "AND pid <> pg_backend_pid()")
+    db.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' "
+        "AND pid <> pg_backend_pid()"
+    )
     status = json.loads(project.cli("migrate", "status", "--json").stdout)
     assert {m["version"]: m["state"] for m in status["migrations"]} == {"001": "applied", "002": "pending"}
     assert "slow" not in _tables(db)
@@ -231,8 +259,13 @@ def test_baseline_adopts_existing_database(project: Project, db) -> None:  # typ
         ("bad-name.sql", "-- migrate:up\nSELECT 1;\n", "bad-name.sql: file name"),
     ],
 )
-def test_bad_migration_files_exit_2_with_file_and_line(project: Project, db, filename: str, content: str,  # type: ignore[no-untyped-def]
-                                                       expected: str) -> None:
+def test_bad_migration_files_exit_2_with_file_and_line(
+    project: Project,
+    db,
+    filename: str,
+    content: str,  # type: ignore[no-untyped-def]
+    expected: str,
+) -> None:
     (project.migrations / filename).write_text(content)
     result = project.cli("migrate", "up")
     assert result.returncode == 2, result.stderr
@@ -254,7 +287,7 @@ def test_duplicate_versions_exit_2(project: Project) -> None:
         ('[environments.test]\nurl = "embedded"\nprotectd = true\n', "environments.test.protectd"),
         ('[environments.test]\nurl = "${PGWARDEN_TEST_UNSET_VAR}"\n', "environments.test.url: environment variable"),
         ('[migrate]\nlock_timeout = "soon"\n', "migrate.lock_timeout"),
-        ('[environments.test\nurl = 1\n', "not valid TOML"),
+        ("[environments.test\nurl = 1\n", "not valid TOML"),
         ('[environments.test]\nurl = "embedded"\nprotected = "maybe"\n', "environments.test.protected"),
     ],
 )
@@ -273,7 +306,8 @@ def test_password_never_printed(tmp_path, pg_server, project: Project) -> None: 
     host = str(pg_server.socket_dir)
     project.write_config(env_extra="")
     config = project.config_path.read_text().replace(
-        f'url = "{project.url}"', f'url = "postgresql://postgres:{secret}@/nosuchdb?host={host}&port=5432"')
+        f'url = "{project.url}"', f'url = "postgresql://postgres:{secret}@/nosuchdb?host={host}&port=5432"'
+    )
     project.config_path.write_text(config)
     project.write_migration("001_a.sql", "SELECT 1;")
     for args in (["migrate", "status"], ["migrate", "up", "--json"], ["migrate", "history"]):

@@ -29,14 +29,19 @@ def long_project(tmp_path: Path, db_url: str, pg_server) -> Project:  # type: ig
     (root / "migrations").mkdir(parents=True)
     project = Project(root, db_url, pg_server.url("postgres"))
     project.write_config('[backup]\ndir = "backups"\n')
-    project.write_migration(f"{V1}_{LONG_NAME}.sql",
-                            f"CREATE TABLE {LONG_TABLE} (id bigint GENERATED ALWAYS AS IDENTITY, "
-                            "created_at timestamptz NOT NULL DEFAULT now(), note text);",
-                            f"DROP TABLE {LONG_TABLE};")
-    project.write_migration(f"{V2}_add_an_index_concurrently_on_the_notes.sql",
-                            f"CREATE INDEX CONCURRENTLY audit_note_idx ON {LONG_TABLE} (note);",
-                            "DROP INDEX CONCURRENTLY audit_note_idx;",
-                            up_options="transaction:false", down_options="transaction:false")
+    project.write_migration(
+        f"{V1}_{LONG_NAME}.sql",
+        f"CREATE TABLE {LONG_TABLE} (id bigint GENERATED ALWAYS AS IDENTITY, "
+        "created_at timestamptz NOT NULL DEFAULT now(), note text);",
+        f"DROP TABLE {LONG_TABLE};",
+    )
+    project.write_migration(
+        f"{V2}_add_an_index_concurrently_on_the_notes.sql",
+        f"CREATE INDEX CONCURRENTLY audit_note_idx ON {LONG_TABLE} (note);",
+        "DROP INDEX CONCURRENTLY audit_note_idx;",
+        up_options="transaction:false",
+        down_options="transaction:false",
+    )
     return project
 
 
@@ -56,8 +61,7 @@ def test_migrate_lint_check_and_doctor_output_is_complete_in_a_pipe(long_project
     assert_complete(cli(p, "migrate", "test"), V1, V2, LONG_NAME, root=root)
     assert_complete(cli(p, "doctor"), "largest_tables", root=root, exit_code=None)  # depends on the cluster
     assert_complete(cli(p, "doctor", "--list"), "idle_in_transaction_warn", "extension_parity")
-    assert_complete(cli(p, "tune", "--ram", "4GB", "--cpus", "2"), "effective_io_concurrency",
-                    "maintenance_work_mem")
+    assert_complete(cli(p, "tune", "--ram", "4GB", "--cpus", "2"), "effective_io_concurrency", "maintenance_work_mem")
     assert_complete(cli(p, "metrics"), "pgwarden_up")
     assert_complete(cli(p, "migrate", "down"), V2, root=root)
     for group in ("", "dev", "backup"):
@@ -76,8 +80,9 @@ def test_backup_and_partition_output_is_complete_in_a_pipe(long_project: Project
     assert_complete(cli(p, "backup", "verify", backup_id), backup_id, root=root)
     assert_complete(cli(p, "backup", "prune", "--dry-run"), backup_id, root=root)
 
-    p.write_config('[[partitions]]\ntable = "' + LONG_TABLE + '_p"\nkey = "created_at"\ninterval = "1 month"\n'
-                   'premake = 1\n')
+    p.write_config(
+        '[[partitions]]\ntable = "' + LONG_TABLE + '_p"\nkey = "created_at"\ninterval = "1 month"\npremake = 1\n'
+    )
     table = f"{LONG_TABLE}_p"
     assert_complete(cli(p, "migrate", "status"), V1, V2, LONG_NAME, root=root)
     import psycopg
@@ -97,7 +102,8 @@ def test_deploy_seed_restore_convert_and_project_commands_are_complete_in_a_pipe
     assert_complete(cli(p, "deploy", "--yes"), V1, V2, root=root)
     (root / "seeds").mkdir()
     (root / "seeds" / "001_settings_for_a_long_named_seed_file.sql").write_text(
-        f"INSERT INTO {LONG_TABLE} (note) VALUES ('from a seed');\n", encoding="utf-8")
+        f"INSERT INTO {LONG_TABLE} (note) VALUES ('from a seed');\n", encoding="utf-8"
+    )
     assert_complete(cli(p, "seed"), "001_settings_for_a_long_named_seed_file", root=root)
     created = cli(p, "migrate", "new", "a_third_migration_with_a_long_descriptive_name")
     assert_complete(created, "a_third_migration_with_a_long_descriptive_name", root=root)
@@ -105,8 +111,12 @@ def test_deploy_seed_restore_convert_and_project_commands_are_complete_in_a_pipe
     assert_complete(cli(p, "migrate", "repair"), root=root)
 
     backup_id = json.loads(cli(p, "backup", "create", "--json").stdout)["id"]
-    assert_complete(cli(p, "backup", "restore", backup_id, "--target-db", f"{LONG_TABLE}_copy", "--yes"),
-                    backup_id, f"{LONG_TABLE}_copy", root=root)
+    assert_complete(
+        cli(p, "backup", "restore", backup_id, "--target-db", f"{LONG_TABLE}_copy", "--yes"),
+        backup_id,
+        f"{LONG_TABLE}_copy",
+        root=root,
+    )
     import psycopg
 
     assert_complete(cli(p, "agent", "status"), root=root, exit_code=None)
@@ -114,10 +124,26 @@ def test_deploy_seed_restore_convert_and_project_commands_are_complete_in_a_pipe
     with psycopg.connect(p.url, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {LONG_TABLE}_copy WITH (FORCE)")
         conn.execute(f"ALTER TABLE {LONG_TABLE} ADD PRIMARY KEY (id, created_at)")
-    assert_complete(cli(p, "backfill", LONG_TABLE, "--set", "note = coalesce(note, 'n')", "--yes"), LONG_TABLE,
-                    root=root)
-    assert_complete(cli(p, "partition", "convert", LONG_TABLE, "--key", "created_at", "--interval", "1 month",
-                        "--now", "2026-11-22", "--drop-old"), LONG_TABLE, root=root)
+    assert_complete(
+        cli(p, "backfill", LONG_TABLE, "--set", "note = coalesce(note, 'n')", "--yes"), LONG_TABLE, root=root
+    )
+    assert_complete(
+        cli(
+            p,
+            "partition",
+            "convert",
+            LONG_TABLE,
+            "--key",
+            "created_at",
+            "--interval",
+            "1 month",
+            "--now",
+            "2026-11-22",
+            "--drop-old",
+        ),
+        LONG_TABLE,
+        root=root,
+    )
     assert_complete(cli(p, "migrate", "up"), LONG_TABLE, root=root)  # the conversion runs as a migration
     assert_complete(cli(p, "lint", "--explain", "all"))
     assert_complete(cli(p, "dev", "status"), exit_code=1)  # no embedded server: an empty list, exit 1

@@ -12,8 +12,13 @@ from pgwarden.migrations.runner import StepResult
 from pgwarden.output import sql_excerpt, sql_statement
 
 REPO = Path(__file__).resolve().parents[1]
-USER_FACING = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), *sorted((REPO / "src").rglob("*.py")),
-               *sorted((REPO / "src").rglob("*.sql")), *sorted((REPO / "examples").rglob("*.toml"))]
+USER_FACING = [
+    REPO / "README.md",
+    *sorted((REPO / "docs").glob("*.md")),
+    *sorted((REPO / "src").rglob("*.py")),
+    *sorted((REPO / "src").rglob("*.sql")),
+    *sorted((REPO / "examples").rglob("*.toml")),
+]
 
 
 def test_no_internal_document_names_or_doubled_semicolons_in_user_facing_text() -> None:
@@ -40,12 +45,12 @@ def _step(version: str) -> StepResult:
 
 
 def test_version_line_never_goes_backwards_on_an_out_of_order_migration() -> None:
-    out_of_order = MigrateResult("dev", "app", "up", False, [_step("20261203171717")], "20261203174000",
-                                 "20261203174000")
+    out_of_order = MigrateResult(
+        "dev", "app", "up", False, [_step("20261203171717")], "20261203174000", "20261203174000"
+    )
     line = version_line(out_of_order)
     assert line == "version: 20261203174000 (unchanged); applied out of order: 20261203171717"
-    forward = MigrateResult("dev", "app", "up", False, [_step("20261203175000")], "20261203174000",
-                            "20261203175000")
+    forward = MigrateResult("dev", "app", "up", False, [_step("20261203175000")], "20261203174000", "20261203175000")
     assert version_line(forward) == "version: 20261203174000 -> 20261203175000"
 
 
@@ -64,17 +69,43 @@ def test_blocked_queries_evidence_reads_as_a_table_and_one_line_per_blocker(caps
     from pgwarden.cli.doctor import _render_check
     from pgwarden.doctor.model import CheckResult
 
-    evidence = [{"pid": 123, "user": "app", "application_name": "web", "waiting_seconds": 31.2,
-                 "query": "UPDATE stock SET qty = 8 WHERE id = 1", "blocked_by": [99],
-                 "blockers": [{"pid": 99, "state": "idle in transaction", "transaction_seconds": 45.1,
-                               "query": "SELECT * FROM stock FOR UPDATE"}]}]
-    _render_check(CheckResult("blocked_queries", "activity", "fail", "1 statement waiting", "why", evidence,
-                              ["SELECT pg_cancel_backend(99);"], 0.1))
+    evidence = [
+        {
+            "pid": 123,
+            "user": "app",
+            "application_name": "web",
+            "waiting_seconds": 31.2,
+            "query": "UPDATE stock SET qty = 8 WHERE id = 1",
+            "blocked_by": [99],
+            "blockers": [
+                {
+                    "pid": 99,
+                    "state": "idle in transaction",
+                    "transaction_seconds": 45.1,
+                    "query": "SELECT * FROM stock FOR UPDATE",
+                }
+            ],
+        }
+    ]
+    _render_check(
+        CheckResult(
+            "blocked_queries",
+            "activity",
+            "fail",
+            "1 statement waiting",
+            "why",
+            evidence,
+            ["SELECT pg_cancel_backend(99);"],
+            0.1,
+        )
+    )
     out = capsys.readouterr().out
     assert "waiting_seconds" in out and "application_name" in out  # headers whole
     assert '{"' not in out and "[{" not in out  # no raw JSON
-    assert "pid 123 blockers: pid=99, state=idle in transaction, transaction_seconds=45.1, " \
-           "query=SELECT * FROM stock FOR UPDATE" in out
+    assert (
+        "pid 123 blockers: pid=99, state=idle in transaction, transaction_seconds=45.1, "
+        "query=SELECT * FROM stock FOR UPDATE" in out
+    )
 
 
 def test_shell_completion_script_is_offered(tmp_path: Path) -> None:
@@ -83,8 +114,14 @@ def test_shell_completion_script_is_offered(tmp_path: Path) -> None:
     import sys
 
     program = Path(sys.executable).parent / "pgwarden"
-    result = subprocess.run([str(program), "--show-completion", "bash"], capture_output=True, text=True, cwd=tmp_path,
-                            env={**os.environ, "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}, timeout=60)
+    result = subprocess.run(
+        [str(program), "--show-completion", "bash"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"},
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert "_pgwarden_completion" in result.stdout and "complete " in result.stdout
     assert "--install-completion" in run_cli("--help", cwd=tmp_path).stdout

@@ -64,8 +64,9 @@ def test_never_recommends_a_refused_command(project, db) -> None:
     by_table = {a.table: a for a in result.advice}
     users, sessions = by_table["public.users"], by_table["public.sessions"]
     assert users.command is None and any("foreign key orders_user_id_fkey" in b for b in users.blockers)
-    assert sessions.command is None and any("sessions_token_key (token)" in b and "--widen-unique" in b
-                                            for b in sessions.blockers)
+    assert sessions.command is None and any(
+        "sessions_token_key (token)" in b and "--widen-unique" in b for b in sessions.blockers
+    )
     out = project.cli("partition", "advise", "--min-rows", "5000", check_exit=0)
     assert "first:" in out.stdout and "orders_user_id_fkey" in out.stdout
     assert "pgwarden partition convert public.users" not in out.stdout
@@ -77,7 +78,7 @@ def test_thresholds_from_config_and_flags(project, db) -> None:
     assert (limits.rows, limits.bytes, limits.monthly_rows) == (5000, 1024**3, 7)
     limits = api.thresholds(project.config(), {"rows": 9})
     assert limits.rows == 9
-    project.write_config('[partition.thresholds]\nrowz = 5000\n')
+    project.write_config("[partition.thresholds]\nrowz = 5000\n")
     bad = project.cli("partition", "advise", check_exit=2)
     assert "partition.thresholds.rowz" in bad.stderr
     project.write_config("")

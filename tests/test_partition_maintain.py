@@ -27,8 +27,11 @@ def utc(*parts: int) -> datetime:
 
 
 def names(db: psycopg.Connection, table: str) -> list[str]:
-    rows = db.execute("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                      "WHERE i.inhparent = %s::regclass ORDER BY 1", [table]).fetchall()
+    rows = db.execute(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = %s::regclass ORDER BY 1",
+        [table],
+    ).fetchall()
     return [r[0] for r in rows]
 
 
@@ -40,19 +43,32 @@ def partitions_config(**entry: object) -> str:
 def test_create_then_maintain_across_month_and_year_boundaries(project, db) -> None:
 
     db.execute(AUDIT)
-    project.write_config(partitions_config(table="audit_logs", key="created_at", interval="1 month", premake=2,
-                                           retention="3 months", retention_mode="drop"))
+    project.write_config(
+        partitions_config(
+            table="audit_logs",
+            key="created_at",
+            interval="1 month",
+            premake=2,
+            retention="3 months",
+            retention_mode="drop",
+        )
+    )
     config = project.config()
     result = api.create(config, None, api.layout(config, "audit_logs"), now=utc(2026, 11, 15))
     assert result.partitions == ["audit_logs_p2026_11", "audit_logs_p2026_12", "audit_logs_p2027_01"]
     assert [(c.before, c.after) for c in result.key_changes] == [(["id"], ["id", "created_at"])]
     assert names(db, "audit_logs") == result.partitions
-    pk = db.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'audit_logs'::regclass "
-                    "AND contype = 'p'").fetchone()[0]
+    pk = db.execute(
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'audit_logs'::regclass AND contype = 'p'"
+    ).fetchone()[0]
     assert pk == "PRIMARY KEY (id, created_at)"
     # the index is declared on the parent and the sequence still feeds the id
-    assert db.execute("SELECT count(*) FROM pg_indexes WHERE tablename = 'audit_logs' "
-                      "AND indexname = 'idx_audit_logs_user'").fetchone()[0] == 1
+    assert (
+        db.execute(
+            "SELECT count(*) FROM pg_indexes WHERE tablename = 'audit_logs' AND indexname = 'idx_audit_logs_user'"
+        ).fetchone()[0]
+        == 1
+    )
     db.execute("INSERT INTO audit_logs (user_id, action, created_at) VALUES (1, 'x', '2026-11-20')")
     assert db.execute("SELECT id FROM audit_logs").fetchone()[0] == 1
 
@@ -74,11 +90,14 @@ def test_create_then_maintain_across_month_and_year_boundaries(project, db) -> N
     assert ("partition.create", "ok") in kinds and ("partition.maintain", "ok") in kinds
 
 
-@pytest.mark.parametrize(("interval", "now", "expected"), [
-    ("1 week", utc(2026, 12, 30), ["events_p2026w53", "events_p2027w01"]),
-    ("1 day", utc(2026, 12, 31, 23, 59), ["events_p2026_12_31", "events_p2027_01_01"]),
-    ("1 year", utc(2026, 12, 31), ["events_p2026", "events_p2027"]),
-])
+@pytest.mark.parametrize(
+    ("interval", "now", "expected"),
+    [
+        ("1 week", utc(2026, 12, 30), ["events_p2026w53", "events_p2027w01"]),
+        ("1 day", utc(2026, 12, 31, 23, 59), ["events_p2026_12_31", "events_p2027_01_01"]),
+        ("1 year", utc(2026, 12, 31), ["events_p2026", "events_p2027"]),
+    ],
+)
 def test_naming_for_each_interval_at_the_year_boundary(project, db, interval, now, expected) -> None:
 
     db.execute("CREATE TABLE events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at date NOT NULL)")
@@ -103,8 +122,9 @@ def test_rows_in_default_partition_move_to_their_partitions(project, db) -> None
         INSERT INTO metrics SELECT 10000 + g, timestamptz '2027-01-05 00:00+00', g FROM generate_series(1, 500) g;
     """)
     before = db.execute("SELECT count(*), sum(v) FROM metrics").fetchone()
-    project.write_config(partitions_config(table="metrics", key="at", interval="1 month", premake=1,
-                                           default_partition=True))
+    project.write_config(
+        partitions_config(table="metrics", key="at", interval="1 month", premake=1, default_partition=True)
+    )
     result = api.maintain(project.config(), None, api.MaintainOptions(now=utc(2026, 11, 22), batch=700))
     done = result.tables[0]
     assert not done.problems
@@ -136,8 +156,11 @@ def test_retention_with_default_partition_detaches_exactly_the_expired(project, 
         CREATE TABLE logs (at timestamptz NOT NULL, msg text) PARTITION BY RANGE (at);
         CREATE TABLE logs_default PARTITION OF logs DEFAULT;
     """)
-    project.write_config(partitions_config(table="logs", key="at", interval="1 month", premake=0,
-                                           retention="2 months", default_partition=True))
+    project.write_config(
+        partitions_config(
+            table="logs", key="at", interval="1 month", premake=0, retention="2 months", default_partition=True
+        )
+    )
     config = project.config()
     for month in (6, 7, 8, 9, 10, 11):
         api.maintain(config, None, api.MaintainOptions(now=utc(2026, month, 3)))
@@ -219,8 +242,11 @@ def test_archive_mode_backs_up_then_drops(project, db) -> None:
     from pgwarden.backup.api import find_archive
 
     db.execute("CREATE TABLE a (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at)")
-    project.write_config(partitions_config(table="a", key="at", interval="1 month", premake=0,
-                                           retention="1 month", retention_mode="archive"))
+    project.write_config(
+        partitions_config(
+            table="a", key="at", interval="1 month", premake=0, retention="1 month", retention_mode="archive"
+        )
+    )
     config = project.config()
     api.maintain(config, None, api.MaintainOptions(now=utc(2026, 9, 2)))
     db.execute("INSERT INTO a SELECT '2026-09-03', g FROM generate_series(1, 100) g")
@@ -240,14 +266,16 @@ def test_create_hash_and_refuse_a_table_with_rows(project, db) -> None:
         CREATE TABLE full_table (id int PRIMARY KEY, at timestamptz NOT NULL);
         INSERT INTO full_table VALUES (1, now());
     """)
-    out = project.cli("partition", "create", "chat_sessions", "--apply",
-                      "--key", "client_id", "--modulus", "4", check_exit=0)
+    out = project.cli(
+        "partition", "create", "chat_sessions", "--apply", "--key", "client_id", "--modulus", "4", check_exit=0
+    )
     assert "id, client_id" in out.stderr  # the primary key was extended and the user told
     assert names(db, "chat_sessions") == [f"chat_sessions_h{i}" for i in range(4)]
     db.execute("INSERT INTO chat_sessions (client_id) SELECT gen_random_uuid() FROM generate_series(1, 100)")
     assert db.execute("SELECT count(DISTINCT tableoid) FROM chat_sessions").fetchone()[0] == 4
-    refused = project.cli("partition", "create", "full_table", "--apply",
-                          "--key", "at", "--interval", "1 month", check_exit=5)
+    refused = project.cli(
+        "partition", "create", "full_table", "--apply", "--key", "at", "--interval", "1 month", check_exit=5
+    )
     assert "partition convert" in refused.stderr
     assert db.execute("SELECT relkind FROM pg_class WHERE relname = 'full_table'").fetchone()[0] == "r"
 
@@ -258,8 +286,11 @@ def test_first_run_with_a_start_far_in_the_past_and_retention_is_final(project, 
         CREATE TABLE r (id bigint, at timestamptz NOT NULL) PARTITION BY RANGE (at);
         CREATE TABLE r_p2025_01 PARTITION OF r FOR VALUES FROM ('2025-01-01 00:00+00') TO ('2025-02-01 00:00+00');
     """)
-    project.write_config(partitions_config(table="r", key="at", interval="1 month", premake=2, past=1,
-                                           retention="6 months", retention_mode="drop"))
+    project.write_config(
+        partitions_config(
+            table="r", key="at", interval="1 month", premake=2, past=1, retention="6 months", retention_mode="drop"
+        )
+    )
     config = project.config()
     first = api.maintain(config, None, api.MaintainOptions(now=utc(2026, 11, 22))).tables[0]
     # nothing created that retention removes: May 2026 (cutoff) .. January 2027 (premake 2)

@@ -37,22 +37,34 @@ def _history(db) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
 
 def test_convert_writes_a_migration_that_migrate_up_applies_on_a_fresh_database(project, db) -> None:
     _project_with_table(project)
-    written = project.cli("partition", "convert", "chat_messages", "--key", "created_at", "--interval", "1 month",
-                          "--write-config", check_exit=0)
+    written = project.cli(
+        "partition",
+        "convert",
+        "chat_messages",
+        "--key",
+        "created_at",
+        "--interval",
+        "1 month",
+        "--write-config",
+        check_exit=0,
+    )
     assert "wrote" in written.stdout and "migrate up" in written.stdout
     [migration] = [p for p in project.migrations.glob("*.sql") if "partition_chat_messages" in p.name]
     text = migration.read_text(encoding="utf-8")
     assert "-- migrate:up transaction:false" in text and "-- migrate:down irreversible" in text
-    assert ("-- pgwarden:partition-convert table=public.chat_messages key=created_at interval='1 month' premake=3"
-            in text)
+    assert (
+        "-- pgwarden:partition-convert table=public.chat_messages key=created_at interval='1 month' premake=3" in text
+    )
     assert 'table = "public.chat_messages"' in project.config_path.read_text(encoding="utf-8")
     assert not is_partitioned(db) if db.execute("SELECT to_regclass('chat_messages')").fetchone()[0] else True
     project.cli("lint", str(migration), check_exit=0)
     project.cli("migrate", "up", check_exit=0)
     assert is_partitioned(db)
     assert [s for _v, s in _history(db)] == ["applied", "applied"]
-    assert db.execute("SELECT pg_get_serial_sequence('chat_messages', 'id')").fetchone()[0] == \
-        "public.chat_messages_id_seq"
+    assert (
+        db.execute("SELECT pg_get_serial_sequence('chat_messages', 'id')").fetchone()[0]
+        == "public.chat_messages_id_seq"
+    )
     db.execute("INSERT INTO chat_messages (session_id, role, content) VALUES (1, 'user', 'hi')")
     project.cli("migrate", "up", check_exit=0)  # nothing left to do
     later = (datetime.now(UTC) + timedelta(days=200)).strftime("%Y-%m-%d")
@@ -69,14 +81,27 @@ def test_migrate_up_converts_a_live_table_under_concurrent_writers(project, db) 
     project.write_config(ENTRY)
     _project_with_table(project)
     project.cli("migrate", "up", check_exit=0)
-    db.execute("""
+    db.execute(
+        """
         INSERT INTO chat_messages (session_id, role, content, created_at)
         SELECT g %% 997, 'user', md5(g::text), timestamptz '2026-06-01 00:00+00' + g * (interval '170 days' / %s)
         FROM generate_series(1, %s) g
-    """, [rows, rows])
+    """,
+        [rows, rows],
+    )
     db.execute("ANALYZE chat_messages")
-    project.cli("partition", "convert", "chat_messages", "--key", "created_at", "--interval", "1 month",
-                "--batch", "5000", check_exit=0)  # the table exists with rows: checked, then written
+    project.cli(
+        "partition",
+        "convert",
+        "chat_messages",
+        "--key",
+        "created_at",
+        "--interval",
+        "1 month",
+        "--batch",
+        "5000",
+        check_exit=0,
+    )  # the table exists with rows: checked, then written
     existing = db.execute("SELECT id, session_id, created_at FROM chat_messages").fetchall()
     models = [{r[0]: (r[1], r[2]) for r in existing if r[0] % 4 == n} for n in range(4)]
     writers = [Writer(project.url, n, models[n]) for n in range(4)]
@@ -93,8 +118,12 @@ def test_migrate_up_converts_a_live_table_under_concurrent_writers(project, db) 
     assert is_partitioned(db) and leftovers(db) == []
     assert [w.errors for w in writers] == [[], [], [], []]
     for n, model in enumerate(models):
-        got = {r[0]: (r[1], r[2]) for r in db.execute(
-            "SELECT id, session_id, created_at FROM chat_messages WHERE id %% 4 = %s", [n]).fetchall()}
+        got = {
+            r[0]: (r[1], r[2])
+            for r in db.execute(
+                "SELECT id, session_id, created_at FROM chat_messages WHERE id %% 4 = %s", [n]
+            ).fetchall()
+        }
         assert got == model, f"writer {n}: {len(set(got) ^ set(model))} ids differ"
     assert [s for _v, s in _history(db)] == ["applied", "applied"]
     kept = db.execute("SELECT count(*) FROM chat_messages_pgw_old").fetchone()[0]
@@ -116,12 +145,24 @@ def test_migrate_up_killed_during_the_conversion_resumes_it(project, db) -> None
 
     load_chat_messages(db, 20_000)
     expected_rows = db.execute("SELECT count(*) FROM chat_messages").fetchone()[0]
-    project.cli("partition", "convert", "chat_messages", "--key", "created_at", "--interval", "1 month",
-                "--batch", "3000", check_exit=0)
+    project.cli(
+        "partition",
+        "convert",
+        "chat_messages",
+        "--key",
+        "created_at",
+        "--interval",
+        "1 month",
+        "--batch",
+        "3000",
+        check_exit=0,
+    )
     crashed = project.cli("migrate", "up", env={"PGWARDEN_FAILPOINT": "backfill:2"})
     assert crashed.returncode == -9, (crashed.returncode, crashed.stderr)
-    db.execute("INSERT INTO chat_messages (session_id, role, content, created_at) "
-               "SELECT g, 'user', 'while down', '2026-11-21' FROM generate_series(1, 50) g")
+    db.execute(
+        "INSERT INTO chat_messages (session_id, role, content, created_at) "
+        "SELECT g, 'user', 'while down', '2026-11-21' FROM generate_series(1, 50) g"
+    )
     expected = fingerprint(db)
     again = project.cli("migrate", "up", timeout=300)
     assert again.returncode == 0, (again.stdout, again.stderr)
@@ -133,8 +174,10 @@ def test_migrate_up_killed_during_the_conversion_resumes_it(project, db) -> None
 def test_a_bad_directive_is_bad_input_naming_file_and_line(project, db) -> None:
     _project_with_table(project)
     path = project.write_migration(
-        "002_partition.sql", "-- pgwarden:partition-convert table=chat_messages key=created_at interval='2 months'",
-        up_options="transaction:false")
+        "002_partition.sql",
+        "-- pgwarden:partition-convert table=chat_messages key=created_at interval='2 months'",
+        up_options="transaction:false",
+    )
     out = project.cli("migrate", "up", check_exit=2)
     assert f"{path}:2" in out.stderr and "interval" in out.stderr
     assert "partition-convert-arguments" in project.cli("lint", str(path), check_exit=1).stdout

@@ -11,10 +11,16 @@ from pgwarden.partition import api
 from pgwarden.partition.qualified import QualifiedName
 
 
-@pytest.mark.parametrize(("text", "schema", "name"), [
-    ("events", "public", "events"), ("app.events", "app", "events"), ('"a.b".events', "a.b", "events"),
-    ('app."we""ird.t"', "app", 'we"ird.t'), ("Orders", "public", "Orders"),
-])
+@pytest.mark.parametrize(
+    ("text", "schema", "name"),
+    [
+        ("events", "public", "events"),
+        ("app.events", "app", "events"),
+        ('"a.b".events', "a.b", "events"),
+        ('app."we""ird.t"', "app", 'we"ird.t'),
+        ("Orders", "public", "Orders"),
+    ],
+)
 def test_parse(text: str, schema: str, name: str) -> None:
     assert QualifiedName.parse(text) == QualifiedName(schema, name)
 
@@ -32,8 +38,9 @@ def test_sql_is_quoted() -> None:
 def test_maintain_and_doctor_agree_on_a_schema_qualified_table(project, db) -> None:
     from pgwarden.doctor.runner import run_doctor
 
-    db.execute("CREATE SCHEMA app; CREATE TABLE app.events (id bigint, at timestamptz NOT NULL) "
-               "PARTITION BY RANGE (at)")
+    db.execute(
+        "CREATE SCHEMA app; CREATE TABLE app.events (id bigint, at timestamptz NOT NULL) PARTITION BY RANGE (at)"
+    )
     project.write_config('[[partitions]]\ntable = "app.events"\nkey = "at"\ninterval = "1 month"\npremake = 2\n')
     config = project.config()
     check = run_doctor(config, checks=["partitions"]).checks[0]
@@ -52,12 +59,22 @@ def test_convert_hint_quotes_a_mixed_case_table(project, db) -> None:
         INSERT INTO "Orders" SELECT g, timestamptz '2026-10-01' + g * interval '1 hour' FROM generate_series(1, 500) g;
         CREATE TABLE orders_pgw_old (keep int);
     """)
-    out = project.cli("partition", "convert", "Orders", "--apply",
-                      "--key", "at", "--interval", "1 month", "--now", "2026-11-22",
-                      check_exit=0)
+    out = project.cli(
+        "partition",
+        "convert",
+        "Orders",
+        "--apply",
+        "--key",
+        "at",
+        "--interval",
+        "1 month",
+        "--now",
+        "2026-11-22",
+        check_exit=0,
+    )
     assert 'DROP TABLE "public"."Orders_pgw_old";' in out.stdout
     assert "DROP TABLE public.Orders_pgw_old" not in out.stdout
-    assert db.execute("SELECT count(*) FROM \"Orders_pgw_old\"").fetchone()[0] == 500
+    assert db.execute('SELECT count(*) FROM "Orders_pgw_old"').fetchone()[0] == 500
     assert db.execute("SELECT to_regclass('orders_pgw_old') IS NOT NULL").fetchone()[0]
 
 
@@ -73,18 +90,22 @@ def test_directive_render_and_parse_agree(table: str) -> None:
     assert api.layout(None, str(directive.table), directive.options) == layout
 
 
-@pytest.mark.parametrize(("args", "problem"), [
-    ({"table": "t", "key": "k"}, "exactly one of interval= or modulus="),
-    ({"table": "t", "key": "k", "interval": "2 months"}, "interval"),
-    ({"table": "t", "key": "k", "modulus": "1"}, "modulus='1' must be a whole number >= 2"),
-    ({"table": "t", "key": "k", "interval": "1 day", "colour": "red"}, "unknown argument 'colour'"),
-    ({"key": "k", "interval": "1 day"}, "missing table="),
-    ({"table": "a.b.c", "key": "k", "interval": "1 day"}, "expected 'table' or 'schema.table'"),
-])
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        ({"table": "t", "key": "k"}, "exactly one of interval= or modulus="),
+        ({"table": "t", "key": "k", "interval": "2 months"}, "interval"),
+        ({"table": "t", "key": "k", "modulus": "1"}, "modulus='1' must be a whole number >= 2"),
+        ({"table": "t", "key": "k", "interval": "1 day", "colour": "red"}, "unknown argument 'colour'"),
+        ({"key": "k", "interval": "1 day"}, "missing table="),
+        ({"table": "a.b.c", "key": "k", "interval": "1 day"}, "expected 'table' or 'schema.table'"),
+    ],
+)
 def test_directive_arguments_are_checked(args: dict[str, str], problem: str) -> None:
     from pgwarden.errors import MigrationFileError
     from pgwarden.partition.directive import parse
 
-    with pytest.raises(MigrationFileError, match="m.sql:3: partition-convert: .*" + problem.replace("(", r"\(")
-                       .replace(")", r"\)")):
+    with pytest.raises(
+        MigrationFileError, match="m.sql:3: partition-convert: .*" + problem.replace("(", r"\(").replace(")", r"\)")
+    ):
         parse(args, where="m.sql:3")

@@ -37,7 +37,8 @@ def pgbouncer(pg_server: EmbeddedServer) -> Iterator[int]:
     folder.chmod(0o755)
     port = _free_port()
     (folder / "userlist.txt").write_text('"postgres" ""\n', encoding="utf-8")
-    (folder / "pgbouncer.ini").write_text(f"""[databases]
+    (folder / "pgbouncer.ini").write_text(
+        f"""[databases]
 * = host={pg_server.socket_dir} port={PORT}
 [pgbouncer]
 listen_addr = 127.0.0.1
@@ -51,7 +52,9 @@ default_pool_size = 10
 ignore_startup_parameters = extra_float_digits,options
 logfile = {folder}/pgbouncer.log
 pidfile = {folder}/pgbouncer.pid
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     identity: dict[str, object] = {}
     if os.geteuid() == 0:  # PgBouncer refuses to run as root: run it as the embedded server's user
         import pwd
@@ -61,8 +64,14 @@ pidfile = {folder}/pgbouncer.pid
         for path in folder.iterdir():
             os.chown(path, entry.pw_uid, entry.pw_gid)
         os.chown(folder, entry.pw_uid, entry.pw_gid)
-    subprocess.run([PGBOUNCER, "-d", str(folder / "pgbouncer.ini")], check=True, capture_output=True, timeout=30,
-                   cwd="/", **identity)  # type: ignore[call-overload]
+    subprocess.run(
+        [PGBOUNCER, "-d", str(folder / "pgbouncer.ini")],
+        check=True,
+        capture_output=True,
+        timeout=30,
+        cwd="/",
+        **identity,
+    )  # type: ignore[call-overload]
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
@@ -85,16 +94,21 @@ def _pooled(port: int, database: str) -> str:
 
 def _migrations(project: Project) -> None:
     project.write_migration("001_log.sql", "CREATE TABLE applied_log (v text);", "DROP TABLE applied_log;")
-    project.write_migration("002_work.sql", "INSERT INTO applied_log VALUES ('002'); SET lock_timeout = '3s';\n"
-                            "CREATE TABLE t (id int);", "DROP TABLE t;")
+    project.write_migration(
+        "002_work.sql",
+        "INSERT INTO applied_log VALUES ('002'); SET lock_timeout = '3s';\nCREATE TABLE t (id int);",
+        "DROP TABLE t;",
+    )
 
 
-def test_changes_through_a_transaction_pooler_are_refused_without_direct_url(project: Project, pgbouncer: int,
-                                                                              db: psycopg.Connection) -> None:  # type: ignore[type-arg]
+def test_changes_through_a_transaction_pooler_are_refused_without_direct_url(
+    project: Project, pgbouncer: int, db: psycopg.Connection
+) -> None:  # type: ignore[type-arg]
     _migrations(project)
     project.write_config(env_extra='pooler = "pgbouncer-transaction"')
-    text = project.config_path.read_text().replace(f'url = "{project.url}"',
-                                                   f'url = "{_pooled(pgbouncer, db.info.dbname)}"')
+    text = project.config_path.read_text().replace(
+        f'url = "{project.url}"', f'url = "{_pooled(pgbouncer, db.info.dbname)}"'
+    )
     project.config_path.write_text(text, encoding="utf-8")
     refused = project.cli("migrate", "up", check_exit=5)
     assert "PgBouncer in transaction mode" in refused.stderr and "direct_url" in refused.stderr
@@ -103,17 +117,27 @@ def test_changes_through_a_transaction_pooler_are_refused_without_direct_url(pro
     assert db.execute("SELECT to_regclass('applied_log')").fetchone() == (None,)
 
 
-def test_eight_runners_behind_pgbouncer_apply_each_migration_once(project: Project, pgbouncer: int,
-                                                                  db: psycopg.Connection) -> None:  # type: ignore[type-arg]
+def test_eight_runners_behind_pgbouncer_apply_each_migration_once(
+    project: Project, pgbouncer: int, db: psycopg.Connection
+) -> None:  # type: ignore[type-arg]
     _migrations(project)
     project.write_config(env_extra=f'pooler = "pgbouncer-transaction"\ndirect_url = "{project.url}"')
-    text = project.config_path.read_text().replace(f'url = "{project.url}"\npooler',
-                                                   f'url = "{_pooled(pgbouncer, db.info.dbname)}"\npooler')
+    text = project.config_path.read_text().replace(
+        f'url = "{project.url}"\npooler', f'url = "{_pooled(pgbouncer, db.info.dbname)}"\npooler'
+    )
     project.config_path.write_text(text, encoding="utf-8")
     env = {**os.environ, "PGWARDEN_CONFIG": str(project.config_path)}
-    runners = [subprocess.Popen([sys.executable, "-m", "pgwarden.cli.main", "migrate", "up"], cwd=project.root,
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-               for _ in range(8)]
+    runners = [
+        subprocess.Popen(
+            [sys.executable, "-m", "pgwarden.cli.main", "migrate", "up"],
+            cwd=project.root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(8)
+    ]
     outcomes = [(r.wait(timeout=300), r.stderr.read() if r.stderr else "") for r in runners]
     assert all(code == 0 for code, _ in outcomes), outcomes
     assert db.execute("SELECT count(*) FROM applied_log").fetchone() == (1,)

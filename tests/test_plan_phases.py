@@ -53,13 +53,15 @@ def test_deploy_refuses_contract_with_its_expand_then_deploys_in_two_steps(proje
     db.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
     db.execute("CREATE TABLE accounts (id int PRIMARY KEY, nickname text)")
     db.execute("INSERT INTO accounts SELECT g, 'n' || g FROM generate_series(1, 500) g")
-    planned = json.loads(project.cli("plan", "rename-column", "accounts", "nickname", "display_name", "--json",
-                                     check_exit=0).stdout)
+    planned = json.loads(
+        project.cli("plan", "rename-column", "accounts", "nickname", "display_name", "--json", check_exit=0).stdout
+    )
     versions = [Path(f["path"]).name.split("_", 1)[0] for f in planned["files"]]
     refused = project.cli("deploy", "--yes", check_exit=5)
     assert "contract step of plan accounts_rename_nickname_to_display_name" in refused.stderr
-    assert db.execute("SELECT count(*) FROM pg_attribute WHERE attrelid = 'accounts'::regclass "
-                      "AND attname = 'display_name'").fetchone() == (0,)
+    assert db.execute(
+        "SELECT count(*) FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attname = 'display_name'"
+    ).fetchone() == (0,)
     project.cli("deploy", "--yes", "--to", versions[-2], check_exit=0)
     db.execute("SELECT pg_stat_statements_reset()")
     db.execute("SELECT nickname FROM accounts WHERE id = 1")  # the old application still reads it
@@ -68,5 +70,7 @@ def test_deploy_refuses_contract_with_its_expand_then_deploys_in_two_steps(proje
     db.execute("SELECT pg_stat_statements_reset()")
     db.execute("SELECT display_name FROM accounts WHERE id = 1")  # the new application
     project.cli("deploy", "--yes", check_exit=0)
-    assert db.execute("SELECT count(*) FROM pg_attribute WHERE attrelid = 'accounts'::regclass "
-                      "AND attname = 'nickname' AND NOT attisdropped").fetchone() == (0,)
+    assert db.execute(
+        "SELECT count(*) FROM pg_attribute WHERE attrelid = 'accounts'::regclass "
+        "AND attname = 'nickname' AND NOT attisdropped"
+    ).fetchone() == (0,)

@@ -20,8 +20,10 @@ def test_record_writes_the_table_and_the_project_journal(project: Project, db) -
     assert rows == [(first.id, "backup", "ok", {"size": 3}), (second.id, "deploy", "failed", {})]
     journal = project.root / ".pgwarden" / "events.jsonl"
     lines = [json.loads(line) for line in journal.read_text().splitlines()]
-    assert [(e["id"], e["kind"], e["details"]) for e in lines] == [(first.id, "backup", {"size": 3}),
-                                                                  (second.id, "deploy", {})]
+    assert [(e["id"], e["kind"], e["details"]) for e in lines] == [
+        (first.id, "backup", {"size": 3}),
+        (second.id, "deploy", {}),
+    ]
     assert [e.kind for e in events.read(db, kind="deploy")] == ["deploy"]
     assert [e.id for e in events.read(db, limit=1)] == [second.id]
 
@@ -69,7 +71,8 @@ def test_an_in_place_backup_restore_keeps_every_event(project: Project, db) -> N
     project.cli("backup", "restore", backup_id, "--yes", check_exit=0)
     after = [(e.id, e.kind, e.what) for e in events.snapshot(db)]
     assert after[: len(before)] == before
-    assert after[len(before):] == [(before[-1][0] + 1, "restore", backup_id)]  # a new id, never a reused one
-    journal = [json.loads(line)["kind"] for line in (project.root / ".pgwarden" / "events.jsonl").read_text()
-               .splitlines()]
+    assert after[len(before) :] == [(before[-1][0] + 1, "restore", backup_id)]  # a new id, never a reused one
+    journal = [
+        json.loads(line)["kind"] for line in (project.root / ".pgwarden" / "events.jsonl").read_text().splitlines()
+    ]
     assert journal == [kind for _, kind, _ in after]

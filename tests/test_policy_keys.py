@@ -15,7 +15,9 @@ def _config(tmp_path: Path, body: str):  # type: ignore[no-untyped-def]
 
 
 def test_two_spellings_of_one_database_share_the_strictest_policy(tmp_path: Path) -> None:
-    config = _config(tmp_path, """
+    config = _config(
+        tmp_path,
+        """
 [environments.prod]
 url = "postgresql://app:secret@db.example.com:5432/app?sslmode=require"
 protected = true
@@ -25,7 +27,8 @@ url = "postgresql://reader@DB.example.com/app"
 url = "postgresql://app@db.example.com:5432/other"
 [environments.dev]
 url = "embedded"
-""")
+""",
+    )
     reporting = policy_for(config, "reporting")
     assert reporting.protected and reporting.needs_tls and reporting.envs == ("prod", "reporting")
     assert not policy_for(config, "other").protected
@@ -33,7 +36,9 @@ url = "embedded"
 
 
 def test_allow_insecure_holds_only_when_every_protected_name_says_so(tmp_path: Path) -> None:
-    config = _config(tmp_path, """
+    config = _config(
+        tmp_path,
+        """
 [environments.a]
 url = "postgresql://u@localhost:5433/app"
 protected = true
@@ -43,25 +48,32 @@ url = "postgresql://u@127.0.0.1:5433/app"
 protected = true
 [environments.c]
 url = "postgresql://u@localhost:5433/app"
-""")
+""",
+    )
     assert policy_for(config, "c").needs_tls and policy_for(config, "a").needs_tls
-    relaxed = _config(tmp_path, """
+    relaxed = _config(
+        tmp_path,
+        """
 [environments.a]
 url = "postgresql://u@localhost:5433/app"
 protected = true
 allow_insecure = true
 [environments.c]
 url = "postgresql://u@localhost:5433/app"
-""")
+""",
+    )
     assert policy_for(relaxed, "c").protected and not policy_for(relaxed, "c").needs_tls
 
 
 def test_environments_with_an_unset_variable_name_no_database_yet(tmp_path: Path) -> None:
-    config = _config(tmp_path, """
+    config = _config(
+        tmp_path,
+        """
 [environments.prod]
 url = "${PGWARDEN_TEST_NEVER_SET}"
 protected = true
 [environments.dev]
 url = "postgresql://u@localhost/app"
-""")
+""",
+    )
     assert not policy_for(config, "dev").protected

@@ -23,11 +23,20 @@ def test_expected_errors_say_what_to_do_next(project: Project) -> None:
     _expect(project, ["init"], 5, "edit it, or run `pgwarden init` in a new folder")
     _expect(project, ["migrate", "baseline", "--version", "001", "--yes"], 5, "pgwarden migrate status --env test")
     _expect(project, ["backup", "create", "--tables", "nowhere"], 2, "name tables as schema.table")
-    _expect(project, ["backup", "restore", backup_id, "--tables", "nowhere", "--target-db", "x_new"], 2,
-            "it holds: pgwarden.migrations, public.users")
+    _expect(
+        project,
+        ["backup", "restore", backup_id, "--tables", "nowhere", "--target-db", "x_new"],
+        2,
+        "it holds: pgwarden.migrations, public.users",
+    )
     _expect(project, ["backup", "restore", backup_id, "--target-db", "postgres"], 2, "pick a name")
 
     project.write_config(env_extra='[environments.remote]\nurl = "${PGWARDEN_TEST_UNSET_URL}"')
     _expect(project, ["migrate", "status", "--env", "remote"], 2, "export PGWARDEN_TEST_UNSET_URL=...")
-    _expect(project, ["migrate", "status", "--env", "remote"], 3, "check that the server runs",
-            env={"PGWARDEN_TEST_UNSET_URL": "postgresql://nobody:secret@127.0.0.1:1/app"})
+    _expect(
+        project,
+        ["migrate", "status", "--env", "remote"],
+        3,
+        "check that the server runs",
+        env={"PGWARDEN_TEST_UNSET_URL": "postgresql://nobody:secret@127.0.0.1:1/app"},
+    )

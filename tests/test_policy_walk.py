@@ -36,8 +36,9 @@ def _state(url: str) -> tuple[Any, ...]:
 def _prepare(project: Project) -> str:
     """Migrations 001 applied and 002 pending, a table to partition, a seed file, and one backup."""
     project.write_config(PARTITIONS)
-    project.write_migration("001_users.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email text);",
-                            "DROP TABLE users;")
+    project.write_migration(
+        "001_users.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email text);", "DROP TABLE users;"
+    )
     project.cli("migrate", "up", check_exit=0)
     project.write_migration("002_orders.sql", "CREATE TABLE orders (id bigint PRIMARY KEY);", "DROP TABLE orders;")
     with psycopg.connect(project.url, autocommit=True) as conn:
@@ -108,8 +109,20 @@ def test_two_names_for_one_database_get_the_strictest_policy(project: Project) -
     before = _state(project.url)
     result = project.cli("migrate", "up", "--env", "alias", check_exit=5)
     assert "alias names the same database as test" in result.stderr
-    result = project.cli("partition", "create", "audit", "--key", "at", "--interval", "1 month", "--env", "alias",
-                         "--apply", "--yes", check_exit=5)
+    result = project.cli(
+        "partition",
+        "create",
+        "audit",
+        "--key",
+        "at",
+        "--interval",
+        "1 month",
+        "--env",
+        "alias",
+        "--apply",
+        "--yes",
+        check_exit=5,
+    )
     assert "not encrypted" in result.stderr
     assert _state(project.url) == before
 
@@ -119,8 +132,9 @@ def test_a_schema_change_on_a_protected_database_takes_a_verified_backup_first(p
     project.write_config(PARTITIONS, env_extra="protected = true\nallow_insecure = true")
     folder = project.root / "backups" / "test"
     count = len([p for p in folder.iterdir() if not p.name.startswith(".")])
-    project.cli("partition", "create", "audit", "--key", "at", "--interval", "1 month", "--apply", "--yes",
-                check_exit=0)
+    project.cli(
+        "partition", "create", "audit", "--key", "at", "--interval", "1 month", "--apply", "--yes", check_exit=0
+    )
     assert db.execute("SELECT relkind FROM pg_class WHERE relname = 'audit'").fetchone() == ("p",)
     assert len([p for p in folder.iterdir() if not p.name.startswith(".")]) == count + 1
     events = db.execute("SELECT kind, what FROM pgwarden.events ORDER BY id").fetchall()

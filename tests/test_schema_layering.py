@@ -22,8 +22,12 @@ def _imports(path: Path) -> set[str]:
 
 def test_schema_imports_nothing_above_it() -> None:
     folder = Path(pgwarden.__file__).parent / "schema"
-    wrong = {f"{path.name}: {module}" for path in folder.glob("*.py") for module in _imports(path)
-             if module.startswith("pgwarden") and not module.startswith(ALLOWED)}
+    wrong = {
+        f"{path.name}: {module}"
+        for path in folder.glob("*.py")
+        for module in _imports(path)
+        if module.startswith("pgwarden") and not module.startswith(ALLOWED)
+    }
     assert wrong == set()
 
 

@@ -24,13 +24,21 @@ TEN_CHANGES = [
     ("ALTER TABLE users ALTER COLUMN status SET DEFAULT 'active'", "columns", "public.users.status", "changed"),
     ("ALTER TABLE orders ENABLE ROW LEVEL SECURITY", "tables", "public.orders", "changed"),
     ("CREATE POLICY own_orders ON orders USING (user_id = 1)", "policies", "public.orders.own_orders", "unexpected"),
-    ("GRANT SELECT ON users TO pgwarden_test_reader", "grants", "table public.users to pgwarden_test_reader",
-     "unexpected"),
+    (
+        "GRANT SELECT ON users TO pgwarden_test_reader",
+        "grants",
+        "table public.users to pgwarden_test_reader",
+        "unexpected",
+    ),
     ("CREATE DOMAIN email_address AS text CHECK (VALUE LIKE '%@%')", "domains", "public.email_address", "unexpected"),
     ("CREATE TYPE money_pair AS (amount numeric, currency text)", "composites", "public.money_pair", "unexpected"),
     ("COMMENT ON TABLE users IS 'people who sign in'", "comments", "table public.users", "unexpected"),
-    ("CREATE RULE orders_keep AS ON DELETE TO orders DO INSTEAD NOTHING", "rules", "public.orders.orders_keep",
-     "unexpected"),
+    (
+        "CREATE RULE orders_keep AS ON DELETE TO orders DO INSTEAD NOTHING",
+        "rules",
+        "public.orders.orders_keep",
+        "unexpected",
+    ),
     ("ALTER TABLE users ALTER COLUMN score SET STATISTICS 500", "columns", "public.users.score", "changed"),
 ]
 
@@ -41,8 +49,10 @@ def reader(db_url: str) -> str:
     from pgwarden.server import database_url
 
     with psycopg.connect(database_url(db_url, "postgres"), autocommit=True) as conn:
-        conn.execute("DO $$BEGIN CREATE ROLE pgwarden_test_reader NOLOGIN; "
-                     "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END$$")
+        conn.execute(
+            "DO $$BEGIN CREATE ROLE pgwarden_test_reader NOLOGIN; "
+            "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END$$"
+        )
     return "pgwarden_test_reader"
 
 
@@ -91,16 +101,22 @@ def test_ddl_on_both_sides_of_a_change(db_url: str) -> None:
 
 
 def test_column_order_and_function_whitespace_are_not_drift(db_url: str, twin_url: str) -> None:
-    _run(db_url, """
+    _run(
+        db_url,
+        """
         CREATE TABLE t (a int, b text, c date);
         CREATE FUNCTION f(x int) RETURNS int LANGUAGE plpgsql AS $$
         BEGIN
             RETURN x + 1;
         END
-        $$;""")
-    _run(twin_url, """
+        $$;""",
+    )
+    _run(
+        twin_url,
+        """
         CREATE TABLE t (b text, a int, c date);
-        CREATE FUNCTION f(x int) RETURNS int LANGUAGE plpgsql AS $$BEGIN RETURN x+1; END$$;""")
+        CREATE FUNCTION f(x int) RETURNS int LANGUAGE plpgsql AS $$BEGIN RETURN x+1; END$$;""",
+    )
     differences = diff(snapshot_of(db_url), snapshot_of(twin_url))
     assert [(d.kind, d.name, d.severity) for d in differences] == [("order", "public.t", "information")]
     assert [d for d in differences if d.severity == "drift"] == []
@@ -109,8 +125,7 @@ def test_column_order_and_function_whitespace_are_not_drift(db_url: str, twin_ur
 def test_a_change_inside_a_function_literal_is_drift(db_url: str, twin_url: str) -> None:
     _run(db_url, "CREATE FUNCTION g() RETURNS text LANGUAGE sql AS $$ SELECT 'a  b' $$")
     _run(twin_url, "CREATE FUNCTION g() RETURNS text LANGUAGE sql AS $$ SELECT 'a b' $$")
-    assert [(d.kind, d.name) for d in diff(snapshot_of(db_url), snapshot_of(twin_url))] == [
-        ("functions", "public.g()")]
+    assert [(d.kind, d.name) for d in diff(snapshot_of(db_url), snapshot_of(twin_url))] == [("functions", "public.g()")]
 
 
 def test_whitespace_normalisation_keeps_literals() -> None:
@@ -210,8 +225,9 @@ def test_snapshot_sees_every_kind_and_equal_schemas_compare_equal(db_url: str, t
     assert objects("grants")["schema shop to pgwarden_test_reader"]["privileges"] == "USAGE"
     assert objects("grants")["table column shop.customers.email to pgwarden_test_reader"]["privileges"] == "SELECT"
     assert objects("grants")["function shop.touch() to PUBLIC"]["privileges"] == "none"
-    assert any(key.endswith("in schema shop on tables to pgwarden_test_reader")
-               for key in objects("default_privileges"))
+    assert any(
+        key.endswith("in schema shop on tables to pgwarden_test_reader") for key in objects("default_privileges")
+    )
     assert objects("comments")["table column shop.customers.email"]["comment"] == "login"
     assert objects("publications")["shop_pub"]["publish"] == ["insert"]
     assert objects("servers")["dummy_srv"]["options"] == ["host=example"]
@@ -220,9 +236,12 @@ def test_snapshot_sees_every_kind_and_equal_schemas_compare_equal(db_url: str, t
 
 
 def test_event_triggers_are_seen(db_url: str) -> None:
-    _run(db_url, "CREATE FUNCTION on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$BEGIN END$$; "
-                 "CREATE EVENT TRIGGER audit_ddl ON ddl_command_end WHEN TAG IN ('CREATE TABLE') "
-                 "EXECUTE FUNCTION on_ddl();")
+    _run(
+        db_url,
+        "CREATE FUNCTION on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$BEGIN END$$; "
+        "CREATE EVENT TRIGGER audit_ddl ON ddl_command_end WHEN TAG IN ('CREATE TABLE') "
+        "EXECUTE FUNCTION on_ddl();",
+    )
     try:
         found = snapshot_of(db_url).objects("event_triggers")["audit_ddl"]
         assert (found["event"], found["tags"], found["enabled"]) == ("ddl_command_end", ["CREATE TABLE"], "enabled")

@@ -80,8 +80,7 @@ def test_token_is_required_and_compared(project) -> None:  # type: ignore[no-unt
 
 
 def test_serve_refuses_a_public_host_without_token(project) -> None:  # type: ignore[no-untyped-def]
-    result = project.cli("serve", "--host", "0.0.0.0", "--port", "1", env={"PGWARDEN_DASHBOARD_TOKEN": ""},
-                         timeout=60)
+    result = project.cli("serve", "--host", "0.0.0.0", "--port", "1", env={"PGWARDEN_DASHBOARD_TOKEN": ""}, timeout=60)
     assert result.returncode == 5, result.stderr
     assert "PGWARDEN_DASHBOARD_TOKEN" in result.stderr and "Traceback" not in result.stderr
 
@@ -90,9 +89,13 @@ def test_pages_show_the_numbers_of_the_database(project) -> None:  # type: ignor
     config = build_shop(project)
     with psycopg.connect(project.url) as conn:
         version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
-        rows = dict(conn.execute("SELECT c.relname, (SELECT count(*) FROM events e WHERE e.tableoid = c.oid) "
-                                 "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                                 "WHERE i.inhparent = 'events'::regclass").fetchall())
+        rows = dict(
+            conn.execute(
+                "SELECT c.relname, (SELECT count(*) FROM events e WHERE e.tableoid = c.oid) "
+                "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "WHERE i.inhparent = 'events'::regclass"
+            ).fetchall()
+        )
     with running_server(app_for(config)) as base:
         _check_pages(base, version, rows)
 
@@ -116,8 +119,9 @@ def _check_pages(base: str, version: str, rows: dict[str, int]) -> None:
 
 
 def test_every_page_answers_while_ddl_holds_access_exclusive(project) -> None:  # type: ignore[no-untyped-def]
-    config = build_shop(project, extra_config='[serve]\nlock_timeout = "200ms"\nsection_timeout = "1.5s"\n'
-                                                 'overview_max_age = "0s"\n')
+    config = build_shop(
+        project, extra_config='[serve]\nlock_timeout = "200ms"\nsection_timeout = "1.5s"\noverview_max_age = "0s"\n'
+    )
     with running_server(app_for(config)) as base:
         fetch(base, "/")  # warm up: templates compiled, read-only config resolved
         with holding_access_exclusive(project.url, "orders", "events", "customers"):
@@ -161,7 +165,7 @@ def test_metrics_has_one_help_per_metric_and_env_labels(project, pg_server) -> N
     assert text.count("# HELP pgwarden_up ") == 1
     assert 'env="test"} 1' in text and 'env="second"} 1' in text
     assert 'pgwarden_up{env="gone"} 0' in text
-    assert 'pg_connections{' in text
+    assert "pg_connections{" in text
 
 
 def test_serve_command_serves_until_sigterm(project) -> None:  # type: ignore[no-untyped-def]
@@ -174,8 +178,14 @@ def test_serve_command_serves_until_sigterm(project) -> None:  # type: ignore[no
 
     port = free_port()
     env = {**os.environ, "PGWARDEN_CONFIG": str(project.config_path), "NO_COLOR": "1"}
-    server = subprocess.Popen([sys.executable, "-m", "pgwarden.cli.main", "serve", "--port", str(port)],
-                              cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "pgwarden.cli.main", "serve", "--port", str(port)],
+        cwd=project.root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -24,8 +24,15 @@ from pgwarden.serve.api import app_for  # noqa: E402
 from serve_helpers import CUSTOMERS, EVENTS_NOW, build_shop, running_server  # noqa: E402
 
 CHROMIUM = Path(os.environ.get("PGWARDEN_CHROMIUM", "/usr/bin/chromium"))
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 # Screenshots go to a test artifacts folder; PGWARDEN_SCREENSHOTS=docs refreshes the README's (docs/*.png).
 SHOTS = os.environ.get("PGWARDEN_SCREENSHOTS", "")
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -62,10 +69,12 @@ def _prepare(project: Any, pg_server: Any) -> Any:
         staging_db = _staging_name(project)
         conn.execute(f'CREATE DATABASE "{staging_db}"')
     staging = pg_server.url(staging_db)
-    schedules = ('\n[[schedule]]\ntask = "doctor-snapshot"\nenv = "test"\ncron = "0 * * * *"\n'
-                 '\n[[schedule]]\ntask = "check"\nenv = "test"\ncron = "30 3 * * *"\n'
-                 f'\n[environments.staging]\nurl = "{staging}"\n'
-                 '\n[environments.offline]\nurl = "postgresql://app@/app?host=/nonexistent&connect_timeout=1"\n')
+    schedules = (
+        '\n[[schedule]]\ntask = "doctor-snapshot"\nenv = "test"\ncron = "0 * * * *"\n'
+        '\n[[schedule]]\ntask = "check"\nenv = "test"\ncron = "30 3 * * *"\n'
+        f'\n[environments.staging]\nurl = "{staging}"\n'
+        '\n[environments.offline]\nurl = "postgresql://app@/app?host=/nonexistent&connect_timeout=1"\n'
+    )
     config = build_shop(project, extra_config=schedules)
     up(config, "staging")
     made = backup_api.create(config, "test")
@@ -77,8 +86,12 @@ def _prepare(project: Any, pg_server: Any) -> Any:
     return config
 
 
-def test_every_page_in_chromium_with_screenshots(project, browser, pg_server,  # type: ignore[no-untyped-def]
-                                                  tmp_path_factory) -> None:
+def test_every_page_in_chromium_with_screenshots(
+    project,
+    browser,
+    pg_server,  # type: ignore[no-untyped-def]
+    tmp_path_factory,
+) -> None:
     try:
         _pages(project, browser, tmp_path_factory, _prepare(project, pg_server))
     finally:

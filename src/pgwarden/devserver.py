@@ -47,8 +47,11 @@ class _Entry:
 
 
 def _entries(config: Config) -> list[_Entry]:
-    entries = [_Entry(name, "environment", env.database, EmbeddedServer(config.state_path / name))
-               for name, env in sorted(config.settings.environments.items()) if env.is_embedded]
+    entries = [
+        _Entry(name, "environment", env.database, EmbeddedServer(config.state_path / name))
+        for name, env in sorted(config.settings.environments.items())
+        if env.is_embedded
+    ]
     scratch_used = config.settings.scratch_url == "embedded" or (config.state_path / SCRATCH).exists()
     if SCRATCH not in config.settings.environments and scratch_used:
         entries.append(_Entry(SCRATCH, "scratch", "postgres", scratch_server(config)))
@@ -90,8 +93,9 @@ def server_for(config: Config, env: str | None) -> tuple[str, EmbeddedServer, st
         return SCRATCH, scratch_server(config), "postgres"
     name, environment = config.environment(env)
     if not environment.is_embedded:
-        raise BadInput(f"{config.source}: environments.{name}.url is not \"embedded\"; "
-                       "`pgwarden dev` only manages embedded servers")
+        raise BadInput(
+            f'{config.source}: environments.{name}.url is not "embedded"; `pgwarden dev` only manages embedded servers'
+        )
     return name, EmbeddedServer(config.state_path / name), environment.database
 
 
@@ -116,8 +120,9 @@ def status(config: Config, env: str | None = None) -> DevServerStatus:
     """Whether the env's server runs; starts nothing."""
     name, server, database = server_for(config, env)
     current = server.status()
-    return DevServerStatus(name, database, server.url(database) if current.running else None, current,
-                           _kind(config, name))
+    return DevServerStatus(
+        name, database, server.url(database) if current.running else None, current, _kind(config, name)
+    )
 
 
 def _kind(config: Config, name: str) -> Kind:

@@ -27,8 +27,9 @@ HANDLERS = {
 
 
 class Handler(Protocol):
-    def __call__(self, conn: psycopg.Connection[Any], args: dict[str, str], *, policy: LockRetryPolicy,
-                 where: str) -> None: ...
+    def __call__(
+        self, conn: psycopg.Connection[Any], args: dict[str, str], *, policy: LockRetryPolicy, where: str
+    ) -> None: ...
 
 
 def handler(name: str) -> Handler:
@@ -41,19 +42,20 @@ def handler(name: str) -> Handler:
     return found
 
 
-def run(conn: psycopg.Connection[Any], name: str, args: dict[str, str], *, policy: LockRetryPolicy,
-        where: str) -> None:
+def run(conn: psycopg.Connection[Any], name: str, args: dict[str, str], *, policy: LockRetryPolicy, where: str) -> None:
     """Carry out one directive step on ``conn``; errors are PgwardenError subclasses naming ``where``."""
     handler(name)(conn, args, policy=policy, where=where)
 
 
-def require_args(args: dict[str, str], *, required: tuple[str, ...], optional: tuple[str, ...],
-                 where: str, name: str) -> None:
+def require_args(
+    args: dict[str, str], *, required: tuple[str, ...], optional: tuple[str, ...], where: str, name: str
+) -> None:
     """MigrationFileError (exit 2) naming ``where`` when an argument is missing or unknown."""
     missing = [key for key in required if not args.get(key)]
     if missing:
         raise MigrationFileError(f"{where}: pgwarden:{name} needs {', '.join(f'{k}=' for k in missing)}")
     unknown = sorted(set(args) - set(required) - set(optional))
     if unknown:
-        raise MigrationFileError(f"{where}: pgwarden:{name} has no argument {unknown[0]!r} "
-                                 f"(known: {', '.join(required + optional)})")
+        raise MigrationFileError(
+            f"{where}: pgwarden:{name} has no argument {unknown[0]!r} (known: {', '.join(required + optional)})"
+        )

@@ -128,8 +128,9 @@ def _append_journal(conn: psycopg.Connection[Any], event: Event) -> None:
         return
 
 
-def record(conn: psycopg.Connection[Any], kind: str, what: str, outcome: str,
-           details: dict[str, Any] | None = None) -> Event:
+def record(
+    conn: psycopg.Connection[Any], kind: str, what: str, outcome: str, details: dict[str, Any] | None = None
+) -> Event:
     """Append one event to ``pgwarden.events`` (creating it if needed) and to the project journal.
 
     ``details`` must be JSON-able (other values are written with ``str``). Runs in
@@ -186,8 +187,15 @@ def restore_after(conn: psycopg.Connection[Any], rows: list[Event]) -> int:
             cur = conn.execute(
                 f"INSERT INTO pgwarden.events ({_COLUMNS}) OVERRIDING SYSTEM VALUE "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb) ON CONFLICT (id) DO NOTHING",
-                [event.id, event.at, event.who, event.kind, event.what, event.outcome,
-                 json.dumps(event.details, default=str)],
+                [
+                    event.id,
+                    event.at,
+                    event.who,
+                    event.kind,
+                    event.what,
+                    event.outcome,
+                    json.dumps(event.details, default=str),
+                ],
             )
             written += cur.rowcount
         highest = max((e.id for e in rows), default=0)

@@ -61,11 +61,12 @@ def confirm_or_refuse(what: str, expected: str, *, yes: bool, confirm: Confirm |
     if yes or (_typed is not None and expected in _typed):
         return
     if confirm is None:
-        raise Refused(f"{what} needs confirmation and there is no terminal to ask; nothing was changed",
-                      hint="pass --yes to confirm non-interactively (for example in CI)")
+        raise Refused(
+            f"{what} needs confirmation and there is no terminal to ask; nothing was changed",
+            hint="pass --yes to confirm non-interactively (for example in CI)",
+        )
     if not confirm(expected):
-        raise Refused(f"{what} was not confirmed (the text typed did not match {expected!r}); "
-                      "nothing was changed")
+        raise Refused(f"{what} was not confirmed (the text typed did not match {expected!r}); nothing was changed")
     if _typed is not None:
         _typed.add(expected)
 
@@ -95,8 +96,13 @@ def require_tls(env_name: str, status: TlsStatus) -> None:
     """Refuse (exit 5) unless the session uses TLS with sslmode require or stronger."""
     if status.strong:
         return
-    why = ("the connection is not encrypted" if not status.in_use
-           else f"sslmode={status.sslmode} lets the connection fall back to plain text")
-    raise Refused(f"{env_name} is protected and {why}; nothing was changed",
-                  hint=f"add sslmode=verify-full (or require) to its URL, or set allow_insecure = true in "
-                       f"[environments.{env_name}] if the network is trusted")
+    why = (
+        "the connection is not encrypted"
+        if not status.in_use
+        else f"sslmode={status.sslmode} lets the connection fall back to plain text"
+    )
+    raise Refused(
+        f"{env_name} is protected and {why}; nothing was changed",
+        hint=f"add sslmode=verify-full (or require) to its URL, or set allow_insecure = true in "
+        f"[environments.{env_name}] if the network is trusted",
+    )

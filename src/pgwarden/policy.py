@@ -179,8 +179,12 @@ def policy_for(config: Config, name: str) -> Policy:
         if other_name == name or database_key(config, other_name, other) == key:
             same.append((other_name, other))
     protected = [e for _, e in same if e.protected]
-    return Policy(key, tuple(sorted(n for n, _ in same)), bool(protected),
-                  bool(protected) and all(e.allow_insecure for e in protected))
+    return Policy(
+        key,
+        tuple(sorted(n for n, _ in same)),
+        bool(protected),
+        bool(protected) and all(e.allow_insecure for e in protected),
+    )
 
 
 def _why_protected(policy: Policy, name: str) -> str:
@@ -199,8 +203,15 @@ def check_tls(policy: Policy, name: str, conn: psycopg.Connection[Any]) -> str:
     return f"encrypted ({status.version}), sslmode {status.sslmode}"
 
 
-def admit(config: Config, target: Target, conn: psycopg.Connection[Any], intent: Intent, *,
-          yes: bool = False, confirm: Confirm | None = None) -> Admission:
+def admit(
+    config: Config,
+    target: Target,
+    conn: psycopg.Connection[Any],
+    intent: Intent,
+    *,
+    yes: bool = False,
+    confirm: Confirm | None = None,
+) -> Admission:
     """Apply ``target``'s policy for ``intent`` on the open session ``conn``; raise Refused (exit 5) or return.
 
     Nothing is changed before this returns. What was granted is remembered for the
@@ -212,17 +223,25 @@ def admit(config: Config, target: Target, conn: psycopg.Connection[Any], intent:
     name = target.env_name
     if policy.protected and intent not in granted.intents:
         if intent is Intent.DESTRUCTIVE:
-            raise Refused(f"{intent.describe()} is refused on {name}: {_why_protected(policy, name)}; "
-                          "nothing was changed", hint="run it against a development environment (--env dev)")
+            raise Refused(
+                f"{intent.describe()} is refused on {name}: {_why_protected(policy, name)}; nothing was changed",
+                hint="run it against a development environment (--env dev)",
+            )
         if intent is Intent.APPLY_MIGRATIONS:
-            raise Refused(f"applying migrations to {name} outside a deploy is refused: "
-                          f"{_why_protected(policy, name)}; nothing was changed",
-                          hint=f"pgwarden deploy --env {name} (preflight, verified backup, apply, post-checks)")
+            raise Refused(
+                f"applying migrations to {name} outside a deploy is refused: "
+                f"{_why_protected(policy, name)}; nothing was changed",
+                hint=f"pgwarden deploy --env {name} (preflight, verified backup, apply, post-checks)",
+            )
     check_tls(policy, name, conn)
     if not policy.protected or intent is Intent.READ or intent in granted.intents:
         return granted
-    confirm_or_refuse(f"{intent.describe()} on the protected database of {name}", name,
-                      yes=yes or _consent.yes, confirm=confirm or _consent.confirm)
+    confirm_or_refuse(
+        f"{intent.describe()} on the protected database of {name}",
+        name,
+        yes=yes or _consent.yes,
+        confirm=confirm or _consent.confirm,
+    )
     if intent is Intent.SCHEMA_CHANGE and granted.backup_id is None:
         granted.backup_id = _verified_backup(config, name)
     granted.intents.add(intent)
@@ -232,10 +251,12 @@ def admit(config: Config, target: Target, conn: psycopg.Connection[Any], intent:
 def _verified_backup(config: Config, name: str) -> str:
     step = _backup_first
     if step is None:
-        raise Refused(f"a schema change on the protected database of {name} needs a verified backup first, "
-                      "and no backup step is installed; nothing was changed",
-                      hint="run it through the pgwarden command, or call "
-                           "pgwarden.policy.install_backup_step() first when using the library")
+        raise Refused(
+            f"a schema change on the protected database of {name} needs a verified backup first, "
+            "and no backup step is installed; nothing was changed",
+            hint="run it through the pgwarden command, or call "
+            "pgwarden.policy.install_backup_step() first when using the library",
+        )
     return step(config, name)
 
 

@@ -41,7 +41,7 @@ def redact_url(url: str) -> str:
                 netloc = f"{user}:{MASK}@{host}" if colon else netloc
             rest = netloc + tail
         else:
-            rest = MASK + rest[rest.rindex("@"):]
+            rest = MASK + rest[rest.rindex("@") :]
     return _QUERY_PASSWORD.sub(rf"\g<1>{MASK}", scheme + separator + rest)
 
 

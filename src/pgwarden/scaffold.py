@@ -65,16 +65,21 @@ def init(root: Path) -> InitResult:
 def _init(root: Path) -> InitResult:
     config = root / CONFIG_FILE
     if config.exists():
-        raise Refused(f"{config} already exists; nothing was changed",
-                      hint="edit it, or run `pgwarden init` in a new folder")
+        raise Refused(
+            f"{config} already exists; nothing was changed", hint="edit it, or run `pgwarden init` in a new folder"
+        )
     root.mkdir(parents=True, exist_ok=True)
     created = [config]
     found = detect(root) if root.is_dir() else None
     if found is not None:  # an existing project of another tool: point at its files, write no migration
-        config.write_text(CONFIG_TEMPLATE.replace(
-            'migrations_dir = "migrations"\n',
-            f'migrations_dir = "{found.migrations_dir}"\n'
-            f'migrations_format = "{found.format}"   # detected from {found.evidence}\n'), encoding="utf-8")
+        config.write_text(
+            CONFIG_TEMPLATE.replace(
+                'migrations_dir = "migrations"\n',
+                f'migrations_dir = "{found.migrations_dir}"\n'
+                f'migrations_format = "{found.format}"   # detected from {found.evidence}\n',
+            ),
+            encoding="utf-8",
+        )
         return InitResult(root, [*created, *_gitignore(root)], found)
     config.write_text(CONFIG_TEMPLATE, encoding="utf-8")
     migrations = root / "migrations"

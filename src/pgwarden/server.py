@@ -45,8 +45,7 @@ DEV_SETTINGS: dict[str, str] = {
     "max_connections": "200",
 }
 # Durability is pointless for throw-away test and scratch clusters; speed is not.
-FAST_SETTINGS: dict[str, str] = {**DEV_SETTINGS, "fsync": "off", "synchronous_commit": "off",
-                                 "full_page_writes": "off"}
+FAST_SETTINGS: dict[str, str] = {**DEV_SETTINGS, "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
 
 def bin_dir() -> Path:
@@ -93,8 +92,11 @@ def _server_user() -> pwd.struct_passwd:
     try:
         return pwd.getpwnam(SERVER_USER_WHEN_ROOT)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                        SERVER_USER_WHEN_ROOT], check=True, capture_output=True)
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVER_USER_WHEN_ROOT],
+            check=True,
+            capture_output=True,
+        )
         return pwd.getpwnam(SERVER_USER_WHEN_ROOT)
 
 
@@ -233,8 +235,14 @@ class EmbeddedServer:
         pid = self._postmaster_pid()
         running = pid is not None and _pid_is_postgres(pid) and self._socket_exists()
         version = (self.pgdata / "PG_VERSION").read_text().strip() if initialized else None
-        return ServerStatus(str(self.pgdata), running, pid if running else None,
-                            str(self.socket_dir) if running else None, initialized, version)
+        return ServerStatus(
+            str(self.pgdata),
+            running,
+            pid if running else None,
+            str(self.socket_dir) if running else None,
+            initialized,
+            version,
+        )
 
     def _socket_exists(self) -> bool:
         return (self.socket_dir / f".s.PGSQL.{PORT}").exists()
@@ -260,12 +268,14 @@ class EmbeddedServer:
             identity = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
         try:
             completed: subprocess.CompletedProcess[str] = subprocess.run(  # type: ignore[call-overload]
-                command, check=True, capture_output=True, text=True, timeout=timeout, cwd="/", **identity)
+                command, check=True, capture_output=True, text=True, timeout=timeout, cwd="/", **identity
+            )
             return completed
         except subprocess.CalledProcessError as exc:
             tail = (exc.stderr or exc.stdout or "").strip().splitlines()[-3:]
-            raise Unreachable(f"{program} failed for {self.pgdata}: {' | '.join(tail)}",
-                              hint=f"see {self.log_file}") from None
+            raise Unreachable(
+                f"{program} failed for {self.pgdata}: {' | '.join(tail)}", hint=f"see {self.log_file}"
+            ) from None
         except subprocess.TimeoutExpired:
             raise Unreachable(f"{program} timed out for {self.pgdata}", hint=f"see {self.log_file}") from None
 
@@ -294,20 +304,35 @@ class EmbeddedServer:
             if self.socket_dir != self.pgdata:
                 os.chown(self.socket_dir, entry.pw_uid, entry.pw_gid)
             if not reachable_by(entry, self.pgdata):
-                raise Unreachable(f"the server user {entry.pw_name} cannot reach {self.pgdata} and pgwarden "
-                                  "changes no permissions of folders it did not create",
-                                  hint=f"let {entry.pw_name} traverse the parent folders, or move the project")
+                raise Unreachable(
+                    f"the server user {entry.pw_name} cannot reach {self.pgdata} and pgwarden "
+                    "changes no permissions of folders it did not create",
+                    hint=f"let {entry.pw_name} traverse the parent folders, or move the project",
+                )
 
     def _initdb(self) -> None:
-        self._run("initdb", "-D", str(self.pgdata), "--auth=trust", "--encoding=UTF8", "--locale=C",
-                  "-U", "postgres", "--no-instructions")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.pgdata),
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+            "-U",
+            "postgres",
+            "--no-instructions",
+        )
         conf = self.pgdata / "postgresql.conf"
         with open(conf, "a", encoding="utf-8") as handle:
             handle.write(f"\ninclude_if_exists = '{_CONF_FILE}'\n")
 
     def _write_settings(self) -> None:
-        lines = ["# written by pgwarden at each start; edit pgwarden's settings, not this file",
-                 "listen_addresses = ''", f"unix_socket_directories = '{self.socket_dir}'", f"port = {PORT}"]
+        lines = [
+            "# written by pgwarden at each start; edit pgwarden's settings, not this file",
+            "listen_addresses = ''",
+            f"unix_socket_directories = '{self.socket_dir}'",
+            f"port = {PORT}",
+        ]
         lines += [f"{name} = '{value}'" for name, value in sorted(self.settings.items())]
         target = self.pgdata / _CONF_FILE
         target.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -341,8 +366,9 @@ class EmbeddedServer:
             deadline = time.monotonic() + 30
             while not self._socket_exists():
                 if time.monotonic() > deadline:
-                    raise Unreachable(f"embedded server in {self.pgdata} did not open its socket",
-                                      hint=f"see {self.log_file}")
+                    raise Unreachable(
+                        f"embedded server in {self.pgdata} did not open its socket", hint=f"see {self.log_file}"
+                    )
                 time.sleep(0.05)
             return self.status()
 

@@ -68,7 +68,14 @@ def _fleet(config: Config) -> None:
 
 
 SECTION_VALIDATORS: tuple[Callable[[Config], None], ...] = (
-    _partitions, _partition, _doctor_thresholds, _agent, _serve, _check, _fleet, _backup
+    _partitions,
+    _partition,
+    _doctor_thresholds,
+    _agent,
+    _serve,
+    _check,
+    _fleet,
+    _backup,
 )
 """One validator per raw section; each raises ConfigError naming the file and key."""
 

@@ -21,16 +21,31 @@ from pgwarden.errors import BadInput
 if TYPE_CHECKING:
     from pgwarden.config import Config
 
-__all__ = ["Agent", "AgentConfig", "Clock", "PassResult", "RunRecord", "Schedule", "ScheduleStatus", "StatusResult",
-           "agent_for", "load", "run", "run_once", "status"]
+__all__ = [
+    "Agent",
+    "AgentConfig",
+    "Clock",
+    "PassResult",
+    "RunRecord",
+    "Schedule",
+    "ScheduleStatus",
+    "StatusResult",
+    "agent_for",
+    "load",
+    "run",
+    "run_once",
+    "status",
+]
 
 
 def agent_for(config: Config, envs: list[str] | None = None, *, clock: Clock | None = None) -> Agent:
     """An :class:`Agent` for ``envs`` (every scheduled environment by default); BadInput when nothing is scheduled."""
     agent_config = load(config)
     if not agent_config.schedules:
-        raise BadInput(f"{config.source}: no [[schedule]] entries", hint='add one, e.g. [[schedule]] task = "backup" '
-                       'env = "prod" cron = "0 3 * * *"')
+        raise BadInput(
+            f"{config.source}: no [[schedule]] entries",
+            hint='add one, e.g. [[schedule]] task = "backup" env = "prod" cron = "0 3 * * *"',
+        )
     for env in envs or []:
         if env not in agent_config.envs:
             raise BadInput(f"{config.source}: no [[schedule]] for environment {env!r}")
@@ -39,14 +54,14 @@ def agent_for(config: Config, envs: list[str] | None = None, *, clock: Clock | N
     return Agent(config, agent_config, clock=clock, envs=envs)
 
 
-def run_once(config: Config, envs: list[str] | None = None, *, clock: Clock | None = None,
-             lock_wait: float = 0.0) -> PassResult:
+def run_once(
+    config: Config, envs: list[str] | None = None, *, clock: Clock | None = None, lock_wait: float = 0.0
+) -> PassResult:
     """Run every due slot once (see :mod:`pgwarden.agent.runner` for the guarantees) and return."""
     return agent_for(config, envs, clock=clock).run_once(lock_wait=lock_wait)
 
 
-def run(config: Config, envs: list[str] | None = None, *,
-        on_pass: Callable[[PassResult], None] | None = None) -> None:
+def run(config: Config, envs: list[str] | None = None, *, on_pass: Callable[[PassResult], None] | None = None) -> None:
     """Run the schedules until SIGTERM or SIGINT; a running task finishes or is cleanly abandoned."""
     agent_for(config, envs).run_forever(on_pass=on_pass)
 
@@ -81,8 +96,17 @@ def status(config: Config, *, now: datetime | None = None) -> StatusResult:
         success = store.last_run(s.id, outcome="ok")
         since = store.healthy_since(s.id)
         limit = 2 * cron.interval(s.cron, agent_config.zone, moment)
-        out.append(ScheduleStatus(s.id, s.task, s.env, s.cron, agent_config.settings.timezone, last,
-                                  success.finished_at if success else None,
-                                  cron.next_slot(s.cron, agent_config.zone, moment),
-                                  since is not None and moment - since > limit))
+        out.append(
+            ScheduleStatus(
+                s.id,
+                s.task,
+                s.env,
+                s.cron,
+                agent_config.settings.timezone,
+                last,
+                success.finished_at if success else None,
+                cron.next_slot(s.cron, agent_config.zone, moment),
+                since is not None and moment - since > limit,
+            )
+        )
     return StatusResult(str(store.path), out)

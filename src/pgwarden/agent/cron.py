@@ -34,8 +34,9 @@ def previous_slots(expr: str, zone: ZoneInfo, now: datetime, *, after: datetime 
     return out
 
 
-def due_slots(expr: str, zone: ZoneInfo, now: datetime, last_slot: datetime | None,
-              catch_up: int = 0) -> list[datetime]:
+def due_slots(
+    expr: str, zone: ZoneInfo, now: datetime, last_slot: datetime | None, catch_up: int = 0
+) -> list[datetime]:
     """The slots to run now, oldest first (see the module docstring for the policy)."""
     limit = max(1, catch_up) if last_slot is not None else 1
     return sorted(previous_slots(expr, zone, now, after=last_slot, limit=limit))

@@ -45,8 +45,9 @@ def send(url: str | None, notification: Notification, *, timeout: float = 5.0) -
     if not url:
         return "no webhook"
     data = json.dumps(notification.payload()).encode()
-    request = urllib.request.Request(url, data=data, method="POST",
-                                     headers={"Content-Type": "application/json", "User-Agent": "pgwarden-agent"})
+    request = urllib.request.Request(
+        url, data=data, method="POST", headers={"Content-Type": "application/json", "User-Agent": "pgwarden-agent"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (configured URL)
             return "sent" if 200 <= response.status < 300 else f"HTTP {response.status}"

@@ -97,9 +97,16 @@ def _first_line(exc: BaseException) -> str:
 class Agent:
     """Runs the schedules of the given environments (all scheduled ones by default)."""
 
-    def __init__(self, config: Config, agent_config: AgentConfig, *, clock: Clock | None = None,
-                 store: Store | None = None, envs: list[str] | None = None,
-                 record_event: Callable[[str, str, str, str, dict[str, Any]], bool] | None = None):
+    def __init__(
+        self,
+        config: Config,
+        agent_config: AgentConfig,
+        *,
+        clock: Clock | None = None,
+        store: Store | None = None,
+        envs: list[str] | None = None,
+        record_event: Callable[[str, str, str, str, dict[str, Any]], bool] | None = None,
+    ):
         self.config = config
         self.agent_config = agent_config
         self.clock = clock or Clock()
@@ -123,13 +130,21 @@ class Agent:
         out: list[RunRecord] = []
         for schedule in self.agent_config.for_env(env):
             now = self.clock.now()
-            for slot in cron.due_slots(schedule.cron, self.agent_config.zone, now,
-                                       self.store.last_slot(schedule.id), schedule.catch_up):
+            for slot in cron.due_slots(
+                schedule.cron, self.agent_config.zone, now, self.store.last_slot(schedule.id), schedule.catch_up
+            ):
                 if self.stop_requested:
                     return out
                 if self.store.running(schedule.id):
-                    self.store.skip(schedule.id, schedule.task, env, slot, now, self.name,
-                                    "the previous run is still running (overlap = forbid)")
+                    self.store.skip(
+                        schedule.id,
+                        schedule.task,
+                        env,
+                        slot,
+                        now,
+                        self.name,
+                        "the previous run is still running (overlap = forbid)",
+                    )
                     continue
                 run_id = self.store.claim(schedule.id, schedule.task, env, slot, now, self.name)
                 if run_id is not None:
@@ -153,14 +168,22 @@ class Agent:
                     break
                 self._sleep(min(schedule.backoff_seconds * 2**attempt, _MAX_BACKOFF))
         except KeyboardInterrupt:
-            record = RunRecord(schedule.id, schedule.task, schedule.env, slot, "abandoned", attempts,
-                               "stopped (SIGTERM) before it finished; nothing half-written was kept")
+            record = RunRecord(
+                schedule.id,
+                schedule.task,
+                schedule.env,
+                slot,
+                "abandoned",
+                attempts,
+                "stopped (SIGTERM) before it finished; nothing half-written was kept",
+            )
             self._close(run_id, record)
             self.stop_requested = True
             return record
         outcome = "ok" if result.ok else "failed"
-        record = RunRecord(schedule.id, schedule.task, schedule.env, slot, outcome, attempts, result.summary,
-                           result.details)
+        record = RunRecord(
+            schedule.id, schedule.task, schedule.env, slot, outcome, attempts, result.summary, result.details
+        )
         if not result.ok:
             record.notified = self._notify("failure", schedule, result.summary)
         elif previous is not None and previous.outcome in ("failed", "abandoned"):
@@ -174,9 +197,13 @@ class Agent:
         details = {**record.details, "notified": record.notified} if record.notified else record.details
         self.store.finish(run_id, record.outcome, self.clock.now(), record.summary, details)
         with suppress(PgwardenError):
-            self._record_event(self._url(record.env), "agent.run", f"{record.task} {record.slot.isoformat()}",
-                               record.outcome, {"schedule": record.schedule, "attempts": record.attempts,
-                                                "summary": record.summary, **record.details})
+            self._record_event(
+                self._url(record.env),
+                "agent.run",
+                f"{record.task} {record.slot.isoformat()}",
+                record.outcome,
+                {"schedule": record.schedule, "attempts": record.attempts, "summary": record.summary, **record.details},
+            )
 
     def _notify(self, kind: str, schedule: Schedule, summary: str) -> str:
         note = Notification(kind, schedule.id, schedule.task, schedule.env, summary, self.clock.now())
@@ -195,8 +222,9 @@ class Agent:
         out: list[RunRecord] = []
         now = self.clock.now()
         for schedule in self.agent_config.for_env(env):
-            for slot in cron.due_slots(schedule.cron, self.agent_config.zone, now,
-                                       self.store.last_slot(schedule.id), schedule.catch_up):
+            for slot in cron.due_slots(
+                schedule.cron, self.agent_config.zone, now, self.store.last_slot(schedule.id), schedule.catch_up
+            ):
                 run_id = self.store.claim(schedule.id, schedule.task, env, slot, now, self.name)
                 if run_id is None:
                     continue
@@ -228,8 +256,13 @@ class Agent:
 
     def prune_history(self) -> int:
         s = self.agent_config.settings
-        return self.store.prune(self.clock.now(), history_days=s.history_days, history_runs=s.history_runs,
-                                snapshots_days=s.snapshots_days, snapshots_max=s.snapshots_max)
+        return self.store.prune(
+            self.clock.now(),
+            history_days=s.history_days,
+            history_runs=s.history_runs,
+            snapshots_days=s.snapshots_days,
+            snapshots_max=s.snapshots_max,
+        )
 
     def run_once(self, *, lock_wait: float = 0.0) -> PassResult:
         """``agent --once``: run what is due in every environment whose agent lock is free, then return."""
@@ -292,8 +325,9 @@ class Agent:
                     stack.close()
             self._restore_handlers(previous)
 
-    def _hold(self, env: str, held: dict[str, tuple[ExitStack, psycopg.Connection[Any]]]
-              ) -> psycopg.Connection[Any] | None:
+    def _hold(
+        self, env: str, held: dict[str, tuple[ExitStack, psycopg.Connection[Any]]]
+    ) -> psycopg.Connection[Any] | None:
         from pgwarden.db import advisory_lock
 
         if env in held:
@@ -313,8 +347,11 @@ class Agent:
 
     def _until_next(self, max_idle: float) -> float:
         now = self.clock.now()
-        nexts = [cron.next_slot(s.cron, self.agent_config.zone, now) for s in self.agent_config.schedules
-                 if s.env in self.envs]
+        nexts = [
+            cron.next_slot(s.cron, self.agent_config.zone, now)
+            for s in self.agent_config.schedules
+            if s.env in self.envs
+        ]
         soonest = min(nexts, default=now + timedelta(seconds=max_idle))
         return max(0.2, min(max_idle, (soonest - now).total_seconds() + 0.05))
 

@@ -76,7 +76,7 @@ class Schedule(_Strict):
         from croniter import croniter
 
         if not croniter.is_valid(value):
-            raise ValueError(f"{value!r} is not a cron expression (five fields, e.g. \"0 3 * * *\")")
+            raise ValueError(f'{value!r} is not a cron expression (five fields, e.g. "0 3 * * *")')
         return value
 
     @field_validator("retry_backoff")
@@ -125,11 +125,14 @@ def load(config: Config) -> AgentConfig:
         schedule = validate_section(Schedule, entry, source=config.source, key=f"schedule[{index}]")
         if schedule.env not in config.settings.environments:
             known = ", ".join(sorted(config.settings.environments)) or "none"
-            raise ConfigError(f"{config.source}: schedule[{index}].env: no such environment {schedule.env!r} "
-                              f"(known: {known})")
+            raise ConfigError(
+                f"{config.source}: schedule[{index}].env: no such environment {schedule.env!r} (known: {known})"
+            )
         if schedule.id in seen:
-            raise ConfigError(f"{config.source}: schedule[{index}]: same task, env and cron as an earlier entry "
-                              "(give one of them a name)")
+            raise ConfigError(
+                f"{config.source}: schedule[{index}]: same task, env and cron as an earlier entry "
+                "(give one of them a name)"
+            )
         seen.add(schedule.id)
         schedules.append(schedule)
     return AgentConfig(settings, schedules)

@@ -101,9 +101,20 @@ class Snapshot:
 
 
 def _run(row: sqlite3.Row) -> Run:
-    return Run(row["id"], row["schedule"], row["task"], row["env"], datetime.fromisoformat(row["slot"]),
-               datetime.fromisoformat(row["started_at"]), _time(row["finished_at"]), row["outcome"],
-               row["attempts"], row["summary"], json.loads(row["details"]), row["agent"])
+    return Run(
+        row["id"],
+        row["schedule"],
+        row["task"],
+        row["env"],
+        datetime.fromisoformat(row["slot"]),
+        datetime.fromisoformat(row["started_at"]),
+        _time(row["finished_at"]),
+        row["outcome"],
+        row["attempts"],
+        row["summary"],
+        json.loads(row["details"]),
+        row["agent"],
+    )
 
 
 class Store:
@@ -146,7 +157,9 @@ class Store:
         with self._db(write=True) as db:
             cur = db.execute(
                 "INSERT OR IGNORE INTO runs (schedule, task, env, slot, started_at, outcome, agent) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)", (schedule, task, env, _iso(slot), _iso(now), RUNNING, agent))
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (schedule, task, env, _iso(slot), _iso(now), RUNNING, agent),
+            )
             return cur.lastrowid if cur.rowcount == 1 else None
 
     def skip(self, schedule: str, task: str, env: str, slot: datetime, now: datetime, agent: str, why: str) -> None:
@@ -155,7 +168,8 @@ class Store:
             db.execute(
                 "INSERT OR IGNORE INTO runs (schedule, task, env, slot, started_at, finished_at, outcome, summary, "
                 "agent) VALUES (?, ?, ?, ?, ?, ?, 'skipped', ?, ?)",
-                (schedule, task, env, _iso(slot), _iso(now), _iso(now), why, agent))
+                (schedule, task, env, _iso(slot), _iso(now), _iso(now), why, agent),
+            )
 
     def attempt(self, run_id: int) -> None:
         with self._db(write=True) as db:
@@ -165,16 +179,20 @@ class Store:
         """Close a run with its outcome (one of ok, failed, abandoned)."""
         assert outcome in FINAL
         with self._db(write=True) as db:
-            db.execute("UPDATE runs SET outcome = ?, finished_at = ?, summary = ?, details = ? WHERE id = ?",
-                       (outcome, _iso(now), summary, json.dumps(details, default=str), run_id))
+            db.execute(
+                "UPDATE runs SET outcome = ?, finished_at = ?, summary = ?, details = ? WHERE id = ?",
+                (outcome, _iso(now), summary, json.dumps(details, default=str), run_id),
+            )
 
     def abandon_running(self, env: str, now: datetime) -> int:
         """Mark ``env``'s runs still 'running' as abandoned (called by the agent that holds env's lock,
         so their agent is gone); returns how many."""
         with self._db(write=True) as db:
-            cur = db.execute("UPDATE runs SET outcome = 'abandoned', finished_at = ?, "
-                             "summary = 'the agent running it stopped' WHERE env = ? AND outcome = 'running'",
-                             (_iso(now), env))
+            cur = db.execute(
+                "UPDATE runs SET outcome = 'abandoned', finished_at = ?, "
+                "summary = 'the agent running it stopped' WHERE env = ? AND outcome = 'running'",
+                (_iso(now), env),
+            )
             return cur.rowcount
 
     def last_slot(self, schedule: str) -> datetime | None:
@@ -184,8 +202,10 @@ class Store:
 
     def running(self, schedule: str) -> bool:
         with self._db() as db:
-            return db.execute("SELECT 1 FROM runs WHERE schedule = ? AND outcome = 'running'",
-                              (schedule,)).fetchone() is not None
+            return (
+                db.execute("SELECT 1 FROM runs WHERE schedule = ? AND outcome = 'running'", (schedule,)).fetchone()
+                is not None
+            )
 
     def last_run(self, schedule: str, *, outcome: str | None = None, final: bool = False) -> Run | None:
         """The newest run of ``schedule`` (with that outcome, or finished with any final outcome but skipped)."""
@@ -203,8 +223,11 @@ class Store:
     def healthy_since(self, schedule: str) -> datetime | None:
         """When the last success finished, or (never a success) when the oldest run started; None if never run."""
         with self._db() as db:
-            row = db.execute("SELECT coalesce(max(finished_at) FILTER (WHERE outcome = 'ok'), min(started_at)) "
-                             "FROM runs WHERE schedule = ? AND outcome <> 'skipped'", (schedule,)).fetchone()
+            row = db.execute(
+                "SELECT coalesce(max(finished_at) FILTER (WHERE outcome = 'ok'), min(started_at)) "
+                "FROM runs WHERE schedule = ? AND outcome <> 'skipped'",
+                (schedule,),
+            ).fetchone()
             return _time(row[0])
 
     def runs(self, *, env: str | None = None, task: str | None = None, limit: int = 100) -> list[Run]:
@@ -217,8 +240,10 @@ class Store:
             query += " AND task = ?"
             args.append(task)
         with self._db() as db:
-            return [_run(r) for r in db.execute(query + " ORDER BY started_at DESC, id DESC LIMIT ?",
-                                                [*args, limit]).fetchall()]
+            return [
+                _run(r)
+                for r in db.execute(query + " ORDER BY started_at DESC, id DESC LIMIT ?", [*args, limit]).fetchall()
+            ]
 
     # -- alerts -------------------------------------------------------------------------------------
     def alert_sent(self, schedule: str, kind: str) -> datetime | None:
@@ -228,8 +253,11 @@ class Store:
 
     def mark_alert(self, schedule: str, kind: str, now: datetime) -> None:
         with self._db(write=True) as db:
-            db.execute("INSERT INTO alerts (schedule, kind, sent_at) VALUES (?, ?, ?) ON CONFLICT (schedule) "
-                       "DO UPDATE SET kind = excluded.kind, sent_at = excluded.sent_at", (schedule, kind, _iso(now)))
+            db.execute(
+                "INSERT INTO alerts (schedule, kind, sent_at) VALUES (?, ?, ?) ON CONFLICT (schedule) "
+                "DO UPDATE SET kind = excluded.kind, sent_at = excluded.sent_at",
+                (schedule, kind, _iso(now)),
+            )
 
     def clear_alert(self, schedule: str) -> None:
         with self._db(write=True) as db:
@@ -238,31 +266,45 @@ class Store:
     # -- snapshots ----------------------------------------------------------------------------------
     def add_snapshot(self, env: str, taken_at: datetime, data: dict[str, Any]) -> None:
         with self._db(write=True) as db:
-            db.execute("INSERT INTO snapshots (env, taken_at, data) VALUES (?, ?, ?)",
-                       (env, _iso(taken_at), json.dumps(data, default=str)))
+            db.execute(
+                "INSERT INTO snapshots (env, taken_at, data) VALUES (?, ?, ?)",
+                (env, _iso(taken_at), json.dumps(data, default=str)),
+            )
 
     def snapshots(self, env: str, *, limit: int = 500) -> list[Snapshot]:
         """``env``'s snapshots, oldest first (the newest ``limit``)."""
         with self._db() as db:
-            rows = db.execute("SELECT * FROM (SELECT env, taken_at, data FROM snapshots WHERE env = ? "
-                              "ORDER BY taken_at DESC LIMIT ?) ORDER BY taken_at", (env, limit)).fetchall()
+            rows = db.execute(
+                "SELECT * FROM (SELECT env, taken_at, data FROM snapshots WHERE env = ? "
+                "ORDER BY taken_at DESC LIMIT ?) ORDER BY taken_at",
+                (env, limit),
+            ).fetchall()
         return [Snapshot(r["env"], datetime.fromisoformat(r["taken_at"]), json.loads(r["data"])) for r in rows]
 
     # -- bounds -------------------------------------------------------------------------------------
-    def prune(self, now: datetime, *, history_days: int, history_runs: int, snapshots_days: int,
-              snapshots_max: int) -> int:
+    def prune(
+        self, now: datetime, *, history_days: int, history_runs: int, snapshots_days: int, snapshots_max: int
+    ) -> int:
         """Apply the size bounds (see the module docstring); returns the rows deleted. Running runs stay."""
         with self._db(write=True) as db:
             # the newest run of each schedule always stays: it says which slot ran last
-            numbered = ("SELECT id FROM (SELECT id, started_at, row_number() OVER (PARTITION BY schedule "
-                        "ORDER BY slot DESC, id DESC) AS n FROM runs) WHERE n > 1 AND ")
-            deleted = db.execute(f"DELETE FROM runs WHERE outcome <> 'running' AND id IN ({numbered} started_at < ?)",
-                                 (_iso(now - timedelta(days=history_days)),)).rowcount
-            deleted += db.execute(f"DELETE FROM runs WHERE outcome <> 'running' AND id IN ({numbered} n > ?)",
-                                  (history_runs,)).rowcount
-            deleted += db.execute("DELETE FROM snapshots WHERE taken_at < ?",
-                                  (_iso(now - timedelta(days=snapshots_days)),)).rowcount
+            numbered = (
+                "SELECT id FROM (SELECT id, started_at, row_number() OVER (PARTITION BY schedule "
+                "ORDER BY slot DESC, id DESC) AS n FROM runs) WHERE n > 1 AND "
+            )
+            deleted = db.execute(
+                f"DELETE FROM runs WHERE outcome <> 'running' AND id IN ({numbered} started_at < ?)",
+                (_iso(now - timedelta(days=history_days)),),
+            ).rowcount
+            deleted += db.execute(
+                f"DELETE FROM runs WHERE outcome <> 'running' AND id IN ({numbered} n > ?)", (history_runs,)
+            ).rowcount
+            deleted += db.execute(
+                "DELETE FROM snapshots WHERE taken_at < ?", (_iso(now - timedelta(days=snapshots_days)),)
+            ).rowcount
             deleted += db.execute(
                 "DELETE FROM snapshots WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY env "
-                "ORDER BY taken_at DESC, id DESC) AS n FROM snapshots) WHERE n > ?)", (snapshots_max,)).rowcount
+                "ORDER BY taken_at DESC, id DESC) AS n FROM snapshots) WHERE n > ?)",
+                (snapshots_max,),
+            ).rowcount
             return deleted

@@ -46,8 +46,11 @@ def backup(ctx: TaskContext) -> TaskResult:
     from pgwarden.backup.api import create
 
     result = create(ctx.config, ctx.env, reason="scheduled by pgwarden agent")
-    return TaskResult(True, f"backup {result.id} written ({result.manifest.size} bytes in {result.seconds:.1f}s)",
-                      {"backup": result.id, "size": result.manifest.size, "seconds": result.seconds})
+    return TaskResult(
+        True,
+        f"backup {result.id} written ({result.manifest.size} bytes in {result.seconds:.1f}s)",
+        {"backup": result.id, "size": result.manifest.size, "seconds": result.seconds},
+    )
 
 
 def verify(ctx: TaskContext) -> TaskResult:
@@ -59,21 +62,28 @@ def verify(ctx: TaskContext) -> TaskResult:
     if newest is None:
         return TaskResult(False, f"no full backup of {ctx.env} to verify")
     result = verify_backup(ctx.config, newest.id, ctx.env)
-    details = {"backup": newest.id, "restore_seconds": result.seconds, "tables_checked": len(result.tables),
-               "problems": result.problems}
+    details = {
+        "backup": newest.id,
+        "restore_seconds": result.seconds,
+        "tables_checked": len(result.tables),
+        "problems": result.problems,
+    }
     if not result.ok:
-        return TaskResult(False, f"backup {newest.id} failed verification: {'; '.join(result.problems[:3])}",
-                          details)
-    return TaskResult(True, f"backup {newest.id} restored and checked in {result.seconds:.1f}s "
-                            f"(measured recovery time)", details)
+        return TaskResult(False, f"backup {newest.id} failed verification: {'; '.join(result.problems[:3])}", details)
+    return TaskResult(
+        True, f"backup {newest.id} restored and checked in {result.seconds:.1f}s (measured recovery time)", details
+    )
 
 
 def prune(ctx: TaskContext) -> TaskResult:
     from pgwarden.backup.api import prune as prune_backups
 
     result = prune_backups(ctx.config, ctx.env, now=ctx.now)
-    return TaskResult(True, f"{len(result.deleted)} backups deleted, {len(result.kept)} kept",
-                      {"deleted": [d.id for d in result.deleted], "kept": len(result.kept)})
+    return TaskResult(
+        True,
+        f"{len(result.deleted)} backups deleted, {len(result.kept)} kept",
+        {"deleted": [d.id for d in result.deleted], "kept": len(result.kept)},
+    )
 
 
 def partition_maintain(ctx: TaskContext) -> TaskResult:
@@ -82,8 +92,11 @@ def partition_maintain(ctx: TaskContext) -> TaskResult:
 
     result = maintain(ctx.config, ctx.env, MaintainOptions(now=ctx.now))
     created = [name for t in result.tables for name in t.created]
-    details = {"created": created, "detached": [n for t in result.tables for n in t.detached],
-               "problems": result.problems}
+    details = {
+        "created": created,
+        "detached": [n for t in result.tables for n in t.detached],
+        "problems": result.problems,
+    }
     if result.problems:
         return TaskResult(False, "; ".join(result.problems[:3]), details)
     return TaskResult(True, f"{len(result.tables)} tables maintained, {len(created)} partitions created", details)
@@ -98,14 +111,25 @@ def doctor_snapshot(ctx: TaskContext) -> TaskResult:
     figures = {m.name: m.samples[0][1] for m in collect(ctx.config, ctx.env) if m.samples}
     tables: list[dict[str, Any]] = []
     with suppress(KeyError):  # the check may be disabled in [doctor]
-        tables = [{"table": f"{r['schema']}.{r['table']}", "total_bytes": r["total_bytes"],
-                   "index_bytes": r["index_bytes"]} for r in report.by_name("largest_tables").evidence]
-    data = {"counts": report.counts, "server_version": report.server_version,
-            "checks": {c.name: c.status for c in report.checks}, "metrics": figures, "tables": tables[:10]}
+        tables = [
+            {"table": f"{r['schema']}.{r['table']}", "total_bytes": r["total_bytes"], "index_bytes": r["index_bytes"]}
+            for r in report.by_name("largest_tables").evidence
+        ]
+    data = {
+        "counts": report.counts,
+        "server_version": report.server_version,
+        "checks": {c.name: c.status for c in report.checks},
+        "metrics": figures,
+        "tables": tables[:10],
+    }
     ctx.store.add_snapshot(ctx.env, ctx.now, data)
     counts = report.counts
-    return TaskResult(True, f"snapshot taken: {counts.get('ok', 0)} ok, {counts.get('warn', 0)} warn, "
-                            f"{counts.get('fail', 0)} fail, {counts.get('error', 0)} error", {"counts": counts})
+    return TaskResult(
+        True,
+        f"snapshot taken: {counts.get('ok', 0)} ok, {counts.get('warn', 0)} warn, "
+        f"{counts.get('fail', 0)} fail, {counts.get('error', 0)} error",
+        {"counts": counts},
+    )
 
 
 def check(ctx: TaskContext) -> TaskResult:
@@ -114,8 +138,7 @@ def check(ctx: TaskContext) -> TaskResult:
     result = drift_check(ctx.config, ctx.env)
     details = {"drifted": result.drifted, "differences": len(result.differences), "version": result.version}
     if result.drifted:
-        return TaskResult(False, f"{len(result.differences)} differences between {ctx.env} and its migrations",
-                          details)
+        return TaskResult(False, f"{len(result.differences)} differences between {ctx.env} and its migrations", details)
     return TaskResult(True, f"no drift ({result.objects_compared} objects compared)", details)
 
 

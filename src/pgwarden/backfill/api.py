@@ -60,17 +60,36 @@ def plan(conn: psycopg.Connection[Any], spec: BackfillSpec) -> BackfillPlan:
     estimated = engine.estimate_rows(conn, spec)
     progress = BackfillStore(conn).load(spec.backfill_id)
     resume = progress.last_key if progress and progress.status == "running" else None
-    statement = (engine.next_key_statement(spec, keys, after=resume, limit=spec.batch).as_string(conn) + "; "
-                 + engine.update_statement(spec, keys, after=resume, upto=["<last key of the batch>"] * len(keys))
-                 .as_string(conn))
+    statement = (
+        engine.next_key_statement(spec, keys, after=resume, limit=spec.batch).as_string(conn)
+        + "; "
+        + engine.update_statement(spec, keys, after=resume, upto=["<last key of the batch>"] * len(keys)).as_string(
+            conn
+        )
+    )
     done_before = progress.rows_done if progress and resume else 0
-    return BackfillPlan(str(spec.table), spec.backfill_id, [k.name for k in keys], estimated, spec.batch,
-                        -(-estimated // spec.batch), resume, done_before, statement)
+    return BackfillPlan(
+        str(spec.table),
+        spec.backfill_id,
+        [k.name for k in keys],
+        estimated,
+        spec.batch,
+        -(-estimated // spec.batch),
+        resume,
+        done_before,
+        statement,
+    )
 
 
-def run(conn: psycopg.Connection[Any], spec: BackfillSpec, *, policy: LockRetryPolicy,
-        throttle: Throttle | None = None, restart: bool = False,
-        on_batch: Callable[[BatchReport], None] | None = None) -> BackfillResult:
+def run(
+    conn: psycopg.Connection[Any],
+    spec: BackfillSpec,
+    *,
+    policy: LockRetryPolicy,
+    throttle: Throttle | None = None,
+    restart: bool = False,
+    on_batch: Callable[[BatchReport], None] | None = None,
+) -> BackfillResult:
     """Run (or resume) the backfill on ``conn`` (autocommit, used only by it) until every row is done.
 
     A run whose SET and WHERE match an unfinished earlier run continues after its last committed
@@ -84,19 +103,44 @@ def run(conn: psycopg.Connection[Any], spec: BackfillSpec, *, policy: LockRetryP
     progress = store.start(spec, [k.name for k in keys], restart=fresh)
     estimated = engine.estimate_rows(conn, spec)
     started = time.monotonic()
-    stats = engine.run(conn, spec, progress, keys, policy=policy, throttle=throttle or Throttle(),
-                       estimated_rows=estimated, on_batch=on_batch)
+    stats = engine.run(
+        conn,
+        spec,
+        progress,
+        keys,
+        policy=policy,
+        throttle=throttle or Throttle(),
+        estimated_rows=estimated,
+        on_batch=on_batch,
+    )
     store.finish(spec.backfill_id)
     seconds = time.monotonic() - started
-    return BackfillResult(str(spec.table), spec.backfill_id, [k.name for k in keys], stats.rows, stats.batches,
-                          progress.rows_done + stats.rows, progress.last_key, round(seconds, 3),
-                          round(stats.rows / seconds, 1) if seconds > 0 else 0.0, stats.idempotency_checked,
-                          stats.pauses, round(stats.paused_seconds, 3))
+    return BackfillResult(
+        str(spec.table),
+        spec.backfill_id,
+        [k.name for k in keys],
+        stats.rows,
+        stats.batches,
+        progress.rows_done + stats.rows,
+        progress.last_key,
+        round(seconds, 3),
+        round(stats.rows / seconds, 1) if seconds > 0 else 0.0,
+        stats.idempotency_checked,
+        stats.pauses,
+        round(stats.paused_seconds, 3),
+    )
 
 
-def backfill(config: Config, env_name: str | None, spec: BackfillSpec, *, dry_run: bool = False,
-             restart: bool = False, throttle: Throttle | None = None,
-             on_batch: Callable[[BatchReport], None] | None = None) -> BackfillPlan | BackfillResult:
+def backfill(
+    config: Config,
+    env_name: str | None,
+    spec: BackfillSpec,
+    *,
+    dry_run: bool = False,
+    restart: bool = False,
+    throttle: Throttle | None = None,
+    on_batch: Callable[[BatchReport], None] | None = None,
+) -> BackfillPlan | BackfillResult:
     """``pgwarden backfill`` on an environment: the plan with ``dry_run``, else the run (recorded as an event)."""
     from pgwarden import events
     from pgwarden.db import Intent, connect, resolve_target
@@ -106,16 +150,31 @@ def backfill(config: Config, env_name: str | None, spec: BackfillSpec, *, dry_ru
     with connect(target.url, application_name="pgwarden backfill") as conn:
         if dry_run:
             return plan(conn, spec)
-        result = run(conn, spec, policy=LockRetryPolicy.from_config(config, target.env), throttle=throttle,
-                     restart=restart, on_batch=on_batch)
-        events.record(conn, "backfill", str(spec.table), "ok",
-                     {"set": spec.set_clause, "where": spec.where, "rows": result.rows_updated,
-                      "batches": result.batches, "seconds": result.seconds})
+        result = run(
+            conn,
+            spec,
+            policy=LockRetryPolicy.from_config(config, target.env),
+            throttle=throttle,
+            restart=restart,
+            on_batch=on_batch,
+        )
+        events.record(
+            conn,
+            "backfill",
+            str(spec.table),
+            "ok",
+            {
+                "set": spec.set_clause,
+                "where": spec.where,
+                "rows": result.rows_updated,
+                "batches": result.batches,
+                "seconds": result.seconds,
+            },
+        )
         return result
 
 
-def run_directive(conn: psycopg.Connection[Any], args: dict[str, str], *, policy: LockRetryPolicy,
-                  where: str) -> None:
+def run_directive(conn: psycopg.Connection[Any], args: dict[str, str], *, policy: LockRetryPolicy, where: str) -> None:
     """``-- pgwarden:backfill table=… set=… [where=…] [batch=N] [sleep=50ms]`` inside a migration.
 
     Runs on the migration runner's connection and resumes after the last committed batch when the

@@ -102,24 +102,28 @@ def key_columns(conn: psycopg.Connection[Any], table: TableName) -> list[KeyColu
     except psycopg.errors.UndefinedTable:
         raise BadInput(f"table {table}: does not exist") from None
     if not rows:
-        raise BadInput(f"table {table}: has no primary key; a keyset backfill pages on it "
-                       "(add one, or backfill through a unique NOT NULL column turned into the key)",
-                       hint=f"ALTER TABLE {table} ADD PRIMARY KEY (...)")
+        raise BadInput(
+            f"table {table}: has no primary key; a keyset backfill pages on it "
+            "(add one, or backfill through a unique NOT NULL column turned into the key)",
+            hint=f"ALTER TABLE {table} ADD PRIMARY KEY (...)",
+        )
     return [KeyColumn(name, type_) for name, type_ in rows]
 
 
 def estimate_rows(conn: psycopg.Connection[Any], spec: BackfillSpec) -> int:
     """The planner's estimate of rows the backfill will touch (EXPLAIN, nothing executed)."""
     query = sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {} WHERE {}").format(
-        _ident(spec.table), sql.SQL(spec.where) if spec.where else sql.SQL("true"))
+        _ident(spec.table), sql.SQL(spec.where) if spec.where else sql.SQL("true")
+    )
     row = conn.execute(query).fetchone()
     assert row is not None
     plan = row[0] if not isinstance(row[0], str) else json.loads(row[0])
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-def _scope(spec: BackfillSpec, keys: list[KeyColumn], after: list[str] | None,
-           upto: list[str] | None = None) -> sql.Composable:
+def _scope(
+    spec: BackfillSpec, keys: list[KeyColumn], after: list[str] | None, upto: list[str] | None = None
+) -> sql.Composable:
     """``keys > after AND keys <= upto AND (where)``: a key range the primary-key index answers."""
     names = sql.SQL(", ").join(sql.Identifier(k.name) for k in keys)
     conditions: list[sql.Composable] = []
@@ -132,8 +136,9 @@ def _scope(spec: BackfillSpec, keys: list[KeyColumn], after: list[str] | None,
     return sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("true")
 
 
-def next_key_statement(spec: BackfillSpec, keys: list[KeyColumn], *, after: list[str] | None,
-                       limit: int) -> sql.Composed:
+def next_key_statement(
+    spec: BackfillSpec, keys: list[KeyColumn], *, after: list[str] | None, limit: int
+) -> sql.Composed:
     """The last key of the next batch: the ``limit``-th row after ``after`` in key order (an index scan).
 
     Key values are literals cast to the key's type, so the statements run without client-side
@@ -144,22 +149,37 @@ def next_key_statement(spec: BackfillSpec, keys: list[KeyColumn], *, after: list
     return sql.SQL(
         "SELECT ARRAY[{texts}] FROM (SELECT {names} FROM {table} WHERE {scope} ORDER BY {names} LIMIT {limit}) b "
         "ORDER BY {desc} LIMIT 1"
-    ).format(texts=sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(k.name)) for k in keys),
-             names=names, table=_ident(spec.table), scope=_scope(spec, keys, after), limit=sql.Literal(limit),
-             desc=sql.SQL(", ").join(sql.SQL("{} DESC").format(sql.Identifier(k.name)) for k in keys))
+    ).format(
+        texts=sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(k.name)) for k in keys),
+        names=names,
+        table=_ident(spec.table),
+        scope=_scope(spec, keys, after),
+        limit=sql.Literal(limit),
+        desc=sql.SQL(", ").join(sql.SQL("{} DESC").format(sql.Identifier(k.name)) for k in keys),
+    )
 
 
-def update_statement(spec: BackfillSpec, keys: list[KeyColumn], *, after: list[str] | None,
-                     upto: list[str]) -> sql.Composed:
+def update_statement(
+    spec: BackfillSpec, keys: list[KeyColumn], *, after: list[str] | None, upto: list[str]
+) -> sql.Composed:
     """``UPDATE table SET … WHERE keys in (after, upto] AND (where)``: one batch, by key range."""
-    return sql.SQL("UPDATE {} SET {} WHERE {}").format(_ident(spec.table), sql.SQL(spec.set_clause),
-                                                       _scope(spec, keys, after, upto))
+    return sql.SQL("UPDATE {} SET {} WHERE {}").format(
+        _ident(spec.table), sql.SQL(spec.set_clause), _scope(spec, keys, after, upto)
+    )
 
 
-def run(conn: psycopg.Connection[Any], spec: BackfillSpec, progress: Progress, keys: list[KeyColumn], *,
-        policy: LockRetryPolicy, throttle: Throttle, estimated_rows: int,
-        on_batch: Callable[[BatchReport], None] | None = None,
-        sleep: Callable[[float], None] = time.sleep) -> RunStats:
+def run(
+    conn: psycopg.Connection[Any],
+    spec: BackfillSpec,
+    progress: Progress,
+    keys: list[KeyColumn],
+    *,
+    policy: LockRetryPolicy,
+    throttle: Throttle,
+    estimated_rows: int,
+    on_batch: Callable[[BatchReport], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RunStats:
     """Run batches from ``progress`` until a batch finds no row; returns what this run did.
 
     ``conn`` is an autocommit connection used only by this backfill; each batch opens its own
@@ -172,8 +192,17 @@ def run(conn: psycopg.Connection[Any], spec: BackfillSpec, progress: Progress, k
     done_before = progress.rows_done
     while True:
         paused = _wait_for_replicas(conn, throttle, stats, sleep)
-        attempt = partial(_one_batch, conn, spec, keys, last_key, batch_size, policy.lock_timeout,
-                          check_idempotent=last_key is None and not stats.idempotency_checked, stats=stats)
+        attempt = partial(
+            _one_batch,
+            conn,
+            spec,
+            keys,
+            last_key,
+            batch_size,
+            policy.lock_timeout,
+            check_idempotent=last_key is None and not stats.idempotency_checked,
+            stats=stats,
+        )
         rows, new_key, waiters = retry_on_lock_timeout(attempt, policy, what=f"backfill batch on {spec.table}")
         if new_key is None:
             return stats
@@ -190,15 +219,31 @@ def run(conn: psycopg.Connection[Any], spec: BackfillSpec, progress: Progress, k
             batch_size = min(spec.batch, batch_size + max(MIN_BATCH, batch_size // 4))
         elapsed = max(time.monotonic() - started, 1e-6)
         if on_batch:
-            on_batch(BatchReport(done_before + stats.rows, progress.batches + stats.batches, stats.rows / elapsed,
-                                 max(estimated_rows, done_before + stats.rows), batch_size, paused))
+            on_batch(
+                BatchReport(
+                    done_before + stats.rows,
+                    progress.batches + stats.batches,
+                    stats.rows / elapsed,
+                    max(estimated_rows, done_before + stats.rows),
+                    batch_size,
+                    paused,
+                )
+            )
         if spec.sleep:
             sleep(spec.sleep)
 
 
-def _one_batch(conn: psycopg.Connection[Any], spec: BackfillSpec, keys: list[KeyColumn], last_key: list[str] | None,
-               batch_size: int, lock_timeout: float, *, check_idempotent: bool,
-               stats: RunStats) -> tuple[int, list[str] | None, int]:
+def _one_batch(
+    conn: psycopg.Connection[Any],
+    spec: BackfillSpec,
+    keys: list[KeyColumn],
+    last_key: list[str] | None,
+    batch_size: int,
+    lock_timeout: float,
+    *,
+    check_idempotent: bool,
+    stats: RunStats,
+) -> tuple[int, list[str] | None, int]:
     with watch_lock_waits(None, conn.info.backend_pid, lock_timeout), conn.transaction():
         conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(f"{int(lock_timeout * 1000)}ms")))
         row = conn.execute(next_key_statement(spec, keys, after=last_key, limit=batch_size)).fetchone()
@@ -214,13 +259,15 @@ def _one_batch(conn: psycopg.Connection[Any], spec: BackfillSpec, keys: list[Key
     return rows, list(new_key), int(waiters_row[0]) if waiters_row else 0
 
 
-def _check_idempotent(conn: psycopg.Connection[Any], spec: BackfillSpec, keys: list[KeyColumn],
-                      last_key: list[str]) -> None:
+def _check_idempotent(
+    conn: psycopg.Connection[Any], spec: BackfillSpec, keys: list[KeyColumn], last_key: list[str]
+) -> None:
     """Apply SET again to the first batch's rows inside a savepoint; BadInput when the rows change again."""
     names = sql.SQL(", ").join(sql.Identifier(k.name) for k in keys)
     scope = _scope(spec, keys, None, last_key)
     digest = sql.SQL("SELECT md5(COALESCE(string_agg(t::text, '|' ORDER BY {}), '')) FROM {} AS t WHERE {}").format(
-        names, _ident(spec.table), scope)
+        names, _ident(spec.table), scope
+    )
     before = conn.execute(digest).fetchone()
     conn.execute("SAVEPOINT pgw_idempotency")
     conn.execute(update_statement(spec, keys, after=None, upto=last_key))
@@ -228,14 +275,17 @@ def _check_idempotent(conn: psycopg.Connection[Any], spec: BackfillSpec, keys: l
     conn.execute("ROLLBACK TO SAVEPOINT pgw_idempotency")
     conn.execute("RELEASE SAVEPOINT pgw_idempotency")
     if before != after:
-        raise BadInput(f"--set {spec.set_clause!r} is not idempotent: applied twice to the first batch of "
-                       f"{spec.table} it changed the rows again; nothing was committed",
-                       hint="write the SET so that running it twice gives the same row "
-                            "(e.g. total = price * qty, not total = total + 1)")
+        raise BadInput(
+            f"--set {spec.set_clause!r} is not idempotent: applied twice to the first batch of "
+            f"{spec.table} it changed the rows again; nothing was committed",
+            hint="write the SET so that running it twice gives the same row "
+            "(e.g. total = price * qty, not total = total + 1)",
+        )
 
 
-def _wait_for_replicas(conn: psycopg.Connection[Any], throttle: Throttle, stats: RunStats,
-                       sleep: Callable[[float], None]) -> str | None:
+def _wait_for_replicas(
+    conn: psycopg.Connection[Any], throttle: Throttle, stats: RunStats, sleep: Callable[[float], None]
+) -> str | None:
     """Pause while the most lagging replica is more than ``throttle.max_lag`` seconds behind."""
     reason = None
     while True:
@@ -254,8 +304,9 @@ def _wait_for_replicas(conn: psycopg.Connection[Any], throttle: Throttle, stats:
 
 def _key_literal(keys: list[KeyColumn], values: list[str]) -> sql.Composed:
     """``'v1'::type1, 'v2'::type2``: a stored key (text) back in its columns' types."""
-    return sql.SQL(", ").join(sql.SQL("{}::{}").format(sql.Literal(v), sql.SQL(k.type))
-                              for k, v in zip(keys, values, strict=True))
+    return sql.SQL(", ").join(
+        sql.SQL("{}::{}").format(sql.Literal(v), sql.SQL(k.type)) for k, v in zip(keys, values, strict=True)
+    )
 
 
 def _regclass(table: TableName) -> str:

@@ -55,8 +55,12 @@ def parse_table(text: str) -> TableName:
         raise BadInput(f"table {text!r}: not a table name (expected schema.table or table)") from None
     node = stmt[0].stmt if len(stmt) == 1 else None
     from_clause = node.fromClause if isinstance(node, SelectStmt) else None
-    if not from_clause or len(from_clause) != 1 or not isinstance(from_clause[0], RangeVar) \
-            or from_clause[0].catalogname:
+    if (
+        not from_clause
+        or len(from_clause) != 1
+        or not isinstance(from_clause[0], RangeVar)
+        or from_clause[0].catalogname
+    ):
         raise BadInput(f"table {text!r}: not a table name (expected schema.table or table)")
     rv = from_clause[0]
     return TableName(rv.schemaname or "public", str(rv.relname))
@@ -72,7 +76,7 @@ def validate(spec: BackfillSpec) -> BackfillSpec:
     if spec.sleep < 0:
         raise BadInput(f"--sleep {spec.sleep}: must not be negative")
     if not spec.set_clause.strip():
-        raise BadInput("--set: empty; give assignments such as \"total = price * qty\"")
+        raise BadInput('--set: empty; give assignments such as "total = price * qty"')
     text = f"UPDATE pgw_backfill_target SET {spec.set_clause}"
     if spec.where and spec.where.strip():
         text += f" WHERE {spec.where}"

@@ -67,11 +67,14 @@ class BackfillStore:
             return None
         row = self.conn.execute(
             "SELECT id, key_columns, last_key, rows_done, batches, status, started_at FROM pgwarden.backfills "
-            "WHERE id = %s", (backfill_id,)).fetchone()
+            "WHERE id = %s",
+            (backfill_id,),
+        ).fetchone()
         if row is None:
             return None
-        return Progress(row[0], list(row[1]), list(row[2]) if row[2] is not None else None, row[3], row[4], row[5],
-                        row[6])
+        return Progress(
+            row[0], list(row[1]), list(row[2]) if row[2] is not None else None, row[3], row[4], row[5], row[6]
+        )
 
     def start(self, spec: BackfillSpec, key_columns: list[str], *, restart: bool) -> Progress:
         """Insert the row for a new run, or reset it when ``restart``; returns the progress to continue from."""
@@ -80,12 +83,14 @@ class BackfillStore:
             self.conn.execute(
                 "INSERT INTO pgwarden.backfills (id, table_name, set_clause, where_clause, key_columns) "
                 "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
-                (spec.backfill_id, str(spec.table), spec.set_clause, spec.where, key_columns))
+                (spec.backfill_id, str(spec.table), spec.set_clause, spec.where, key_columns),
+            )
             if restart:
                 self.conn.execute(
                     "UPDATE pgwarden.backfills SET last_key = NULL, rows_done = 0, batches = 0, status = 'running', "
                     "started_at = now(), updated_at = now(), finished_at = NULL, key_columns = %s WHERE id = %s",
-                    (key_columns, spec.backfill_id))
+                    (key_columns, spec.backfill_id),
+                )
         progress = self.load(spec.backfill_id)
         assert progress is not None
         return progress
@@ -95,12 +100,16 @@ class BackfillStore:
         """Advance the stored key inside the batch's transaction (commits or rolls back with the batch)."""
         conn.execute(
             "UPDATE pgwarden.backfills SET last_key = %s, rows_done = rows_done + %s, batches = batches + 1, "
-            "updated_at = now() WHERE id = %s", (Jsonb(last_key), rows, backfill_id))
+            "updated_at = now() WHERE id = %s",
+            (Jsonb(last_key), rows, backfill_id),
+        )
 
     def finish(self, backfill_id: str) -> None:
         """Mark the run done; a later run with the same SET and WHERE starts over."""
-        self.conn.execute("UPDATE pgwarden.backfills SET status = 'done', finished_at = now(), updated_at = now() "
-                          "WHERE id = %s", (backfill_id,))
+        self.conn.execute(
+            "UPDATE pgwarden.backfills SET status = 'done', finished_at = now(), updated_at = now() WHERE id = %s",
+            (backfill_id,),
+        )
 
     def _exists(self) -> bool:
         row = self.conn.execute("SELECT to_regclass('pgwarden.backfills') IS NOT NULL").fetchone()

@@ -48,12 +48,12 @@ def opened(storage: Storage, manifest: Manifest, identity: str | None) -> Iterat
 
 def toc(tools: Tools, dump: Path) -> str:
     """``pg_restore --list`` of a dump: one line per archive entry."""
-    return subprocess.run([str(tools.pg_restore), "--list", str(dump)], capture_output=True, text=True,
-                          check=True, timeout=600).stdout
+    return subprocess.run(
+        [str(tools.pg_restore), "--list", str(dump)], capture_output=True, text=True, check=True, timeout=600
+    ).stdout
 
 
 def without_constraints(listing: str, constraints: list[tuple[str, str, str]]) -> list[str]:
     """The TOC lines except the ``FK CONSTRAINT schema table name`` entries named in ``constraints``."""
     skip = {f"FK CONSTRAINT {s} {t} {c} " for s, t, c in constraints}
-    return [ln for ln in listing.splitlines()
-            if ln and not ln.startswith(";") and not any(k in ln + " " for k in skip)]
+    return [ln for ln in listing.splitlines() if ln and not ln.startswith(";") and not any(k in ln + " " for k in skip)]

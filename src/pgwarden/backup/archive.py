@@ -103,12 +103,14 @@ def _partition_info(conn: psycopg.Connection[Any], schema: str, name: str) -> tu
 def _detach(conn: psycopg.Connection[Any], info: ArchiveInfo, concurrently: bool, policy: LockRetryPolicy) -> None:
     mode = sql.SQL(" CONCURRENTLY") if concurrently else sql.SQL("")
     statement = sql.SQL("ALTER TABLE {} DETACH PARTITION {}{}").format(
-        sql.Identifier(info.parent_schema, info.parent), sql.Identifier(info.schema, info.table), mode)
+        sql.Identifier(info.parent_schema, info.parent), sql.Identifier(info.schema, info.table), mode
+    )
     _run(conn, statement, policy, f"detach {_qualified(info.schema, info.table)}")
 
 
-def archive_partition(config: Config, env: str | None, schema: str, partition: str, *, yes: bool = False,
-                      confirm: Confirm | None = None) -> ArchiveResult:
+def archive_partition(
+    config: Config, env: str | None, schema: str, partition: str, *, yes: bool = False, confirm: Confirm | None = None
+) -> ArchiveResult:
     """Detach, back up, verify and drop ``schema.partition`` (see the module guarantees).
 
     Raises BadInput (exit 2) when it is not an attached partition, ProblemsFound (exit 1)
@@ -122,22 +124,48 @@ def archive_partition(config: Config, env: str | None, schema: str, partition: s
     with connect(target.url) as conn:
         info, has_default = _partition_info(conn, schema, partition)
         _detach(conn, info, not has_default, policy)
-    request = DumpRequest(tables=[_qualified(schema, partition)], kind="archive", archive=info,
-                          reason=f"partition archive {_qualified(schema, partition)}")
+    request = DumpRequest(
+        tables=[_qualified(schema, partition)],
+        kind="archive",
+        archive=info,
+        reason=f"partition archive {_qualified(schema, partition)}",
+    )
     backup = create_from(config, target.env_name, request)
     checked = verify_backup(config, backup.id, target.env_name)
     if not checked.ok:
-        raise ProblemsFound(f"archive backup {backup.id} of {schema}.{partition} did not verify: "
-                            f"{'; '.join(checked.problems)}; the detached table was kept",
-                            hint=f"pgwarden backup verify {backup.id}")
+        raise ProblemsFound(
+            f"archive backup {backup.id} of {schema}.{partition} did not verify: "
+            f"{'; '.join(checked.problems)}; the detached table was kept",
+            hint=f"pgwarden backup verify {backup.id}",
+        )
     with connect(target.url) as conn:
-        _run(conn, sql.SQL("DROP TABLE {}").format(sql.Identifier(schema, partition)), policy,
-             f"drop {_qualified(schema, partition)}")
-    record(target.url, "archive", _qualified(schema, partition), "ok",
-           {"backup": backup.id, "parent": _qualified(info.parent_schema, info.parent), "bounds": info.bounds,
-            "rows": info.rows})
-    return ArchiveResult(backup.id, _qualified(schema, partition), _qualified(info.parent_schema, info.parent),
-                         info.bounds, info.rows, not has_default, True)
+        _run(
+            conn,
+            sql.SQL("DROP TABLE {}").format(sql.Identifier(schema, partition)),
+            policy,
+            f"drop {_qualified(schema, partition)}",
+        )
+    record(
+        target.url,
+        "archive",
+        _qualified(schema, partition),
+        "ok",
+        {
+            "backup": backup.id,
+            "parent": _qualified(info.parent_schema, info.parent),
+            "bounds": info.bounds,
+            "rows": info.rows,
+        },
+    )
+    return ArchiveResult(
+        backup.id,
+        _qualified(schema, partition),
+        _qualified(info.parent_schema, info.parent),
+        info.bounds,
+        info.rows,
+        not has_default,
+        True,
+    )
 
 
 def find_archive(config: Config, env: str | None, name_or_id: str) -> Manifest:
@@ -147,15 +175,19 @@ def find_archive(config: Config, env: str | None, name_or_id: str) -> Manifest:
     if name_or_id in storage.list(env_name):
         _, manifest = find(config, name_or_id, env_name)
         if manifest.archive is None:
-            raise BadInput(f"backup {name_or_id} is a {manifest.kind} backup, not a partition archive",
-                           hint="use `pgwarden backup restore` for it")
+            raise BadInput(
+                f"backup {name_or_id} is a {manifest.kind} backup, not a partition archive",
+                hint="use `pgwarden backup restore` for it",
+            )
         return manifest
     schema, table = split_name(name_or_id)
     for manifest in manifests(storage, env_name):
         if manifest.archive and (manifest.archive.schema, manifest.archive.table) == (schema, table):
             return manifest
-    raise BadInput(f"no archive backup of partition {schema}.{table} in {storage.describe()}",
-                   hint="see `pgwarden backup list` (kind archive)")
+    raise BadInput(
+        f"no archive backup of partition {schema}.{table} in {storage.describe()}",
+        hint="see `pgwarden backup list` (kind archive)",
+    )
 
 
 def _bounds(info: ArchiveInfo) -> sql.Composable:
@@ -165,8 +197,9 @@ def _bounds(info: ArchiveInfo) -> sql.Composable:
     return sql.SQL(info.bounds)
 
 
-def restore_archive(config: Config, env: str | None, name_or_id: str, *, yes: bool = False,
-                    confirm: Confirm | None = None) -> RestoreArchiveResult:
+def restore_archive(
+    config: Config, env: str | None, name_or_id: str, *, yes: bool = False, confirm: Confirm | None = None
+) -> RestoreArchiveResult:
     """Restore a retired partition from its archive backup and re-attach it to its parent.
 
     BadInput (exit 2) when the table already exists or no archive holds it; ProblemsFound
@@ -179,22 +212,32 @@ def restore_archive(config: Config, env: str | None, name_or_id: str, *, yes: bo
     assert info is not None
     target = resolve_target(config, env, intent=Intent.DATA_RESTORE, yes=yes, confirm=confirm)
     with connect(target.url) as conn:
-        if conn.execute("SELECT to_regclass(%s)", [sql.Identifier(info.schema, info.table).as_string(conn)]
-                        ).fetchone() != (None,):
-            raise BadInput(f"{info.schema}.{info.table} already exists; nothing was restored",
-                           hint="drop or rename it first")
+        if conn.execute(
+            "SELECT to_regclass(%s)", [sql.Identifier(info.schema, info.table).as_string(conn)]
+        ).fetchone() != (None,):
+            raise BadInput(
+                f"{info.schema}.{info.table} already exists; nothing was restored", hint="drop or rename it first"
+            )
     restore(config, manifest.id, target.env_name, yes=yes, confirm=confirm)
     policy = LockRetryPolicy.from_config(config, target.env)
     with connect(target.url) as conn:
         rows = count_rows(conn, info.schema, info.table)
         if rows != info.rows:
-            raise ProblemsFound(f"{info.schema}.{info.table}: {rows} rows restored, the archive says {info.rows}; "
-                                "left detached")
+            raise ProblemsFound(
+                f"{info.schema}.{info.table}: {rows} rows restored, the archive says {info.rows}; left detached"
+            )
         attach = sql.SQL("ALTER TABLE {} ATTACH PARTITION {} {}").format(
-            sql.Identifier(info.parent_schema, info.parent), sql.Identifier(info.schema, info.table),
-            _bounds(info))
+            sql.Identifier(info.parent_schema, info.parent), sql.Identifier(info.schema, info.table), _bounds(info)
+        )
         _run(conn, attach, policy, f"attach {info.schema}.{info.table}")
-    record(target.url, "restore-archive", _qualified(info.schema, info.table), "ok",
-           {"backup": manifest.id, "rows": rows})
-    return RestoreArchiveResult(manifest.id, _qualified(info.schema, info.table),
-                                _qualified(info.parent_schema, info.parent), info.bounds, rows, True)
+    record(
+        target.url, "restore-archive", _qualified(info.schema, info.table), "ok", {"backup": manifest.id, "rows": rows}
+    )
+    return RestoreArchiveResult(
+        manifest.id,
+        _qualified(info.schema, info.table),
+        _qualified(info.parent_schema, info.parent),
+        info.bounds,
+        rows,
+        True,
+    )

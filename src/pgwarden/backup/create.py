@@ -149,8 +149,9 @@ def _session(url: str) -> Iterator[_Session]:
         conn.close()
 
 
-def _plan(session: _Session, settings: BackupSettings, request: DumpRequest, fmt: str, *, url: str,
-          config: Config) -> _Plan:
+def _plan(
+    session: _Session, settings: BackupSettings, request: DumpRequest, fmt: str, *, url: str, config: Config
+) -> _Plan:
     compress = request.compress or settings.compress
     tools = choose_tools(session.server_major, compress, url=url, config=config)
     compression = compress or (tools.compressions[0] if tools.compressions else "none")
@@ -161,16 +162,27 @@ def _plan(session: _Session, settings: BackupSettings, request: DumpRequest, fmt
         _check_tables(session.conn, request.tables)
         exclude = data_outside(session.conn, request.tables)
         outside = references_outside(session.conn, request.tables)
-    return _Plan(tools, fmt, compression, request.jobs, kind, request.tables, exclude, outside,
-                 list(settings.recipients) if settings.encrypt else [])
+    return _Plan(
+        tools,
+        fmt,
+        compression,
+        request.jobs,
+        kind,
+        request.tables,
+        exclude,
+        outside,
+        list(settings.recipients) if settings.encrypt else [],
+    )
 
 
 def _check_tables(conn: Any, tables: list[str]) -> None:
     present = existing_tables(conn)
     missing = [t for t in tables if split_name(t) not in present]
     if missing:
-        raise BadInput(f"--tables: no such table: {', '.join(missing)}",
-                       hint="name tables as schema.table or table (public); list them with \\dt in psql")
+        raise BadInput(
+            f"--tables: no such table: {', '.join(missing)}",
+            hint="name tables as schema.table or table (public); list them with \\dt in psql",
+        )
 
 
 def _dump_args(plan: _Plan, output: Path | None, snapshot: str | None) -> list[str]:
@@ -180,8 +192,13 @@ def _dump_args(plan: _Plan, output: Path | None, snapshot: str | None) -> list[s
     defaults call, types, sequences) and leaves out only the other tables' rows, so it
     restores on its own.
     """
-    args = [str(plan.tools.pg_dump), "--verbose", "--format", "directory" if plan.fmt == "directory" else "custom",
-            *compression_args(plan.tools, plan.compression)]
+    args = [
+        str(plan.tools.pg_dump),
+        "--verbose",
+        "--format",
+        "directory" if plan.fmt == "directory" else "custom",
+        *compression_args(plan.tools, plan.compression),
+    ]
     if output is not None:
         args += ["--file", str(output)]
     if plan.jobs > 1:
@@ -193,8 +210,14 @@ def _dump_args(plan: _Plan, output: Path | None, snapshot: str | None) -> list[s
     return args
 
 
-def _dump(plan: _Plan, session: _Session, staging: Staging, exact_max: int,
-          progress: Callable[[DumpProgress], None] | None, url: str) -> tuple[Path, list[TableInfo]]:
+def _dump(
+    plan: _Plan,
+    session: _Session,
+    staging: Staging,
+    exact_max: int,
+    progress: Callable[[DumpProgress], None] | None,
+    url: str,
+) -> tuple[Path, list[TableInfo]]:
     """Run pg_dump into the staging folder while the row counter runs on the same snapshot."""
     output = staging.path / _dump_name(plan)
     counter = _Counter(session.conn, exact_max, plan.tables)
@@ -225,8 +248,16 @@ def _dump_name(plan: _Plan) -> str:
     return "dump.pgdump.age" if plan.recipients else "dump.pgdump"
 
 
-def _manifest(backup_id: str, env: str, session: _Session, plan: _Plan, request: DumpRequest,
-              started_at: datetime, output: Path, tables: list[TableInfo]) -> Manifest:
+def _manifest(
+    backup_id: str,
+    env: str,
+    session: _Session,
+    plan: _Plan,
+    request: DumpRequest,
+    started_at: datetime,
+    output: Path,
+    tables: list[TableInfo],
+) -> Manifest:
     files = describe_files(output.parent, [output.name])
     return Manifest(
         id=backup_id,
@@ -274,9 +305,14 @@ def create(
     return create_from(config, env, request, progress=progress, notice=notice)
 
 
-def create_from(config: Config, env: str | None, request: DumpRequest, *,
-                progress: Callable[[DumpProgress], None] | None = None,
-                notice: Callable[[str], None] | None = None) -> BackupResult:
+def create_from(
+    config: Config,
+    env: str | None,
+    request: DumpRequest,
+    *,
+    progress: Callable[[DumpProgress], None] | None = None,
+    notice: Callable[[str], None] | None = None,
+) -> BackupResult:
     """:func:`create` for a whole :class:`DumpRequest` (used by archiving, which adds the partition)."""
     settings = load(config)
     fmt = _check_request(settings, request)
@@ -293,19 +329,42 @@ def create_from(config: Config, env: str | None, request: DumpRequest, *,
         staging = storage.stage(target.env_name, backup_id)
         try:
             with sigterm_interrupts():
-                output, tables = _dump(plan, session, staging, parse_size(settings.exact_count_max_size),
-                                       progress, target.url)
+                output, tables = _dump(
+                    plan, session, staging, parse_size(settings.exact_count_max_size), progress, target.url
+                )
                 manifest = _manifest(backup_id, target.env_name, session, plan, request, started_at, output, tables)
                 write_private(staging.path / MANIFEST, manifest_bytes(manifest.to_dict()))
                 location = storage.publish(staging)
         except BaseException:
             storage.discard(staging)
             raise
-    recorded = record(target.url, "backup", backup_id, "ok", {
-        "size": manifest.size, "migration_version": manifest.migration_version, "pg_dump": plan.tools.version,
-        "compression": plan.compression, "format": fmt, "reason": request.reason, "kind": plan.kind})
-    return BackupResult(backup_id, target.env_name, location, manifest, plan.tools.describe(), plan.compression,
-                        round(time.monotonic() - started, 3), cleaned, recorded, plan.outside_references)
+    recorded = record(
+        target.url,
+        "backup",
+        backup_id,
+        "ok",
+        {
+            "size": manifest.size,
+            "migration_version": manifest.migration_version,
+            "pg_dump": plan.tools.version,
+            "compression": plan.compression,
+            "format": fmt,
+            "reason": request.reason,
+            "kind": plan.kind,
+        },
+    )
+    return BackupResult(
+        backup_id,
+        target.env_name,
+        location,
+        manifest,
+        plan.tools.describe(),
+        plan.compression,
+        round(time.monotonic() - started, 3),
+        cleaned,
+        recorded,
+        plan.outside_references,
+    )
 
 
 def _export_snapshot(conn: Any) -> str | None:

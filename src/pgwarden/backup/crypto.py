@@ -28,8 +28,9 @@ def _pyrage() -> Any:
     try:
         import pyrage
     except ModuleNotFoundError:
-        raise BadInput("backup.encrypt = \"age\": the pyrage package is not installed",
-                       hint="pip install 'pgwarden[encrypt]'") from None
+        raise BadInput(
+            'backup.encrypt = "age": the pyrage package is not installed', hint="pip install 'pgwarden[encrypt]'"
+        ) from None
     return pyrage
 
 
@@ -65,8 +66,10 @@ def encrypt_stream(reader: IO[bytes], output: Path, recipients: list[str]) -> No
 
 def _identities(identity_file: str | None, backup_id: str) -> list[Any]:
     if not identity_file:
-        raise DecryptionFailed(f"backup {backup_id} is encrypted (age): no identity file to decrypt it",
-                               hint="set [backup] identity to the path of your age identity file")
+        raise DecryptionFailed(
+            f"backup {backup_id} is encrypted (age): no identity file to decrypt it",
+            hint="set [backup] identity to the path of your age identity file",
+        )
     path = Path(identity_file).expanduser()
     try:
         lines = path.read_text(encoding="utf-8").splitlines()

@@ -38,9 +38,7 @@ def demo_steps(config: Config, env: str, step: Step) -> None:
     from pgwarden.server import EmbeddedServer
 
     url = resolve_target(config, env, intent=Intent.READ).url
-    step(
-        "add 3 menus to the demo store", lambda: _query(url, _SEED), lambda _: "1 store, 1 category, 3 menus"
-    )
+    step("add 3 menus to the demo store", lambda: _query(url, _SEED), lambda _: "1 store, 1 category, 3 menus")
     backup = step(
         "backup create",
         lambda: api.create(config, env),

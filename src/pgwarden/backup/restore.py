@@ -97,12 +97,7 @@ def select_toc(toc: str, tables: list[TableInfo]) -> list[str]:
             or (kind == "INDEX" and (schema, tag[0]) in indexes)
             or (kind in _SEQUENCE and (schema, tag[0]) in sequences)
             or (kind == "FK CONSTRAINT" and len(tag) >= 2 and (schema, tag[0], tag[1]) in foreign)
-            or (
-                kind in ("ACL", "COMMENT")
-                and len(tag) >= 2
-                and tag[0] == "TABLE"
-                and (schema, tag[1]) in names
-            )
+            or (kind in ("ACL", "COMMENT") and len(tag) >= 2 and tag[0] == "TABLE" and (schema, tag[1]) in names)
         )
         if keep:
             kept.append(line)
@@ -113,9 +108,15 @@ def _tables_of(manifest: Manifest, wanted: list[str]) -> list[TableInfo]:
     by_name = {(t.schema, t.name): t for t in manifest.tables}
     missing = [w for w in wanted if split_name(w) not in by_name]
     if missing:
-        raise BadInput(f"--tables: not in backup {manifest.id}: {', '.join(missing)}",
-                       hint="it holds: " + (", ".join(f"{t.schema}.{t.name}" for t in manifest.tables[:20])
-                                            + (" ..." if len(manifest.tables) > 20 else "") or "no tables"))
+        raise BadInput(
+            f"--tables: not in backup {manifest.id}: {', '.join(missing)}",
+            hint="it holds: "
+            + (
+                ", ".join(f"{t.schema}.{t.name}" for t in manifest.tables[:20])
+                + (" ..." if len(manifest.tables) > 20 else "")
+                or "no tables"
+            ),
+        )
     return [by_name[split_name(w)] for w in wanted]
 
 
@@ -140,8 +141,10 @@ def _create_target_db(url: str, target_db: str) -> None:
 
     with connect(url) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [target_db]).fetchone():
-            raise BadInput(f"--target-db {target_db}: database already exists; choose a new name",
-                           hint="pick a name that `\\l` in psql does not list")
+            raise BadInput(
+                f"--target-db {target_db}: database already exists; choose a new name",
+                hint="pick a name that `\\l` in psql does not list",
+            )
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target_db)))
 
 
@@ -152,8 +155,7 @@ def _drop_target_db(url: str, target_db: str) -> None:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(target_db)))
 
 
-def _run_restore(tools: Tools, dump: Path, chosen: list[TableInfo] | None, url: str, *, clean: bool,
-                 what: str) -> None:
+def _run_restore(tools: Tools, dump: Path, chosen: list[TableInfo] | None, url: str, *, clean: bool, what: str) -> None:
     with tempfile.TemporaryDirectory(prefix="pgwarden-restore-") as workdir:
         list_file = _list_file(tools, dump, chosen, Path(workdir)) if chosen else None
         run_tool(restore_args(tools, dump, clean=clean, list_file=list_file), url=url, what=what)
@@ -192,8 +194,10 @@ def restore(
     target = resolve_target(config, env_name, intent=Intent.DATA_RESTORE, yes=yes, confirm=confirm)
     with opened(storage, manifest, load(config).identity) as backup:
         if backup.problems:
-            raise ProblemsFound(f"backup {backup_id} is damaged, nothing was restored: {backup.problems[0]}",
-                                details={"problems": backup.problems})
+            raise ProblemsFound(
+                f"backup {backup_id} is damaged, nothing was restored: {backup.problems[0]}",
+                details={"problems": backup.problems},
+            )
         with connect(target.url) as conn:
             tools = restore_tools(manifest, conn.info.server_version // 10000, url=target.url, config=config)
             database = conn.info.dbname
@@ -201,13 +205,18 @@ def restore(
             _create_target_db(target.url, target_db)
         safety_id = None
         if target_db is None and policy_for(config, env_name).protected:
-            safety_id = create(config, env_name, reason=f"safety backup before restoring {backup_id}",
-                               kind="safety").id
+            safety_id = create(config, env_name, reason=f"safety backup before restoring {backup_id}", kind="safety").id
         url = database_url(target.url, target_db) if target_db else target.url
         kept_events = _read_events(url) if target_db is None else []
         try:
-            _run_restore(tools, backup.dump, chosen, url, clean=target_db is None,
-                         what=f"pg_restore of {backup_id} into {target_db or database}")
+            _run_restore(
+                tools,
+                backup.dump,
+                chosen,
+                url,
+                clean=target_db is None,
+                what=f"pg_restore of {backup_id} into {target_db or database}",
+            )
         except ToolFailed as exc:
             if target_db is not None:
                 _drop_target_db(target.url, target_db)
@@ -225,8 +234,13 @@ def restore(
         "restore",
         backup_id,
         "ok",
-        {"from_env": manifest.env, "tables": tables, "safety_backup": safety_id, "target_db": target_db,
-         "kind": manifest.kind},
+        {
+            "from_env": manifest.env,
+            "tables": tables,
+            "safety_backup": safety_id,
+            "target_db": target_db,
+            "kind": manifest.kind,
+        },
     )
     return RestoreResult(
         backup_id,

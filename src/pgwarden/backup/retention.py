@@ -132,9 +132,7 @@ class PruneResult:
     event_recorded: bool = False
 
 
-def prune(
-    config: Config, env: str | None, *, dry_run: bool = False, now: datetime | None = None
-) -> PruneResult:
+def prune(config: Config, env: str | None, *, dry_run: bool = False, now: datetime | None = None) -> PruneResult:
     """Delete the backups the retention policy does not keep (none with ``dry_run``).
 
     Also removes abandoned staging folders; ``now`` is recorded in the prune event.

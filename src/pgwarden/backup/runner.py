@@ -47,8 +47,9 @@ class Tools:
         return f"{self.source} pg_dump {self.version} ({self.pg_dump})"
 
 
-def choose_tools(server_major: int, compress: str | None = None, *, url: str | None = None,
-                 config: Config | None = None) -> Tools:
+def choose_tools(
+    server_major: int, compress: str | None = None, *, url: str | None = None, config: Config | None = None
+) -> Tools:
     """The pg_dump/pg_restore to use for a server of ``server_major`` (resolved by :mod:`pgwarden.clients`).
 
     ``[tools] bin_dir``, then PATH, then the wheel's: the first at least as new as the
@@ -68,10 +69,18 @@ def choose_tools(server_major: int, compress: str | None = None, *, url: str | N
             usable = clients.resolve(clients.Needs(needs.server_major, needs.ssl), config)
         except clients.ClientMissing:
             raise exc from None
-        raise BadInput(f"compression {compress}: {usable.describe()} does not support it",
-                       hint="choose one of the listed methods, or install a pg_dump built with it") from None
-    return Tools(found.pg_dump, found.pg_restore, found.version, found.major,
-                 "embedded" if found.source == "embedded" else "system", found.compressions)
+        raise BadInput(
+            f"compression {compress}: {usable.describe()} does not support it",
+            hint="choose one of the listed methods, or install a pg_dump built with it",
+        ) from None
+    return Tools(
+        found.pg_dump,
+        found.pg_restore,
+        found.version,
+        found.major,
+        "embedded" if found.source == "embedded" else "system",
+        found.compressions,
+    )
 
 
 def compression_args(tools: Tools, method: str) -> list[str]:

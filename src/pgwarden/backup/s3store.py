@@ -66,9 +66,7 @@ def _translate(exc: Exception, what: str) -> PgwardenError:
     from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
     if isinstance(exc, NoCredentialsError):
-        return BadInput(
-            f"{what}: no S3 credentials", hint="set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-        )
+        return BadInput(f"{what}: no S3 credentials", hint="set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
     if isinstance(exc, EndpointConnectionError):
         return Unreachable(f"{what}: cannot reach the S3 endpoint", hint="check AWS_ENDPOINT_URL")
     if isinstance(exc, ClientError):
@@ -123,8 +121,13 @@ class S3Storage:
         for path in files:
             self.upload_file(path, self._key(staging.env, staging.id, str(path.relative_to(staging.path))))
         manifest = (staging.path / MANIFEST).read_bytes()
-        self._call(f"upload {MANIFEST}", "put_object", Bucket=self.bucket,
-                   Key=self._key(staging.env, staging.id, MANIFEST), Body=manifest)
+        self._call(
+            f"upload {MANIFEST}",
+            "put_object",
+            Bucket=self.bucket,
+            Key=self._key(staging.env, staging.id, MANIFEST),
+            Body=manifest,
+        )
         if self.keep_local:
             self.local.put(staging)
         else:
@@ -140,8 +143,14 @@ class S3Storage:
         upload_id = self._call(where, "create_multipart_upload", Bucket=self.bucket, Key=key)["UploadId"]
         try:
             md5s, size, parts = self._upload_parts(path, key, upload_id, where)
-            self._call(where, "complete_multipart_upload", Bucket=self.bucket, Key=key, UploadId=upload_id,
-                       MultipartUpload={"Parts": parts})
+            self._call(
+                where,
+                "complete_multipart_upload",
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": parts},
+            )
         except BaseException:
             self._abort(key, upload_id)
             raise
@@ -149,12 +158,15 @@ class S3Storage:
         head = self._call(where, "head_object", Bucket=self.bucket, Key=key)
         etag = str(head.get("ETag", "")).strip('"')
         if int(head.get("ContentLength", -1)) != size or etag != expected:
-            raise StoreError(f"{where}: checksum mismatch after upload (stored {etag}, "
-                             f"{head.get('ContentLength')} bytes; sent {expected}, {size} bytes)")
+            raise StoreError(
+                f"{where}: checksum mismatch after upload (stored {etag}, "
+                f"{head.get('ContentLength')} bytes; sent {expected}, {size} bytes)"
+            )
         return etag
 
-    def _upload_parts(self, path: Path, key: str, upload_id: str,
-                      where: str) -> tuple[list[bytes], int, list[dict[str, Any]]]:
+    def _upload_parts(
+        self, path: Path, key: str, upload_id: str, where: str
+    ) -> tuple[list[bytes], int, list[dict[str, Any]]]:
         """Read ``path`` part by part (md5 of each) and upload them with a few threads, in order."""
         md5s: list[bytes] = []
         pending: deque[Future[Any]] = deque()
@@ -162,8 +174,9 @@ class S3Storage:
         size = 0
 
         def send(number: int, chunk: bytes) -> Any:
-            return self._call(where, "upload_part", Bucket=self.bucket, Key=key, UploadId=upload_id,
-                              PartNumber=number, Body=chunk)
+            return self._call(
+                where, "upload_part", Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=chunk
+            )
 
         with ThreadPoolExecutor(max_workers=UPLOAD_THREADS) as pool, open(path, "rb") as handle:
             try:
@@ -213,7 +226,7 @@ class S3Storage:
         """Every id with objects under ``env`` and its newest object's time."""
         out: dict[str, datetime] = {}
         for obj in self._keys(self._key(env)):
-            backup_id = obj["Key"][len(self._key(env)):].split("/", 1)[0]
+            backup_id = obj["Key"][len(self._key(env)) :].split("/", 1)[0]
             out[backup_id] = max(out.get(backup_id, obj["LastModified"]), obj["LastModified"])
         return out
 
@@ -221,8 +234,9 @@ class S3Storage:
         token: str | None = None
         while True:
             extra = {"ContinuationToken": token} if token else {}
-            page = self._call(f"list s3://{self.bucket}/{prefix}", "list_objects_v2", Bucket=self.bucket,
-                              Prefix=prefix, **extra)
+            page = self._call(
+                f"list s3://{self.bucket}/{prefix}", "list_objects_v2", Bucket=self.bucket, Prefix=prefix, **extra
+            )
             yield from page.get("Contents", [])
             if not page.get("IsTruncated"):
                 return
@@ -231,16 +245,17 @@ class S3Storage:
     def list(self, env: str) -> builtins.list[str]:
         base = self._key(env)
         return sorted(
-            obj["Key"][len(base):].split("/", 1)[0]
+            obj["Key"][len(base) :].split("/", 1)[0]
             for obj in self._keys(base)
-            if obj["Key"].endswith("/" + MANIFEST) and obj["Key"][len(base):].count("/") == 1
+            if obj["Key"].endswith("/" + MANIFEST) and obj["Key"][len(base) :].count("/") == 1
         )
 
     def envs(self) -> builtins.list[str]:
         base = self._key("") if self.prefix else ""
-        page = self._call(f"list s3://{self.bucket}/{base}", "list_objects_v2", Bucket=self.bucket,
-                          Prefix=base, Delimiter="/")
-        return sorted(p["Prefix"][len(base):].rstrip("/") for p in page.get("CommonPrefixes", []))
+        page = self._call(
+            f"list s3://{self.bucket}/{base}", "list_objects_v2", Bucket=self.bucket, Prefix=base, Delimiter="/"
+        )
+        return sorted(p["Prefix"][len(base) :].rstrip("/") for p in page.get("CommonPrefixes", []))
 
     def read_manifest(self, env: str, backup_id: str) -> dict[str, Any]:
         key = self._key(env, backup_id, MANIFEST)
@@ -275,7 +290,7 @@ class S3Storage:
         try:
             base = self._key(env, backup_id)
             for obj in self._keys(base):
-                target = folder / obj["Key"][len(base):]
+                target = folder / obj["Key"][len(base) :]
                 target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                 where = f"download s3://{self.bucket}/{obj['Key']}"
                 body = self._call(where, "get_object", Bucket=self.bucket, Key=obj["Key"])["Body"]
@@ -300,5 +315,9 @@ class S3Storage:
     def _delete_prefix(self, env: str, backup_id: str) -> None:
         keys = [{"Key": o["Key"]} for o in self._keys(self._key(env, backup_id))]
         for start in range(0, len(keys), 1000):
-            self._call(f"delete s3://{self.bucket}/{self._key(env, backup_id)}", "delete_objects",
-                       Bucket=self.bucket, Delete={"Objects": keys[start:start + 1000]})
+            self._call(
+                f"delete s3://{self.bucket}/{self._key(env, backup_id)}",
+                "delete_objects",
+                Bucket=self.bucket,
+                Delete={"Objects": keys[start : start + 1000]},
+            )

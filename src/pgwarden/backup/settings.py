@@ -96,9 +96,9 @@ def parse(raw: dict[str, Any] | Any, *, source: Path | str) -> BackupSettings:
         return raw
     settings = validate_section(BackupSettings, raw or {}, source=Path(source), key="backup")
     if settings.encrypt == "age" and not settings.recipients:
-        raise ConfigError(f"{source}: backup.recipients: encrypt = \"age\" needs at least one recipient (age1...)")
+        raise ConfigError(f'{source}: backup.recipients: encrypt = "age" needs at least one recipient (age1...)')
     if settings.encrypt and settings.format == "directory":
-        raise ConfigError(f"{source}: backup.encrypt: encryption needs format = \"custom\" (one file)")
+        raise ConfigError(f'{source}: backup.encrypt: encryption needs format = "custom" (one file)')
     return settings
 
 

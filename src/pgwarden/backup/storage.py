@@ -171,9 +171,7 @@ class LocalStorage:
         if not folder.is_dir():
             return []
         return sorted(
-            p.name
-            for p in folder.iterdir()
-            if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).is_file()
+            p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).is_file()
         )
 
     def delete(self, env: str, backup_id: str) -> None:

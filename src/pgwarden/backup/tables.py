@@ -93,8 +93,7 @@ def existing_tables(conn: psycopg.Connection[Any]) -> set[tuple[str, str]]:
     return {
         (r[0], r[1])
         for r in conn.execute(
-            "SELECT schemaname, tablename FROM pg_tables "
-            "WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+            "SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
         ).fetchall()
     }
 

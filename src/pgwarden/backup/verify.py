@@ -58,8 +58,9 @@ class VerifyResult:
     skipped: list[str] = field(default_factory=list)
 
 
-def restore_tools(manifest: Manifest, server_major: int, *, url: str | None = None,
-                  config: Config | None = None) -> Tools:
+def restore_tools(
+    manifest: Manifest, server_major: int, *, url: str | None = None, config: Config | None = None
+) -> Tools:
     """A pg_restore able to read this dump (same compression support) into a server of ``server_major``."""
     dump_major = int(manifest.pg_dump["version"].split(".")[0])
     compress = manifest.compression if manifest.compression != "none" else None
@@ -112,12 +113,16 @@ def _restore_scratch(url: str, manifest: Manifest, dump: Path, result: VerifyRes
         if skip:
             list_file = Path(workdir) / "restore.list"
             list_file.write_text("\n".join(without_constraints(toc(tools, dump), skip)) + "\n", encoding="utf-8")
-            result.skipped = [f"foreign key {s}.{t}.{c}: the rows it references are not in this backup"
-                              for s, t, c in skip]
+            result.skipped = [
+                f"foreign key {s}.{t}.{c}: the rows it references are not in this backup" for s, t, c in skip
+            ]
         jobs = 2 if manifest.format == "directory" else 1
         try:
-            run_tool(restore_args(tools, dump, clean=False, jobs=jobs, no_owner=True, list_file=list_file),
-                     url=url, what=f"pg_restore of {manifest.id}")
+            run_tool(
+                restore_args(tools, dump, clean=False, jobs=jobs, no_owner=True, list_file=list_file),
+                url=url,
+                what=f"pg_restore of {manifest.id}",
+            )
         except ToolFailed as exc:
             result.problems.append(exc.message)
             return False
@@ -156,8 +161,9 @@ def _check_restore(config: Config, manifest: Manifest, dump: Path, result: Verif
 
 
 def _record(storage: Storage, manifest: Manifest, result: VerifyResult) -> None:
-    manifest.verification = Verification(result.ok, result.verified_at or datetime.now(UTC), result.seconds,
-                                         result.problems, result.migration_version)
+    manifest.verification = Verification(
+        result.ok, result.verified_at or datetime.now(UTC), result.seconds, result.problems, result.migration_version
+    )
     storage.write_manifest(manifest.env, manifest.id, manifest.to_dict())
 
 

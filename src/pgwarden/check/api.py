@@ -12,5 +12,17 @@ from pgwarden.check.managed import ManagedPartitions
 from pgwarden.check.roundtrip import RoundTrip, RoundTripResult, round_trip
 from pgwarden.check.settings import CheckSettings, check_settings
 
-__all__ = ["CheckSettings", "DriftResult", "EmitResult", "ManagedPartitions", "RoundTrip", "RoundTripResult",
-           "Towards", "check", "check_settings", "emit_migration", "managed_tables", "round_trip"]
+__all__ = [
+    "CheckSettings",
+    "DriftResult",
+    "EmitResult",
+    "ManagedPartitions",
+    "RoundTrip",
+    "RoundTripResult",
+    "Towards",
+    "check",
+    "check_settings",
+    "emit_migration",
+    "managed_tables",
+    "round_trip",
+]

@@ -52,12 +52,14 @@ def managed_tables(config: Config) -> list[ManagedTable]:
     from pgwarden.partition.api import is_child_name
     from pgwarden.partition.spec import configured
 
-    return [ManagedTable(f"{layout.schema}.{layout.table}", partial(is_child_name, layout))
-            for layout in configured(config)]
+    return [
+        ManagedTable(f"{layout.schema}.{layout.table}", partial(is_child_name, layout)) for layout in configured(config)
+    ]
 
 
-def check(config: Config, env: str | None = None, *, strict_order: bool | None = None,
-          ignore_kinds: tuple[str, ...] = ()) -> DriftResult:
+def check(
+    config: Config, env: str | None = None, *, strict_order: bool | None = None, ignore_kinds: tuple[str, ...] = ()
+) -> DriftResult:
     """Compare ``env``'s catalog with a scratch database built by the migrations ``env`` has applied.
 
     The migrations up to the live database's recorded version are applied to a
@@ -83,8 +85,26 @@ def check(config: Config, env: str | None = None, *, strict_order: bool | None =
                 steps = [s.version for s in result.steps]
             expected = snapshot_of(url)
         live = live_read.result()
-    sorted_out = classify(diff(expected, live), expected, live, managed_tables=managed_tables(config),
-                          ignore=tuple(settings.ignore), ignore_kinds=tuple(settings.ignore_kinds),
-                          strict_order=settings.strict_order)
-    return DriftResult(target.env_name, database, version, steps, expected.count(), sorted_out.drift,
-                       sorted_out.information, sorted_out.managed, sorted_out.ignored, pending, expected, live)
+    sorted_out = classify(
+        diff(expected, live),
+        expected,
+        live,
+        managed_tables=managed_tables(config),
+        ignore=tuple(settings.ignore),
+        ignore_kinds=tuple(settings.ignore_kinds),
+        strict_order=settings.strict_order,
+    )
+    return DriftResult(
+        target.env_name,
+        database,
+        version,
+        steps,
+        expected.count(),
+        sorted_out.drift,
+        sorted_out.information,
+        sorted_out.managed,
+        sorted_out.ignored,
+        pending,
+        expected,
+        live,
+    )

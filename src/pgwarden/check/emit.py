@@ -63,8 +63,12 @@ def _section(statements: list[str], cannot: list[str]) -> str:
 
 
 def _count(statements: list[str]) -> int:
-    return sum(1 for s in statements for line in s.splitlines() if line.strip().endswith(";")
-               and not line.lstrip().startswith("--"))
+    return sum(
+        1
+        for s in statements
+        for line in s.splitlines()
+        if line.strip().endswith(";") and not line.lstrip().startswith("--")
+    )
 
 
 def emit_migration(config: Config, result: DriftResult, name: str, *, towards: Towards = "live") -> EmitResult:
@@ -79,25 +83,26 @@ def emit_migration(config: Config, result: DriftResult, name: str, *, towards: T
     expected, actual = result._expected, result._actual
     if expected is None or actual is None:
         raise BadInput("this check result carries no snapshots to write a migration from")
-    header = (f"-- Written by `pgwarden check --emit-migration` from the drift of {result.env} "
-              f"({result.database}) against the migrations up to {result.version or 'none'}.\n"
-              "-- Review every statement before committing it.")
+    header = (
+        f"-- Written by `pgwarden check --emit-migration` from the drift of {result.env} "
+        f"({result.database}) against the migrations up to {result.version or 'none'}.\n"
+        "-- Review every statement before committing it."
+    )
     if towards == "live":
         up, cannot = _script(result.differences, expected, actual)
         down, cannot_down = _script(result.differences, actual, expected)
         path = new(config, name)
-        text = (f"-- migrate:up\n{header}\n{_section(up, cannot)}\n\n"
-                f"-- migrate:down\n{_section(down, cannot_down)}\n")
+        text = f"-- migrate:up\n{header}\n{_section(up, cannot)}\n\n-- migrate:down\n{_section(down, cannot_down)}\n"
     else:
         up, cannot = _script(result.differences, actual, expected)
         slug = "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
         if not slug:
             raise BadInput(f"name {name!r} has no letters or digits")
         path = config.root / f"{slug}.sql"
-        text = f"{header}\n-- Run on {result.env} to bring it back to what the migrations build.\n" \
-               f"{_section(up, cannot)}\n"
+        text = (
+            f"{header}\n-- Run on {result.env} to bring it back to what the migrations build.\n{_section(up, cannot)}\n"
+        )
     path.write_text(text, encoding="utf-8")
     report = lint_paths([path], config=config)
-    findings = [f"{f.location}: {f.severity} [{f.rule}] {f.message}" for f in report.active
-                if f.severity != "info"]
+    findings = [f"{f.location}: {f.severity} [{f.rule}] {f.message}" for f in report.active if f.severity != "info"]
     return EmitResult(path, towards, _count(up), cannot, not report.errors, findings)

@@ -58,17 +58,30 @@ def _children(table: ManagedTable, expected: Snapshot, actual: Snapshot) -> tupl
         return {name for name, attrs in snapshot.objects("partitions").items() if attrs.get("parent") == parent}
 
     before, after = attached(expected), attached(actual)
-    standalone = {name for name in actual.objects("tables") if name not in after
-                  and name.split(".", 1)[0] == schema and table.is_child_name(name.split(".", 1)[1])}
-    report = ManagedPartitions(parent, created=sorted(after - before),
-                               detached=sorted((before - after) & standalone | (standalone - before)),
-                               dropped=sorted(before - after - standalone))
+    standalone = {
+        name
+        for name in actual.objects("tables")
+        if name not in after and name.split(".", 1)[0] == schema and table.is_child_name(name.split(".", 1)[1])
+    }
+    report = ManagedPartitions(
+        parent,
+        created=sorted(after - before),
+        detached=sorted((before - after) & standalone | (standalone - before)),
+        dropped=sorted(before - after - standalone),
+    )
     return before | after | standalone, report
 
 
-def classify(differences: list[Difference], expected: Snapshot, actual: Snapshot, *,
-             managed_tables: list[ManagedTable], ignore: tuple[str, ...], ignore_kinds: tuple[str, ...],
-             strict_order: bool) -> Classified:
+def classify(
+    differences: list[Difference],
+    expected: Snapshot,
+    actual: Snapshot,
+    *,
+    managed_tables: list[ManagedTable],
+    ignore: tuple[str, ...],
+    ignore_kinds: tuple[str, ...],
+    strict_order: bool,
+) -> Classified:
     """Split ``differences``: drift, information (column order unless ``strict_order``), and set aside.
 
     Set aside (counted in ``ignored``): differences of kinds in ``ignore_kinds``;
@@ -94,8 +107,10 @@ def classify(differences: list[Difference], expected: Snapshot, actual: Snapshot
         owner = difference.table or difference.name
         if difference.kind in ignore_kinds:
             ignored[IGNORED_KIND] += 1
-        elif any(fnmatch.fnmatchcase(difference.name, p) or (difference.table and
-                 fnmatch.fnmatchcase(difference.table, p)) for p in ignore):
+        elif any(
+            fnmatch.fnmatchcase(difference.name, p) or (difference.table and fnmatch.fnmatchcase(difference.table, p))
+            for p in ignore
+        ):
             ignored[IGNORED_PATTERN] += 1
         elif owner in children or difference.name in children:
             ignored[MANAGED] += 1
@@ -104,6 +119,9 @@ def classify(differences: list[Difference], expected: Snapshot, actual: Snapshot
             information.append(difference)
         else:
             drift.append(difference)
-    managed = [ManagedPartitions(r.table, r.created, r.detached, r.dropped, managed_counts[r.table])
-               for r in reports.values() if managed_counts[r.table] or r.created or r.detached or r.dropped]
+    managed = [
+        ManagedPartitions(r.table, r.created, r.detached, r.dropped, managed_counts[r.table])
+        for r in reports.values()
+        if managed_counts[r.table] or r.created or r.detached or r.dropped
+    ]
     return Classified(drift, information, managed, dict(ignored))

@@ -32,8 +32,16 @@ from pgwarden.server import scratch_database
 from pgwarden.sources import MigrationFile, Section, discover
 from pgwarden.sources.directives import directive_of, is_directive
 
-Outcome = Literal["ok", "down does not restore", "up again differs", "irreversible (down not tested)",
-                  "up failed", "down failed", "up again failed", "skipped"]
+Outcome = Literal[
+    "ok",
+    "down does not restore",
+    "up again differs",
+    "irreversible (down not tested)",
+    "up failed",
+    "down failed",
+    "up again failed",
+    "skipped",
+]
 FAILURES = frozenset({"down does not restore", "up again differs", "up failed", "down failed", "up again failed"})
 _SAVEPOINT = "pgwarden_round_trip"
 
@@ -117,10 +125,17 @@ class _Tester:
         self.settings = settings
         self.before = take_snapshot(conn)
 
-    def _result(self, migration: MigrationFile, outcome: Outcome, started: float,
-                differences: list[Difference] | None = None, error: str | None = None) -> RoundTrip:
-        return RoundTrip(migration.version, migration.name, outcome, round(time.monotonic() - started, 3),
-                         differences or [], error)
+    def _result(
+        self,
+        migration: MigrationFile,
+        outcome: Outcome,
+        started: float,
+        differences: list[Difference] | None = None,
+        error: str | None = None,
+    ) -> RoundTrip:
+        return RoundTrip(
+            migration.version, migration.name, outcome, round(time.monotonic() - started, 3), differences or [], error
+        )
 
     def in_transaction(self, migration: MigrationFile) -> RoundTrip:
         """Test ``migration`` in one transaction; the database ends as its up left it (or as before)."""
@@ -165,8 +180,10 @@ class _Tester:
         conn, started = self.conn, time.monotonic()
         conn.autocommit = True
         steps: list[tuple[Section | None, Outcome, Snapshot | None]] = [
-            (migration.up, "up failed", None), (migration.down, "down failed", self.before),
-            (migration.up, "up again failed", None)]
+            (migration.up, "up failed", None),
+            (migration.down, "down failed", self.before),
+            (migration.up, "up again failed", None),
+        ]
         if migration.down is None or not migration.reversible:
             steps = steps[:1]
         after_up: Snapshot | None = None
@@ -191,8 +208,16 @@ class _Tester:
 
 
 def _summary(results: list[RoundTrip], total: int) -> dict[str, int]:
-    counts = Counter("failed" if not r.ok else "irreversible" if r.outcome.startswith("irreversible")
-                     else "skipped" if r.outcome == "skipped" else "ok" for r in results)
+    counts = Counter(
+        "failed"
+        if not r.ok
+        else "irreversible"
+        if r.outcome.startswith("irreversible")
+        else "skipped"
+        if r.outcome == "skipped"
+        else "ok"
+        for r in results
+    )
     counts["skipped"] += total - len(results)
     return {key: counts[key] for key in ("ok", "failed", "irreversible", "skipped")}
 
@@ -212,8 +237,10 @@ def round_trip(config: Config, *, keep_going: bool = False) -> RoundTripResult:
     files = discover(config.migrations_path)
     results: list[RoundTrip] = []
     started = time.monotonic()
-    with scratch_database(config, "test") as url, \
-            psycopg.connect(url, autocommit=True, prepare_threshold=None, options=session_options()) as conn:
+    with (
+        scratch_database(config, "test") as url,
+        psycopg.connect(url, autocommit=True, prepare_threshold=None, options=session_options()) as conn,
+    ):
         tester = _Tester(conn, settings)
         for index, migration in enumerate(files):
             usable = True
@@ -227,8 +254,15 @@ def round_trip(config: Config, *, keep_going: bool = False) -> RoundTripResult:
             if not result.ok and not keep_going:
                 break
             if not usable:
-                results.extend(RoundTrip(m.version, m.name, "skipped", 0.0,
-                                         error=f"not tested: {migration.version} left the schema unknown")
-                               for m in files[index + 1:])
+                results.extend(
+                    RoundTrip(
+                        m.version,
+                        m.name,
+                        "skipped",
+                        0.0,
+                        error=f"not tested: {migration.version} left the schema unknown",
+                    )
+                    for m in files[index + 1 :]
+                )
                 break
     return RoundTripResult(results, _summary(results, len(files)), round(time.monotonic() - started, 3))

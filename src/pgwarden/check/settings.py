@@ -50,11 +50,15 @@ def check_settings(config: Config) -> CheckSettings:
     return validate_section(CheckSettings, config.settings.check or {}, source=config.source, key="check")
 
 
-def with_overrides(settings: CheckSettings, *, strict_order: bool | None = None,
-                   ignore_kinds: tuple[str, ...] = ()) -> CheckSettings:
+def with_overrides(
+    settings: CheckSettings, *, strict_order: bool | None = None, ignore_kinds: tuple[str, ...] = ()
+) -> CheckSettings:
     """``settings`` with command-line options applied on top (validated like the file)."""
-    merged = {"ignore": settings.ignore, "ignore_kinds": list(dict.fromkeys([*settings.ignore_kinds, *ignore_kinds])),
-              "strict_order": settings.strict_order if strict_order is None else strict_order}
+    merged = {
+        "ignore": settings.ignore,
+        "ignore_kinds": list(dict.fromkeys([*settings.ignore_kinds, *ignore_kinds])),
+        "strict_order": settings.strict_order if strict_order is None else strict_order,
+    }
     try:
         return CheckSettings.model_validate(merged)
     except ValidationError as exc:

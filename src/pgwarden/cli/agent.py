@@ -14,8 +14,10 @@ if TYPE_CHECKING:
     from pgwarden.agent.runner import PassResult
     from pgwarden.config import Config
 
-app = typer.Typer(help="Run scheduled backups, verifies, prunes, partition upkeep, doctor snapshots and checks.",
-                  no_args_is_help=False)
+app = typer.Typer(
+    help="Run scheduled backups, verifies, prunes, partition upkeep, doctor snapshots and checks.",
+    no_args_is_help=False,
+)
 
 EnvsOpt = Annotated[list[str] | None, typer.Option("--env", "-e", help="Only this environment (repeatable).")]
 
@@ -25,8 +27,10 @@ def _render_pass(result: PassResult) -> None:
 
     for run in result.runs:
         style = {"ok": "green", "failed": "red", "abandoned": "magenta"}.get(run.outcome, "yellow")
-        console().print(f"[{style}]{run.outcome:9}[/] {escape(run.task)} on {escape(run.env)} "
-                        f"(slot {run.slot:%Y-%m-%d %H:%M} UTC, {run.attempts} attempts): {escape(run.summary)}")
+        console().print(
+            f"[{style}]{run.outcome:9}[/] {escape(run.task)} on {escape(run.env)} "
+            f"(slot {run.slot:%Y-%m-%d %H:%M} UTC, {run.attempts} attempts): {escape(run.summary)}"
+        )
     for env, why in result.skipped_envs.items():
         info(f"[yellow]skipped[/] {escape(env)}: {escape(why)}")
     for alert in result.alerts:
@@ -39,11 +43,15 @@ def _emit_pass(result: PassResult) -> None:
 
 
 @app.callback(invoke_without_command=True)
-def agent(ctx: typer.Context, env: EnvsOpt = None,
-          once: Annotated[bool, typer.Option("--once", help="Run what is due now and exit (for cron and CI).")] = False,
-          metrics_port: Annotated[int | None, typer.Option("--metrics-port", help="Also serve Prometheus /metrics "
-                                                           "on this port (127.0.0.1).")] = None,
-          json: JsonOpt = False) -> None:
+def agent(
+    ctx: typer.Context,
+    env: EnvsOpt = None,
+    once: Annotated[bool, typer.Option("--once", help="Run what is due now and exit (for cron and CI).")] = False,
+    metrics_port: Annotated[
+        int | None, typer.Option("--metrics-port", help="Also serve Prometheus /metrics on this port (127.0.0.1).")
+    ] = None,
+    json: JsonOpt = False,
+) -> None:
     """Run the schedules until SIGTERM (or once with --once); exit 1 when a run failed (--once)."""
     if ctx.invoked_subcommand is not None:
         return
@@ -98,10 +106,21 @@ def status(json: JsonOpt = False) -> None:
     rows = []
     for s in result.schedules:
         last = s.last_run
-        rows.append([s.task, s.env, f"{s.cron} ({s.timezone})",
-                     f"{last.outcome} {last.slot:%Y-%m-%d %H:%M}" if last else "never",
-                     f"{s.last_success:%Y-%m-%d %H:%M}" if s.last_success else "never",
-                     f"{s.next_run:%Y-%m-%d %H:%M}", "OVERDUE" if s.overdue else "ok"])
-    console().print(table(f"schedules (history: {result.store})",
-                          ["task", "env", "cron", "last run (UTC)", "last success", "next run (UTC)", "dead-man"],
-                          rows))
+        rows.append(
+            [
+                s.task,
+                s.env,
+                f"{s.cron} ({s.timezone})",
+                f"{last.outcome} {last.slot:%Y-%m-%d %H:%M}" if last else "never",
+                f"{s.last_success:%Y-%m-%d %H:%M}" if s.last_success else "never",
+                f"{s.next_run:%Y-%m-%d %H:%M}",
+                "OVERDUE" if s.overdue else "ok",
+            ]
+        )
+    console().print(
+        table(
+            f"schedules (history: {result.store})",
+            ["task", "env", "cron", "last run (UTC)", "last success", "next run (UTC)", "dead-man"],
+            rows,
+        )
+    )

@@ -90,7 +90,13 @@ def create(
 
     with _progress(not json) as progress:
         result = create_backup(
-            load(), env, tables=tables, format=format, jobs=jobs, compress=compress, progress=progress,
+            load(),
+            env,
+            tables=tables,
+            format=format,
+            jobs=jobs,
+            compress=compress,
+            progress=progress,
             notice=lambda text: info(f"note: {escape(text)}"),
         )
     if json:
@@ -213,8 +219,9 @@ def restore(
     if archive:
         _restore_archive(backup_id, env, yes, json)
         return
-    result = restore_backup(load(), backup_id, env, target_db=target_db, tables=tables, yes=yes,
-                            confirm=typed_confirmation(json))
+    result = restore_backup(
+        load(), backup_id, env, target_db=target_db, tables=tables, yes=yes, confirm=typed_confirmation(json)
+    )
     if json:
         emit_json(result)
         return
@@ -238,8 +245,10 @@ def _restore_archive(name: str, env: str | None, yes: bool, json: bool) -> None:
     if json:
         emit_json(result)
         return
-    console().print(f"[green]restored[/] partition {escape(result.table)} ({result.rows} rows) from archive "
-                    f"{result.backup_id} and attached it to {escape(result.parent)} {escape(result.bounds)}")
+    console().print(
+        f"[green]restored[/] partition {escape(result.table)} ({result.rows} rows) from archive "
+        f"{result.backup_id} and attached it to {escape(result.parent)} {escape(result.bounds)}"
+    )
 
 
 @app.command()

@@ -28,8 +28,9 @@ def _keep_scratch(keep: bool) -> bool:
     return keep
 
 
-KeepOpt = Annotated[bool, typer.Option("--keep", callback=_keep_scratch,
-                                       help="Leave the embedded scratch server running afterwards.")]
+KeepOpt = Annotated[
+    bool, typer.Option("--keep", callback=_keep_scratch, help="Leave the embedded scratch server running afterwards.")
+]
 
 
 def _consent(yes: bool) -> bool:
@@ -40,8 +41,10 @@ def _consent(yes: bool) -> bool:
     return yes
 
 
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", callback=_consent,
-                                      help="Confirm without asking (needed in CI for protected envs).")]
+YesOpt = Annotated[
+    bool,
+    typer.Option("--yes", "-y", callback=_consent, help="Confirm without asking (needed in CI for protected envs)."),
+]
 
 
 class _State:
@@ -113,8 +116,14 @@ def progress(description: str, total: int | None = None) -> Iterator[Callable[[i
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
         task = bar.add_task(description, total=total)
 
         def update(done: int, new_total: int | None = None) -> None:

@@ -36,27 +36,47 @@ def _render_report(report: DeployReport) -> None:
     from rich.markup import escape
 
     headline = {"deployed": "green", "up to date": "green", "dry run": "cyan"}.get(report.outcome, "red")
-    console().print(f"[{headline}]{report.outcome}[/]: {escape(report.env)} ({escape(report.database or '?')}) "
-                    f"version {report.version_before or 'none'} -> {report.version_after or 'none'}"
-                    + (f"; backup {report.backup_id}" if report.backup_id else ""))
+    console().print(
+        f"[{headline}]{report.outcome}[/]: {escape(report.env)} ({escape(report.database or '?')}) "
+        f"version {report.version_before or 'none'} -> {report.version_after or 'none'}"
+        + (f"; backup {report.backup_id}" if report.backup_id else "")
+    )
 
 
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Run the preflight only; change nothing.")]
-BackupOpt = Annotated[bool | None, typer.Option("--backup/--no-backup",
-                                                help="Take a verified backup first (always when protected).")]
+BackupOpt = Annotated[
+    bool | None, typer.Option("--backup/--no-backup", help="Take a verified backup first (always when protected).")
+]
 
 
-def deploy(env: EnvOpt = None, yes: YesOpt = False, dry_run: DryRunOpt = False, backup: BackupOpt = None,
-           to: Annotated[str | None, typer.Option("--to", help="Deploy pending migrations up to this version "
-                                                                "only (e.g. an expand step before its contract).")]
-           = None, json: JsonOpt = False) -> None:
+def deploy(
+    env: EnvOpt = None,
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
+    backup: BackupOpt = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to", help="Deploy pending migrations up to this version only (e.g. an expand step before its contract)."
+        ),
+    ] = None,
+    json: JsonOpt = False,
+) -> None:
     """Preflight, verified backup, apply pending migrations, post-checks and a recorded report."""
     from pgwarden.cli.migrate import CliReporter
     from pgwarden.deploy.pipeline import deploy as run_deploy
 
-    report = run_deploy(load(), env, yes=yes, confirm=typed_confirmation(json),
-                        dry_run=dry_run, backup=backup, reporter=CliReporter(quiet=json),
-                        on_step=None if json else _show_step, to=to)
+    report = run_deploy(
+        load(),
+        env,
+        yes=yes,
+        confirm=typed_confirmation(json),
+        dry_run=dry_run,
+        backup=backup,
+        reporter=CliReporter(quiet=json),
+        on_step=None if json else _show_step,
+        to=to,
+    )
     if json:
         emit_json(report)
         return

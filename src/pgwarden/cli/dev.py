@@ -26,17 +26,26 @@ def _render(result: DevServerStatus, json: bool) -> None:
         return
     s = result.server
     state = f"[green]running[/] (pid {s.pid})" if s.running else "[yellow]stopped[/]"
-    console().print(f"{escape(result.env)}: {state}, data in {escape(s.pgdata)}"
-                    + (f"\nurl: {escape(result.url)}" if result.url else ""))
+    console().print(
+        f"{escape(result.env)}: {state}, data in {escape(s.pgdata)}"
+        + (f"\nurl: {escape(result.url)}" if result.url else "")
+    )
 
 
 def _render_all(result: ProjectServers, json: bool) -> None:
     if json:
         emit_json(result)
         return
-    rows = [[s.env, s.kind, f"running (pid {s.server.pid})" if s.server.running else "stopped",
-             s.server.pgdata if s.server.initialized else "(not created yet)", s.url or "-"]
-            for s in result.servers]
+    rows = [
+        [
+            s.env,
+            s.kind,
+            f"running (pid {s.server.pid})" if s.server.running else "stopped",
+            s.server.pgdata if s.server.initialized else "(not created yet)",
+            s.url or "-",
+        ]
+        for s in result.servers
+    ]
     console().print(table("embedded servers of this project", ["name", "kind", "state", "data", "url"], rows))
 
 
@@ -60,9 +69,13 @@ def down(env: EnvOpt = None, all_servers: AllOpt = False, json: JsonOpt = False)
 
 
 @app.command()
-def status(env: Annotated[str | None, typer.Option("--env", "-e", help="Only this environment's server "
-                                                   "(or scratch); exit 1 when it is stopped.")] = None,
-           json: JsonOpt = False) -> None:
+def status(
+    env: Annotated[
+        str | None,
+        typer.Option("--env", "-e", help="Only this environment's server (or scratch); exit 1 when it is stopped."),
+    ] = None,
+    json: JsonOpt = False,
+) -> None:
     """List every embedded server of the project (environments, scratch) and whether it runs.
 
     With --env, only that server, and exit 1 when it is stopped; without, exit 1 when none runs.
@@ -94,11 +107,18 @@ def url(env: EnvOpt = None, json: JsonOpt = False) -> None:
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def psql(psql_args: Annotated[list[str] | None, typer.Argument(
-             help="Arguments for psql (e.g. -c 'select 1', -f file.sql); put -- first to pass --env or -e.",
-             show_default=False)] = None,
-         env: Annotated[str | None, typer.Option("--env", help="Environment from the config "
-                                                 "(default: default_env).")] = None) -> None:
+def psql(
+    psql_args: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Arguments for psql (e.g. -c 'select 1', -f file.sql); put -- first to pass --env or -e.",
+            show_default=False,
+        ),
+    ] = None,
+    env: Annotated[
+        str | None, typer.Option("--env", help="Environment from the config (default: default_env).")
+    ] = None,
+) -> None:
     """Run psql (the embedded server's own) on the environment's database; exits with psql's exit code.
 
     A script on stdin stops at its first error (ON_ERROR_STOP), so a failing query exits non-zero.

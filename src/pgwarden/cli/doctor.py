@@ -57,16 +57,20 @@ def _render_report(report: DoctorReport) -> None:
     for result in report.checks:
         _render_check(result)
     c = report.counts
-    console().print(f"\n{report.database} (PostgreSQL {report.server_version}"
-                    + (f", env {report.env}" if report.env else "") + f"): {c['ok']} ok, {c['warn']} warn, "
-                    f"{c['fail']} fail, {c['error']} error in {report.seconds:.2f}s")
+    console().print(
+        f"\n{report.database} (PostgreSQL {report.server_version}"
+        + (f", env {report.env}" if report.env else "")
+        + f"): {c['ok']} ok, {c['warn']} warn, "
+        f"{c['fail']} fail, {c['error']} error in {report.seconds:.2f}s"
+    )
 
 
-def doctor(env: EnvOpt = None,
-           check: Annotated[list[str] | None, typer.Option("--check", help="Run only this check (repeatable).")]
-           = None,
-           list_checks: Annotated[bool, typer.Option("--list", help="List the checks and thresholds.")] = False,
-           json: JsonOpt = False) -> None:
+def doctor(
+    env: EnvOpt = None,
+    check: Annotated[list[str] | None, typer.Option("--check", help="Run only this check (repeatable).")] = None,
+    list_checks: Annotated[bool, typer.Option("--list", help="List the checks and thresholds.")] = False,
+    json: JsonOpt = False,
+) -> None:
     """Health checks: each says ok, warn or fail with its evidence and the fix; exit 1 if any fails."""
     if list_checks:
         _list_checks(json)
@@ -88,13 +92,23 @@ def _list_checks(json: bool) -> None:
 
     checks = all_checks()
     if json:
-        emit_json({"checks": [{"name": c.name, "category": c.category, "why": c.why} for c in checks.values()],
-                   "thresholds": list(THRESHOLDS)})
+        emit_json(
+            {
+                "checks": [{"name": c.name, "category": c.category, "why": c.why} for c in checks.values()],
+                "thresholds": list(THRESHOLDS),
+            }
+        )
         return
-    console().print(table("checks", ["check", "category", "why"], [[c.name, c.category, c.why]
-                                                                   for c in checks.values()]))
-    console().print(table("thresholds ([doctor] thresholds = {...})", ["name", "default", "check", "meaning"],
-                          [[t.name, t.default, t.check, t.doc] for t in THRESHOLDS]))
+    console().print(
+        table("checks", ["check", "category", "why"], [[c.name, c.category, c.why] for c in checks.values()])
+    )
+    console().print(
+        table(
+            "thresholds ([doctor] thresholds = {...})",
+            ["name", "default", "check", "meaning"],
+            [[t.name, t.default, t.check, t.doc] for t in THRESHOLDS],
+        )
+    )
 
 
 def _render_tune(result: TuneResult) -> None:
@@ -104,8 +118,10 @@ def _render_tune(result: TuneResult) -> None:
     from pgwarden.units import human_size
 
     out = console()
-    out.print(f"{human_size(result.ram_bytes)} RAM, {result.cpus} CPUs, {result.storage}, {result.workload}, "
-              f"{result.connections} connections  [dim]({result.formulas})[/]")
+    out.print(
+        f"{human_size(result.ram_bytes)} RAM, {result.cpus} CPUs, {result.storage}, {result.workload}, "
+        f"{result.connections} connections  [dim]({result.formulas})[/]"
+    )
     for note in result.machine:
         out.print(f"  [dim]{escape(note)}[/]")
     if result.assumed:
@@ -136,17 +152,27 @@ def _render_tune(result: TuneResult) -> None:
             out.print(f"  then restart PostgreSQL for: {', '.join(result.restart_needed)}")
 
 
-def tune(ram: Annotated[str | None, typer.Option("--ram", help="Memory for PostgreSQL, e.g. 4GB "
-                                                 "(default: this machine's, honouring cgroup limits).")] = None,
-         cpus: Annotated[int | None, typer.Option("--cpus", help="CPUs (default: this machine's, cgroup aware).")]
-         = None,
-         storage: Annotated[str | None, typer.Option("--storage", help="ssd, hdd, san or nvme (default: ssd, "
-                                                     "said so in the output).")] = None,
-         workload: Annotated[str | None, typer.Option("--workload", help="web, oltp, dw, mixed or desktop "
-                                                      "(default: web, said so in the output).")] = None,
-         connections: Annotated[int | None, typer.Option("--connections", help="Expected max_connections "
-                                                         "(default: pgtune's for the workload).")] = None,
-         env: EnvOpt = None, json: JsonOpt = False) -> None:
+def tune(
+    ram: Annotated[
+        str | None,
+        typer.Option(
+            "--ram", help="Memory for PostgreSQL, e.g. 4GB (default: this machine's, honouring cgroup limits)."
+        ),
+    ] = None,
+    cpus: Annotated[int | None, typer.Option("--cpus", help="CPUs (default: this machine's, cgroup aware).")] = None,
+    storage: Annotated[
+        str | None, typer.Option("--storage", help="ssd, hdd, san or nvme (default: ssd, said so in the output).")
+    ] = None,
+    workload: Annotated[
+        str | None,
+        typer.Option("--workload", help="web, oltp, dw, mixed or desktop (default: web, said so in the output)."),
+    ] = None,
+    connections: Annotated[
+        int | None, typer.Option("--connections", help="Expected max_connections (default: pgtune's for the workload).")
+    ] = None,
+    env: EnvOpt = None,
+    json: JsonOpt = False,
+) -> None:
     """Recommended settings with the formula behind each; with --env, the diff against the live server."""
     from pgwarden.doctor.tune import tune as run_tune
     from pgwarden.errors import BadInput
@@ -157,18 +183,28 @@ def tune(ram: Annotated[str | None, typer.Option("--ram", help="Memory for Postg
     except ValueError as exc:
         raise BadInput(f"--ram: {exc}") from None
     config = load() if env is not None else None
-    result = run_tune(ram_bytes=ram_bytes, cpus=cpus, storage=storage, workload=workload,
-                      connections=connections, config=config, env=env)
+    result = run_tune(
+        ram_bytes=ram_bytes,
+        cpus=cpus,
+        storage=storage,
+        workload=workload,
+        connections=connections,
+        config=config,
+        env=env,
+    )
     if json:
         emit_json(result)
     else:
         _render_tune(result)
 
 
-def metrics(env: EnvOpt = None,
-            with_checks: Annotated[bool, typer.Option("--with-checks", help="Also run doctor and export each "
-                                                      "check's status.")] = False,
-            json: JsonOpt = False) -> None:
+def metrics(
+    env: EnvOpt = None,
+    with_checks: Annotated[
+        bool, typer.Option("--with-checks", help="Also run doctor and export each check's status.")
+    ] = False,
+    json: JsonOpt = False,
+) -> None:
     """Key figures in the Prometheus text format (for a textfile collector or a scrape wrapper)."""
     from pgwarden.doctor.metrics import collect, render
 

@@ -57,10 +57,13 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="Config file (default: nearest pgwarden.toml).",
-                                                 envvar="PGWARDEN_CONFIG")] = None,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version.")] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Config file (default: nearest pgwarden.toml).", envvar="PGWARDEN_CONFIG"),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
 ) -> None:
     common.state.config_path = config if config and str(config) else None
 

@@ -26,12 +26,17 @@ if TYPE_CHECKING:
     from pgwarden.migrations.api import MigrateResult
     from pgwarden.sources import MigrationFile
 
-app = typer.Typer(help="Versioned SQL migrations: new, up, down, status, history, repair, baseline.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Versioned SQL migrations: new, up, down, status, history, repair, baseline.", no_args_is_help=True
+)
 
 
-TerminateOrphansOpt = Annotated[bool, typer.Option(
-    "--terminate-orphans", help="End database backends left running by a killed pgwarden run instead of waiting.")]
+TerminateOrphansOpt = Annotated[
+    bool,
+    typer.Option(
+        "--terminate-orphans", help="End database backends left running by a killed pgwarden run instead of waiting."
+    ),
+]
 
 
 def _cells(rows: list[list[Any]]) -> list[list[Any]]:
@@ -51,17 +56,24 @@ class CliReporter:
 
     def lock_retry(self, what: str, attempt: int, blockers: list[Blocker], delay: float) -> None:
         blocked_by = "; ".join(b.describe() for b in blockers) or "unknown session"
-        info(f"[yellow]lock timeout[/] on {escape(what)}; blocked by {escape(blocked_by)}; "
-             f"retry {attempt} in {delay:.1f}s")
+        info(
+            f"[yellow]lock timeout[/] on {escape(what)}; blocked by {escape(blocked_by)}; "
+            f"retry {attempt} in {delay:.1f}s"
+        )
 
     def waiting_for_runner_lock(self) -> None:
         info("another pgwarden is migrating this database; waiting for it to finish")
 
     def waiting_for_orphans(self, pids: list[int], terminating: bool) -> None:
         listing = ", ".join(str(pid) for pid in pids)
-        info(f"a killed pgwarden run left backend(s) {listing} working; "
-             + ("ending them (--terminate-orphans)" if terminating else
-                "waiting for them to finish (or run with --terminate-orphans)"))
+        info(
+            f"a killed pgwarden run left backend(s) {listing} working; "
+            + (
+                "ending them (--terminate-orphans)"
+                if terminating
+                else "waiting for them to finish (or run with --terminate-orphans)"
+            )
+        )
 
     def note(self, message: str) -> None:
         if not self.quiet:
@@ -72,14 +84,21 @@ def _render_steps(result: MigrateResult) -> None:
     out = console()
     if not result.steps:
         version = result.version_after or "no version"
-        out.print(f"[green]Nothing to do[/]: {escape(result.env)} ({escape(result.database)}) is at "
-                  f"{escape(version)}")
+        out.print(f"[green]Nothing to do[/]: {escape(result.env)} ({escape(result.database)}) is at {escape(version)}")
         return
-    rows = [[s.version, s.name, s.status + (f" (resumed at {s.resumed_at})" if s.resumed_at else ""),
-             f"{s.duration_ms} ms", s.statements, s.lock_retries or ""] for s in result.steps]
+    rows = [
+        [
+            s.version,
+            s.name,
+            s.status + (f" (resumed at {s.resumed_at})" if s.resumed_at else ""),
+            f"{s.duration_ms} ms",
+            s.statements,
+            s.lock_retries or "",
+        ]
+        for s in result.steps
+    ]
     title = f"{result.env} ({result.database})" + (" - dry run, nothing changed" if result.dry_run else "")
-    out.print(table(escape(title), ["version", "name", "status", "time", "statements", "lock retries"],
-                    _cells(rows)))
+    out.print(table(escape(title), ["version", "name", "status", "time", "statements", "lock retries"], _cells(rows)))
     for warning in result.warnings:
         out.print(f"[yellow]warning[/]: {escape(warning)}")
     out.print(version_line(result), markup=False)
@@ -90,8 +109,11 @@ def version_line(result: MigrateResult) -> str:
     from pgwarden.sources import version_key
 
     before, after = result.version_before, result.version_after
-    older = [s.version for s in result.steps
-             if result.direction == "up" and before and version_key(s.version) < version_key(before)]
+    older = [
+        s.version
+        for s in result.steps
+        if result.direction == "up" and before and version_key(s.version) < version_key(before)
+    ]
     if result.direction == "up" and before and (after is None or version_key(after) <= version_key(before)):
         return f"version: {before} (unchanged)" + (f"; applied out of order: {', '.join(older)}" if older else "")
     suffix = f"; also applied out of order: {', '.join(older)}" if older else ""
@@ -99,8 +121,9 @@ def version_line(result: MigrateResult) -> str:
 
 
 @app.command()
-def new(name: Annotated[str, typer.Argument(help="What the migration does, e.g. add_phone.")],
-        json: JsonOpt = False) -> None:
+def new(
+    name: Annotated[str, typer.Argument(help="What the migration does, e.g. add_phone.")], json: JsonOpt = False
+) -> None:
     """Write a timestamped migration file with empty up and down sections."""
     from pgwarden.migrations.api import new as new_migration
 
@@ -112,28 +135,46 @@ def new(name: Annotated[str, typer.Argument(help="What the migration does, e.g. 
 
 
 @app.command()
-def up(env: EnvOpt = None, to: Annotated[str | None, typer.Option(help="Stop after this version.")] = None,
-       dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would run; change nothing.")] = False,
-       terminate_orphans: TerminateOrphansOpt = False, json: JsonOpt = False) -> None:
+def up(
+    env: EnvOpt = None,
+    to: Annotated[str | None, typer.Option(help="Stop after this version.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would run; change nothing.")] = False,
+    terminate_orphans: TerminateOrphansOpt = False,
+    json: JsonOpt = False,
+) -> None:
     """Apply pending migrations, each exactly once (lint warnings are printed before anything runs)."""
     from pgwarden.migrations.api import up as migrate_up
 
-    result = migrate_up(load(), env, to=to, dry_run=dry_run, reporter=CliReporter(quiet=json),
-                        terminate_orphans=terminate_orphans)
+    result = migrate_up(
+        load(), env, to=to, dry_run=dry_run, reporter=CliReporter(quiet=json), terminate_orphans=terminate_orphans
+    )
     emit_json(result) if json else _render_steps(result)
 
 
 @app.command()
-def down(env: EnvOpt = None,
-         steps: Annotated[int | None, typer.Option(help="How many migrations to revert (default 1).")] = None,
-         to: Annotated[str | None, typer.Option(help="Revert every migration newer than this version.")] = None,
-         dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would run; change nothing.")] = False,
-         yes: YesOpt = False, terminate_orphans: TerminateOrphansOpt = False, json: JsonOpt = False) -> None:
+def down(
+    env: EnvOpt = None,
+    steps: Annotated[int | None, typer.Option(help="How many migrations to revert (default 1).")] = None,
+    to: Annotated[str | None, typer.Option(help="Revert every migration newer than this version.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would run; change nothing.")] = False,
+    yes: YesOpt = False,
+    terminate_orphans: TerminateOrphansOpt = False,
+    json: JsonOpt = False,
+) -> None:
     """Revert migrations with their down sections (refused if one has none; protected envs ask first)."""
     from pgwarden.migrations.api import down as migrate_down
 
-    result = migrate_down(load(), env, steps=steps, to=to, dry_run=dry_run, reporter=CliReporter(quiet=json),
-                          yes=yes, confirm=typed_confirmation(json), terminate_orphans=terminate_orphans)
+    result = migrate_down(
+        load(),
+        env,
+        steps=steps,
+        to=to,
+        dry_run=dry_run,
+        reporter=CliReporter(quiet=json),
+        yes=yes,
+        confirm=typed_confirmation(json),
+        terminate_orphans=terminate_orphans,
+    )
     emit_json(result) if json else _render_steps(result)
 
 
@@ -147,15 +188,34 @@ def status(env: EnvOpt = None, json: JsonOpt = False) -> None:
     if json:
         emit_json({**{"counts": result.counts}, **json_doc(result)})
     else:
-        colors = {"applied": "green", "pending": "cyan", "baseline": "blue", "changed": "red", "missing": "red",
-                  "failed": "red", "interrupted": "red", "reverting": "red"}
-        rows = [[escape(m.version), escape(m.name), f"[{colors[m.state]}]{m.state}[/]",
-                 m.applied_at.strftime("%Y-%m-%d %H:%M:%S") if m.applied_at else None,
-                 escape(m.note) if m.note else None]
-                for m in result.migrations]
+        colors = {
+            "applied": "green",
+            "pending": "cyan",
+            "baseline": "blue",
+            "changed": "red",
+            "missing": "red",
+            "failed": "red",
+            "interrupted": "red",
+            "reverting": "red",
+        }
+        rows = [
+            [
+                escape(m.version),
+                escape(m.name),
+                f"[{colors[m.state]}]{m.state}[/]",
+                m.applied_at.strftime("%Y-%m-%d %H:%M:%S") if m.applied_at else None,
+                escape(m.note) if m.note else None,
+            ]
+            for m in result.migrations
+        ]
         out = console()
-        out.print(table(escape(f"{result.env} ({result.database}) at version {result.current_version or 'none'}"),
-                        ["version", "name", "state", "applied at", "note"], rows))
+        out.print(
+            table(
+                escape(f"{result.env} ({result.database}) at version {result.current_version or 'none'}"),
+                ["version", "name", "state", "applied at", "note"],
+                rows,
+            )
+        )
         out.print(", ".join(f"{n} {state}" for state, n in sorted(result.counts.items())) or "no migrations")
     if result.problems:
         raise typer.Exit(EXIT_PROBLEMS)
@@ -170,21 +230,40 @@ def history(env: EnvOpt = None, json: JsonOpt = False) -> None:
     if json:
         emit_json(entries)
         return
-    rows = [[e.version, e.name, e.status, e.applied_at.strftime("%Y-%m-%d %H:%M:%S"), e.applied_by,
-             f"{e.duration_ms} ms", "yes" if e.transactional else "no"] for e in entries]
-    console().print(table("history", ["version", "name", "status", "applied at", "by", "time", "transactional"],
-                          _cells(rows)))
+    rows = [
+        [
+            e.version,
+            e.name,
+            e.status,
+            e.applied_at.strftime("%Y-%m-%d %H:%M:%S"),
+            e.applied_by,
+            f"{e.duration_ms} ms",
+            "yes" if e.transactional else "no",
+        ]
+        for e in entries
+    ]
+    console().print(
+        table("history", ["version", "name", "status", "applied at", "by", "time", "transactional"], _cells(rows))
+    )
 
 
 @app.command()
-def repair(env: EnvOpt = None,
-           ran: Annotated[str | None, typer.Option(
-               "--ran", help="VERSION: the statement its stopped run was cut off in did take effect.")] = None,
-           not_ran: Annotated[str | None, typer.Option(
-               "--not-ran", help="VERSION: the statement its stopped run was cut off in did not take effect.")] = None,
-           forget: Annotated[str | None, typer.Option(
-               "--forget", help="VERSION: forget its stopped run (undone by hand; it starts again at 1).")] = None,
-           yes: YesOpt = False, json: JsonOpt = False) -> None:
+def repair(
+    env: EnvOpt = None,
+    ran: Annotated[
+        str | None, typer.Option("--ran", help="VERSION: the statement its stopped run was cut off in did take effect.")
+    ] = None,
+    not_ran: Annotated[
+        str | None,
+        typer.Option("--not-ran", help="VERSION: the statement its stopped run was cut off in did not take effect."),
+    ] = None,
+    forget: Annotated[
+        str | None,
+        typer.Option("--forget", help="VERSION: forget its stopped run (undone by hand; it starts again at 1)."),
+    ] = None,
+    yes: YesOpt = False,
+    json: JsonOpt = False,
+) -> None:
     """Accept edited files as they are now; stopped runs keep the statements done (runs no migration SQL)."""
     from pgwarden.migrations.api import repair as migrate_repair
 
@@ -197,13 +276,19 @@ def repair(env: EnvOpt = None,
     out.print(f"forgot failed runs: {escape(', '.join(result.forgotten_failures) or 'none')}")
     for kept in result.kept:
         done = f"statements 1-{kept.statements_done}" if kept.statements_done > 1 else "statement 1"
-        out.print(f"{escape(kept.version)}: keeps {done} as done; the next `pgwarden migrate up` resumes at "
-                  f"statement {kept.resumes_at}")
+        out.print(
+            f"{escape(kept.version)}: keeps {done} as done; the next `pgwarden migrate up` resumes at "
+            f"statement {kept.resumes_at}"
+        )
 
 
 @app.command()
-def baseline(version: Annotated[str, typer.Option("--version", help="Newest migration already in the database.")],
-             env: EnvOpt = None, yes: YesOpt = False, json: JsonOpt = False) -> None:
+def baseline(
+    version: Annotated[str, typer.Option("--version", help="Newest migration already in the database.")],
+    env: EnvOpt = None,
+    yes: YesOpt = False,
+    json: JsonOpt = False,
+) -> None:
     """Adopt an existing database: count migrations up to VERSION as applied without running them."""
     from pgwarden.migrations.api import baseline as migrate_baseline
 
@@ -211,8 +296,9 @@ def baseline(version: Annotated[str, typer.Option("--version", help="Newest migr
     if json:
         emit_json(result)
         return
-    console().print(escape(f"{result.env}: baselined at {result.version} ({len(result.covered)} migration file(s) "
-                           "covered)"))
+    console().print(
+        escape(f"{result.env}: baselined at {result.version} ({len(result.covered)} migration file(s) covered)")
+    )
 
 
 app.command("test")(check_cli.migrate_test)
@@ -223,8 +309,7 @@ def reset(env: EnvOpt = None, yes: YesOpt = False, json: JsonOpt = False) -> Non
     """Drop and re-create the database, then apply every migration (refused on protected environments)."""
     from pgwarden.deploy.reset import reset as reset_database
 
-    result = reset_database(load(), env, yes=yes, confirm=typed_confirmation(json),
-                            reporter=CliReporter(quiet=json))
+    result = reset_database(load(), env, yes=yes, confirm=typed_confirmation(json), reporter=CliReporter(quiet=json))
     if json:
         emit_json(result)
         return

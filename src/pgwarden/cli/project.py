@@ -14,8 +14,7 @@ from rich.markup import escape
 from pgwarden.cli.common import JsonOpt, console, emit_json, info
 
 
-def init(directory: Annotated[Path, typer.Argument(help="Project folder.")] = Path("."),
-         json: JsonOpt = False) -> None:
+def init(directory: Annotated[Path, typer.Argument(help="Project folder.")] = Path("."), json: JsonOpt = False) -> None:
     """Create pgwarden.toml, a migrations folder and a first migration (never overwrites)."""
     from pgwarden.scaffold import init as scaffold
 
@@ -27,18 +26,24 @@ def init(directory: Annotated[Path, typer.Argument(help="Project folder.")] = Pa
         console().print(f"created {escape(str(path))}")
     if result.detected is not None:
         found = result.detected
-        console().print(f"found {found.format} migrations in {found.migrations_dir} (from {found.evidence}): "
-                        f"pgwarden reads them as they are and keeps {found.format}'s history table up to date",
-                        markup=False)
+        console().print(
+            f"found {found.format} migrations in {found.migrations_dir} (from {found.evidence}): "
+            f"pgwarden reads them as they are and keeps {found.format}'s history table up to date",
+            markup=False,
+        )
     go = "" if directory.resolve() == Path.cwd().resolve() else f"cd {shlex.quote(str(directory))} && "
-    console().print(f"next: {go}pgwarden migrate up   (starts an embedded PostgreSQL for the dev environment)",
-                    markup=False)
+    console().print(
+        f"next: {go}pgwarden migrate up   (starts an embedded PostgreSQL for the dev environment)", markup=False
+    )
 
 
-def demo(directory: Annotated[Path | None, typer.Option("--dir", help="Where to put the demo project "
-                                                        "(default: a temporary folder).")] = None,
-         keep: Annotated[bool, typer.Option("--keep", help="Leave the demo's server running and its files.")] = False,
-         json: JsonOpt = False) -> None:
+def demo(
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Where to put the demo project (default: a temporary folder).")
+    ] = None,
+    keep: Annotated[bool, typer.Option("--keep", help="Leave the demo's server running and its files.")] = False,
+    json: JsonOpt = False,
+) -> None:
     """Run the table-order example end to end on the embedded server and show each step."""
     from pgwarden.demo import DemoStep, run_demo
 
@@ -65,15 +70,21 @@ def demo(directory: Annotated[Path | None, typer.Option("--dir", help="Where to 
     if json:
         emit_json(result)
     elif keep:
-        console().print(f"demo project: {result.project} (servers left running; "
-                        f"stop them with: cd {result.project} && pgwarden dev down --all)", markup=False)
+        console().print(
+            f"demo project: {result.project} (servers left running; "
+            f"stop them with: cd {result.project} && pgwarden dev down --all)",
+            markup=False,
+        )
     else:
-        console().print(f"demo finished; its servers are stopped and {result.project} was removed "
-                        "(--keep keeps them)", markup=False)
-        console().print("next, in your own project: `pgwarden serve` (read-only dashboard and /metrics), "
-                        "`pgwarden agent` (scheduled backups, verifies, partition upkeep); an existing Alembic, "
-                        "Prisma, Drizzle, dbmate, golang-migrate or Flyway project: `pgwarden init` detects it",
-                        markup=False)
+        console().print(
+            f"demo finished; its servers are stopped and {result.project} was removed (--keep keeps them)", markup=False
+        )
+        console().print(
+            "next, in your own project: `pgwarden serve` (read-only dashboard and /metrics), "
+            "`pgwarden agent` (scheduled backups, verifies, partition upkeep); an existing Alembic, "
+            "Prisma, Drizzle, dbmate, golang-migrate or Flyway project: `pgwarden init` detects it",
+            markup=False,
+        )
 
 
 def register(app: typer.Typer) -> None:

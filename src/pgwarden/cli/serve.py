@@ -9,10 +9,16 @@ import typer
 from pgwarden.cli.common import JsonOpt, emit_json, info, load
 
 
-def serve(host: Annotated[str | None, typer.Option("--host", help="Address to listen on (default 127.0.0.1; any "
-                                                   "other needs PGWARDEN_DASHBOARD_TOKEN).")] = None,
-          port: Annotated[int | None, typer.Option("--port", help="Port (default 8765).")] = None,
-          json: JsonOpt = False) -> None:
+def serve(
+    host: Annotated[
+        str | None,
+        typer.Option(
+            "--host", help="Address to listen on (default 127.0.0.1; any other needs PGWARDEN_DASHBOARD_TOKEN)."
+        ),
+    ] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (default 8765).")] = None,
+    json: JsonOpt = False,
+) -> None:
     """Read-only dashboard of every environment, and Prometheus /metrics."""
     from rich.markup import escape
 

@@ -34,9 +34,10 @@ def verified_backup(config: Config, env: str, *, reason: str = "before deploy") 
     result = api.verify(config, created.id, env)
     if not result.ok:
         problems = "; ".join(str(p) for p in result.problems) or "verification failed"
-        raise ProblemsFound(f"backup {created.id} did not verify: {problems}; nothing was changed",
-                            hint="fix the backup problem first (`pgwarden backup verify " f"{created.id}`); "
-                                 "the database was not touched")
+        raise ProblemsFound(
+            f"backup {created.id} did not verify: {problems}; nothing was changed",
+            hint=f"fix the backup problem first (`pgwarden backup verify {created.id}`); the database was not touched",
+        )
     return VerifiedBackup(str(created.id), created.location, made - started, time.monotonic() - made)
 
 

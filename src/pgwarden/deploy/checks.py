@@ -31,9 +31,10 @@ def no_changed_files(states: list[MigrationState]) -> str:
     changed = [s for s in states if s.state == "changed"]
     if changed:
         names = ", ".join(f"{s.version}_{s.name}" for s in changed)
-        raise ProblemsFound(f"applied migration(s) edited since they ran: {names}; nothing was changed",
-                            hint="restore the original file, or record the edit with "
-                                 "`pgwarden migrate repair`")
+        raise ProblemsFound(
+            f"applied migration(s) edited since they ran: {names}; nothing was changed",
+            hint="restore the original file, or record the edit with `pgwarden migrate repair`",
+        )
     resumable = [s.version for s in states if s.state in RESUMABLE_STATES]
     return f"no edited files{'; will resume ' + ', '.join(resumable) if resumable else ''}"
 
@@ -50,8 +51,10 @@ def all_reversible(files: list[MigrationFile]) -> str:
     """Each pending migration has a down section or is explicitly marked irreversible (else exit 1)."""
     missing = [f for f in files if f.down is None]
     if missing:
-        raise ProblemsFound(f"{missing[0].path}: no down section; add one, or mark it "
-                            "'-- migrate:down irreversible' to say there is no way back; nothing was changed")
+        raise ProblemsFound(
+            f"{missing[0].path}: no down section; add one, or mark it "
+            "'-- migrate:down irreversible' to say there is no way back; nothing was changed"
+        )
     irreversible = [f.version for f in files if not f.reversible]
     return "all have a down section" + (f"; irreversible: {', '.join(irreversible)}" if irreversible else "")
 
@@ -70,9 +73,11 @@ def phases_respected(url: str, files: list[MigrationFile]) -> str:
     with connect(url) as conn:
         found = phases.check(conn, files)
     if found.refusals:
-        raise Refused(found.refusals[0] + "; nothing was changed", hint="deploy the expand step(s) first: "
-                      "pgwarden deploy --to <last expand version>",
-                      details={"refusals": found.refusals})
+        raise Refused(
+            found.refusals[0] + "; nothing was changed",
+            hint="deploy the expand step(s) first: pgwarden deploy --to <last expand version>",
+            details={"refusals": found.refusals},
+        )
     return "phases respected" + (f"; warning: {'; '.join(found.warnings)}" if found.warnings else "")
 
 

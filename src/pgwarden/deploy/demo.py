@@ -50,14 +50,23 @@ def deploy_demo(config: Config, step: DemoStepFn, *, keep: bool = False) -> None
 
     unsafe = config.migrations_path / "005_rename_menu_description.sql"
     try:
-        step("deploy --env prod --yes (protected: preflight, verified backup, apply, post-checks)",
-             lambda: _deploy(config), describe)
+        step(
+            "deploy --env prod --yes (protected: preflight, verified backup, apply, post-checks)",
+            lambda: _deploy(config),
+            describe,
+        )
         unsafe.write_text(UNSAFE_MIGRATION, encoding="utf-8")
-        step("deploy an unsafe migration (RENAME COLUMN) to prod: refused by the preflight lint",
-             lambda: _deploy(config), describe)
+        step(
+            "deploy an unsafe migration (RENAME COLUMN) to prod: refused by the preflight lint",
+            lambda: _deploy(config),
+            describe,
+        )
         unsafe.unlink()
-        step("check --env prod (schema drift against the migrations)", lambda: check(config, PROD),
-             lambda r: f"{len(r.differences)} difference(s) over {r.objects_compared} objects")
+        step(
+            "check --env prod (schema drift against the migrations)",
+            lambda: check(config, PROD),
+            lambda r: f"{len(r.differences)} difference(s) over {r.objects_compared} objects",
+        )
     finally:
         unsafe.unlink(missing_ok=True)
         if not keep:

@@ -66,9 +66,18 @@ class _Steps:
         return value
 
 
-def deploy(config: Config, env: str | None = None, *, yes: bool = False, confirm: Confirm | None = None,
-           dry_run: bool = False, backup: bool | None = None, reporter: Reporter | None = None,
-           on_step: Callable[[DeployStep], None] | None = None, to: str | None = None) -> DeployReport:
+def deploy(
+    config: Config,
+    env: str | None = None,
+    *,
+    yes: bool = False,
+    confirm: Confirm | None = None,
+    dry_run: bool = False,
+    backup: bool | None = None,
+    reporter: Reporter | None = None,
+    on_step: Callable[[DeployStep], None] | None = None,
+    to: str | None = None,
+) -> DeployReport:
     """Deploy the pending migrations to ``env`` through the guarded pipeline; returns the report.
 
     A deploy that stops raises :class:`DeployStopped` (exit code of the cause) carrying
@@ -84,15 +93,20 @@ def deploy(config: Config, env: str | None = None, *, yes: bool = False, confirm
     try:
         if protected and not dry_run and not yes and confirm is None:
             confirm_or_refuse(f"deploying to the protected environment {name}", name, yes=False, confirm=None)
-        target = steps.run("preflight: connect and tls",
-                           lambda: resolve_target(config, name, intent=Intent.READ),
-                           lambda t: f"{t.safe_url}; {_tls_detail(config, t)}")
+        target = steps.run(
+            "preflight: connect and tls",
+            lambda: resolve_target(config, name, intent=Intent.READ),
+            lambda t: f"{t.safe_url}; {_tls_detail(config, t)}",
+        )
         with ExitStack() as held:
             files = _preflight(config, target, report, steps, held, to)
             if report.pending and protected and not dry_run:
                 what = f"deploying to the protected environment {name}"
-                steps.run("confirm", lambda: confirm_or_refuse(what, name, yes=yes, confirm=confirm),
-                          lambda _: "--yes given" if yes else "environment name typed")
+                steps.run(
+                    "confirm",
+                    lambda: confirm_or_refuse(what, name, yes=yes, confirm=confirm),
+                    lambda _: "--yes given" if yes else "environment name typed",
+                )
             _guarded(config, target, report, steps, files, backup, reporter)
     except PgwardenError as exc:
         report.fail(exc)
@@ -116,11 +130,13 @@ def _tls_detail(config: Config, target: Target) -> str:
         return "TLS " + policy.check_tls(policy.policy_for(config, target.env_name), target.env_name, conn)
 
 
-def _preflight(config: Config, target: Target, report: DeployReport, steps: _Steps,
-               held: ExitStack, to: str | None = None) -> list[MigrationFile]:
+def _preflight(
+    config: Config, target: Target, report: DeployReport, steps: _Steps, held: ExitStack, to: str | None = None
+) -> list[MigrationFile]:
     """Read-only checks; the deploy lock is entered into ``held``; pending list and versions land in ``report``."""
-    files = steps.run("preflight: migration files", lambda: migration_files(config),
-                      lambda fs: f"{len(fs)} file(s) parsed")
+    files = steps.run(
+        "preflight: migration files", lambda: migration_files(config), lambda fs: f"{len(fs)} file(s) parsed"
+    )
     with connect(target.url) as conn:
         report.database = conn.info.dbname
         report.server_version = checks.server_version(conn)
@@ -151,15 +167,28 @@ def _take_deploy_lock(target: Target, steps: _Steps, held: ExitStack) -> None:
     try:
         held.enter_context(advisory_lock(target.url, DEPLOY_LOCK, timeout=DEPLOY_LOCK_WAIT))
     except LockTimeoutGaveUp as exc:
-        steps.add("preflight: single deploy", "refused", f"another deploy is running on {target.env_name}",
-                  time.monotonic() - started)
-        raise Refused(f"another deploy is running on {target.env_name}; nothing was changed",
-                      hint="wait for it to finish, then run the deploy again") from exc
+        steps.add(
+            "preflight: single deploy",
+            "refused",
+            f"another deploy is running on {target.env_name}",
+            time.monotonic() - started,
+        )
+        raise Refused(
+            f"another deploy is running on {target.env_name}; nothing was changed",
+            hint="wait for it to finish, then run the deploy again",
+        ) from exc
     steps.add("preflight: single deploy", "ok", "deploy lock held", time.monotonic() - started)
 
 
-def _guarded(config: Config, target: Target, report: DeployReport, steps: _Steps, files: list[MigrationFile],
-             backup: bool | None, reporter: Reporter | None) -> None:
+def _guarded(
+    config: Config,
+    target: Target,
+    report: DeployReport,
+    steps: _Steps,
+    files: list[MigrationFile],
+    backup: bool | None,
+    reporter: Reporter | None,
+) -> None:
     """Backup, apply, post-checks and record (the caller holds the deploy lock)."""
     if report.dry_run:
         _dry_run(report, steps, backup)
@@ -180,10 +209,12 @@ def _guarded(config: Config, target: Target, report: DeployReport, steps: _Steps
 def _dry_run(report: DeployReport, steps: _Steps, backup: bool | None) -> None:
     report.outcome = "dry run"
     wants_backup = report.protected or bool(backup)
-    steps.add("backup", "would run" if wants_backup and report.pending else "skipped",
-              "verified backup first" if wants_backup else "not a protected environment")
-    steps.add("apply", "would run" if report.pending else "skipped",
-              ", ".join(report.pending) or "nothing to apply")
+    steps.add(
+        "backup",
+        "would run" if wants_backup and report.pending else "skipped",
+        "verified backup first" if wants_backup else "not a protected environment",
+    )
+    steps.add("apply", "would run" if report.pending else "skipped", ", ".join(report.pending) or "nothing to apply")
 
 
 def _backup(config: Config, target: Target, report: DeployReport, steps: _Steps, backup: bool | None) -> None:
@@ -194,22 +225,31 @@ def _backup(config: Config, target: Target, report: DeployReport, steps: _Steps,
     try:
         taken = verified_backup(config, target.env_name)
     except PgwardenError as exc:
-        steps.add("backup", "refused" if isinstance(exc, Refused) else "failed", exc.message,
-                  time.monotonic() - started)
+        steps.add(
+            "backup", "refused" if isinstance(exc, Refused) else "failed", exc.message, time.monotonic() - started
+        )
         raise
     report.backup_id = taken.id
     steps.add("backup", "ok", f"{taken.id} ({taken.path})", taken.create_seconds)
     steps.add("backup: verify", "ok", f"{taken.id} restorable", taken.verify_seconds)
 
 
-def _apply(config: Config, target: Target, report: DeployReport, steps: _Steps,
-           reporter: Reporter | None) -> None:
+def _apply(config: Config, target: Target, report: DeployReport, steps: _Steps, reporter: Reporter | None) -> None:
     try:
         last = report.pending[-1] if report.pending else None
-        steps.run("apply", lambda: commands.up(config, target.env_name, to=last, reporter=reporter),
-                  lambda r: ", ".join(f"{s.version} ({s.duration_ms} ms"
-                                      + (f", {s.lock_retries} lock retries" if s.lock_retries else "") + ")"
-                                      for s in r.steps) or "nothing to apply")
+        steps.run(
+            "apply",
+            lambda: commands.up(config, target.env_name, to=last, reporter=reporter),
+            lambda r: (
+                ", ".join(
+                    f"{s.version} ({s.duration_ms} ms"
+                    + (f", {s.lock_retries} lock retries" if s.lock_retries else "")
+                    + ")"
+                    for s in r.steps
+                )
+                or "nothing to apply"
+            ),
+        )
     finally:
         _refresh_versions(target, report)
 
@@ -221,9 +261,11 @@ def _refresh_versions(target: Target, report: DeployReport) -> None:
     report.version_after = current_version(applied)
     done = {v for v, r in applied.items() if r.status == "applied"}
     report.applied = [v for v in report.pending if v in done]
-    report.partial = {v: f"{r.statements_done} of {r.statements_total} statements ran"
-                      for v, r in applied.items()
-                      if v in report.pending and r.status in ("failed", "running") and r.statements_done > 0}
+    report.partial = {
+        v: f"{r.statements_done} of {r.statements_total} statements ran"
+        for v, r in applied.items()
+        if v in report.pending and r.status in ("failed", "running") and r.statements_done > 0
+    }
 
 
 def _post_checks(target: Target, report: DeployReport, steps: _Steps, files: list[MigrationFile]) -> None:
@@ -234,8 +276,10 @@ def _post_checks(target: Target, report: DeployReport, steps: _Steps, files: lis
         def no_invalid() -> str:
             bad = checks.invalid_indexes(conn)
             if bad:
-                raise ProblemsFound(f"INVALID index(es) after the deploy: {', '.join(bad)}",
-                                    hint="; ".join(checks.drop_invalid_sql(bad)) + " then re-create them")
+                raise ProblemsFound(
+                    f"INVALID index(es) after the deploy: {', '.join(bad)}",
+                    hint="; ".join(checks.drop_invalid_sql(bad)) + " then re-create them",
+                )
             return "no INVALID indexes"
 
         steps.run("post-check: indexes", no_invalid, lambda d: d)
@@ -253,8 +297,7 @@ def _post_checks(target: Target, report: DeployReport, steps: _Steps, files: lis
 
 def _changed_anything(report: DeployReport) -> bool:
     """Whether the deploy got past the read-only part (backup or later)."""
-    return any(s.name.startswith(("backup", "apply", "post-check")) and s.outcome != "skipped"
-               for s in report.steps)
+    return any(s.name.startswith(("backup", "apply", "post-check")) and s.outcome != "skipped" for s in report.steps)
 
 
 def _account(config: Config, target: Target | None, report: DeployReport) -> None:
@@ -270,10 +313,15 @@ def _account(config: Config, target: Target | None, report: DeployReport) -> Non
             invalid = [name for name in checks.invalid_indexes(conn) if name not in report.invalid_before]
             after = take_snapshot(conn)
         if report._schema_before is not None:
-            report.left_behind = [d.describe() + (" [INVALID]" if d.kind == "indexes" and d.name in invalid else "")
-                                  for d in schema_diff(report._schema_before, after)]
-    report.left_behind += [f"index {name}: INVALID" for name in invalid
-                           if not any(item.startswith(f"index {name}:") for item in report.left_behind)]
+            report.left_behind = [
+                d.describe() + (" [INVALID]" if d.kind == "indexes" and d.name in invalid else "")
+                for d in schema_diff(report._schema_before, after)
+            ]
+    report.left_behind += [
+        f"index {name}: INVALID"
+        for name in invalid
+        if not any(item.startswith(f"index {name}:") for item in report.left_behind)
+    ]
     report.left_behind += [f"migration {v} stopped part-way: {done}" for v, done in report.partial.items()]
     if not report.post_checks_ran and not any(s.name.startswith("post-check") for s in report.steps):
         report.steps.append(DeployStep("post-checks", "skipped", 0.0, "not run: the deploy stopped before them"))
@@ -301,8 +349,9 @@ def describe_outcome(report: DeployReport, invalid: list[str]) -> str:
     return "; ".join(parts) + ("" if report.post_checks_ran else "; post-checks did not run")
 
 
-def ways_back(report: DeployReport, invalid: list[str], url: str | None,
-              files: dict[str, MigrationFile] | None = None) -> list[str]:
+def ways_back(
+    report: DeployReport, invalid: list[str], url: str | None, files: dict[str, MigrationFile] | None = None
+) -> list[str]:
     """The ways back to the schema before the deploy, each one command line, from the state in the report.
 
     First, step by step (chained with ``&&``): drop the INVALID indexes left; undo each
@@ -354,11 +403,19 @@ def psql_command(url: str, *statements: str) -> str:
 
 def _record(config: Config, report: DeployReport) -> None:
     """Append the report to ``pgwarden.events`` (best effort on failure paths: the error stays the story)."""
-    details = {"steps": [s.__dict__ for s in report.steps], "applied": report.applied, "partial": report.partial,
-               "left_behind": report.left_behind, "post_checks_ran": report.post_checks_ran,
-               "version_before": report.version_before, "version_after": report.version_after,
-               "backup_id": report.backup_id, "ways_back": report.ways_back, "what_happened": report.what_happened,
-               "error": report.error}
+    details = {
+        "steps": [s.__dict__ for s in report.steps],
+        "applied": report.applied,
+        "partial": report.partial,
+        "left_behind": report.left_behind,
+        "post_checks_ran": report.post_checks_ran,
+        "version_before": report.version_before,
+        "version_after": report.version_after,
+        "backup_id": report.backup_id,
+        "ways_back": report.ways_back,
+        "what_happened": report.what_happened,
+        "error": report.error,
+    }
     try:
         target = resolve_target(config, report.env, intent=Intent.READ)
         with connect(target.url) as conn:

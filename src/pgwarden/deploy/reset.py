@@ -25,8 +25,14 @@ class ResetResult:
     migrate: MigrateResult
 
 
-def reset(config: Config, env: str | None = None, *, yes: bool = False, confirm: Confirm | None = None,
-          reporter: Reporter | None = None) -> ResetResult:
+def reset(
+    config: Config,
+    env: str | None = None,
+    *,
+    yes: bool = False,
+    confirm: Confirm | None = None,
+    reporter: Reporter | None = None,
+) -> ResetResult:
     """Drop ``env``'s database (closing its sessions), create it empty and apply every migration.
 
     Refused (exit 5) on a protected environment whatever the flags, on the
@@ -41,8 +47,10 @@ def reset(config: Config, env: str | None = None, *, yes: bool = False, confirm:
     with connect(target.url) as conn:
         database = conn.info.dbname
     if database in _NEVER_DROP:
-        raise Refused(f"migrate reset will not drop the {database!r} database of {name}",
-                      hint="point the environment at an application database")
+        raise Refused(
+            f"migrate reset will not drop the {database!r} database of {name}",
+            hint="point the environment at an application database",
+        )
     confirm_or_refuse(f"dropping database {database} of {name}", database, yes=yes, confirm=confirm)
     with connect(database_url(target.url, MAINTENANCE_DB)) as admin:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))

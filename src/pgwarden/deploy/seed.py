@@ -35,8 +35,7 @@ def seed_files(config: Config) -> list[Path]:
     """The seed files, in name order (exit 2 when the folder is missing)."""
     folder = config.seeds_path
     if not folder.is_dir():
-        raise BadInput(f"{folder}: seeds folder not found",
-                       hint=f"create it or set seeds_dir in {config.source}")
+        raise BadInput(f"{folder}: seeds folder not found", hint=f"create it or set seeds_dir in {config.source}")
     return sorted(folder.glob("*.sql"))
 
 
@@ -63,9 +62,11 @@ def seed(config: Config, env: str | None = None) -> SeedResult:
             except psycopg.Error as exc:
                 line = current.line if current else 1
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                raise MigrationFailed(f"{path}:{line}: seed failed: {first}; this file was rolled back"
-                                      + (f", {len(done)} earlier file(s) kept" if done else ""),
-                                      hint="fix the seed file and run `pgwarden seed` again") from None
+                raise MigrationFailed(
+                    f"{path}:{line}: seed failed: {first}; this file was rolled back"
+                    + (f", {len(done)} earlier file(s) kept" if done else ""),
+                    hint="fix the seed file and run `pgwarden seed` again",
+                ) from None
             done.append(SeededFile(path, len(statements), int((time.monotonic() - started) * 1000)))
         events.record(conn, "seed", f"seed {name}", "ok", {"files": [f.path.name for f in done]})
         database = conn.info.dbname

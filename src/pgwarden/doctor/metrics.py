@@ -60,9 +60,10 @@ def collect(config: Config, env: str | None = None, *, with_checks: bool = False
     thresholds = resolve(config.settings.doctor.thresholds, source=str(config.source))
     target = resolve_target(config, env, intent=Intent.READ)
     with connect(target.url, application_name="pgwarden:metrics") as conn:
-        conn.execute("SELECT set_config('statement_timeout', %s, false), set_config('lock_timeout', %s, false)",
-                     [postgres_duration(thresholds["statement_timeout"]),
-                      postgres_duration(thresholds["lock_timeout"])])
+        conn.execute(
+            "SELECT set_config('statement_timeout', %s, false), set_config('lock_timeout', %s, false)",
+            [postgres_duration(thresholds["statement_timeout"]), postgres_duration(thresholds["lock_timeout"])],
+        )
         with conn.cursor(row_factory=dict_row) as cur:
             row = cur.execute(load_sql("metrics"), {}).fetchone() or {}
             sequences = cur.execute(load_sql("sequences"), {}).fetchall()
@@ -71,20 +72,34 @@ def collect(config: Config, env: str | None = None, *, with_checks: bool = False
     for column, name, kind, text in _FIGURES:
         out.append(Metric(name, text, kind, [(labels, float(row.get(column) or 0))]))
     worst = max((sequence_usage(s)[0] for s in sequences), default=0.0)
-    out.append(Metric("pg_sequence_max_used_ratio", "Largest share of its range any sequence has used (0-1).",
-                      samples=[(labels, round(worst / 100, 6))]))
+    out.append(
+        Metric(
+            "pg_sequence_max_used_ratio",
+            "Largest share of its range any sequence has used (0-1).",
+            samples=[(labels, round(worst / 100, 6))],
+        )
+    )
     newest = newest_verified_full(config, target.env_name)
     if newest is not None:
         age = newest.age_seconds
-        out.append(Metric("pgwarden_last_verified_backup_age_seconds", "Age of the newest verified backup.",
-                          samples=[(labels, round(age, 1))]))
+        out.append(
+            Metric(
+                "pgwarden_last_verified_backup_age_seconds",
+                "Age of the newest verified backup.",
+                samples=[(labels, round(age, 1))],
+            )
+        )
     if with_checks:
         from pgwarden.doctor.runner import run_doctor
 
         report = run_doctor(config, env)
-        out.append(Metric("pgwarden_doctor_check_status", "Doctor check status: 0 ok, 1 warn, 2 fail, 3 error.",
-                          samples=[({**labels, "check": r.name}, float(STATUS_ORDER[r.status]))
-                                   for r in report.checks]))
+        out.append(
+            Metric(
+                "pgwarden_doctor_check_status",
+                "Doctor check status: 0 ok, 1 warn, 2 fail, 3 error.",
+                samples=[({**labels, "check": r.name}, float(STATUS_ORDER[r.status])) for r in report.checks],
+            )
+        )
     return out
 
 

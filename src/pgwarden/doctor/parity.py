@@ -76,6 +76,8 @@ def setup_hint(parity: ExtensionParity) -> list[str]:
     if parity.ok:
         return []
     names = ", ".join(parity.installed_missing)
-    return [f"the embedded dev server cannot create {names}: point dev at a full PostgreSQL that has them, "
-            "in pgwarden.toml: [environments.dev] url = \"postgresql://user@localhost:5432/app\"",
-            "or replace them where PostgreSQL has a built-in (uuid-ossp's uuid_generate_v4() -> gen_random_uuid())"]
+    return [
+        f"the embedded dev server cannot create {names}: point dev at a full PostgreSQL that has them, "
+        'in pgwarden.toml: [environments.dev] url = "postgresql://user@localhost:5432/app"',
+        "or replace them where PostgreSQL has a built-in (uuid-ossp's uuid_generate_v4() -> gen_random_uuid())",
+    ]

@@ -37,8 +37,7 @@ def select_checks(names: Sequence[str] | None, disabled: Sequence[str] = (), *, 
     known = all_checks()
     for name in disabled:
         if name not in known:
-            raise ConfigError(f"{source}: doctor.checks_disabled: no check named {name!r} "
-                              f"(known: {', '.join(known)})")
+            raise ConfigError(f"{source}: doctor.checks_disabled: no check named {name!r} (known: {', '.join(known)})")
     for name in names or ():
         if name not in known:
             raise BadInput(f"--check {name}: no such check", hint=f"known checks: {', '.join(known)}")
@@ -59,11 +58,15 @@ class _Pool:
     def open(self) -> psycopg.Connection[Any]:
         conn = connect(self.url, application_name=APPLICATION_NAME)
         self._all.append(conn)
-        conn.execute("SELECT set_config('statement_timeout', %s, false), set_config('lock_timeout', %s, false),"
-                     " set_config('default_transaction_read_only', 'on', false),"
-                     " set_config('TimeZone', 'UTC', false)",
-                     [postgres_duration(self.thresholds["statement_timeout"]),
-                      postgres_duration(self.thresholds["lock_timeout"])])
+        conn.execute(
+            "SELECT set_config('statement_timeout', %s, false), set_config('lock_timeout', %s, false),"
+            " set_config('default_transaction_read_only', 'on', false),"
+            " set_config('TimeZone', 'UTC', false)",
+            [
+                postgres_duration(self.thresholds["statement_timeout"]),
+                postgres_duration(self.thresholds["lock_timeout"]),
+            ],
+        )
         return conn
 
     def get(self) -> psycopg.Connection[Any]:
@@ -85,11 +88,15 @@ def _describe_error(exc: BaseException, thresholds: dict[str, float]) -> str:
     import psycopg
 
     if isinstance(exc, psycopg.errors.QueryCanceled):
-        return f"its query hit statement_timeout ({thresholds['statement_timeout']:g}s); raise the " \
-               "statement_timeout threshold or run this check alone with --check"
+        return (
+            f"its query hit statement_timeout ({thresholds['statement_timeout']:g}s); raise the "
+            "statement_timeout threshold or run this check alone with --check"
+        )
     if isinstance(exc, psycopg.errors.LockNotAvailable):
-        return f"could not get a lock within {thresholds['lock_timeout']:g}s (DDL holds or waits for a lock on a " \
-               "table it reads; see blocked_queries)"
+        return (
+            f"could not get a lock within {thresholds['lock_timeout']:g}s (DDL holds or waits for a lock on a "
+            "table it reads; see blocked_queries)"
+        )
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return redact(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
 
@@ -105,13 +112,29 @@ def _run_one(check: Check, pool: _Pool, base: dict[str, Any]) -> CheckResult:
     finally:
         if conn is not None:
             pool.put(conn)
-    return CheckResult(check.name, check.category, outcome.status, outcome.summary, check.why,
-                       outcome.evidence, outcome.fix, round(time.monotonic() - started, 3))
+    return CheckResult(
+        check.name,
+        check.category,
+        outcome.status,
+        outcome.summary,
+        check.why,
+        outcome.evidence,
+        outcome.fix,
+        round(time.monotonic() - started, 3),
+    )
 
 
-def run_checks(url: str, checks: Sequence[Check], thresholds: dict[str, float], *, config: Config | None = None,
-               env_name: str | None = None, protected: bool = False,
-               on_result: Callable[[CheckResult], None] | None = None, now: datetime | None = None) -> DoctorReport:
+def run_checks(
+    url: str,
+    checks: Sequence[Check],
+    thresholds: dict[str, float],
+    *,
+    config: Config | None = None,
+    env_name: str | None = None,
+    protected: bool = False,
+    on_result: Callable[[CheckResult], None] | None = None,
+    now: datetime | None = None,
+) -> DoctorReport:
     """Run ``checks`` against ``url`` concurrently and return the report (see module guarantees).
 
     ``now`` is the moment the checks judge against (partition periods, backup ages); default: the clock.
@@ -123,8 +146,7 @@ def run_checks(url: str, checks: Sequence[Check], thresholds: dict[str, float], 
     database = first.info.dbname
     server_version = str(first.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
     pool.put(first)
-    base = {"thresholds": thresholds, "config": config, "env_name": env_name, "protected": protected,
-            "now": started_at}
+    base = {"thresholds": thresholds, "config": config, "env_name": env_name, "protected": protected, "now": started_at}
     workers = max(1, min(int(thresholds["workers"]), len(checks)))
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pgwarden-doctor") as executor:
@@ -141,12 +163,19 @@ def run_checks(url: str, checks: Sequence[Check], thresholds: dict[str, float], 
         pool.close()
     counts = {s: sum(1 for r in results if r.status == s) for s in ("ok", "warn", "fail", "error")}
     exit_code = 1 if counts["fail"] or counts["error"] else 0
-    return DoctorReport(env_name, database, server_version, started_at, round(time.monotonic() - started, 3),
-                        results, counts, exit_code)
+    return DoctorReport(
+        env_name, database, server_version, started_at, round(time.monotonic() - started, 3), results, counts, exit_code
+    )
 
 
-def run_doctor(config: Config, env: str | None = None, *, checks: Sequence[str] | None = None,
-               on_result: Callable[[CheckResult], None] | None = None, now: datetime | None = None) -> DoctorReport:
+def run_doctor(
+    config: Config,
+    env: str | None = None,
+    *,
+    checks: Sequence[str] | None = None,
+    on_result: Callable[[CheckResult], None] | None = None,
+    now: datetime | None = None,
+) -> DoctorReport:
     """``pgwarden doctor``: run the selected checks (all enabled ones by default) on ``env``.
 
     Thresholds come from ``[doctor] thresholds`` over the documented defaults;
@@ -156,5 +185,13 @@ def run_doctor(config: Config, env: str | None = None, *, checks: Sequence[str] 
     thresholds = resolve(settings.thresholds, source=str(config.source))
     selected = select_checks(checks, settings.checks_disabled, source=str(config.source))
     target = resolve_target(config, env, intent=Intent.READ)
-    return run_checks(target.url, selected, thresholds, config=config, env_name=target.env_name,
-                      protected=target.env.protected, on_result=on_result, now=now)
+    return run_checks(
+        target.url,
+        selected,
+        thresholds,
+        config=config,
+        env_name=target.env_name,
+        protected=target.env.protected,
+        on_result=on_result,
+        now=now,
+    )

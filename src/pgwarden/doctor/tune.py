@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from pgwarden.config import Config
 
-FORMULAS = ("pgtune 2026 formulas (le0pard/pgtune configurationSlice.js at commit 01bb644; "
-            "PostgreSQL 18, Linux)")
+FORMULAS = "pgtune 2026 formulas (le0pard/pgtune configurationSlice.js at commit 01bb644; PostgreSQL 18, Linux)"
 Workload = Literal["web", "oltp", "dw", "mixed", "desktop"]
 Storage = Literal["ssd", "hdd", "san", "nvme"]
 WORKLOADS: tuple[str, ...] = ("web", "oltp", "dw", "mixed", "desktop")
@@ -37,22 +36,30 @@ DEFAULT_MAX_WORKER_PROCESSES = 8  # PostgreSQL's default, used by the work_mem d
 
 # A widely copied hand-tuned postgresql.conf "for 4GB RAM" (the figures teams start from).
 HAND_TUNED_4GB: dict[str, str] = {
-    "max_connections": "100", "shared_buffers": "1GB", "effective_cache_size": "3GB", "work_mem": "16MB",
-    "maintenance_work_mem": "256MB", "wal_buffers": "64MB", "checkpoint_completion_target": "0.9",
-    "max_wal_size": "2GB", "min_wal_size": "1GB", "random_page_cost": "1.1", "effective_io_concurrency": "200",
+    "max_connections": "100",
+    "shared_buffers": "1GB",
+    "effective_cache_size": "3GB",
+    "work_mem": "16MB",
+    "maintenance_work_mem": "256MB",
+    "wal_buffers": "64MB",
+    "checkpoint_completion_target": "0.9",
+    "max_wal_size": "2GB",
+    "min_wal_size": "1GB",
+    "random_page_cost": "1.1",
+    "effective_io_concurrency": "200",
 }
 # Why pgwarden's 4 GB / web / ssd result differs from the hand-tuned 4GB config, setting by setting.
 HAND_TUNED_DIFFERENCES: dict[str, str] = {
     "max_connections": "pgtune sizes a web workload for 200 connections; the hand-tuned config for 100. "
-                       "Run with --connections 100 to size for 100 (work_mem becomes 9709kB).",
+    "Run with --connections 100 to size for 100 (work_mem becomes 9709kB).",
     "work_mem": "the hand-tuned 16MB ignores concurrency: 100 connections x 3 sorts/hashes x 16MB = 4.7 GB, more "
-                "than the machine's 4 GB. pgtune divides what shared_buffers leaves by (connections + worker "
-                "processes) x 3.",
+    "than the machine's 4 GB. pgtune divides what shared_buffers leaves by (connections + worker "
+    "processes) x 3.",
     "wal_buffers": "3% of shared_buffers capped at one 16MB WAL segment, which is also what PostgreSQL's own "
-                   "auto-tuning (wal_buffers = -1) gives; the hand-tuned 64MB helps only with very heavy "
-                   "concurrent writes and costs shared memory.",
+    "auto-tuning (wal_buffers = -1) gives; the hand-tuned 64MB helps only with very heavy "
+    "concurrent writes and costs shared memory.",
     "max_wal_size": "pgtune 2026 uses 4GB for web: fewer forced checkpoints during write bursts, at the cost "
-                    "of up to 4GB of pg_wal on disk; the hand-tuned 2GB trades more checkpoints for less disk.",
+    "of up to 4GB of pg_wal on disk; the hand-tuned 2GB trades more checkpoints for less disk.",
 }
 
 
@@ -105,15 +112,17 @@ def _parallel(cpus: int, workload: str) -> list[tuple[str, int, str]]:
     if workload != "dw":
         per_gather = min(per_gather, 4)
     maintenance = min(math.ceil(cpus / 2), 4)
-    return [("max_worker_processes", cpus, "CPUs"),
-            ("max_parallel_workers_per_gather", per_gather,
-             "ceil(CPUs / 2)" + ("" if workload == "dw" else ", at most 4")),
-            ("max_parallel_workers", cpus, "CPUs"),
-            ("max_parallel_maintenance_workers", maintenance, "ceil(CPUs / 2), at most 4")]
+    return [
+        ("max_worker_processes", cpus, "CPUs"),
+        ("max_parallel_workers_per_gather", per_gather, "ceil(CPUs / 2)" + ("" if workload == "dw" else ", at most 4")),
+        ("max_parallel_workers", cpus, "CPUs"),
+        ("max_parallel_maintenance_workers", maintenance, "ceil(CPUs / 2), at most 4"),
+    ]
 
 
-def recommend(ram_bytes: int, cpus: int, *, storage: str = "ssd", workload: str = "web",
-              connections: int | None = None) -> list[Setting]:
+def recommend(
+    ram_bytes: int, cpus: int, *, storage: str = "ssd", workload: str = "web", connections: int | None = None
+) -> list[Setting]:
     """The settings pgtune's pinned formulas give for this machine and workload (pure arithmetic)."""
     if workload not in WORKLOADS:
         raise ValueError(f"workload must be one of {', '.join(WORKLOADS)}")
@@ -126,36 +135,53 @@ def recommend(ram_bytes: int, cpus: int, *, storage: str = "ssd", workload: str 
     def add(name: str, value: str, formula: str, *, restart: bool = False) -> None:
         out.append(Setting(name, value, formula, restart=restart))
 
-    add("max_connections", str(conns), "--connections" if connections else
-        f"pgtune default for {workload} ({DEFAULT_CONNECTIONS[workload]})", restart=True)
+    add(
+        "max_connections",
+        str(conns),
+        "--connections" if connections else f"pgtune default for {workload} ({DEFAULT_CONNECTIONS[workload]})",
+        restart=True,
+    )
     shared = ram_kb // 16 if workload == "desktop" else ram_kb // 4
-    add("shared_buffers", format_kb(shared), "RAM / 16 (desktop)" if workload == "desktop" else "RAM / 4",
-        restart=True)
+    add("shared_buffers", format_kb(shared), "RAM / 16 (desktop)" if workload == "desktop" else "RAM / 4", restart=True)
     cache = ram_kb // 4 if workload == "desktop" else ram_kb * 3 // 4
     add("effective_cache_size", format_kb(cache), "RAM / 4 (desktop)" if workload == "desktop" else "RAM x 3 / 4")
     maintenance = ram_kb // 8 if workload == "dw" else ram_kb // 16
     maintenance = min(maintenance, 8 * GB)
-    add("maintenance_work_mem", format_kb(maintenance), ("RAM / 8" if workload == "dw" else "RAM / 16")
-        + ", at most 8GB")
+    add(
+        "maintenance_work_mem",
+        format_kb(maintenance),
+        ("RAM / 8" if workload == "dw" else "RAM / 16") + ", at most 8GB",
+    )
     add("checkpoint_completion_target", "0.9", "constant (PostgreSQL's default since 14)")
     wal = min(3 * shared // 100, 16 * MB)
     if 14 * MB < wal < 16 * MB:
         wal = 16 * MB
     wal = max(wal, 32)
-    add("wal_buffers", format_kb(wal), "3% of shared_buffers, at most 16MB (rounded up to 16MB above 14MB), "
-        "at least 32kB", restart=True)
+    add(
+        "wal_buffers",
+        format_kb(wal),
+        "3% of shared_buffers, at most 16MB (rounded up to 16MB above 14MB), at least 32kB",
+        restart=True,
+    )
     add("default_statistics_target", "500" if workload == "dw" else "100", "500 for dw, else 100")
     add("random_page_cost", "4" if storage == "hdd" else "1.1", "4 for hdd, 1.1 for ssd/san/nvme")
-    add("effective_io_concurrency", str({"hdd": 2, "ssd": 200, "san": 300, "nvme": 1000}[storage]),
-        "hdd 2, ssd 200, san 300, nvme 1000 (Linux)")
+    add(
+        "effective_io_concurrency",
+        str({"hdd": 2, "ssd": 200, "san": 300, "nvme": 1000}[storage]),
+        "hdd 2, ssd 200, san 300, nvme 1000 (Linux)",
+    )
     parallel = _parallel(cpus, workload)
     workers = parallel[0][1] if parallel else DEFAULT_MAX_WORKER_PROCESSES
     divisor = {"web": 1, "oltp": 1, "dw": 2, "mixed": 2, "desktop": 6}[workload]
     work_mem = math.floor((ram_kb - shared) / ((conns + workers) * 3) / divisor)
     work_mem = max(work_mem, 4 * MB)
-    add("work_mem", format_kb(work_mem),
+    add(
+        "work_mem",
+        format_kb(work_mem),
         f"(RAM - shared_buffers) / ((max_connections + {workers} worker processes) x 3)"
-        + (f" / {divisor}" if divisor > 1 else "") + ", at least 4MB")
+        + (f" / {divisor}" if divisor > 1 else "")
+        + ", at least 4MB",
+    )
     huge = "try" if shared >= 2 * GB else "off"
     add("huge_pages", huge, "try when shared_buffers >= 2GB, else off", restart=True)
     min_wal = {"web": 1024, "oltp": 2048, "dw": 4096, "desktop": 100, "mixed": 1024}[workload] * MB
@@ -253,8 +279,11 @@ def compare_live(conn: Any, settings: list[Setting]) -> tuple[list[str], list[st
         s.live = _live_text(setting, unit)
         s.differs = not _same(s.value, setting, unit)
         if s.differs:
-            commands.append(sql.SQL("ALTER SYSTEM SET {} = {};").format(
-                sql.Identifier(s.name), sql.Literal(s.value)).as_string(conn))
+            commands.append(
+                sql.SQL("ALTER SYSTEM SET {} = {};")
+                .format(sql.Identifier(s.name), sql.Literal(s.value))
+                .as_string(conn)
+            )
             if context == "postmaster":
                 restart.append(s.name)
     if commands:
@@ -262,9 +291,16 @@ def compare_live(conn: Any, settings: list[Setting]) -> tuple[list[str], list[st
     return commands, restart
 
 
-def tune(*, ram_bytes: int | None = None, cpus: int | None = None, storage: str | None = None,
-         workload: str | None = None, connections: int | None = None, config: Config | None = None,
-         env: str | None = None) -> TuneResult:
+def tune(
+    *,
+    ram_bytes: int | None = None,
+    cpus: int | None = None,
+    storage: str | None = None,
+    workload: str | None = None,
+    connections: int | None = None,
+    config: Config | None = None,
+    env: str | None = None,
+) -> TuneResult:
     """``pgwarden tune``: recommendations for the given (or detected) machine; with ``env``, the live diff.
 
     ``storage`` and ``workload`` not given are assumed (ssd, web) and listed in ``assumed``.
@@ -296,8 +332,9 @@ def tune(*, ram_bytes: int | None = None, cpus: int | None = None, storage: str 
     except ValueError as exc:
         raise BadInput(str(exc)) from None
     annotate_hand_tuned(settings, ram_bytes)
-    result = TuneResult(FORMULAS, ram_bytes, cpus, storage, workload,
-                        int(settings[0].value), machine_notes, settings, assumed=assumed)
+    result = TuneResult(
+        FORMULAS, ram_bytes, cpus, storage, workload, int(settings[0].value), machine_notes, settings, assumed=assumed
+    )
     if env is not None or config is not None:
         if config is None:
             raise BadInput("--env needs a pgwarden.toml")

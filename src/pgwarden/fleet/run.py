@@ -105,9 +105,18 @@ def config_for(config: Config, target: Target, settings: FleetSettings) -> tuple
     return copy, name
 
 
-def run(config: Config, command: str, work: Work, *, parallel: int | None = None, resume: bool = False,
-        waves: str | None = None, max_failures: int = 0, stop_on_error: bool = False,
-        on_done: Callable[[TargetOutcome], None] | None = None) -> FleetResult:
+def run(
+    config: Config,
+    command: str,
+    work: Work,
+    *,
+    parallel: int | None = None,
+    resume: bool = False,
+    waves: str | None = None,
+    max_failures: int = 0,
+    stop_on_error: bool = False,
+    on_done: Callable[[TargetOutcome], None] | None = None,
+) -> FleetResult:
     """Run ``work`` for each fleet target (see the module guarantees)."""
     settings = load(config)
     if not settings.targets:
@@ -120,8 +129,9 @@ def run(config: Config, command: str, work: Work, *, parallel: int | None = None
             raise BadInput(f"nothing to resume: {state_path} holds no earlier run")
         targets = [t for t in targets if previous.get(t.name) != "ok"]
     width = parallel or settings.parallel
-    result = FleetResult(uuid.uuid4().hex[:12], command, width, 0.0,
-                         [TargetOutcome(t.name) for t in targets], resumed=resume)
+    result = FleetResult(
+        uuid.uuid4().hex[:12], command, width, 0.0, [TargetOutcome(t.name) for t in targets], resumed=resume
+    )
     result.waves = parse_waves(waves, len(targets)) if targets else []
     outcomes = {o.name: o for o in result.targets}
     state = {name: status for name, status in previous.items()}
@@ -172,8 +182,14 @@ def run(config: Config, command: str, work: Work, *, parallel: int | None = None
     return result
 
 
-def _run_wave(pool: ThreadPoolExecutor, wave: list[Target], one: Callable[[Target], TargetOutcome],
-              record: Callable[[TargetOutcome], None], width: int, stop_on_error: bool) -> int:
+def _run_wave(
+    pool: ThreadPoolExecutor,
+    wave: list[Target],
+    one: Callable[[Target], TargetOutcome],
+    record: Callable[[TargetOutcome], None],
+    width: int,
+    stop_on_error: bool,
+) -> int:
     """Run one wave, at most ``width`` at a time; returns how many targets failed."""
     queue = list(wave)
     running: dict[Future[TargetOutcome], Target] = {}
@@ -205,8 +221,12 @@ def _write_state(path: Path, run_id: str, command: str, state: dict[str, str]) -
     """Write the run's state atomically (a kill never leaves a half-written file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(json.dumps({"run_id": run_id, "command": command, "at": datetime.now(UTC).isoformat(),
-                               "targets": state}, indent=1), encoding="utf-8")
+    tmp.write_text(
+        json.dumps(
+            {"run_id": run_id, "command": command, "at": datetime.now(UTC).isoformat(), "targets": state}, indent=1
+        ),
+        encoding="utf-8",
+    )
     os.replace(tmp, path)
 
 
@@ -215,8 +235,9 @@ def migrate_up(target_config: Config, env: str) -> TargetOutcome:
     from pgwarden.migrations.api import up
 
     result = up(target_config, env)
-    return TargetOutcome("", "ok", f"{len(result.steps)} applied", 0, version=result.version_after,
-                         applied=len(result.steps))
+    return TargetOutcome(
+        "", "ok", f"{len(result.steps)} applied", 0, version=result.version_after, applied=len(result.steps)
+    )
 
 
 def migrate_status(target_config: Config, env: str) -> TargetOutcome:

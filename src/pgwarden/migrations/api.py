@@ -48,8 +48,23 @@ from pgwarden.paths import inside
 from pgwarden.sources import MigrationFile, version_key
 from pgwarden.sources.formats import read as read_format
 
-__all__ = ["RUNNER_LOCK", "BaselineResult", "HistoryEntry", "KeptProgress", "MigrateResult", "RepairResult",
-           "StatusResult", "baseline", "down", "history_of", "new", "pending_files", "repair", "status", "up"]
+__all__ = [
+    "RUNNER_LOCK",
+    "BaselineResult",
+    "HistoryEntry",
+    "KeptProgress",
+    "MigrateResult",
+    "RepairResult",
+    "StatusResult",
+    "baseline",
+    "down",
+    "history_of",
+    "new",
+    "pending_files",
+    "repair",
+    "status",
+    "up",
+]
 
 MAX_NAME = 100
 NEW_TEMPLATE = """-- migrate:up
@@ -127,13 +142,15 @@ class RepairResult:
 
 # -- helpers ------------------------------------------------------------------
 
+
 def migration_files(config: Config) -> list[MigrationFile]:
     """Every migration of the project, read in its ``migrations_format`` (parsed before any database is touched)."""
     return read_format(config.settings.migrations_format, config.migrations_path)
 
 
-def applied_history(conn: psycopg.Connection[Any], config: Config,
-                    files: list[MigrationFile]) -> dict[str, AppliedMigration]:
+def applied_history(
+    conn: psycopg.Connection[Any], config: Config, files: list[MigrationFile]
+) -> dict[str, AppliedMigration]:
     """pgwarden's history, plus what the project's other tool recorded in its own table (see :mod:`foreign`)."""
     return foreign.merged(history.applied(conn), foreign.adapter_for(config, files), conn)
 
@@ -149,13 +166,17 @@ def _refuse_problems(states: list[MigrationState]) -> None:
     changed = [s for s in states if s.state == "changed"]
     if changed:
         names = ", ".join(f"{s.version}_{s.name}" for s in changed)
-        raise ProblemsFound(f"applied migration(s) edited since they ran: {names}",
-                            hint="restore the original file, or record the edit with `pgwarden migrate repair`")
+        raise ProblemsFound(
+            f"applied migration(s) edited since they ran: {names}",
+            hint="restore the original file, or record the edit with `pgwarden migrate repair`",
+        )
     reverting = [s for s in states if s.state == "reverting"]
     if reverting:
         first = reverting[0]
-        raise ProblemsFound(f"{first.version}_{first.name} is half reverted ({first.note}); nothing was applied",
-                            hint="finish reverting with `pgwarden migrate down`")
+        raise ProblemsFound(
+            f"{first.version}_{first.name} is half reverted ({first.note}); nothing was applied",
+            hint="finish reverting with `pgwarden migrate down`",
+        )
 
 
 def _refuse_empty(todo: list[MigrationFile]) -> None:
@@ -163,10 +184,12 @@ def _refuse_empty(todo: list[MigrationFile]) -> None:
         if migration.up.empty:
             raise MigrationFileError(
                 f"{migration.path}:{migration.up.line}: the up section of {migration.label} is empty; write its SQL "
-                "first (an empty migration would be recorded as applied, and SQL added later would never run)")
+                "first (an empty migration would be recorded as applied, and SQL added later would never run)"
+            )
 
 
 # -- commands -----------------------------------------------------------------
+
 
 def new(config: Config, name: str, *, now: datetime | None = None, body: str = NEW_TEMPLATE) -> Path:
     """Write ``<UTC timestamp>_<slug>.sql`` holding ``body`` (empty up and down sections); never overwrites."""
@@ -174,8 +197,9 @@ def new(config: Config, name: str, *, now: datetime | None = None, body: str = N
     if not slug:
         raise BadInput(f"migration name {name[:60]!r} has no letters or digits")
     if len(slug) > MAX_NAME:
-        raise BadInput(f"migration name is {len(slug)} characters; keep it under {MAX_NAME} "
-                       "(it becomes part of the file name)")
+        raise BadInput(
+            f"migration name is {len(slug)} characters; keep it under {MAX_NAME} (it becomes part of the file name)"
+        )
     folder = inside(config.migrations_path, config.root)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -210,27 +234,44 @@ def _pending_up_to(files: list[MigrationFile], states: list[MigrationState], to:
     return [f for f in files if f.version in resumable and (limit is None or f.sort_key <= limit)]
 
 
-def _apply_up(ctx: ExecutionContext, migration: MigrationFile, row: AppliedMigration | None, *,
-              last: bool = True) -> StepResult:
+def _apply_up(
+    ctx: ExecutionContext, migration: MigrationFile, row: AppliedMigration | None, *, last: bool = True
+) -> StepResult:
     section = migration.up
     reset_session(ctx.conn)
     ctx.reporter.migration_started(migration, "up")
     started = time.monotonic()
     if section.transactional:
         # A plain INSERT: if the version was committed meanwhile, this commit fails instead of applying it twice.
-        record = history.record_sql(version=migration.version, name=migration.name, checksum=migration.checksum,
-                                    duration_ms=history.ELAPSED_MS, transactional=True, status="applied",
-                                    statements_done=len(section.statements),
-                                    statements_total=len(section.statements), run_id=ctx.run_id,
-                                    statement_checksums=checksums(section))
+        record = history.record_sql(
+            version=migration.version,
+            name=migration.name,
+            checksum=migration.checksum,
+            duration_ms=history.ELAPSED_MS,
+            transactional=True,
+            status="applied",
+            statements_done=len(section.statements),
+            statements_total=len(section.statements),
+            run_id=ctx.run_id,
+            statement_checksums=checksums(section),
+        )
         if row is not None and row.in_progress:  # it used to be transaction:false and stopped part-way
-            record = sql.SQL("{};\n{}").format(history.delete_sql(migration.version, statuses=("failed", "running")),
-                                               record)
+            record = sql.SQL("{};\n{}").format(
+                history.delete_sql(migration.version, statuses=("failed", "running")), record
+            )
         if ctx.foreign is not None:  # the other tool's own row, in the same transaction
             record = sql.SQL("{};\n{}").format(record, ctx.foreign.applied_sql(migration, history.ELAPSED_MS))
         retries = run_transactional(ctx, migration, section, record, flush=last)
-        return StepResult(migration.version, migration.name, "up", "applied", int((time.monotonic() - started) * 1000),
-                          len(section.statements), retries, True)
+        return StepResult(
+            migration.version,
+            migration.name,
+            "up",
+            "applied",
+            int((time.monotonic() - started) * 1000),
+            len(section.statements),
+            retries,
+            True,
+        )
 
     tracker = start_up(ctx, migration, row)
     start_at = tracker.done + 1
@@ -239,12 +280,28 @@ def _apply_up(ctx: ExecutionContext, migration: MigrationFile, row: AppliedMigra
     tracker.finished(duration)
     if ctx.foreign is not None:
         ctx.conn.execute(ctx.foreign.applied_sql(migration, duration))
-    return StepResult(migration.version, migration.name, "up", "applied", duration, len(section.statements), retries,
-                      False, resumed_at=start_at if start_at > 1 else 0)
+    return StepResult(
+        migration.version,
+        migration.name,
+        "up",
+        "applied",
+        duration,
+        len(section.statements),
+        retries,
+        False,
+        resumed_at=start_at if start_at > 1 else 0,
+    )
 
 
-def up(config: Config, env: str | None = None, *, to: str | None = None, dry_run: bool = False,
-       reporter: Reporter | None = None, terminate_orphans: bool = False) -> MigrateResult:
+def up(
+    config: Config,
+    env: str | None = None,
+    *,
+    to: str | None = None,
+    dry_run: bool = False,
+    reporter: Reporter | None = None,
+    terminate_orphans: bool = False,
+) -> MigrateResult:
     """Apply pending migrations in version order, each exactly once.
 
     Parses every file first and refuses an empty up section (exit 2). Refuses
@@ -270,16 +327,26 @@ def up(config: Config, env: str | None = None, *, to: str | None = None, dry_run
         _refuse_problems(states)
         todo = _pending_up_to(files, states, to)
         _refuse_empty(todo)
-        lint_warnings = lint_gate(config, todo, env_name=target.env_name, protected=target.env.protected,
-                                  conn=conn)
+        lint_warnings = lint_gate(config, todo, env_name=target.env_name, protected=target.env.protected, conn=conn)
     for line in lint_warnings:
         reporter.note(f"lint: {line}")
     if dry_run:
-        steps = [StepResult(f.version, f.name, "up", "would apply", 0, len(f.up.statements), 0, f.up.transactional)
-                 for f in todo]
+        steps = [
+            StepResult(f.version, f.name, "up", "would apply", 0, len(f.up.statements), 0, f.up.transactional)
+            for f in todo
+        ]
         version = current_version(applied)
-        return MigrateResult(target.env_name, database, "up", True, steps, version,
-                             todo[-1].version if todo else version, [], lint_warnings)
+        return MigrateResult(
+            target.env_name,
+            database,
+            "up",
+            True,
+            steps,
+            version,
+            todo[-1].version if todo else version,
+            [],
+            lint_warnings,
+        )
 
     with runner(config, target, reporter, terminate_orphans=terminate_orphans) as ctx:
         _adopt_foreign(ctx, config, files)
@@ -293,18 +360,23 @@ def up(config: Config, env: str | None = None, *, to: str | None = None, dry_run
         steps = [_apply_up(ctx, f, applied.get(f.version), last=i == len(todo) - 1) for i, f in enumerate(todo)]
         version_after = current_version(applied_history(ctx.conn, config, files))
         database = ctx.conn.info.dbname
-    return MigrateResult(target.env_name, database, "up", False, steps, version_before, version_after, warnings,
-                         lint_warnings)
+    return MigrateResult(
+        target.env_name, database, "up", False, steps, version_before, version_after, warnings, lint_warnings
+    )
 
 
 _DOWN_FROM = ("applied", "reverting", "revert_failed")
 
 
-def _down_targets(files: list[MigrationFile], applied: dict[str, AppliedMigration], steps: int | None,
-                  to: str | None) -> list[MigrationFile]:
+def _down_targets(
+    files: list[MigrationFile], applied: dict[str, AppliedMigration], steps: int | None, to: str | None
+) -> list[MigrationFile]:
     # newest first, and a stopped revert before everything else: it is finished first
-    done = sorted((r for r in applied.values() if r.status in _DOWN_FROM),
-                  key=lambda r: (r.status != "applied", version_key(r.version)), reverse=True)
+    done = sorted(
+        (r for r in applied.values() if r.status in _DOWN_FROM),
+        key=lambda r: (r.status != "applied", version_key(r.version)),
+        reverse=True,
+    )
     if to is not None:
         limit = version_key(to)
         chosen = [r for r in done if version_key(r.version) > limit]
@@ -321,24 +393,38 @@ def _down_targets(files: list[MigrationFile], applied: dict[str, AppliedMigratio
             raise Refused(f"cannot revert {row.version}_{row.name}: its file is missing")
         resuming = row.status != "applied"
         if file.checksum != row.checksum and not (resuming and checksums(file.up) == row.statement_checksums):
-            raise ProblemsFound(f"{file.path}: edited since it was applied; its down section may not match",
-                                hint="restore the file or run `pgwarden migrate repair` first")
+            raise ProblemsFound(
+                f"{file.path}: edited since it was applied; its down section may not match",
+                hint="restore the file or run `pgwarden migrate repair` first",
+            )
         if file.down is not None and file.down.empty and not file.down.irreversible:
             raise MigrationFileError(
                 f"{file.path}:{file.down.line}: the down section of {file.label} is empty: reverting would only "
                 "forget that it was applied; nothing was reverted",
-                hint="write the statements that undo the up section, or mark it '-- migrate:down irreversible'")
+                hint="write the statements that undo the up section, or mark it '-- migrate:down irreversible'",
+            )
         if not file.reversible:
             why = "is marked irreversible" if file.down is not None else "has no down section"
-            raise Refused(f"{file.path}: cannot revert {file.label}: it {why}; nothing was reverted",
-                          hint="restore from a backup (`pgwarden backup restore`) or write a new forward migration")
+            raise Refused(
+                f"{file.path}: cannot revert {file.label}: it {why}; nothing was reverted",
+                hint="restore from a backup (`pgwarden backup restore`) or write a new forward migration",
+            )
         targets.append(file)
     return targets
 
 
-def down(config: Config, env: str | None = None, *, steps: int | None = None, to: str | None = None,
-         dry_run: bool = False, reporter: Reporter | None = None, yes: bool = False,
-         confirm: Confirm | None = None, terminate_orphans: bool = False) -> MigrateResult:
+def down(
+    config: Config,
+    env: str | None = None,
+    *,
+    steps: int | None = None,
+    to: str | None = None,
+    dry_run: bool = False,
+    reporter: Reporter | None = None,
+    yes: bool = False,
+    confirm: Confirm | None = None,
+    terminate_orphans: bool = False,
+) -> MigrateResult:
     """Revert the newest ``steps`` migrations (default 1) or all newer than ``to``.
 
     Every target is checked first (file present, unchanged, has a down section):
@@ -355,26 +441,34 @@ def down(config: Config, env: str | None = None, *, steps: int | None = None, to
         raise BadInput("--steps must be at least 1")
     reporter = reporter or SilentReporter()
     files = migration_files(config)
-    target = resolve_target(config, env, intent=Intent.READ if dry_run else Intent.SCHEMA_CHANGE, yes=yes,
-                            confirm=confirm)
+    target = resolve_target(
+        config, env, intent=Intent.READ if dry_run else Intent.SCHEMA_CHANGE, yes=yes, confirm=confirm
+    )
     if dry_run:
         with connect(target.url) as conn:
             applied = applied_history(conn, config, files)
             database = conn.info.dbname
         todo = _down_targets(files, applied, steps, to)
-        result_steps = [StepResult(f.version, f.name, "down", "would revert", 0,
-                                   len(f.down.statements) if f.down else 0, 0, True) for f in todo]
+        result_steps = [
+            StepResult(f.version, f.name, "down", "would revert", 0, len(f.down.statements) if f.down else 0, 0, True)
+            for f in todo
+        ]
         remaining = {v: r for v, r in applied.items() if v not in {f.version for f in todo}}
-        return MigrateResult(target.env_name, database, "down", True, result_steps, current_version(applied),
-                             current_version(remaining))
+        return MigrateResult(
+            target.env_name, database, "down", True, result_steps, current_version(applied), current_version(remaining)
+        )
 
     if target.env.protected:
         with connect(target.url) as conn:
             planned = _down_targets(files, applied_history(conn, config, files), steps, to)
         if planned:
             labels = ", ".join(m.label for m in planned)
-            confirm_or_refuse(f"reverting {labels} on protected environment {target.env_name}", target.env_name,
-                              yes=yes, confirm=confirm)
+            confirm_or_refuse(
+                f"reverting {labels} on protected environment {target.env_name}",
+                target.env_name,
+                yes=yes,
+                confirm=confirm,
+            )
     with runner(config, target, reporter, terminate_orphans=terminate_orphans) as ctx:
         _adopt_foreign(ctx, config, files)
         applied = applied_history(ctx.conn, config, files)
@@ -419,8 +513,17 @@ def _apply_down(ctx: ExecutionContext, migration: MigrationFile, row: AppliedMig
         tracker.finished(0)
         if ctx.foreign is not None:
             ctx.conn.execute(ctx.foreign.reverted_sql(migration, _previous(ctx, migration)))
-    return StepResult(migration.version, migration.name, "down", "reverted", int((time.monotonic() - started) * 1000),
-                      len(section.statements), retries, section.transactional, resumed_at=resumed_at)
+    return StepResult(
+        migration.version,
+        migration.name,
+        "down",
+        "reverted",
+        int((time.monotonic() - started) * 1000),
+        len(section.statements),
+        retries,
+        section.transactional,
+        resumed_at=resumed_at,
+    )
 
 
 def history_of(config: Config, env: str | None = None) -> list[HistoryEntry]:
@@ -428,12 +531,15 @@ def history_of(config: Config, env: str | None = None) -> list[HistoryEntry]:
     target = resolve_target(config, env, intent=Intent.READ)
     with connect(target.url) as conn:
         rows = sorted(history.applied(conn).values(), key=lambda r: (r.applied_at, version_key(r.version)))
-    return [HistoryEntry(r.version, r.name, r.status, r.applied_at, r.applied_by, r.duration_ms, r.transactional)
-            for r in rows]
+    return [
+        HistoryEntry(r.version, r.name, r.status, r.applied_at, r.applied_by, r.duration_ms, r.transactional)
+        for r in rows
+    ]
 
 
-def _repair_stopped(conn: Any, row: AppliedMigration, file: MigrationFile | None, *, ran: bool,
-                    not_ran: bool, forget: bool) -> KeptProgress | None:
+def _repair_stopped(
+    conn: Any, row: AppliedMigration, file: MigrationFile | None, *, ran: bool, not_ran: bool, forget: bool
+) -> KeptProgress | None:
     """Keep a stopped up run's done statements (re-recorded against the file as it is now); None: forgotten."""
     done = row.statements_done + (1 if ran else 0)
     if forget or file is None or done == 0 or file.up.transactional:
@@ -441,13 +547,26 @@ def _repair_stopped(conn: Any, row: AppliedMigration, file: MigrationFile | None
         return None
     done = min(done, len(file.up.statements))
     status = "failed" if (not_ran or ran or row.status == "failed") else row.status
-    history.keep_done(conn, row.version, checksum=file.checksum, done=done, checksums=checksums(file.up)[:done],
-                      status=status, error=row.error if status == row.status else None)
+    history.keep_done(
+        conn,
+        row.version,
+        checksum=file.checksum,
+        done=done,
+        checksums=checksums(file.up)[:done],
+        status=status,
+        error=row.error if status == row.status else None,
+    )
     return KeptProgress(row.version, done, done + 1, status)
 
 
-def repair(config: Config, env: str | None = None, *, ran: str | None = None,
-           not_ran: str | None = None, forget: str | None = None) -> RepairResult:
+def repair(
+    config: Config,
+    env: str | None = None,
+    *,
+    ran: str | None = None,
+    not_ran: str | None = None,
+    forget: str | None = None,
+) -> RepairResult:
     """Re-record the checksums of edited applied files; settle stopped ``transaction:false`` runs.
 
     This is the explicit acknowledgement that the database matches the files as
@@ -475,8 +594,9 @@ def repair(config: Config, env: str | None = None, *, ran: str | None = None,
             for version, row in sorted(applied.items(), key=lambda item: version_key(item[0])):
                 file = by_version.get(version)
                 if row.status in ("failed", "running"):
-                    outcome = _repair_stopped(ctx.conn, row, file, ran=ran == version, not_ran=not_ran == version,
-                                              forget=forget == version)
+                    outcome = _repair_stopped(
+                        ctx.conn, row, file, ran=ran == version, not_ran=not_ran == version, forget=forget == version
+                    )
                     if outcome is None:
                         forgotten.append(version)
                     else:
@@ -484,9 +604,13 @@ def repair(config: Config, env: str | None = None, *, ran: str | None = None,
                 elif file is not None and row.status == "applied" and row.checksum != file.checksum:
                     history.update_checksum(ctx.conn, version, file.checksum)
                     rechecksummed.append(version)
-            events.record(ctx.conn, "migrate", "repair", "ok",
-                          {"rechecksummed": rechecksummed, "forgotten_failures": forgotten,
-                           "kept": [k.__dict__ for k in kept]})
+            events.record(
+                ctx.conn,
+                "migrate",
+                "repair",
+                "ok",
+                {"rechecksummed": rechecksummed, "forgotten_failures": forgotten, "kept": [k.__dict__ for k in kept]},
+            )
     return RepairResult(target.env_name, rechecksummed, forgotten, kept)
 
 
@@ -509,15 +633,24 @@ def baseline(config: Config, env: str | None = None, *, version: str) -> Baselin
     with runner(config, target, SilentReporter()) as ctx:
         applied = history.applied(ctx.conn)
         if applied:
-            raise Refused(f"{target.env_name} already has migration history (current {current_version(applied)}); "
-                          "baseline is only for databases pgwarden has not managed yet",
-                          hint=f"pgwarden migrate status --env {target.env_name}")
+            raise Refused(
+                f"{target.env_name} already has migration history (current {current_version(applied)}); "
+                "baseline is only for databases pgwarden has not managed yet",
+                hint=f"pgwarden migrate status --env {target.env_name}",
+            )
         match = next((f for f in files if int(f.version) == int(version)), None)
         with ctx.conn.transaction():
-            history.record(ctx.conn, version=match.version if match else version,
-                           name=match.name if match else "baseline", checksum=match.checksum if match else "",
-                           duration_ms=0, transactional=True, status="baseline", statements_done=0,
-                           statements_total=0)
+            history.record(
+                ctx.conn,
+                version=match.version if match else version,
+                name=match.name if match else "baseline",
+                checksum=match.checksum if match else "",
+                duration_ms=0,
+                transactional=True,
+                status="baseline",
+                statements_done=0,
+                statements_total=0,
+            )
             events.record(ctx.conn, "migrate", f"baseline {version}", "ok")
     covered = [f.version for f in files if int(f.version) <= int(version)]
     return BaselineResult(target.env_name, version, covered)

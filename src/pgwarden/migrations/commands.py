@@ -21,5 +21,20 @@ from pgwarden.migrations.api import (
     up,
 )
 
-__all__ = ["RUNNER_LOCK", "BaselineResult", "HistoryEntry", "KeptProgress", "MigrateResult", "RepairResult",
-           "StatusResult", "baseline", "down", "history_of", "new", "pending_files", "repair", "status", "up"]
+__all__ = [
+    "RUNNER_LOCK",
+    "BaselineResult",
+    "HistoryEntry",
+    "KeptProgress",
+    "MigrateResult",
+    "RepairResult",
+    "StatusResult",
+    "baseline",
+    "down",
+    "history_of",
+    "new",
+    "pending_files",
+    "repair",
+    "status",
+    "up",
+]

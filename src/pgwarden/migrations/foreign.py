@@ -84,8 +84,11 @@ def _single_row(table: str, columns: tuple[str, ...], values: tuple[object, ...]
     if values is None:
         return empty
     return sql.SQL("{}; INSERT INTO {} ({}) VALUES ({})").format(
-        empty, sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)),
-        sql.SQL(", ").join(map(sql.Literal, values)))
+        empty,
+        sql.Identifier(table),
+        sql.SQL(", ").join(map(sql.Identifier, columns)),
+        sql.SQL(", ").join(map(sql.Literal, values)),
+    )
 
 
 class Dbmate(Adapter):
@@ -121,8 +124,9 @@ class GolangMigrate(Adapter):
         return out
 
     def ensure_sql(self) -> sql.Composable:
-        return sql.SQL("CREATE TABLE IF NOT EXISTS schema_migrations (version bigint NOT NULL PRIMARY KEY, "
-                       "dirty boolean NOT NULL)")
+        return sql.SQL(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)"
+        )
 
     def applied_sql(self, migration: MigrationFile, duration_ms: int | sql.Composable) -> sql.Composable:
         return _single_row("schema_migrations", ("version", "dirty"), (int(migration.version), False))
@@ -136,8 +140,10 @@ class Prisma(Adapter):
 
     def _read(self, conn: psycopg.Connection[Any]) -> dict[str, ForeignRow]:
         out: dict[str, ForeignRow] = {}
-        rows = conn.execute("SELECT migration_name, finished_at, started_at FROM _prisma_migrations "
-                            "WHERE rolled_back_at IS NULL ORDER BY started_at").fetchall()
+        rows = conn.execute(
+            "SELECT migration_name, finished_at, started_at FROM _prisma_migrations "
+            "WHERE rolled_back_at IS NULL ORDER BY started_at"
+        ).fetchall()
         for name, finished_at, started_at in rows:
             version = str(name).split("_", 1)[0]
             out[version] = ForeignRow(version, "applied" if finished_at else "failed", finished_at or started_at)
@@ -156,13 +162,15 @@ class Prisma(Adapter):
 )""")
 
     def applied_sql(self, migration: MigrationFile, duration_ms: int | sql.Composable) -> sql.Composable:
-        return sql.SQL("INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, started_at, "
-                       "applied_steps_count) VALUES (gen_random_uuid()::text, {}, clock_timestamp(), {}, now(), 1)"
-                       ).format(sql.Literal(migration.checksum), sql.Literal(migration.path.parent.name))
+        return sql.SQL(
+            "INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, started_at, "
+            "applied_steps_count) VALUES (gen_random_uuid()::text, {}, clock_timestamp(), {}, now(), 1)"
+        ).format(sql.Literal(migration.checksum), sql.Literal(migration.path.parent.name))
 
     def reverted_sql(self, migration: MigrationFile, previous: str | None) -> sql.Composable:
-        return sql.SQL("UPDATE _prisma_migrations SET rolled_back_at = now() WHERE migration_name = {} "
-                       "AND rolled_back_at IS NULL").format(sql.Literal(migration.path.parent.name))
+        return sql.SQL(
+            "UPDATE _prisma_migrations SET rolled_back_at = now() WHERE migration_name = {} AND rolled_back_at IS NULL"
+        ).format(sql.Literal(migration.path.parent.name))
 
 
 class Drizzle(Adapter):
@@ -185,16 +193,20 @@ class Drizzle(Adapter):
         return {v: ForeignRow(v, "applied") for v, when in self._when().items() if when <= int(newest)}
 
     def ensure_sql(self) -> sql.Composable:
-        return sql.SQL("CREATE SCHEMA IF NOT EXISTS drizzle; CREATE TABLE IF NOT EXISTS drizzle.__drizzle_migrations "
-                       "(id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)")
+        return sql.SQL(
+            "CREATE SCHEMA IF NOT EXISTS drizzle; CREATE TABLE IF NOT EXISTS drizzle.__drizzle_migrations "
+            "(id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)"
+        )
 
     def applied_sql(self, migration: MigrationFile, duration_ms: int | sql.Composable) -> sql.Composable:
         return sql.SQL("INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES ({}, {})").format(
-            sql.Literal(migration.checksum), sql.Literal(self._when()[migration.version]))
+            sql.Literal(migration.checksum), sql.Literal(self._when()[migration.version])
+        )
 
     def reverted_sql(self, migration: MigrationFile, previous: str | None) -> sql.Composable:
         return sql.SQL("DELETE FROM drizzle.__drizzle_migrations WHERE hash = {}").format(
-            sql.Literal(migration.checksum))
+            sql.Literal(migration.checksum)
+        )
 
 
 class Flyway(Adapter):
@@ -202,8 +214,10 @@ class Flyway(Adapter):
 
     def _read(self, conn: psycopg.Connection[Any]) -> dict[str, ForeignRow]:
         out: dict[str, ForeignRow] = {}
-        rows = conn.execute("SELECT version, type, success, installed_on FROM flyway_schema_history "
-                            "WHERE version IS NOT NULL ORDER BY installed_rank").fetchall()
+        rows = conn.execute(
+            "SELECT version, type, success, installed_on FROM flyway_schema_history "
+            "WHERE version IS NOT NULL ORDER BY installed_rank"
+        ).fetchall()
         for version, kind, success, installed_on in rows:
             if kind == "UNDO_SQL" and success:
                 out.pop(str(version), None)
@@ -225,15 +239,21 @@ class Flyway(Adapter):
     success        BOOLEAN NOT NULL
 )""")
 
-    def _row(self, migration: MigrationFile, kind: str, script: str, checksum: int | None,
-             duration_ms: int | sql.Composable) -> sql.Composable:
+    def _row(
+        self, migration: MigrationFile, kind: str, script: str, checksum: int | None, duration_ms: int | sql.Composable
+    ) -> sql.Composable:
         return sql.SQL(
             "INSERT INTO flyway_schema_history (installed_rank, version, description, type, script, checksum, "
             "installed_by, execution_time, success) SELECT COALESCE(max(installed_rank), 0) + 1, {}, {}, {}, {}, {}, "
-            "current_user, {}, true FROM flyway_schema_history").format(
-            sql.Literal(migration.version), sql.Literal(migration.name.replace("_", " ")), sql.Literal(kind),
-            sql.Literal(script), sql.Literal(checksum), duration_ms if isinstance(duration_ms, sql.Composable)
-            else sql.Literal(duration_ms))
+            "current_user, {}, true FROM flyway_schema_history"
+        ).format(
+            sql.Literal(migration.version),
+            sql.Literal(migration.name.replace("_", " ")),
+            sql.Literal(kind),
+            sql.Literal(script),
+            sql.Literal(checksum),
+            duration_ms if isinstance(duration_ms, sql.Composable) else sql.Literal(duration_ms),
+        )
 
     def applied_sql(self, migration: MigrationFile, duration_ms: int | sql.Composable) -> sql.Composable:
         return self._row(migration, "SQL", migration.path.name, int(migration.checksum), duration_ms)
@@ -257,8 +277,10 @@ class Alembic(Adapter):
         return {v: ForeignRow(v, "applied") for v in ordered[: max(positions) + 1]} if positions else {}
 
     def ensure_sql(self) -> sql.Composable:
-        return sql.SQL("CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL, "
-                       "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))")
+        return sql.SQL(
+            "CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL, "
+            "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+        )
 
     def applied_sql(self, migration: MigrationFile, duration_ms: int | sql.Composable) -> sql.Composable:
         return _single_row("alembic_version", ("version_num",), (self._revision(migration.version),))
@@ -267,8 +289,14 @@ class Alembic(Adapter):
         return _single_row("alembic_version", ("version_num",), (self._revision(previous),) if previous else None)
 
 
-ADAPTERS: dict[str, type[Adapter]] = {"dbmate": Dbmate, "golang-migrate": GolangMigrate, "prisma": Prisma,
-                                      "drizzle": Drizzle, "flyway": Flyway, "alembic": Alembic}
+ADAPTERS: dict[str, type[Adapter]] = {
+    "dbmate": Dbmate,
+    "golang-migrate": GolangMigrate,
+    "prisma": Prisma,
+    "drizzle": Drizzle,
+    "flyway": Flyway,
+    "alembic": Alembic,
+}
 
 
 def adapter_for(config: Config, files: list[MigrationFile]) -> Adapter | None:
@@ -277,8 +305,9 @@ def adapter_for(config: Config, files: list[MigrationFile]) -> Adapter | None:
     return kind(files, config.migrations_path) if kind else None
 
 
-def merged(applied: dict[str, AppliedMigration], adapter: Adapter | None, conn: psycopg.Connection[Any]
-           ) -> dict[str, AppliedMigration]:
+def merged(
+    applied: dict[str, AppliedMigration], adapter: Adapter | None, conn: psycopg.Connection[Any]
+) -> dict[str, AppliedMigration]:
     """pgwarden's history plus what the tool's table says of versions pgwarden has no row for."""
     if adapter is None:
         return applied
@@ -288,9 +317,17 @@ def merged(applied: dict[str, AppliedMigration], adapter: Adapter | None, conn: 
             continue
         file = adapter.files[version]
         status = "applied" if row.status == "applied" else "failed"
-        out[version] = AppliedMigration(version, file.name, file.checksum, row.applied_at or datetime.now(UTC),
-                                        adapter.tool, 0, True, status, 0 if status == "failed" else
-                                        len(file.up.statements), len(file.up.statements),
-                                        f"failed in {adapter.tool} (its history table says so)"
-                                        if status == "failed" else None)
+        out[version] = AppliedMigration(
+            version,
+            file.name,
+            file.checksum,
+            row.applied_at or datetime.now(UTC),
+            adapter.tool,
+            0,
+            True,
+            status,
+            0 if status == "failed" else len(file.up.statements),
+            len(file.up.statements),
+            f"failed in {adapter.tool} (its history table says so)" if status == "failed" else None,
+        )
     return dict(sorted(out.items(), key=lambda item: version_key(item[0])))

@@ -24,8 +24,9 @@ def blocking_severities(*, protected: bool) -> frozenset[str]:
     return BLOCKING_IN_PROTECTED if protected else BLOCKING_ELSEWHERE
 
 
-def lint_gate(config: Config, files: list[MigrationFile], *, env_name: str, protected: bool,
-              conn: Any = None) -> list[str]:
+def lint_gate(
+    config: Config, files: list[MigrationFile], *, env_name: str, protected: bool, conn: Any = None
+) -> list[str]:
     """Lint the up sections of ``files`` (graded by live table sizes) and apply the policy.
 
     Raises ProblemsFound (exit 1, nothing applied) for blocking findings; returns the
@@ -41,9 +42,11 @@ def lint_gate(config: Config, files: list[MigrationFile], *, env_name: str, prot
     blocking = [f for f in findings if f.severity in blocking_severities(protected=protected)]
     if blocking:
         listing = "; ".join(f"{f.location} [{f.rule}] {f.message}" for f in blocking[:5])
-        raise ProblemsFound(f"lint found {len(blocking)} blocking finding(s) in pending migrations of {env_name}; "
-                            f"nothing was applied: {listing}",
-                            hint="fix them, or add '-- pgwarden:ignore RULE reason' above the statement "
-                                 "(see `pgwarden lint --explain RULE`)",
-                            details={"findings": [f"{f.location} [{f.rule}] {f.message}" for f in blocking]})
+        raise ProblemsFound(
+            f"lint found {len(blocking)} blocking finding(s) in pending migrations of {env_name}; "
+            f"nothing was applied: {listing}",
+            hint="fix them, or add '-- pgwarden:ignore RULE reason' above the statement "
+            "(see `pgwarden lint --explain RULE`)",
+            details={"findings": [f"{f.location} [{f.rule}] {f.message}" for f in blocking]},
+        )
     return [f"{f.location}: {f.severity} [{f.rule}] {f.message}" for f in findings if f.severity in REPORTED]

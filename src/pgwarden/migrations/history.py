@@ -45,10 +45,14 @@ ALTER TABLE pgwarden.migrations ADD CONSTRAINT migrations_status_check
     CHECK (status IN ('applied', 'baseline', 'running', 'failed', 'reverting', 'revert_failed'));
 """
 
-_FIRST_COLUMNS = ("version, name, checksum, applied_at, applied_by, duration_ms, transactional, status, "
-                  "statements_done, statements_total, error")
-_SELECT = (f"SELECT {_FIRST_COLUMNS}, run_id, statement_checksums, down_done, down_total, down_checksums "
-           "FROM pgwarden.migrations")
+_FIRST_COLUMNS = (
+    "version, name, checksum, applied_at, applied_by, duration_ms, transactional, status, "
+    "statements_done, statements_total, error"
+)
+_SELECT = (
+    f"SELECT {_FIRST_COLUMNS}, run_id, statement_checksums, down_done, down_total, down_checksums "
+    "FROM pgwarden.migrations"
+)
 _SELECT_FIRST_RELEASE = f"SELECT {_FIRST_COLUMNS} FROM pgwarden.migrations"
 
 
@@ -83,7 +87,8 @@ def _current(conn: psycopg.Connection[Any]) -> bool:
     row = conn.execute(
         "SELECT to_regclass('pgwarden.migrations') IS NOT NULL"
         " AND EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('pgwarden.migrations')"
-        " AND attname = 'down_checksums' AND NOT attisdropped)").fetchone()
+        " AND attname = 'down_checksums' AND NOT attisdropped)"
+    ).fetchone()
     return bool(row and row[0])
 
 
@@ -114,11 +119,42 @@ def applied(conn: psycopg.Connection[Any]) -> dict[str, AppliedMigration]:
 
 
 def _from_row(row: tuple[Any, ...]) -> AppliedMigration:
-    (version, name, checksum, applied_at, applied_by, duration_ms, transactional, status, done, total, error,
-     run_id, statement_sums, down_done, down_total, down_sums) = row
-    return AppliedMigration(version, name, checksum, applied_at, applied_by, duration_ms, transactional, status,
-                            done, total, error, run_id, tuple(statement_sums or ()), down_done, down_total,
-                            tuple(down_sums or ()))
+    (
+        version,
+        name,
+        checksum,
+        applied_at,
+        applied_by,
+        duration_ms,
+        transactional,
+        status,
+        done,
+        total,
+        error,
+        run_id,
+        statement_sums,
+        down_done,
+        down_total,
+        down_sums,
+    ) = row
+    return AppliedMigration(
+        version,
+        name,
+        checksum,
+        applied_at,
+        applied_by,
+        duration_ms,
+        transactional,
+        status,
+        done,
+        total,
+        error,
+        run_id,
+        tuple(statement_sums or ()),
+        down_done,
+        down_total,
+        tuple(down_sums or ()),
+    )
 
 
 _INSERT = sql.SQL("""
@@ -132,19 +168,43 @@ ELAPSED_MS = sql.SQL("(extract(epoch FROM clock_timestamp() - now()) * 1000)::in
 """Milliseconds since the current transaction began, measured by the server."""
 
 
-def record_sql(*, version: str, name: str, checksum: str, duration_ms: int | sql.Composable, transactional: bool,
-               status: str, statements_done: int, statements_total: int, error: str | None = None,
-               run_id: str | None = None, statement_checksums: tuple[str, ...] = ()) -> sql.Composed:
+def record_sql(
+    *,
+    version: str,
+    name: str,
+    checksum: str,
+    duration_ms: int | sql.Composable,
+    transactional: bool,
+    status: str,
+    statements_done: int,
+    statements_total: int,
+    error: str | None = None,
+    run_id: str | None = None,
+    statement_checksums: tuple[str, ...] = (),
+) -> sql.Composed:
     """The statement that inserts the history row of ``version`` (values as literals).
 
     Composed rather than parameterised so that it can share one round trip with the
     migration itself; ``duration_ms`` may be an SQL expression such as :data:`ELAPSED_MS`.
     A row for ``version`` that already exists makes it fail: nothing is applied twice.
     """
-    values = [version, name, checksum, who(), duration_ms, transactional, status, statements_done,
-              statements_total, error, run_id, list(statement_checksums)]
-    return _INSERT.format(values=sql.SQL(", ").join(
-        v if isinstance(v, sql.Composable) else sql.Literal(v) for v in values))
+    values = [
+        version,
+        name,
+        checksum,
+        who(),
+        duration_ms,
+        transactional,
+        status,
+        statements_done,
+        statements_total,
+        error,
+        run_id,
+        list(statement_checksums),
+    ]
+    return _INSERT.format(
+        values=sql.SQL(", ").join(v if isinstance(v, sql.Composable) else sql.Literal(v) for v in values)
+    )
 
 
 def record(conn: psycopg.Connection[Any], **fields: Any) -> None:
@@ -169,23 +229,46 @@ UPDATE pgwarden.migrations SET status = {status}, error = {error}, run_id = {run
 WHERE version = {version} AND run_id IS NOT DISTINCT FROM {owner}""")
 
 
-def progress_sql(*, version: str, owner: str | None, run_id: str, status: str, checksum: str, done: int, total: int,
-                 checksums: tuple[str, ...], down_done: int = 0, down_total: int = 0,
-                 down_checksums: tuple[str, ...] = (), error: str | None = None,
-                 duration_ms: int = 0) -> sql.Composed:
+def progress_sql(
+    *,
+    version: str,
+    owner: str | None,
+    run_id: str,
+    status: str,
+    checksum: str,
+    done: int,
+    total: int,
+    checksums: tuple[str, ...],
+    down_done: int = 0,
+    down_total: int = 0,
+    down_checksums: tuple[str, ...] = (),
+    error: str | None = None,
+    duration_ms: int = 0,
+) -> sql.Composed:
     """The UPDATE that records how far a ``transaction:false`` section got.
 
     It matches only the row still owned by ``owner`` (the run id last recorded), so a
     run never overwrites another run's record; :func:`progress` checks that it matched.
     """
+
     def lit(value: Any) -> sql.Composable:
         return sql.Literal(value)
 
-    return _PROGRESS.format(status=lit(status), error=lit(error), run_id=lit(run_id), done=lit(done),
-                            total=lit(total), down_done=lit(down_done), down_total=lit(down_total),
-                            checksum=lit(checksum), checksums=lit(list(checksums)),
-                            down_checksums=lit(list(down_checksums)), duration=lit(duration_ms),
-                            version=lit(version), owner=lit(owner))
+    return _PROGRESS.format(
+        status=lit(status),
+        error=lit(error),
+        run_id=lit(run_id),
+        done=lit(done),
+        total=lit(total),
+        down_done=lit(down_done),
+        down_total=lit(down_total),
+        checksum=lit(checksum),
+        checksums=lit(list(checksums)),
+        down_checksums=lit(list(down_checksums)),
+        duration=lit(duration_ms),
+        version=lit(version),
+        owner=lit(owner),
+    )
 
 
 class HistoryConflict(Exception):
@@ -209,9 +292,19 @@ def delete(conn: psycopg.Connection[Any], version: str) -> None:
     conn.execute(delete_sql(version))
 
 
-def keep_done(conn: psycopg.Connection[Any], version: str, *, checksum: str, done: int,
-              checksums: tuple[str, ...], status: str = "failed", error: str | None = None) -> None:
+def keep_done(
+    conn: psycopg.Connection[Any],
+    version: str,
+    *,
+    checksum: str,
+    done: int,
+    checksums: tuple[str, ...],
+    status: str = "failed",
+    error: str | None = None,
+) -> None:
     """Re-record a stopped run as ``done`` statements kept, to resume at ``done + 1`` (``migrate repair``)."""
-    conn.execute("UPDATE pgwarden.migrations SET checksum = %s, statements_done = %s, statement_checksums = %s,"
-                 " status = %s, error = %s, run_id = NULL WHERE version = %s",
-                 [checksum, done, list(checksums), status, error, version])
+    conn.execute(
+        "UPDATE pgwarden.migrations SET checksum = %s, statements_done = %s, statement_checksums = %s,"
+        " status = %s, error = %s, run_id = NULL WHERE version = %s",
+        [checksum, done, list(checksums), status, error, version],
+    )

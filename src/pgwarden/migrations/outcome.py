@@ -18,10 +18,19 @@ from psycopg import sql
 
 from pgwarden.sources import Statement
 
-_ALONE_KINDS = frozenset({
-    "VacuumStmt", "CreatedbStmt", "DropdbStmt", "AlterSystemStmt", "CreateTableSpaceStmt", "DropTableSpaceStmt",
-    "CreateSubscriptionStmt", "DropSubscriptionStmt", "AlterSubscriptionStmt",
-})
+_ALONE_KINDS = frozenset(
+    {
+        "VacuumStmt",
+        "CreatedbStmt",
+        "DropdbStmt",
+        "AlterSystemStmt",
+        "CreateTableSpaceStmt",
+        "DropTableSpaceStmt",
+        "CreateSubscriptionStmt",
+        "DropSubscriptionStmt",
+        "AlterSubscriptionStmt",
+    }
+)
 _REPEATABLE_KINDS = frozenset({"VacuumStmt", "ReindexStmt"})
 
 Verdict = Literal["done", "not done", "rebuild", "unknown"]

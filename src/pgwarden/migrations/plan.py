@@ -47,8 +47,9 @@ def baseline_version(applied: dict[str, AppliedMigration]) -> str | None:
 def compute_status(files: list[MigrationFile], applied: dict[str, AppliedMigration]) -> list[MigrationState]:
     """Every migration known from files or history, ordered by version."""
     baseline = baseline_version(applied)
-    newest_applied = max((version_key(v) for v, r in applied.items() if r.status in ("applied", "baseline")),
-                         default=None)
+    newest_applied = max(
+        (version_key(v) for v, r in applied.items() if r.status in ("applied", "baseline")), default=None
+    )
     by_version = {f.version: f for f in files}
     states: list[MigrationState] = []
     for version in sorted(set(by_version) | set(applied), key=version_key):
@@ -56,35 +57,57 @@ def compute_status(files: list[MigrationFile], applied: dict[str, AppliedMigrati
         if row is None:
             assert file is not None
             if baseline is not None and version_key(version) <= version_key(baseline):
-                states.append(MigrationState(version, file.name, "baseline", None, file.checksum, None, 0,
-                                             len(file.up.statements), "covered by the baseline"))
+                states.append(
+                    MigrationState(
+                        version,
+                        file.name,
+                        "baseline",
+                        None,
+                        file.checksum,
+                        None,
+                        0,
+                        len(file.up.statements),
+                        "covered by the baseline",
+                    )
+                )
                 continue
-            note = ("older than the newest applied migration (will be applied out of order)"
-                    if newest_applied is not None and version_key(version) < newest_applied else "")
-            states.append(MigrationState(version, file.name, "pending", None, file.checksum, None, 0,
-                                         len(file.up.statements), note))
+            note = (
+                "older than the newest applied migration (will be applied out of order)"
+                if newest_applied is not None and version_key(version) < newest_applied
+                else ""
+            )
+            states.append(
+                MigrationState(
+                    version, file.name, "pending", None, file.checksum, None, 0, len(file.up.statements), note
+                )
+            )
             continue
         name = file.name if file else row.name
-        common = dict(version=version, name=name, applied_at=row.applied_at,
-                      file_checksum=file.checksum if file else None, recorded_checksum=row.checksum,
-                      statements_done=row.statements_done, statements_total=row.statements_total)
+        common = dict(
+            version=version,
+            name=name,
+            applied_at=row.applied_at,
+            file_checksum=file.checksum if file else None,
+            recorded_checksum=row.checksum,
+            statements_done=row.statements_done,
+            statements_total=row.statements_total,
+        )
         if row.status == "baseline":
             states.append(MigrationState(state="baseline", note="baseline", **common))  # type: ignore[arg-type]
         elif file is None:
-            states.append(MigrationState(state="missing", note="recorded but its file is gone",
-                                         **common))  # type: ignore[arg-type]
+            states.append(MigrationState(state="missing", note="recorded but its file is gone", **common))  # type: ignore[arg-type]
         elif row.status in ("reverting", "revert_failed"):
-            note = (f"down section stopped after statement {row.down_done} of {row.down_total}"
-                    + (f": {row.error}" if row.error else "")
-                    + f"; `pgwarden migrate down` resumes at statement {row.down_done + 1}")
+            note = (
+                f"down section stopped after statement {row.down_done} of {row.down_total}"
+                + (f": {row.error}" if row.error else "")
+                + f"; `pgwarden migrate down` resumes at statement {row.down_done + 1}"
+            )
             states.append(MigrationState(state="reverting", note=note, **common))  # type: ignore[arg-type]
         elif row.status in ("failed", "running"):
             state: State = "failed" if row.status == "failed" else "interrupted"
-            states.append(MigrationState(state=state, note=_stopped_note(row, file),
-                                         **common))  # type: ignore[arg-type]
+            states.append(MigrationState(state=state, note=_stopped_note(row, file), **common))  # type: ignore[arg-type]
         elif row.checksum != file.checksum:
-            states.append(MigrationState(state="changed", note="file edited after it was applied",
-                                         **common))  # type: ignore[arg-type]
+            states.append(MigrationState(state="changed", note="file edited after it was applied", **common))  # type: ignore[arg-type]
         else:
             states.append(MigrationState(state="applied", **common))  # type: ignore[arg-type]
     return states
@@ -95,9 +118,11 @@ def _stopped_note(row: AppliedMigration, file: MigrationFile) -> str:
     if row.status == "running" and row.statements_done < len(file.up.statements):
         statement = file.up.statements[row.statements_done]
         if runs_alone(statement):
-            note += (f"; statement {statement.index} (line {statement.line}) was running when the runner stopped: "
-                     "`pgwarden migrate up` checks the catalog where it can tell; if it cannot, "
-                     f"say `pgwarden migrate repair --ran {row.version}` or `--not-ran {row.version}`")
+            note += (
+                f"; statement {statement.index} (line {statement.line}) was running when the runner stopped: "
+                "`pgwarden migrate up` checks the catalog where it can tell; if it cannot, "
+                f"say `pgwarden migrate repair --ran {row.version}` or `--not-ran {row.version}`"
+            )
     return note + (f": {row.error}" if row.error else "")
 
 

@@ -99,16 +99,18 @@ def _set_timeouts(ctx: ExecutionContext, *, local: bool, lock_timeout: float) ->
     scope = sql.SQL("SET LOCAL" if local else "SET")
     ctx.conn.execute(sql.SQL("{} lock_timeout = {}").format(scope, sql.Literal(postgres_duration(lock_timeout))))
     if ctx.statement_timeout is not None:
-        ctx.conn.execute(sql.SQL("{} statement_timeout = {}").format(
-            scope, sql.Literal(postgres_duration(ctx.statement_timeout))))
+        ctx.conn.execute(
+            sql.SQL("{} statement_timeout = {}").format(scope, sql.Literal(postgres_duration(ctx.statement_timeout)))
+        )
 
 
 def _is_concurrent(statement: Statement) -> bool:
     return bool(statement.fields.get("concurrent"))
 
 
-def _failure_hint(migration: MigrationFile, section: Section, statement: Statement,
-                  conn: psycopg.Connection[Any] | None) -> str:
+def _failure_hint(
+    migration: MigrationFile, section: Section, statement: Statement, conn: psycopg.Connection[Any] | None
+) -> str:
     if section.transactional:
         return "the migration was rolled back, nothing of it was kept; fix the file and run `pgwarden migrate up`"
     command = "up" if section.direction == "up" else "down"
@@ -118,48 +120,79 @@ def _failure_hint(migration: MigrationFile, section: Section, statement: Stateme
         with suppress(psycopg.Error):
             found = find_index(conn, *target)
             if found is not None and not found.valid:
-                steps.append(f"the failed build left the INVALID index {found.qualified}: the next "
-                             f"`pgwarden migrate {command}` drops and rebuilds it")
-    steps.append(f"fix the cause (statement {statement.index} and those after it may be edited), then "
-                 f"`pgwarden migrate {command}` resumes {migration.label} at statement {statement.index}")
+                steps.append(
+                    f"the failed build left the INVALID index {found.qualified}: the next "
+                    f"`pgwarden migrate {command}` drops and rebuilds it"
+                )
+    steps.append(
+        f"fix the cause (statement {statement.index} and those after it may be edited), then "
+        f"`pgwarden migrate {command}` resumes {migration.label} at statement {statement.index}"
+    )
     if section.direction == "up":
-        steps.append(f"`pgwarden migrate repair` keeps statements 1-{statement.index - 1} as done"
-                     if statement.index > 1 else "`pgwarden migrate repair` forgets the failed run")
+        steps.append(
+            f"`pgwarden migrate repair` keeps statements 1-{statement.index - 1} as done"
+            if statement.index > 1
+            else "`pgwarden migrate repair` forgets the failed run"
+        )
     return "; ".join(steps)
 
 
-def _fail(migration: MigrationFile, section: Section, statement: Statement, exc: psycopg.Error,
-          conn: psycopg.Connection[Any] | None = None) -> MigrationFailed:
+def _fail(
+    migration: MigrationFile,
+    section: Section,
+    statement: Statement,
+    exc: psycopg.Error,
+    conn: psycopg.Connection[Any] | None = None,
+) -> MigrationFailed:
     first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     sqlstate = getattr(exc, "sqlstate", None)
     done = statement.index - 1
-    kept = ("nothing was kept (rolled back)" if section.transactional
-            else f"statements 1-{done} were applied and kept" if done else "no statement was applied")
+    kept = (
+        "nothing was kept (rolled back)"
+        if section.transactional
+        else f"statements 1-{done} were applied and kept"
+        if done
+        else "no statement was applied"
+    )
     return MigrationFailed(
         f"{migration.path}:{statement.line}: {migration.label} ({section.direction}) failed at statement "
         f"{statement.index} of {len(section.statements)}: {redact(first_line)}"
-        + (f" [SQLSTATE {sqlstate}]" if sqlstate else "") + f"; {kept}",
+        + (f" [SQLSTATE {sqlstate}]" if sqlstate else "")
+        + f"; {kept}",
         hint=_failure_hint(migration, section, statement, conn),
-        details={"version": migration.version, "statement": statement.index, "line": statement.line,
-                 "sqlstate": sqlstate},
+        details={
+            "version": migration.version,
+            "statement": statement.index,
+            "line": statement.line,
+            "sqlstate": sqlstate,
+        },
     )
 
 
 def _begin_sql(ctx: ExecutionContext, *, flush: bool) -> sql.Composed:
-    parts = [sql.SQL("BEGIN"), sql.SQL("SET LOCAL lock_timeout = {}").format(
-        sql.Literal(postgres_duration(ctx.policy.lock_timeout)))]
+    parts = [
+        sql.SQL("BEGIN"),
+        sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(postgres_duration(ctx.policy.lock_timeout))),
+    ]
     if not flush:
         # Atomicity is untouched (the change and its history row commit together); only the
         # WAL flush is deferred to the run's last commit, which flushes everything before it.
         parts.append(sql.SQL("SET LOCAL synchronous_commit = off"))
     if ctx.statement_timeout is not None:
-        parts.append(sql.SQL("SET LOCAL statement_timeout = {}").format(
-            sql.Literal(postgres_duration(ctx.statement_timeout))))
+        parts.append(
+            sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(postgres_duration(ctx.statement_timeout)))
+        )
     return sql.SQL("; ").join(parts)
 
 
-def run_transactional(ctx: ExecutionContext, migration: MigrationFile, section: Section,
-                      history_sql: sql.Composable, *, flush: bool = True) -> int:
+def run_transactional(
+    ctx: ExecutionContext,
+    migration: MigrationFile,
+    section: Section,
+    history_sql: sql.Composable,
+    *,
+    flush: bool = True,
+) -> int:
     """Run ``section`` and the history change ``history_sql`` in one transaction; returns lock retries.
 
     BEGIN with its settings, the statements, the history change and COMMIT travel
@@ -175,8 +208,12 @@ def run_transactional(ctx: ExecutionContext, migration: MigrationFile, section: 
             conn.execute("ROLLBACK")
 
     def one_round_trip() -> None:
-        parts = [_begin_sql(ctx, flush=flush), *(sql.SQL(s.sql) for s in section.statements), history_sql,
-                 sql.SQL("COMMIT")]
+        parts = [
+            _begin_sql(ctx, flush=flush),
+            *(sql.SQL(s.sql) for s in section.statements),
+            history_sql,
+            sql.SQL("COMMIT"),
+        ]
         with watch_lock_waits(ctx.watcher, conn.info.backend_pid, ctx.policy.lock_timeout):
             conn.execute(sql.SQL(";\n").join(parts))
 
@@ -242,15 +279,25 @@ class Tracker:
         assert section is not None
         return section
 
-    def _fields(self, status: str, done: int, checksums: tuple[str, ...], error: str | None,
-                duration_ms: int = 0) -> dict[str, Any]:
+    def _fields(
+        self, status: str, done: int, checksums: tuple[str, ...], error: str | None, duration_ms: int = 0
+    ) -> dict[str, Any]:
         up = self.direction == "up"
-        return dict(version=self.migration.version, owner=self.run_id, run_id=self.run_id, status=status,
-                    checksum=self.migration.checksum,
-                    done=done if up else self.up_done, total=len(self.migration.up.statements),
-                    checksums=checksums if up else self.up_checksums,
-                    down_done=0 if up else done, down_total=0 if up else len(self.section.statements),
-                    down_checksums=() if up else checksums, error=error, duration_ms=duration_ms)
+        return dict(
+            version=self.migration.version,
+            owner=self.run_id,
+            run_id=self.run_id,
+            status=status,
+            checksum=self.migration.checksum,
+            done=done if up else self.up_done,
+            total=len(self.migration.up.statements),
+            checksums=checksums if up else self.up_checksums,
+            down_done=0 if up else done,
+            down_total=0 if up else len(self.section.statements),
+            down_checksums=() if up else checksums,
+            error=error,
+            duration_ms=duration_ms,
+        )
 
     @property
     def running_status(self) -> str:
@@ -264,8 +311,9 @@ class Tracker:
 
     def done_sql(self, statement: Statement) -> sql.Composed:
         """The UPDATE recording ``statement`` as done (sent in one message with it, so both commit together)."""
-        return history.progress_sql(**self._fields(self.running_status, statement.index,
-                                                   (*self.checksums, statement_checksum(statement)), None))
+        return history.progress_sql(
+            **self._fields(self.running_status, statement.index, (*self.checksums, statement_checksum(statement)), None)
+        )
 
     def advanced(self, statement: Statement) -> None:
         """Note locally that ``statement`` is recorded as done."""
@@ -274,8 +322,12 @@ class Tracker:
 
     def mark_done(self, statement: Statement) -> None:
         """Record ``statement`` as done on its own (for a statement that ran alone)."""
-        history.progress(self.conn, **self._fields(self.running_status, statement.index,
-                                                   (*self.checksums, statement_checksum(statement)), None))
+        history.progress(
+            self.conn,
+            **self._fields(
+                self.running_status, statement.index, (*self.checksums, statement_checksum(statement)), None
+            ),
+        )
         self.advanced(statement)
 
     def failed(self, error: str) -> None:
@@ -300,7 +352,7 @@ def run_statements(ctx: ExecutionContext, section: Section, tracker: Tracker) ->
     it. A failing statement is recorded as failed at statement K (nothing of K kept);
     an interruption leaves the row as it is, for the next run to judge.
     """
-    return sum(_run_one(ctx, section, tracker, statement) for statement in section.statements[tracker.done:])
+    return sum(_run_one(ctx, section, tracker, statement) for statement in section.statements[tracker.done :])
 
 
 def _run_one(ctx: ExecutionContext, section: Section, tracker: Tracker, statement: Statement) -> int:
@@ -346,8 +398,14 @@ def _run_one(ctx: ExecutionContext, section: Section, tracker: Tracker, statemen
     return retries
 
 
-def _record_failure(ctx: ExecutionContext, tracker: Tracker, migration: MigrationFile, section: Section,
-                    statement: Statement, exc: psycopg.Error) -> NoReturn:
+def _record_failure(
+    ctx: ExecutionContext,
+    tracker: Tracker,
+    migration: MigrationFile,
+    section: Section,
+    statement: Statement,
+    exc: psycopg.Error,
+) -> NoReturn:
     if ctx.conn.closed:
         raise connection_lost(migration, section.direction, exc) from None
     failure = _fail(migration, section, statement, exc, ctx.conn)
@@ -358,7 +416,8 @@ def _record_failure(ctx: ExecutionContext, tracker: Tracker, migration: Migratio
 def connection_lost(migration: MigrationFile, direction: str, exc: BaseException) -> Unreachable:
     """The one-line error for a work connection that died under ``migration`` (exit 3)."""
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return Unreachable(f"lost the connection to the database while running {migration.label} ({direction}): "
-                       f"{redact(first)}",
-                       hint="run `pgwarden migrate status` when the database is back: the history says what "
-                            "was kept, and `pgwarden migrate up` continues from there")
+    return Unreachable(
+        f"lost the connection to the database while running {migration.label} ({direction}): {redact(first)}",
+        hint="run `pgwarden migrate status` when the database is back: the history says what "
+        "was kept, and `pgwarden migrate up` continues from there",
+    )

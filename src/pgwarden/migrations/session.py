@@ -40,8 +40,10 @@ WORK_APPLICATION_PREFIX = "pgwarden:migrate:"
 CLIENT_CHECK_INTERVAL = "1s"
 
 # DISCARD ALL without pg_advisory_unlock_all(): the run keeps its locks.
-_RESET = ("CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; DEALLOCATE ALL; UNLISTEN *; "
-          "DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES")
+_RESET = (
+    "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; DEALLOCATE ALL; UNLISTEN *; "
+    "DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES"
+)
 
 _ORPHANS = """
 SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.state, ''), left(coalesce(a.query, ''), 200)
@@ -87,15 +89,18 @@ def _take_work_lock(conn: psycopg.Connection[Any], *, timeout: float, terminate:
                 try:
                     conn.execute("SELECT pg_terminate_backend(%s)", [pid])
                 except psycopg.errors.InsufficientPrivilege:
-                    raise Refused(f"cannot end the orphaned backend pid {pid}: permission denied",
-                                  hint="ask a superuser to run SELECT pg_terminate_backend(pid), or wait") from None
+                    raise Refused(
+                        f"cannot end the orphaned backend pid {pid}: permission denied",
+                        hint="ask a superuser to run SELECT pg_terminate_backend(pid), or wait",
+                    ) from None
         if time.monotonic() > deadline:
             described = "; ".join(f"pid {pid} ({state}): {query}" for pid, _app, state, query in left) or "unknown"
             raise LockTimeoutGaveUp(
                 f"a backend of an earlier, stopped pgwarden run is still working; gave up after {timeout:.0f}s: "
                 f"{described}",
                 hint="wait for it to finish, or run again with --terminate-orphans to end it (its transaction "
-                     "rolls back; an interrupted CONCURRENTLY build is dropped and rebuilt)")
+                "rolls back; an interrupted CONCURRENTLY build is dropped and rebuilt)",
+            )
         time.sleep(0.2 * (0.5 + random.random()))
 
 
@@ -112,8 +117,9 @@ def _statement_timeout(config: Config) -> float | None:
 
 
 @contextmanager
-def runner(config: Config, target: Target, reporter: Reporter, *,
-           terminate_orphans: bool = False) -> Iterator[ExecutionContext]:
+def runner(
+    config: Config, target: Target, reporter: Reporter, *, terminate_orphans: bool = False
+) -> Iterator[ExecutionContext]:
     """Hold the runner lock and yield a work connection with no orphan left and the history schema in place.
 
     A connection lost while the body runs becomes Unreachable (exit 3) with one line.
@@ -135,9 +141,10 @@ def runner(config: Config, target: Target, reporter: Reporter, *,
             if not conn.closed and not lock.closed:
                 raise
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise Unreachable(f"lost the connection to {target.env_name} ({redact(target.url)}): {redact(first)}",
-                              hint="run `pgwarden migrate status` when the database is back: the history says "
-                                   "what was kept") from None
+            raise Unreachable(
+                f"lost the connection to {target.env_name} ({redact(target.url)}): {redact(first)}",
+                hint="run `pgwarden migrate status` when the database is back: the history says what was kept",
+            ) from None
         finally:
             if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
                 # release it now: the next runner must not mistake this closing backend for an orphan

@@ -42,8 +42,13 @@ if TYPE_CHECKING:
 PREFERRED = ("created_at", "inserted_at", "occurred_at", "logged_at", "timestamp", "ts", "time", "at", "date")
 DAYS_PER_MONTH = 30.44
 # longest first: (interval, months in one partition)
-CANDIDATES = ((Interval.YEAR, 12.0), (Interval.QUARTER, 3.0), (Interval.MONTH, 1.0),
-              (Interval.WEEK, 7 / DAYS_PER_MONTH), (Interval.DAY, 1 / DAYS_PER_MONTH))
+CANDIDATES = (
+    (Interval.YEAR, 12.0),
+    (Interval.QUARTER, 3.0),
+    (Interval.MONTH, 1.0),
+    (Interval.WEEK, 7 / DAYS_PER_MONTH),
+    (Interval.DAY, 1 / DAYS_PER_MONTH),
+)
 
 
 @dataclass(frozen=True)
@@ -121,12 +126,14 @@ def _statements(conn: psycopg.Connection[Any]) -> list[tuple[str, int]] | None:
 
 def _where_uses(statements: list[tuple[str, int]], table: str, column: str) -> int:
     pattern = re.compile(rf"\bwhere\b.*\b{re.escape(column)}\b", re.I | re.S)
-    return sum(calls for query, calls in statements
-               if re.search(rf"\b{re.escape(table)}\b", query) and pattern.search(query))
+    return sum(
+        calls for query, calls in statements if re.search(rf"\b{re.escape(table)}\b", query) and pattern.search(query)
+    )
 
 
-def _pick_key(columns: list[tuple[str, bool]], table: str,
-              statements: list[tuple[str, int]] | None) -> tuple[str | None, str | None]:
+def _pick_key(
+    columns: list[tuple[str, bool]], table: str, statements: list[tuple[str, int]] | None
+) -> tuple[str | None, str | None]:
     if not columns:
         return None, None
     if statements:
@@ -169,9 +176,11 @@ def blockers(conn: psycopg.Connection[Any], name: QualifiedName, key: str) -> li
         out.append("add a primary key (online conversion copies and replays by it)")
     out += [f"{reason}: drop or move it first" for reason in ddl.refusals(conn, info)]
     for change in ddl.widened_uniques(conn, info, [key]):
-        out.append(f"unique {change.name} ({', '.join(change.before)}) does not include {key}: keep that uniqueness "
-                   "elsewhere first (a lookup table with the unique constraint), or accept "
-                   f"UNIQUE ({', '.join(change.after)}) with --widen-unique")
+        out.append(
+            f"unique {change.name} ({', '.join(change.before)}) does not include {key}: keep that uniqueness "
+            "elsewhere first (a lookup table with the unique constraint), or accept "
+            f"UNIQUE ({', '.join(change.after)}) with --widen-unique"
+        )
     return out
 
 
@@ -227,8 +236,10 @@ def advise(config: Config, env: str | None, *, thresholds: Thresholds | None = N
                 if not advice.blockers:
                     advice.command = f"pgwarden partition convert {qualified.shell()} --key {advice.key} {option}"
             else:
-                advice.blockers = ["no time column and no primary key: add a primary key (then hash partitioning "
-                                   "by it), or a time column to partition by"]
+                advice.blockers = [
+                    "no time column and no primary key: add a primary key (then hash partitioning "
+                    "by it), or a time column to partition by"
+                ]
             out.append(advice)
     finally:
         conn.close()
@@ -240,8 +251,9 @@ def _key_range(conn: psycopg.Connection[Any], name: QualifiedName, key: str) -> 
     try:
         with conn.transaction():
             conn.execute("SET LOCAL statement_timeout = '5s'")
-            row = conn.execute(sql.SQL("SELECT min({k}), max({k}) FROM {t}").format(
-                k=sql.Identifier(key), t=name.ident())).fetchone()
+            row = conn.execute(
+                sql.SQL("SELECT min({k}), max({k}) FROM {t}").format(k=sql.Identifier(key), t=name.ident())
+            ).fetchone()
     except Exception:  # noqa: BLE001 - too slow without an index: no growth figure
         return None, None
     if not row or row[0] is None:

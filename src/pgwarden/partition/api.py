@@ -27,10 +27,34 @@ if TYPE_CHECKING:
     from pgwarden.db import LockRetryPolicy
 
 __all__ = [
-    "AdviseResult", "ConvertResult", "CreateResult", "Layout", "LayoutOptions", "ListResult", "MaintainOptions",
-    "MaintainResult", "ManagedTable", "MigrationWritten", "QualifiedName", "Thresholds", "Tuning", "abort",
-    "advise", "config_entry", "convert", "create", "is_child_name", "layout", "list_partitions", "maintain",
-    "managed_children", "missing_periods", "parse_name", "resume", "run_directive", "thresholds",
+    "AdviseResult",
+    "ConvertResult",
+    "CreateResult",
+    "Layout",
+    "LayoutOptions",
+    "ListResult",
+    "MaintainOptions",
+    "MaintainResult",
+    "ManagedTable",
+    "MigrationWritten",
+    "QualifiedName",
+    "Thresholds",
+    "Tuning",
+    "abort",
+    "advise",
+    "config_entry",
+    "convert",
+    "create",
+    "is_child_name",
+    "layout",
+    "list_partitions",
+    "maintain",
+    "managed_children",
+    "missing_periods",
+    "parse_name",
+    "resume",
+    "run_directive",
+    "thresholds",
     "write_migration",
 ]
 
@@ -47,8 +71,9 @@ def layout(config: Config | None, table: str, options: LayoutOptions | None = No
     return layout_for(config, parse_name(table), options)
 
 
-def create(config: Config, env: str | None, layout: Layout, *, widen_unique: bool = False,
-           now: datetime | None = None) -> CreateResult:
+def create(
+    config: Config, env: str | None, layout: Layout, *, widen_unique: bool = False, now: datetime | None = None
+) -> CreateResult:
     """Reshape an empty table into a partitioned one (see :mod:`pgwarden.partition.create`)."""
     from pgwarden.partition.create import create as run
     from pgwarden.partition.target import resolve
@@ -56,19 +81,41 @@ def create(config: Config, env: str | None, layout: Layout, *, widen_unique: boo
     return run(resolve(config, env, changes=True), layout, widen_unique=widen_unique, now=now)
 
 
-def convert(config: Config, env: str | None, layout: Layout, tuning: Tuning = Tuning(), *, drop_old: bool = False,
-            widen_unique: bool = False, now: datetime | None = None,
-            progress: Progress | None = None) -> ConvertResult:
+def convert(
+    config: Config,
+    env: str | None,
+    layout: Layout,
+    tuning: Tuning = Tuning(),
+    *,
+    drop_old: bool = False,
+    widen_unique: bool = False,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> ConvertResult:
     """Convert a live table online (see :mod:`pgwarden.partition.convert`)."""
     from pgwarden.partition.convert import convert as run
     from pgwarden.partition.target import resolve
 
-    return run(resolve(config, env, changes=True), layout, tuning, drop_old=drop_old, widen_unique=widen_unique,
-               now=now, progress=progress)
+    return run(
+        resolve(config, env, changes=True),
+        layout,
+        tuning,
+        drop_old=drop_old,
+        widen_unique=widen_unique,
+        now=now,
+        progress=progress,
+    )
 
 
-def resume(config: Config, env: str | None, table: str | QualifiedName, tuning: Tuning = Tuning(), *,
-           drop_old: bool = False, progress: Progress | None = None) -> ConvertResult:
+def resume(
+    config: Config,
+    env: str | None,
+    table: str | QualifiedName,
+    tuning: Tuning = Tuning(),
+    *,
+    drop_old: bool = False,
+    progress: Progress | None = None,
+) -> ConvertResult:
     """Continue an interrupted conversion of ``table``."""
     from pgwarden.partition.convert import resume as run
     from pgwarden.partition.target import resolve
@@ -92,9 +139,17 @@ def maintain(config: Config, env: str | None, options: MaintainOptions = Maintai
     return run(config, env, options)
 
 
-def write_migration(config: Config, env: str | None, layout: Layout, *, verb: str = "convert",
-                    widen_unique: bool = False, drop_old: bool = False, batch: int | None = None,
-                    write_config: bool = False) -> MigrationWritten:
+def write_migration(
+    config: Config,
+    env: str | None,
+    layout: Layout,
+    *,
+    verb: str = "convert",
+    widen_unique: bool = False,
+    drop_old: bool = False,
+    batch: int | None = None,
+    write_config: bool = False,
+) -> MigrationWritten:
     """Write the migration that partitions ``layout.name`` (the default of ``partition create`` / ``convert``).
 
     Refused (exit 5), and nothing written, when ``env``'s database (if reachable and
@@ -148,8 +203,9 @@ def advise(config: Config, env: str | None, *, thresholds: Thresholds | None = N
     return run(config, env, thresholds=thresholds)
 
 
-def missing_periods(conn: psycopg.Connection[Any], layout: Layout, table: TableInfo, parts: list[PartitionInfo],
-                    now: datetime) -> list[tuple[int, Period, str]]:
+def missing_periods(
+    conn: psycopg.Connection[Any], layout: Layout, table: TableInfo, parts: list[PartitionInfo], now: datetime
+) -> list[tuple[int, Period, str]]:
     """Periods (current = index 0, then up to ``max(premake, 1)`` ahead) no range partition covers at ``now``.
 
     Each comes with the DDL that creates it (identifiers quoted) for a fix hint.
@@ -164,8 +220,9 @@ def missing_periods(conn: psycopg.Connection[Any], layout: Layout, table: TableI
     for index, wanted in enumerate(wanted_periods(layout.table, layout.interval, now, max(layout.premake, 1))):
         if covers(parts, wanted.lower):
             continue
-        statement = ddl.partition_of(table.schema, table.name, wanted.name,
-                                     ddl.range_bounds(wanted.lower, wanted.upper, table.key_type or ""))
+        statement = ddl.partition_of(
+            table.schema, table.name, wanted.name, ddl.range_bounds(wanted.lower, wanted.upper, table.key_type or "")
+        )
         out.append((index, wanted, statement.as_string(conn) + ";"))
     return out
 
@@ -183,8 +240,7 @@ def managed_children(conn: psycopg.Connection[Any], config: Config) -> list[Mana
     return [managed(conn, layout.name) for layout in configured(config)]
 
 
-def run_directive(conn: psycopg.Connection[Any], args: dict[str, str], *, policy: LockRetryPolicy,
-                  where: str) -> None:
+def run_directive(conn: psycopg.Connection[Any], args: dict[str, str], *, policy: LockRetryPolicy, where: str) -> None:
     """The ``partition-convert`` migration step (see :mod:`pgwarden.partition.directive`), run by ``migrate up``.
 
     Works on the runner's database through sessions of its own (same user); resumable:

@@ -40,8 +40,10 @@ CREATE TABLE IF NOT EXISTS pgwarden.partition_conversions (
     PRIMARY KEY (table_schema, table_name)
 )
 """
-_COLUMNS = ("layout, new_name, old_name, log_name, function_name, trigger_name, twin, phase, cursor, "
-            "rows_copied, batches, replayed")
+_COLUMNS = (
+    "layout, new_name, old_name, log_name, function_name, trigger_name, twin, phase, cursor, "
+    "rows_copied, batches, replayed"
+)
 _WHERE = " WHERE table_schema = %s AND table_name = %s"
 
 
@@ -88,21 +90,37 @@ class ConversionStore:
         exists = self.conn.execute("SELECT to_regclass('pgwarden.partition_conversions') IS NOT NULL").fetchone()
         if not exists or not exists[0]:
             return None
-        row = self.conn.execute(f"SELECT {_COLUMNS} FROM pgwarden.partition_conversions{_WHERE}",
-                                [name.schema, name.name]).fetchone()
+        row = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM pgwarden.partition_conversions{_WHERE}", [name.schema, name.name]
+        ).fetchone()
         if row is None:
             return None
         layout, new, old, log, function, trigger, twin, phase, cursor, copied, batches, replayed = row
-        return Conversion(name, dict(layout), new, old, log, function, trigger, twin, phase, cursor, copied, batches,
-                          replayed, partitions=list(layout.get("partitions", [])))
+        return Conversion(
+            name,
+            dict(layout),
+            new,
+            old,
+            log,
+            function,
+            trigger,
+            twin,
+            phase,
+            cursor,
+            copied,
+            batches,
+            replayed,
+            partitions=list(layout.get("partitions", [])),
+        )
 
     def tables(self) -> list[QualifiedName]:
         """Every table with a conversion in progress."""
         exists = self.conn.execute("SELECT to_regclass('pgwarden.partition_conversions') IS NOT NULL").fetchone()
         if not exists or not exists[0]:
             return []
-        rows = self.conn.execute("SELECT table_schema, table_name FROM pgwarden.partition_conversions "
-                                 "ORDER BY 1, 2").fetchall()
+        rows = self.conn.execute(
+            "SELECT table_schema, table_name FROM pgwarden.partition_conversions ORDER BY 1, 2"
+        ).fetchall()
         return [QualifiedName(str(s), str(t)) for s, t in rows]
 
     def insert(self, c: Conversion) -> None:
@@ -110,15 +128,27 @@ class ConversionStore:
         self.conn.execute(
             "INSERT INTO pgwarden.partition_conversions (table_schema, table_name, layout, new_name, old_name, "
             "log_name, function_name, trigger_name, twin, phase) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            [c.name.schema, c.name.name, json.dumps({**c.layout, "partitions": c.partitions}), c.new_name,
-             c.old_name, c.log_name, c.function_name, c.trigger_name, json.dumps(c.twin), c.phase])
+            [
+                c.name.schema,
+                c.name.name,
+                json.dumps({**c.layout, "partitions": c.partitions}),
+                c.new_name,
+                c.old_name,
+                c.log_name,
+                c.function_name,
+                c.trigger_name,
+                json.dumps(c.twin),
+                c.phase,
+            ],
+        )
 
     def record_batch(self, c: Conversion, rows: int, cursor: Any, phase: str) -> None:
         """One backfill batch copied ``rows`` up to ``cursor`` (None: unchanged); updates ``c`` too."""
         self.conn.execute(
             "UPDATE pgwarden.partition_conversions SET cursor = coalesce(%s::jsonb, cursor), "
             "rows_copied = rows_copied + %s, batches = batches + 1, phase = %s, updated_at = now()" + _WHERE,
-            [json.dumps(cursor) if cursor is not None else None, rows, phase, c.name.schema, c.name.name])
+            [json.dumps(cursor) if cursor is not None else None, rows, phase, c.name.schema, c.name.name],
+        )
         c.cursor = cursor if cursor is not None else c.cursor
         c.rows_copied += rows
         c.batches += 1
@@ -127,20 +157,27 @@ class ConversionStore:
     def record_replayed(self, c: Conversion, rows: int) -> None:
         """``rows`` log rows were replayed; updates ``c`` too."""
         if rows:
-            self.conn.execute("UPDATE pgwarden.partition_conversions SET replayed = replayed + %s, "
-                              "updated_at = now()" + _WHERE, [rows, c.name.schema, c.name.name])
+            self.conn.execute(
+                "UPDATE pgwarden.partition_conversions SET replayed = replayed + %s, updated_at = now()" + _WHERE,
+                [rows, c.name.schema, c.name.name],
+            )
             c.replayed += rows
 
     def record_partitions(self, c: Conversion, added: list[str]) -> None:
         """Partitions added to the twin after prepare; updates ``c`` too."""
         c.partitions.extend(added)
-        self.conn.execute("UPDATE pgwarden.partition_conversions SET layout = jsonb_set(layout, '{partitions}', %s), "
-                          "updated_at = now()" + _WHERE, [json.dumps(c.partitions), c.name.schema, c.name.name])
+        self.conn.execute(
+            "UPDATE pgwarden.partition_conversions SET layout = jsonb_set(layout, '{partitions}', %s), "
+            "updated_at = now()" + _WHERE,
+            [json.dumps(c.partitions), c.name.schema, c.name.name],
+        )
 
     def mark_swapped(self, c: Conversion) -> None:
         """Record the swap (inside the swap's transaction; the caller sets ``c.phase`` once it committed)."""
-        self.conn.execute("UPDATE pgwarden.partition_conversions SET phase = 'swapped', updated_at = now()" + _WHERE,
-                          [c.name.schema, c.name.name])
+        self.conn.execute(
+            "UPDATE pgwarden.partition_conversions SET phase = 'swapped', updated_at = now()" + _WHERE,
+            [c.name.schema, c.name.name],
+        )
 
     def forget(self, name: QualifiedName) -> None:
         """Delete the record (finished or aborted)."""

@@ -133,15 +133,22 @@ def fits_no_partition(exc: psycopg.errors.CheckViolation, parent: QualifiedName)
 
 
 def _twin_from(data: dict[str, Any]) -> ddl.Twin:
-    return ddl.Twin(renames=[tuple(r) for r in data["renames"]],
-                    key_changes=[ddl.KeyChange(**c) for c in data["key_changes"]],
-                    owned_sequences=[tuple(s) for s in data["owned_sequences"]],
-                    identity_columns=list(data["identity_columns"]))
+    return ddl.Twin(
+        renames=[tuple(r) for r in data["renames"]],
+        key_changes=[ddl.KeyChange(**c) for c in data["key_changes"]],
+        owned_sequences=[tuple(s) for s in data["owned_sequences"]],
+        identity_columns=list(data["identity_columns"]),
+    )
 
 
 def _layout_json(layout: Layout) -> dict[str, Any]:
-    return {"key": layout.key, "interval": layout.interval.value if layout.interval else None,
-            "modulus": layout.modulus, "premake": layout.premake, "default_partition": layout.default_partition}
+    return {
+        "key": layout.key,
+        "interval": layout.interval.value if layout.interval else None,
+        "modulus": layout.modulus,
+        "premake": layout.premake,
+        "default_partition": layout.default_partition,
+    }
 
 
 class _Laps:
@@ -160,8 +167,15 @@ class _Laps:
 class Converter:
     """The steps of one conversion (prepare, backfill, replay, verify, swap, finish) on one table."""
 
-    def __init__(self, conn: psycopg.Connection[Any], url: str, info: TableInfo, policy: LockRetryPolicy,
-                 tuning: Tuning, progress: Progress | None):
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        url: str,
+        info: TableInfo,
+        policy: LockRetryPolicy,
+        tuning: Tuning,
+        progress: Progress | None,
+    ):
         self.conn = conn
         self.url = url
         self.info = info
@@ -182,18 +196,24 @@ class Converter:
     def _refuse_nulls(self, layout: Layout) -> None:
         if layout.default_partition or self.info.column(layout.key).not_null:
             return
-        nulls = self.conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE {} IS NULL)").format(
-            self.name.ident(), sql.Identifier(layout.key))).fetchone()
+        nulls = self.conn.execute(
+            sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE {} IS NULL)").format(
+                self.name.ident(), sql.Identifier(layout.key)
+            )
+        ).fetchone()
         if nulls and nulls[0]:
-            raise Refused(f"{self.name}.{layout.key} has NULLs; they fit no range partition",
-                          hint="fill them in, or pass --default to keep a default partition for them")
+            raise Refused(
+                f"{self.name}.{layout.key} has NULLs; they fit no range partition",
+                hint="fill them in, or pass --default to keep a default partition for them",
+            )
 
     def _key_range(self, layout: Layout) -> tuple[datetime | None, datetime | None]:
         if not layout.interval:
             return None, None
         key = sql.Identifier(layout.key)
-        bounds = self.conn.execute(sql.SQL("SELECT min({k}), max({k}) FROM {t}").format(
-            k=key, t=self.name.ident())).fetchone()
+        bounds = self.conn.execute(
+            sql.SQL("SELECT min({k}), max({k}) FROM {t}").format(k=key, t=self.name.ident())
+        ).fetchone()
         if not bounds or bounds[0] is None:
             return None, None
         return as_utc(bounds[0]), as_utc(bounds[1])
@@ -202,8 +222,11 @@ class Converter:
         """Build twin, partitions, log, capture trigger and the record in one lock-bounded transaction."""
         info, conn = self.info, self.conn
         if not info.primary_key:
-            raise Refused(f"{info.qualified} has no primary key; online conversion needs one to copy in batches "
-                          "and replay changes", hint="add a primary key first (pgwarden lint explains how, online)")
+            raise Refused(
+                f"{info.qualified} has no primary key; online conversion needs one to copy in batches "
+                "and replay changes",
+                hint="add a primary key first (pgwarden lint explains how, online)",
+            )
         check_key(info, layout)
         self._refuse_nulls(layout)
         first, last = self._key_range(layout)
@@ -212,16 +235,29 @@ class Converter:
         parts, names, default = partition_statements(layout, info.column(layout.key).type, new_name, now, first, last)
         tag = f"cv{info.oid}"
         conversion = Conversion(
-            self.name, _layout_json(layout), new_name, shorten(info.name, "_pgw_old"), f"{tag}_log",
-            f"{tag}_capture", f"pgwarden_{tag}_capture",
-            {"renames": twin.renames, "key_changes": [c.__dict__ for c in twin.key_changes],
-             "owned_sequences": twin.owned_sequences, "identity_columns": twin.identity_columns},
-            partitions=names + ([default] if default else []))
-        install = capture.install_statements(conn, info, conversion.log_name, conversion.function_name,
-                                             conversion.trigger_name)
+            self.name,
+            _layout_json(layout),
+            new_name,
+            shorten(info.name, "_pgw_old"),
+            f"{tag}_log",
+            f"{tag}_capture",
+            f"pgwarden_{tag}_capture",
+            {
+                "renames": twin.renames,
+                "key_changes": [c.__dict__ for c in twin.key_changes],
+                "owned_sequences": twin.owned_sequences,
+                "identity_columns": twin.identity_columns,
+            },
+            partitions=names + ([default] if default else []),
+        )
+        install = capture.install_statements(
+            conn, info, conversion.log_name, conversion.function_name, conversion.trigger_name
+        )
         # no autovacuum on the twin while it is bulk-filled (it would compete with the copy); reset in finish()
-        quiet = [sql.SQL("ALTER TABLE {} SET (autovacuum_enabled = false)").format(self.name.sibling(p).ident())
-                 for p in conversion.partitions]
+        quiet = [
+            sql.SQL("ALTER TABLE {} SET (autovacuum_enabled = false)").format(self.name.sibling(p).ident())
+            for p in conversion.partitions
+        ]
 
         def build() -> None:
             self.store.create_table()
@@ -248,14 +284,25 @@ class Converter:
                 where: sql.Composable = sql.SQL("")
                 if params is not None:
                     where = sql.SQL("WHERE ({}) > ({})").format(
-                        pk_cols, sql.SQL(", ").join(sql.Placeholder() * len(pk)))
-                row = self.conn.execute(sql.SQL(
-                    "WITH batch AS (SELECT {cols} FROM {old} {where} ORDER BY {pk} LIMIT {n}), "
-                    "ins AS (INSERT INTO {new} ({cols}) OVERRIDING SYSTEM VALUE SELECT {cols} FROM batch) "
-                    "SELECT (SELECT count(*) FROM batch), "
-                    "(SELECT to_jsonb(b) FROM (SELECT {pk} FROM batch ORDER BY {desc} LIMIT 1) b)").format(
-                    cols=cols, old=self.name.ident(), where=where, pk=pk_cols, n=sql.Literal(batch),
-                    new=c.new.ident(), desc=desc), params).fetchone()
+                        pk_cols, sql.SQL(", ").join(sql.Placeholder() * len(pk))
+                    )
+                row = self.conn.execute(
+                    sql.SQL(
+                        "WITH batch AS (SELECT {cols} FROM {old} {where} ORDER BY {pk} LIMIT {n}), "
+                        "ins AS (INSERT INTO {new} ({cols}) OVERRIDING SYSTEM VALUE SELECT {cols} FROM batch) "
+                        "SELECT (SELECT count(*) FROM batch), "
+                        "(SELECT to_jsonb(b) FROM (SELECT {pk} FROM batch ORDER BY {desc} LIMIT 1) b)"
+                    ).format(
+                        cols=cols,
+                        old=self.name.ident(),
+                        where=where,
+                        pk=pk_cols,
+                        n=sql.Literal(batch),
+                        new=c.new.ident(),
+                        desc=desc,
+                    ),
+                    params,
+                ).fetchone()
                 count, cursor = (int(row[0]), row[1]) if row else (0, None)
                 self.store.record_batch(c, count, cursor, "backfill" if count == batch else "catchup")
             self.progress("backfill", c.rows_copied, max(self.total, c.rows_copied))
@@ -268,8 +315,10 @@ class Converter:
         if c.cursor is None:
             return None
         pk_cols = sql.SQL(", ").join(sql.Identifier(col) for col in self.info.primary_key)
-        values = self.conn.execute(sql.SQL("SELECT {} FROM jsonb_populate_record(NULL::{}, %s::jsonb)").format(
-            pk_cols, self.name.ident()), [json.dumps(c.cursor)]).fetchone()
+        values = self.conn.execute(
+            sql.SQL("SELECT {} FROM jsonb_populate_record(NULL::{}, %s::jsonb)").format(pk_cols, self.name.ident()),
+            [json.dumps(c.cursor)],
+        ).fetchone()
         return list(values or ())
 
     # -- catch-up -------------------------------------------------------------------------------------------------
@@ -280,9 +329,16 @@ class Converter:
         for _ in range(rounds):
             with self.conn.transaction():
                 backfilling = c.phase == "backfill"
-                done = capture.replay_batch(self.conn, self.info, c.new_name, c.log_name, self.columns, batch,
-                                            backfilling=backfilling,
-                                            behind=self.cursor_values(c) if backfilling else None)
+                done = capture.replay_batch(
+                    self.conn,
+                    self.info,
+                    c.new_name,
+                    c.log_name,
+                    self.columns,
+                    batch,
+                    backfilling=backfilling,
+                    behind=self.cursor_values(c) if backfilling else None,
+                )
                 self.store.record_replayed(c, done)
             total += done
             if done < batch and capture.backlog(self.conn, c.log_name) <= until:
@@ -305,8 +361,11 @@ class Converter:
 
         def scan(session: psycopg.Connection[Any], table: str) -> None:
             try:
-                found[table] = session.execute(capture.checksum_sql(
-                    info.schema, table, c.log_name, self.all_columns, info.primary_key, binary_hash=binary)).fetchone()
+                found[table] = session.execute(
+                    capture.checksum_sql(
+                        info.schema, table, c.log_name, self.all_columns, info.primary_key, binary_hash=binary
+                    )
+                ).fetchone()
             except Exception as exc:  # noqa: BLE001 - re-raised in the caller's thread
                 found[table] = exc
 
@@ -316,8 +375,9 @@ class Converter:
                 self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 snapshot = self.conn.execute("SELECT pg_export_snapshot()").fetchone()
                 other.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                other.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot[0] if snapshot
-                                                                                        else None)))
+                other.execute(
+                    sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot[0] if snapshot else None))
+                )
                 side = threading.Thread(target=scan, args=(other, c.new_name))
                 side.start()
                 scan(self.conn, info.name)
@@ -377,16 +437,25 @@ class Converter:
         unit = parse_interval(interval)
         twin = table_info(self.conn, c.new)
         have = [(p.lower, p.upper) for p in partitions(self.conn, twin.oid, exact_below=None)]
-        starts = self.conn.execute(sql.SQL("SELECT DISTINCT {} FROM {} WHERE {} IS NOT NULL").format(
-            key_expr(self.info, unit, key), self.name.ident(), sql.Identifier(key))).fetchall()
+        starts = self.conn.execute(
+            sql.SQL("SELECT DISTINCT {} FROM {} WHERE {} IS NOT NULL").format(
+                key_expr(self.info, unit, key), self.name.ident(), sql.Identifier(key)
+            )
+        ).fetchall()
         added: list[str] = []
         with self.conn.transaction():
             for (start,) in starts:
                 wanted = period(self.info.name, unit, as_utc(start))
                 if any((lo is None or lo < wanted.upper) and (hi is None or hi > wanted.lower) for lo, hi in have):
                     continue
-                self.conn.execute(ddl.partition_of(self.info.schema, c.new_name, wanted.name,
-                                                   ddl.range_bounds(wanted.lower, wanted.upper, key_type)))
+                self.conn.execute(
+                    ddl.partition_of(
+                        self.info.schema,
+                        c.new_name,
+                        wanted.name,
+                        ddl.range_bounds(wanted.lower, wanted.upper, key_type),
+                    )
+                )
                 have.append((wanted.lower, wanted.upper))
                 added.append(wanted.name)
             self.store.record_partitions(c, added)
@@ -399,20 +468,24 @@ class Converter:
         """
         table = table_info(self.conn, self.name)
         for part in partitions(self.conn, table.oid, exact_below=None):  # SHARE UPDATE EXCLUSIVE: DML goes on
-            ddl.run_locked(self.conn, [sql.SQL("ALTER TABLE {} RESET (autovacuum_enabled)").format(
-                ddl.ident(part.schema, part.name))], self.policy, what=f"re-enable autovacuum on {part.name}")
+            ddl.run_locked(
+                self.conn,
+                [sql.SQL("ALTER TABLE {} RESET (autovacuum_enabled)").format(ddl.ident(part.schema, part.name))],
+                self.policy,
+                what=f"re-enable autovacuum on {part.name}",
+            )
         for statement in capture.cleanup_statements(c.log_name, c.function_name):
             self.conn.execute(statement)
         if drop_old:
-            ddl.run_locked(self.conn, [ddl.drop(self.info.schema, c.old_name)], self.policy,
-                           what=f"drop {c.old}")
+            ddl.run_locked(self.conn, [ddl.drop(self.info.schema, c.old_name)], self.policy, what=f"drop {c.old}")
         self.store.forget(self.name)
         c.phase = "done"
 
 
 @contextmanager
-def _session(where: Where, name: QualifiedName,
-             tuning: Tuning) -> Iterator[tuple[psycopg.Connection[Any], LockRetryPolicy]]:
+def _session(
+    where: Where, name: QualifiedName, tuning: Tuning
+) -> Iterator[tuple[psycopg.Connection[Any], LockRetryPolicy]]:
     """The conversion's advisory lock, a UTC session and the lock policy (lock_timeout capped by ``tuning``)."""
     from pgwarden.db import advisory_lock
 
@@ -433,9 +506,16 @@ def _record(conn: psycopg.Connection[Any], name: QualifiedName, outcome: str, de
     record_event(conn, "partition.convert", str(name), outcome, details)
 
 
-def convert(where: Where, layout: Layout, tuning: Tuning = Tuning(), *, drop_old: bool = False,
-            widen_unique: bool = False, now: datetime | None = None,
-            progress: Progress | None = None) -> ConvertResult:
+def convert(
+    where: Where,
+    layout: Layout,
+    tuning: Tuning = Tuning(),
+    *,
+    drop_old: bool = False,
+    widen_unique: bool = False,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> ConvertResult:
     """Convert ``layout.name`` online (see the module doc) from start to finish.
 
     Raises Refused (exit 5) when the table cannot be converted safely or a
@@ -448,9 +528,10 @@ def convert(where: Where, layout: Layout, tuning: Tuning = Tuning(), *, drop_old
     with _session(where, layout.name, tuning) as (conn, policy):
         recorded = ConversionStore(conn).load(layout.name)
         if recorded is not None:
-            raise Refused(f"a conversion of {layout.name} is already in progress (phase {recorded.phase})",
-                          hint=f"continue it: pgwarden partition convert {layout.name.shell()} --resume "
-                               "(or undo it: --abort)")
+            raise Refused(
+                f"a conversion of {layout.name} is already in progress (phase {recorded.phase})",
+                hint=f"continue it: pgwarden partition convert {layout.name.shell()} --resume (or undo it: --abort)",
+            )
         info = table_info(conn, layout.name)
         if info.partitioned:
             raise Refused(f"{layout.name} is already partitioned")
@@ -461,8 +542,14 @@ def convert(where: Where, layout: Layout, tuning: Tuning = Tuning(), *, drop_old
         return _complete(worker, conversion, drop_old, started, laps, resumed_from=None)
 
 
-def resume(where: Where, name: QualifiedName, tuning: Tuning = Tuning(), *, drop_old: bool = False,
-           progress: Progress | None = None) -> ConvertResult:
+def resume(
+    where: Where,
+    name: QualifiedName,
+    tuning: Tuning = Tuning(),
+    *,
+    drop_old: bool = False,
+    progress: Progress | None = None,
+) -> ConvertResult:
     """Continue the recorded conversion of ``name`` from its last committed step (after a crash or exit 4).
 
     BadInput (exit 2) when no conversion of ``name`` is recorded; otherwise as :func:`convert`.
@@ -490,26 +577,36 @@ def abort(where: Where, name: QualifiedName) -> ConvertResult:
         if c is None:
             raise BadInput(f"no conversion of {name} to abort")
         if c.phase in ("swapped", "done"):
-            raise Refused(f"the conversion of {name} already swapped; the original is kept as {c.old} "
-                          "(frozen at the swap)",
-                          hint="finish it with --resume; to go back, rename the tables yourself")
+            raise Refused(
+                f"the conversion of {name} already swapped; the original is kept as {c.old} (frozen at the swap)",
+                hint="finish it with --resume; to go back, rename the tables yourself",
+            )
         info = table_info(conn, name)
-        ddl.run_locked(conn, capture.drop_triggers(info, info.name, c.trigger_name), policy,
-                       what=f"drop the capture trigger of {name}")
-        for statement in [sql.SQL("DROP TABLE IF EXISTS {}").format(c.new.ident()),
-                          *capture.cleanup_statements(c.log_name, c.function_name)]:
+        ddl.run_locked(
+            conn,
+            capture.drop_triggers(info, info.name, c.trigger_name),
+            policy,
+            what=f"drop the capture trigger of {name}",
+        )
+        for statement in [
+            sql.SQL("DROP TABLE IF EXISTS {}").format(c.new.ident()),
+            *capture.cleanup_statements(c.log_name, c.function_name),
+        ]:
             conn.execute(statement)
         store.forget(name)
         _record(conn, name, "aborted", {"phase": c.phase})
-        return ConvertResult(str(name), "aborted", rows_copied=c.rows_copied,
-                             seconds=round(time.monotonic() - started, 3))
+        return ConvertResult(
+            str(name), "aborted", rows_copied=c.rows_copied, seconds=round(time.monotonic() - started, 3)
+        )
 
 
-def _complete(worker: Converter, c: Conversion, drop_old: bool, started: float, laps: _Laps,
-              resumed_from: str | None) -> ConvertResult:
+def _complete(
+    worker: Converter, c: Conversion, drop_old: bool, started: float, laps: _Laps, resumed_from: str | None
+) -> ConvertResult:
     """From wherever ``c`` stands: copy, verify, swap, finish; the result with its figures."""
-    result = ConvertResult(str(c.name), "converted", resumed_from=resumed_from,
-                           key_changes=_twin_from(c.twin).key_changes)
+    result = ConvertResult(
+        str(c.name), "converted", resumed_from=resumed_from, key_changes=_twin_from(c.twin).key_changes
+    )
     if c.phase in ("backfill", "catchup"):
         _copy_verify_swap_extending(worker, c, result, laps)
     worker.finish(c, drop_old)
@@ -520,10 +617,19 @@ def _complete(worker: Converter, c: Conversion, drop_old: bool, started: float, 
         result.drop_old_sql = f"DROP TABLE {c.old.sql()};"
     result.phase_seconds = laps.seconds
     result.seconds = round(time.monotonic() - started, 3)
-    _record(worker.conn, c.name, "ok", {
-        "rows_copied": result.rows_copied, "replayed": result.rows_replayed, "verified_rows": result.verified_rows,
-        "swap_seconds": result.swap_seconds, "key_changes": [k.__dict__ for k in result.key_changes],
-        "old_table": result.old_table})
+    _record(
+        worker.conn,
+        c.name,
+        "ok",
+        {
+            "rows_copied": result.rows_copied,
+            "replayed": result.rows_replayed,
+            "verified_rows": result.verified_rows,
+            "swap_seconds": result.swap_seconds,
+            "key_changes": [k.__dict__ for k in result.key_changes],
+            "old_table": result.old_table,
+        },
+    )
     return result
 
 
@@ -539,8 +645,10 @@ def _copy_verify_swap_extending(worker: Converter, c: Conversion, result: Conver
                 raise
             added = worker.extend_twin(c)
             if not added:
-                raise ProblemsFound(f"{c.name}: a row fits no partition of the new table",
-                                    hint=f"pgwarden partition convert {c.name.shell()} --abort") from None
+                raise ProblemsFound(
+                    f"{c.name}: a row fits no partition of the new table",
+                    hint=f"pgwarden partition convert {c.name.shell()} --abort",
+                ) from None
             worker.progress(f"added partitions {', '.join(added)}", 0, 1)
 
 
@@ -556,8 +664,10 @@ def _copy_verify_swap(worker: Converter, c: Conversion, result: ConvertResult, l
     laps.lap("verify")
     if not result.checksum_equal:
         _record(worker.conn, c.name, "failed", {"reason": "checksum differs", "rows": result.verified_rows})
-        raise ProblemsFound(f"{c.name}: the copy differs from the original (count or checksum); nothing was swapped",
-                            hint=f"pgwarden partition convert {c.name.shell()} --abort, then report it")
+        raise ProblemsFound(
+            f"{c.name}: the copy differs from the original (count or checksum); nothing was swapped",
+            hint=f"pgwarden partition convert {c.name.shell()} --abort, then report it",
+        )
     worker.progress("swap", 0, 1)
     result.swap_seconds = round(worker.swap(c), 4)
     laps.lap("swap")

@@ -25,7 +25,6 @@ from pgwarden.partition.inspect import TIME_TYPES, open_session, table_info
 from pgwarden.partition.naming import default_name, hash_name, shorten, wanted_periods
 
 if TYPE_CHECKING:
-
     from pgwarden.partition.inspect import TableInfo
     from pgwarden.partition.spec import Layout
     from pgwarden.partition.target import Where
@@ -47,13 +46,21 @@ def check_key(info: TableInfo, layout: Layout) -> None:
     """Refuse a key that does not exist or has a type the chosen strategy cannot use."""
     column = info.column(layout.key)
     if layout.strategy == "range" and column.type not in TIME_TYPES:
-        raise Refused(f"{info.qualified}.{layout.key} is {column.type}; interval partitioning needs a "
-                      "timestamptz, timestamp or date column", hint="choose a time column or use --modulus")
+        raise Refused(
+            f"{info.qualified}.{layout.key} is {column.type}; interval partitioning needs a "
+            "timestamptz, timestamp or date column",
+            hint="choose a time column or use --modulus",
+        )
 
 
-def partition_statements(layout: Layout, key_type: str, parent: str, now: datetime,
-                         first: datetime | None = None, last: datetime | None = None,
-                         ) -> tuple[list[ddl.Statement], list[str], str | None]:
+def partition_statements(
+    layout: Layout,
+    key_type: str,
+    parent: str,
+    now: datetime,
+    first: datetime | None = None,
+    last: datetime | None = None,
+) -> tuple[list[ddl.Statement], list[str], str | None]:
     """``CREATE TABLE ... PARTITION OF`` for a parent created in the same transaction.
 
     Range: from the period holding ``first`` (default ``past`` periods before ``now``) to ``premake`` periods
@@ -79,8 +86,9 @@ def partition_statements(layout: Layout, key_type: str, parent: str, now: dateti
 
         wanted = wanted + periods(layout.table, layout.interval, wanted[-1].upper, last)
     for period in wanted:
-        statements.append(ddl.partition_of(layout.schema, parent, period.name,
-                                           ddl.range_bounds(period.lower, period.upper, key_type)))
+        statements.append(
+            ddl.partition_of(layout.schema, parent, period.name, ddl.range_bounds(period.lower, period.upper, key_type))
+        )
         names.append(period.name)
     default = None
     if layout.default_partition:
@@ -103,8 +111,10 @@ def create(where: Where, layout: Layout, *, widen_unique: bool = False, now: dat
     try:
         info = table_info(conn, layout.name)
         if info.partitioned:
-            raise Refused(f"{info.qualified} is already partitioned",
-                          hint="add a [[partitions]] entry and run `pgwarden partition maintain`")
+            raise Refused(
+                f"{info.qualified} is already partitioned",
+                hint="add a [[partitions]] entry and run `pgwarden partition maintain`",
+            )
         check_key(info, layout)
         new_name = shorten(layout.table, "_pgw_new")
         twin = ddl.partitioned_twin(conn, info, new_name, layout.strategy, [layout.key], widen_unique=widen_unique)
@@ -113,24 +123,34 @@ def create(where: Where, layout: Layout, *, widen_unique: bool = False, now: dat
 
         def build() -> None:
             conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(ddl.ident(info.schema, info.name)))
-            has_rows = conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(
-                ddl.ident(info.schema, info.name))).fetchone()
+            has_rows = conn.execute(
+                sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(ddl.ident(info.schema, info.name))
+            ).fetchone()
             if has_rows and has_rows[0]:
-                raise Refused(f"{info.qualified} holds rows; `partition create` only reshapes an empty table",
-                              hint=f"convert it online: pgwarden partition convert {info.qualified_name.shell()} "
-                                   f"--key {layout.key} " + (f"--interval '{layout.interval.value}'"
-                                                             if layout.interval else f"--modulus {layout.modulus}"))
+                raise Refused(
+                    f"{info.qualified} holds rows; `partition create` only reshapes an empty table",
+                    hint=f"convert it online: pgwarden partition convert {info.qualified_name.shell()} "
+                    f"--key {layout.key} "
+                    + (f"--interval '{layout.interval.value}'" if layout.interval else f"--modulus {layout.modulus}"),
+                )
             for statement in [*twin.create, *parts]:
                 conn.execute(statement)
             for statement in ddl.swap_statements(conn, info, twin, new_name, old_name=None):  # the twin exists now
                 conn.execute(statement)
 
         ddl.run_locked(conn, build, policy, what=f"partition create {info.qualified}")
-        record_event(conn, "partition.create", info.qualified, "ok",
-                     {"partitions": names, "default": default, "key": layout.key,
-                      "key_changes": [c.__dict__ for c in twin.key_changes]})
+        record_event(
+            conn,
+            "partition.create",
+            info.qualified,
+            "ok",
+            {
+                "partitions": names,
+                "default": default,
+                "key": layout.key,
+                "key_changes": [c.__dict__ for c in twin.key_changes],
+            },
+        )
         return result
     finally:
         conn.close()
-
-

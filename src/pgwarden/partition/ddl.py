@@ -61,7 +61,8 @@ def ident(schema: str, name: str) -> sql.Identifier:
 def range_bounds(lower: datetime, upper: datetime, key_type: str) -> sql.Composed:
     """``FOR VALUES FROM ('lo') TO ('hi')`` for a time key of ``key_type``."""
     return sql.SQL("FOR VALUES FROM ({}) TO ({})").format(
-        sql.Literal(bound_literal(lower, key_type)), sql.Literal(bound_literal(upper, key_type)))
+        sql.Literal(bound_literal(lower, key_type)), sql.Literal(bound_literal(upper, key_type))
+    )
 
 
 def hash_bounds(modulus: int, remainder: int) -> sql.Composed:
@@ -77,15 +78,19 @@ def create_like(schema: str, name: str, parent: str) -> sql.Composed:
 def range_check(schema: str, name: str, key: str, lower: datetime, upper: datetime, key_type: str) -> sql.Composed:
     """A CHECK equal to the partition constraint, so ATTACH skips its validation scan of ``name``."""
     return sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} CHECK ({k} IS NOT NULL AND {k} >= {} AND {k} < {})").format(
-        ident(schema, name), sql.Identifier(shorten(name, "_bounds")),
-        sql.Literal(bound_literal(lower, key_type)), sql.Literal(bound_literal(upper, key_type)),
-        k=sql.Identifier(key))
+        ident(schema, name),
+        sql.Identifier(shorten(name, "_bounds")),
+        sql.Literal(bound_literal(lower, key_type)),
+        sql.Literal(bound_literal(upper, key_type)),
+        k=sql.Identifier(key),
+    )
 
 
 def drop_range_check(schema: str, name: str) -> sql.Composed:
     """Drop the helper CHECK of :func:`range_check` (redundant once attached)."""
     return sql.SQL("ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}").format(
-        ident(schema, name), sql.Identifier(shorten(name, "_bounds")))
+        ident(schema, name), sql.Identifier(shorten(name, "_bounds"))
+    )
 
 
 def attach(schema: str, parent: str, name: str, bounds: sql.Composable) -> sql.Composed:
@@ -109,8 +114,14 @@ def drop(schema: str, name: str) -> sql.Composed:
     return sql.SQL("DROP TABLE {}").format(ident(schema, name))
 
 
-def attempt_locked(conn: psycopg.Connection[Any], work: Callable[[], T], policy: LockRetryPolicy, *,
-                   transaction: bool = True, watcher: psycopg.Connection[Any] | None = None) -> T:
+def attempt_locked(
+    conn: psycopg.Connection[Any],
+    work: Callable[[], T],
+    policy: LockRetryPolicy,
+    *,
+    transaction: bool = True,
+    watcher: psycopg.Connection[Any] | None = None,
+) -> T:
     """One attempt at ``work`` under ``lock_timeout``; a lock timeout raises LockAttemptTimedOut (rolled back).
 
     In a transaction (default) the work is atomic; with ``transaction=False`` each
@@ -133,9 +144,15 @@ def attempt_locked(conn: psycopg.Connection[Any], work: Callable[[], T], policy:
             conn.execute("RESET lock_timeout")
 
 
-def run_locked(conn: psycopg.Connection[Any], statements: Sequence[Statement] | Callable[[], None],
-               policy: LockRetryPolicy, *, what: str, transaction: bool = True,
-               watcher: psycopg.Connection[Any] | None = None) -> None:
+def run_locked(
+    conn: psycopg.Connection[Any],
+    statements: Sequence[Statement] | Callable[[], None],
+    policy: LockRetryPolicy,
+    *,
+    what: str,
+    transaction: bool = True,
+    watcher: psycopg.Connection[Any] | None = None,
+) -> None:
     """Run ``statements`` (or a callable doing its own work) under ``lock_timeout``, retrying lock timeouts.
 
     Each attempt is :func:`attempt_locked`; retries with backoff through
@@ -151,11 +168,13 @@ def run_locked(conn: psycopg.Connection[Any], statements: Sequence[Statement] | 
             for statement in statements:
                 conn.execute(statement)
 
-    retry_on_lock_timeout(lambda: attempt_locked(conn, body, policy, transaction=transaction, watcher=watcher),
-                          policy, what=what)
+    retry_on_lock_timeout(
+        lambda: attempt_locked(conn, body, policy, transaction=transaction, watcher=watcher), policy, what=what
+    )
 
 
 # --- a partitioned twin of an existing table (used by `create` and `convert`) ---------------------------------
+
 
 @dataclass
 class KeyChange:
@@ -250,8 +269,9 @@ def widened_uniques(conn: psycopg.Connection[Any], info: TableInfo, key: list[st
     return out
 
 
-def _rewrite_index(indexdef: str, schema: str, new_table: str, new_name: str, key: list[str],
-                   unique: bool) -> Statement:
+def _rewrite_index(
+    indexdef: str, schema: str, new_table: str, new_name: str, key: list[str], unique: bool
+) -> Statement:
     """The index definition moved onto the new table (and extended with the key when unique), via pglast."""
     from pglast import ast, parse_sql
     from pglast.stream import RawStream
@@ -270,18 +290,28 @@ def _rewrite_index(indexdef: str, schema: str, new_table: str, new_name: str, ke
 
 def widening_refusal(info: TableInfo, changes: list[KeyChange]) -> Refused:
     """Why widening unique constraints is refused, what uniqueness would be lost, and the alternatives."""
-    what = "; ".join(f"{c.name}: UNIQUE ({', '.join(c.before)}) would become UNIQUE ({', '.join(c.after)})"
-                     for c in changes)
+    what = "; ".join(
+        f"{c.name}: UNIQUE ({', '.join(c.before)}) would become UNIQUE ({', '.join(c.after)})" for c in changes
+    )
     return Refused(
         f"{info.qualified}: {what}. PostgreSQL enforces uniqueness on a partitioned table only together with the "
         "partition key, so two rows with the same value in different partitions would be accepted",
         hint="pass --widen-unique to accept that loss; or keep the uniqueness another way: a separate lookup table "
-             "with the unique constraint (written in the same transaction), a unique index on each partition "
-             "(unique within a partition only), or a partition key that is part of the constraint")
+        "with the unique constraint (written in the same transaction), a unique index on each partition "
+        "(unique within a partition only), or a partition key that is part of the constraint",
+    )
 
 
-def partitioned_twin(conn: psycopg.Connection[Any], info: TableInfo, new_name: str, strategy: str,
-                     key: list[str], *, widen_unique: bool = False, suffix: str = "_pgw") -> Twin:
+def partitioned_twin(
+    conn: psycopg.Connection[Any],
+    info: TableInfo,
+    new_name: str,
+    strategy: str,
+    key: list[str],
+    *,
+    widen_unique: bool = False,
+    suffix: str = "_pgw",
+) -> Twin:
     """Statements creating ``new_name``: same columns, PARTITION BY ``strategy`` (``key``), indexes on the parent.
 
     A primary key lacking the key columns is extended with them (reported in
@@ -295,33 +325,50 @@ def partitioned_twin(conn: psycopg.Connection[Any], info: TableInfo, new_name: s
         raise widening_refusal(info, widened)
     reasons = refusals(conn, info)
     if reasons:
-        raise Refused(f"{info.qualified} cannot be partitioned by pgwarden: " + "; ".join(reasons),
-                      hint="drop or move those objects first (and re-create them afterwards)")
+        raise Refused(
+            f"{info.qualified} cannot be partitioned by pgwarden: " + "; ".join(reasons),
+            hint="drop or move those objects first (and re-create them afterwards)",
+        )
     schema = info.schema
     twin = Twin()
     by = sql.SQL("RANGE") if strategy == "range" else sql.SQL("HASH")
-    twin.create.append(sql.SQL("CREATE TABLE {} (LIKE {} {} INCLUDING IDENTITY) PARTITION BY {} ({})").format(
-        ident(schema, new_name), ident(schema, info.name), LIKE_OPTIONS, by,
-        sql.SQL(", ").join(sql.Identifier(k) for k in key)))
+    twin.create.append(
+        sql.SQL("CREATE TABLE {} (LIKE {} {} INCLUDING IDENTITY) PARTITION BY {} ({})").format(
+            ident(schema, new_name),
+            ident(schema, info.name),
+            LIKE_OPTIONS,
+            by,
+            sql.SQL(", ").join(sql.Identifier(k) for k in key),
+        )
+    )
     for index_name, indexdef, unique, contype, conname, columns in conn.execute(_INDEXES_SQL, [info.oid]).fetchall():
         temp = shorten(index_name, suffix)
         twin.renames.append((temp, index_name))
         if contype in ("p", "u"):
             after = _with_key(list(columns), key)
             if after != list(columns):
-                twin.key_changes.append(KeyChange(conname, list(columns), after,
-                                                  "primary key" if contype == "p" else "unique"))
+                twin.key_changes.append(
+                    KeyChange(conname, list(columns), after, "primary key" if contype == "p" else "unique")
+                )
             kind = sql.SQL("PRIMARY KEY") if contype == "p" else sql.SQL("UNIQUE")
-            twin.create.append(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {} ({})").format(
-                ident(schema, new_name), sql.Identifier(temp), kind,
-                sql.SQL(", ").join(sql.Identifier(c) for c in after)))
+            twin.create.append(
+                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {} ({})").format(
+                    ident(schema, new_name),
+                    sql.Identifier(temp),
+                    kind,
+                    sql.SQL(", ").join(sql.Identifier(c) for c in after),
+                )
+            )
             continue
         if unique:
             twin.key_changes.append(KeyChange(index_name, list(columns), _with_key(list(columns), key), "unique"))
         twin.create.append(_rewrite_index(indexdef, schema, new_name, temp, key, unique))
     for conname, definition in conn.execute(_FKS_SQL, [info.oid]).fetchall():
-        twin.create.append(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
-            ident(schema, new_name), sql.Identifier(conname), sql.SQL(definition)))
+        twin.create.append(
+            sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+                ident(schema, new_name), sql.Identifier(conname), sql.SQL(definition)
+            )
+        )
     for seq_schema, seq, column, deptype in conn.execute(_SEQUENCES_SQL, [info.oid]).fetchall():
         if deptype == "i":
             twin.identity_columns.append(column)
@@ -334,8 +381,9 @@ def partitioned_twin(conn: psycopg.Connection[Any], info: TableInfo, new_name: s
     return twin
 
 
-def swap_statements(conn: psycopg.Connection[Any], info: TableInfo, twin: Twin, new_name: str,
-                    old_name: str | None) -> list[Statement]:
+def swap_statements(
+    conn: psycopg.Connection[Any], info: TableInfo, twin: Twin, new_name: str, old_name: str | None
+) -> list[Statement]:
     """Statements that put the twin in place of ``info``: the old table is renamed to ``old_name``
     (or dropped when None), sequences move to the twin, identity sequences continue where they were
     and keep their names (the old table's is renamed ``<seq>_pgw_old``), and the twin's indexes take
@@ -347,24 +395,36 @@ def swap_statements(conn: psycopg.Connection[Any], info: TableInfo, twin: Twin, 
     for column in twin.identity_columns:
         old_seq = _serial_sequence(conn, schema, info.name, column)
         new_seq = _serial_sequence(conn, schema, new_name, column)
-        out.append(sql.SQL("SELECT setval({new}, s.last_value, s.is_called) "
-                           "FROM (SELECT last_value, is_called FROM {old}) s").format(
-            new=sql.Literal(new_seq.ident().as_string(conn)), old=old_seq.ident()))
+        out.append(
+            sql.SQL(
+                "SELECT setval({new}, s.last_value, s.is_called) FROM (SELECT last_value, is_called FROM {old}) s"
+            ).format(new=sql.Literal(new_seq.ident().as_string(conn)), old=old_seq.ident())
+        )
         if old_name is not None:
-            out.append(sql.SQL("ALTER SEQUENCE {} RENAME TO {}").format(
-                old_seq.ident(), sql.Identifier(shorten(old_seq.name, "_pgw_old"))))
-        identity_renames.append(sql.SQL("ALTER SEQUENCE {} RENAME TO {}").format(
-            new_seq.ident(), sql.Identifier(old_seq.name)))
+            out.append(
+                sql.SQL("ALTER SEQUENCE {} RENAME TO {}").format(
+                    old_seq.ident(), sql.Identifier(shorten(old_seq.name, "_pgw_old"))
+                )
+            )
+        identity_renames.append(
+            sql.SQL("ALTER SEQUENCE {} RENAME TO {}").format(new_seq.ident(), sql.Identifier(old_seq.name))
+        )
     for seq_schema, seq, column in twin.owned_sequences:
-        out.append(sql.SQL("ALTER SEQUENCE {} OWNED BY {}").format(
-            ident(seq_schema, seq), sql.Identifier(schema, new_name, column)))
+        out.append(
+            sql.SQL("ALTER SEQUENCE {} OWNED BY {}").format(
+                ident(seq_schema, seq), sql.Identifier(schema, new_name, column)
+            )
+        )
     if old_name is None:
         out.append(drop(schema, info.name))
     else:
         out.append(sql.SQL("ALTER TABLE {} RENAME TO {}").format(ident(schema, info.name), sql.Identifier(old_name)))
         for _temp, original in twin.renames:
-            out.append(sql.SQL("ALTER INDEX {} RENAME TO {}").format(
-                ident(schema, original), sql.Identifier(shorten(original, "_pgw_old"))))
+            out.append(
+                sql.SQL("ALTER INDEX {} RENAME TO {}").format(
+                    ident(schema, original), sql.Identifier(shorten(original, "_pgw_old"))
+                )
+            )
     out.append(sql.SQL("ALTER TABLE {} RENAME TO {}").format(ident(schema, new_name), sql.Identifier(info.name)))
     for temp, original in twin.renames:
         out.append(sql.SQL("ALTER INDEX {} RENAME TO {}").format(ident(schema, temp), sql.Identifier(original)))

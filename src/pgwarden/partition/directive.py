@@ -103,13 +103,21 @@ def parse(args: dict[str, str], *, where: str) -> ConvertDirective:
         table = QualifiedName.parse(args["table"])
     except BadInput as exc:
         raise MigrationFileError(f"{where}: {NAME}: {exc.message}") from None
-    options = LayoutOptions(key=args["key"], interval=args.get("interval"),
-                            modulus=_count(args, "modulus", where, minimum=2),
-                            premake=_count(args, "premake", where, minimum=0),
-                            default_partition=_flag(args, "default", where) if "default" in args else None,
-                            past=_count(args, "past", where, minimum=0))
-    return ConvertDirective(table, options, _flag(args, "widen_unique", where), _flag(args, "drop_old", where),
-                            _count(args, "batch", where, minimum=1) or 10_000)
+    options = LayoutOptions(
+        key=args["key"],
+        interval=args.get("interval"),
+        modulus=_count(args, "modulus", where, minimum=2),
+        premake=_count(args, "premake", where, minimum=0),
+        default_partition=_flag(args, "default", where) if "default" in args else None,
+        past=_count(args, "past", where, minimum=0),
+    )
+    return ConvertDirective(
+        table,
+        options,
+        _flag(args, "widen_unique", where),
+        _flag(args, "drop_old", where),
+        _count(args, "batch", where, minimum=1) or 10_000,
+    )
 
 
 def render(layout: Layout, *, widen_unique: bool = False, drop_old: bool = False, batch: int | None = None) -> str:
@@ -187,12 +195,15 @@ def run(where: Where, directive: ConvertDirective, *, progress: Progress | None 
     layout = layout_for(None, name, directive.options)
     if info.partitioned:
         if info.key != [layout.key] or info.strategy != layout.strategy:
-            raise Refused(f"{name} is already partitioned by {info.strategy} ({', '.join(info.key)}), "
-                          f"not {layout.strategy} ({layout.key})")
+            raise Refused(
+                f"{name} is already partitioned by {info.strategy} ({', '.join(info.key)}), "
+                f"not {layout.strategy} ({layout.key})"
+            )
         return DirectiveResult(str(name), "none")
     if empty:
         create(where, layout, widen_unique=directive.widen_unique)
         return DirectiveResult(str(name), "created")
-    result = convert(where, layout, tuning, drop_old=directive.drop_old, widen_unique=directive.widen_unique,
-                     progress=progress)
+    result = convert(
+        where, layout, tuning, drop_old=directive.drop_old, widen_unique=directive.widen_unique, progress=progress
+    )
     return DirectiveResult(str(name), "converted", result.rows_copied, result.swap_seconds, result.old_table)

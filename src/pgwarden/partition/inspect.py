@@ -159,8 +159,9 @@ def parse_bound_value(text: str) -> datetime | None:
     return as_utc(parsed)
 
 
-def partitions(conn: psycopg.Connection[Any], parent_oid: int, *,
-               exact_below: int | None = 100_000) -> list[PartitionInfo]:
+def partitions(
+    conn: psycopg.Connection[Any], parent_oid: int, *, exact_below: int | None = 100_000
+) -> list[PartitionInfo]:
     """Every partition of ``parent_oid`` with parsed bounds (the one bound parser of pgwarden).
 
     Row counts are exact (``count(*)``) for partitions below ``exact_below`` estimated
@@ -210,8 +211,10 @@ class ListResult:
 
 def find_gaps(parts: list[PartitionInfo]) -> tuple[list[tuple[datetime, datetime]], list[tuple[str, str]]]:
     """Gaps (uncovered ranges) and overlaps (pairs of names) between consecutive range partitions."""
-    ranged = sorted((p for p in parts if not p.is_default and (p.lower or p.upper)),
-                    key=lambda p: (p.lower is not None, p.lower or _MIN))
+    ranged = sorted(
+        (p for p in parts if not p.is_default and (p.lower or p.upper)),
+        key=lambda p: (p.lower is not None, p.lower or _MIN),
+    )
     gaps: list[tuple[datetime, datetime]] = []
     overlaps: list[tuple[str, str]] = []
     for before, after in zip(ranged, ranged[1:], strict=False):
@@ -226,12 +229,21 @@ def list_partitions(conn: psycopg.Connection[Any], name: QualifiedName) -> ListR
     """``partition list``: BadInput when the table is not partitioned."""
     info = table_info(conn, name)
     if not info.partitioned:
-        raise BadInput(f"{info.qualified} is not partitioned",
-                       hint=f"convert it online: pgwarden partition convert {info.qualified_name.shell()} "
-                            "--key K --interval I")
+        raise BadInput(
+            f"{info.qualified} is not partitioned",
+            hint=f"convert it online: pgwarden partition convert {info.qualified_name.shell()} --key K --interval I",
+        )
     parts = partitions(conn, info.oid)
-    ordered = sorted(parts, key=lambda p: (p.is_default, p.remainder if p.remainder is not None else -1,
-                                            p.lower is not None, p.lower or _MIN, p.name))
+    ordered = sorted(
+        parts,
+        key=lambda p: (
+            p.is_default,
+            p.remainder if p.remainder is not None else -1,
+            p.lower is not None,
+            p.lower or _MIN,
+            p.name,
+        ),
+    )
     gaps, overlaps = find_gaps(parts)
     for lo, hi in gaps:
         for p in ordered:
@@ -252,8 +264,13 @@ def list_partitions(conn: psycopg.Connection[Any], name: QualifiedName) -> ListR
 
 def covers(parts: list[PartitionInfo], moment: datetime) -> bool:
     """Whether a range partition (not the default one) holds ``moment``."""
-    return any(not p.is_default and (p.lower or p.upper) and (p.lower is None or p.lower <= moment)
-               and (p.upper is None or moment < p.upper) for p in parts)
+    return any(
+        not p.is_default
+        and (p.lower or p.upper)
+        and (p.lower is None or p.lower <= moment)
+        and (p.upper is None or moment < p.upper)
+        for p in parts
+    )
 
 
 @dataclass
@@ -291,8 +308,10 @@ def managed(conn: psycopg.Connection[Any], name: QualifiedName) -> ManagedTable:
     info = find_table(conn, name)
     if info is not None and info.partitioned:
         out.attached = sorted(f"{p.schema}.{p.name}" for p in partitions(conn, info.oid, exact_below=None))
-    out.detached = [f"{name.schema}.{r[0]}" for r in conn.execute(
-        _STANDALONE_SQL, [name.schema, child_name_pattern(name.name)]).fetchall()]
+    out.detached = [
+        f"{name.schema}.{r[0]}"
+        for r in conn.execute(_STANDALONE_SQL, [name.schema, child_name_pattern(name.name)]).fetchall()
+    ]
     old = name.sibling(shorten(name.name, "_pgw_old"))
     if find_table(conn, old) is not None:
         out.kept_originals = [str(old)]

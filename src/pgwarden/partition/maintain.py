@@ -67,8 +67,13 @@ if TYPE_CHECKING:
     from pgwarden.partition.spec import Layout
 
 LOCK_NAME = "pgwarden:partition-maintain"
-_TRUNC_UNIT = {Interval.DAY: "day", Interval.WEEK: "week", Interval.MONTH: "month", Interval.QUARTER: "quarter",
-               Interval.YEAR: "year"}
+_TRUNC_UNIT = {
+    Interval.DAY: "day",
+    Interval.WEEK: "week",
+    Interval.MONTH: "month",
+    Interval.QUARTER: "quarter",
+    Interval.YEAR: "year",
+}
 
 
 @dataclass
@@ -164,8 +169,11 @@ def maintain(config: Config, env: str | None, options: MaintainOptions = Maintai
     target = resolve(config, env, changes=True)
     if not layouts:
         return MaintainResult(target.env, now, [])
-    wait = options.lock_wait if options.lock_wait is not None else parse_duration(
-        config.settings.migrate.runner_lock_timeout)
+    wait = (
+        options.lock_wait
+        if options.lock_wait is not None
+        else parse_duration(config.settings.migrate.runner_lock_timeout)
+    )
     results: list[TableMaintenance] = []
     with advisory_lock(target.url, LOCK_NAME, timeout=wait):
         conn = open_session(target.url)
@@ -180,17 +188,28 @@ def maintain(config: Config, env: str | None, options: MaintainOptions = Maintai
                     if conn.info.transaction_status != 0:
                         conn.rollback()
                     done.problems.append(getattr(exc, "message", None) or str(exc).strip().splitlines()[0])
-                record_event(conn, "partition.maintain", layout.qualified, "failed" if done.problems else "ok",
-                             {"now": now.isoformat(), "created": done.created, "moved_rows": done.moved_rows,
-                              "detached": done.detached, "dropped": done.dropped, "archived": done.archived,
-                              "finalized": done.finalized, "problems": done.problems})
+                record_event(
+                    conn,
+                    "partition.maintain",
+                    layout.qualified,
+                    "failed" if done.problems else "ok",
+                    {
+                        "now": now.isoformat(),
+                        "created": done.created,
+                        "moved_rows": done.moved_rows,
+                        "detached": done.detached,
+                        "dropped": done.dropped,
+                        "archived": done.archived,
+                        "finalized": done.finalized,
+                        "problems": done.problems,
+                    },
+                )
         finally:
             conn.close()
     return MaintainResult(target.env, now, results)
 
 
-def wanted_ranges(layout: Layout, now: datetime, newest: datetime | None,
-                  rescued: list[datetime]) -> list[Period]:
+def wanted_ranges(layout: Layout, now: datetime, newest: datetime | None, rescued: list[datetime]) -> list[Period]:
     """The range partitions ``layout`` must have at ``now`` (pure; the one rule of what maintain creates).
 
     ``past`` periods back, the current one and ``premake`` ahead; every period from the
@@ -268,9 +287,12 @@ def _ensure_hash(run: _Run, table: _Table) -> None:
 
 def _create_attached(run: _Run, info: TableInfo, name: str, bounds: sql.Composable) -> None:
     """CREATE TABLE (LIKE parent) + ATTACH in one transaction (SHARE UPDATE EXCLUSIVE on the parent)."""
-    ddl.run_locked(run.conn, [ddl.create_like(info.schema, name, info.name),
-                              ddl.attach(info.schema, info.name, name, bounds)],
-                   run.policy, what=f"attach {info.schema}.{name}")
+    ddl.run_locked(
+        run.conn,
+        [ddl.create_like(info.schema, name, info.name), ddl.attach(info.schema, info.name, name, bounds)],
+        run.policy,
+        what=f"attach {info.schema}.{name}",
+    )
 
 
 def key_expr(info: TableInfo, interval: Interval, key_column: str | None = None) -> sql.Composable:
@@ -284,11 +306,15 @@ def key_expr(info: TableInfo, interval: Interval, key_column: str | None = None)
     return sql.SQL("date_trunc({}, {}::timestamp)").format(unit, key)
 
 
-def _default_periods(conn: psycopg.Connection[Any], info: TableInfo, default: PartitionInfo,
-                     interval: Interval) -> list[datetime]:
+def _default_periods(
+    conn: psycopg.Connection[Any], info: TableInfo, default: PartitionInfo, interval: Interval
+) -> list[datetime]:
     """Starts of the periods that rows in the default partition belong to."""
-    rows = conn.execute(sql.SQL("SELECT DISTINCT {} FROM {} WHERE {} IS NOT NULL").format(
-        key_expr(info, interval), ddl.ident(default.schema, default.name), sql.Identifier(info.key[0]))).fetchall()
+    rows = conn.execute(
+        sql.SQL("SELECT DISTINCT {} FROM {} WHERE {} IS NOT NULL").format(
+            key_expr(info, interval), ddl.ident(default.schema, default.name), sql.Identifier(info.key[0])
+        )
+    ).fetchall()
     return sorted(r[0] for r in rows)
 
 
@@ -303,13 +329,21 @@ def _move_sql(info: TableInfo, default: PartitionInfo, target: str, wanted: Peri
 
     cols = sql.SQL(", ").join(sql.Identifier(c.name) for c in info.columns if not c.generated)
     where = sql.SQL("{k} >= {lo} AND {k} < {hi}").format(
-        k=sql.Identifier(key), lo=sql.Literal(bound_literal(wanted.lower, key_type)),
-        hi=sql.Literal(bound_literal(wanted.upper, key_type)))
-    pick = sql.SQL("ctid = ANY (ARRAY(SELECT ctid FROM {d} WHERE {w} LIMIT {n} FOR UPDATE SKIP LOCKED))").format(
-        d=ddl.ident(default.schema, default.name), w=where, n=sql.Literal(limit)) if limit else where
-    return sql.SQL("WITH moved AS (DELETE FROM {d} WHERE {pick} RETURNING {cols}) "
-                   "INSERT INTO {t} ({cols}) OVERRIDING SYSTEM VALUE SELECT {cols} FROM moved").format(
-        d=ddl.ident(default.schema, default.name), pick=pick, cols=cols, t=ddl.ident(info.schema, target))
+        k=sql.Identifier(key),
+        lo=sql.Literal(bound_literal(wanted.lower, key_type)),
+        hi=sql.Literal(bound_literal(wanted.upper, key_type)),
+    )
+    pick = (
+        sql.SQL("ctid = ANY (ARRAY(SELECT ctid FROM {d} WHERE {w} LIMIT {n} FOR UPDATE SKIP LOCKED))").format(
+            d=ddl.ident(default.schema, default.name), w=where, n=sql.Literal(limit)
+        )
+        if limit
+        else where
+    )
+    return sql.SQL(
+        "WITH moved AS (DELETE FROM {d} WHERE {pick} RETURNING {cols}) "
+        "INSERT INTO {t} ({cols}) OVERRIDING SYSTEM VALUE SELECT {cols} FROM moved"
+    ).format(d=ddl.ident(default.schema, default.name), pick=pick, cols=cols, t=ddl.ident(info.schema, target))
 
 
 def _create_period(run: _Run, table: _Table, wanted: Period) -> int:
@@ -321,9 +355,15 @@ def _create_period(run: _Run, table: _Table, wanted: Period) -> int:
         _create_attached(run, info, wanted.name, bounds)
         return 0
     if not _exists(conn, schema, wanted.name):  # a crashed earlier run may have left it, detached, with rows
-        ddl.run_locked(conn, [ddl.create_like(schema, wanted.name, info.name),
-                              ddl.range_check(schema, wanted.name, info.key[0], wanted.lower, wanted.upper, key_type)],
-                       run.policy, what=f"create {schema}.{wanted.name}")
+        ddl.run_locked(
+            conn,
+            [
+                ddl.create_like(schema, wanted.name, info.name),
+                ddl.range_check(schema, wanted.name, info.key[0], wanted.lower, wanted.upper, key_type),
+            ],
+            run.policy,
+            what=f"create {schema}.{wanted.name}",
+        )
     moved = 0
     while True:  # batches: short transactions, row locks only
         with conn.transaction():
@@ -341,21 +381,29 @@ def _create_period(run: _Run, table: _Table, wanted: Period) -> int:
 
     from pgwarden.db import retry_on_lock_timeout
 
-    return moved + retry_on_lock_timeout(lambda: ddl.attempt_locked(conn, finish, run.policy), run.policy,
-                                         what=f"attach {schema}.{wanted.name}")
+    return moved + retry_on_lock_timeout(
+        lambda: ddl.attempt_locked(conn, finish, run.policy), run.policy, what=f"attach {schema}.{wanted.name}"
+    )
 
 
 def _finalize(run: _Run, info: TableInfo, name: str) -> None:
-    ddl.run_locked(run.conn, [ddl.detach(info.schema, info.name, name, "FINALIZE")], run.policy,
-                   what=f"detach {info.schema}.{name} finalize", transaction=False)
+    ddl.run_locked(
+        run.conn,
+        [ddl.detach(info.schema, info.name, name, "FINALIZE")],
+        run.policy,
+        what=f"detach {info.schema}.{name} finalize",
+        transaction=False,
+    )
 
 
 def _detach_concurrently(run: _Run, info: TableInfo, name: str) -> None:
     conn = run.conn
 
     def attempt() -> None:
-        row = conn.execute("SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = %s::regclass",
-                           [sql.Identifier(info.schema, name).as_string(conn)]).fetchone()
+        row = conn.execute(
+            "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = %s::regclass",
+            [sql.Identifier(info.schema, name).as_string(conn)],
+        ).fetchone()
         if row is None:
             return  # already detached by an earlier attempt
         conn.execute(ddl.detach(info.schema, info.name, name, "FINALIZE" if row[0] else "CONCURRENTLY"))
@@ -380,8 +428,12 @@ def _apply_retention(run: _Run, table: _Table) -> None:
         _archive(run, table, old)
         return
     if table.default is not None:
-        ddl.run_locked(run.conn, [ddl.detach(info.schema, info.name, p.name) for p in old], run.policy,
-                       what=f"detach {len(old)} expired partitions of {info.qualified}")
+        ddl.run_locked(
+            run.conn,
+            [ddl.detach(info.schema, info.name, p.name) for p in old],
+            run.policy,
+            what=f"detach {len(old)} expired partitions of {info.qualified}",
+        )
     else:
         for part in old:
             _detach_concurrently(run, info, part.name)
@@ -389,8 +441,7 @@ def _apply_retention(run: _Run, table: _Table) -> None:
     if layout.retention_mode == "detach":
         return
     for part in old:
-        ddl.run_locked(run.conn, [ddl.drop(part.schema, part.name)], run.policy,
-                       what=f"drop {part.schema}.{part.name}")
+        ddl.run_locked(run.conn, [ddl.drop(part.schema, part.name)], run.policy, what=f"drop {part.schema}.{part.name}")
         done.dropped.append(part.name)
 
 

@@ -77,8 +77,10 @@ def preflight(config: Config, env: str | None, layout: Layout, *, widen_unique: 
         check_key(info, layout)
         reasons = ddl.refusals(conn, info)
         if reasons:
-            raise Refused(f"{info.qualified} cannot be partitioned by pgwarden: " + "; ".join(reasons),
-                          hint="drop or move those objects first (and re-create them afterwards)")
+            raise Refused(
+                f"{info.qualified} cannot be partitioned by pgwarden: " + "; ".join(reasons),
+                hint="drop or move those objects first (and re-create them afterwards)",
+            )
         widened = ddl.widened_uniques(conn, info, [layout.key])
         if widened and not widen_unique:
             raise ddl.widening_refusal(info, widened)
@@ -87,14 +89,24 @@ def preflight(config: Config, env: str | None, layout: Layout, *, widen_unique: 
         conn.close()
 
 
-def write_migration(config: Config, layout: Layout, *, verb: str, widen_unique: bool = False,
-                    drop_old: bool = False, batch: int | None = None) -> MigrationWritten:
+def write_migration(
+    config: Config,
+    layout: Layout,
+    *,
+    verb: str,
+    widen_unique: bool = False,
+    drop_old: bool = False,
+    batch: int | None = None,
+) -> MigrationWritten:
     """Write ``migrations/<timestamp>_partition_<table>.sql`` holding the directive for ``layout``."""
     from pgwarden.migrations.api import new
 
     directive = render(layout, widen_unique=widen_unique, drop_old=drop_old, batch=batch)
-    path = new(config, f"partition_{layout.table}",
-               body=_TEMPLATE.format(table=layout.name, how=describe(layout), verb=verb, directive=directive))
+    path = new(
+        config,
+        f"partition_{layout.table}",
+        body=_TEMPLATE.format(table=layout.name, how=describe(layout), verb=verb, directive=directive),
+    )
     return MigrationWritten(path, directive, config_entry(config, layout))
 
 

@@ -51,8 +51,10 @@ def parse_interval(text: str) -> Interval:
     """``'1 month'`` (also ``'1 months'``, any case; ``'1 quarter'`` = ``'3 months'``) into an :class:`Interval`."""
     match = _INTERVAL.match(text or "")
     if not match:
-        raise ValueError(f"{text!r} is not a supported interval "
-                         "(use '1 day', '1 week', '1 month', '3 months' (a quarter) or '1 year')")
+        raise ValueError(
+            f"{text!r} is not a supported interval "
+            "(use '1 day', '1 week', '1 month', '3 months' (a quarter) or '1 year')"
+        )
     unit = (match.group("unit") or "").lower()
     return Interval.QUARTER if match.group("three") or unit == "quarter" else Interval(f"1 {unit}")
 

@@ -35,7 +35,7 @@ def _split(text: str) -> list[str]:
     while i < len(text):
         char = text[i]
         if char == '"':
-            if quoted and text[i + 1:i + 2] == '"':
+            if quoted and text[i + 1 : i + 2] == '"':
                 current.append('"')
                 i += 2
                 continue

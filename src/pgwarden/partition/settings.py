@@ -58,8 +58,11 @@ def load(config: Config) -> PartitionSettings:
 def _apply(base: Thresholds, values: ThresholdSettings) -> Thresholds:
     from pgwarden.units import parse_size
 
-    changes: dict[str, Any] = {f.name: getattr(values, f.name) for f in fields(Thresholds)
-                               if f.name != "bytes" and getattr(values, f.name, None) is not None}
+    changes: dict[str, Any] = {
+        f.name: getattr(values, f.name)
+        for f in fields(Thresholds)
+        if f.name != "bytes" and getattr(values, f.name, None) is not None
+    }
     if values.size is not None:
         changes["bytes"] = parse_size(values.size)
     return replace(base, **changes)

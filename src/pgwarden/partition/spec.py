@@ -83,8 +83,10 @@ def spec_name(spec: PartitionSpec, *, where: str = "partitions") -> QualifiedNam
     except BadInput as exc:
         raise ConfigError(f"{where}.table: {exc.message}") from None
     if name.schema != spec.schema_name and spec.schema_name != "public":
-        raise ConfigError(f"{where}: table {spec.table!r} names schema {name.schema!r} but schema = "
-                          f"{spec.schema_name!r}; give the schema once")
+        raise ConfigError(
+            f"{where}: table {spec.table!r} names schema {name.schema!r} but schema = "
+            f"{spec.schema_name!r}; give the schema once"
+        )
     return name
 
 
@@ -100,14 +102,22 @@ def from_spec(spec: PartitionSpec, *, where: str = "partitions") -> Layout:
         raise ConfigError(f"{where}.retention: {exc}") from None
     if retention and interval is None:
         raise ConfigError(f"{where}.retention: retention needs a range interval, not hash partitions")
-    return Layout(spec_name(spec, where=where), spec.key, interval, spec.modulus, spec.premake, retention,
-                  spec.retention_mode, spec.default_partition, spec.past)
+    return Layout(
+        spec_name(spec, where=where),
+        spec.key,
+        interval,
+        spec.modulus,
+        spec.premake,
+        retention,
+        spec.retention_mode,
+        spec.default_partition,
+        spec.past,
+    )
 
 
 def configured(config: Config) -> list[Layout]:
     """Every ``[[partitions]]`` entry of the config as a Layout (validated)."""
-    return [from_spec(spec, where=f"{config.source}: partitions[{i}]")
-            for i, spec in enumerate(entries(config))]
+    return [from_spec(spec, where=f"{config.source}: partitions[{i}]") for i, spec in enumerate(entries(config))]
 
 
 @dataclass(frozen=True)
@@ -151,9 +161,16 @@ def layout_for(config: Config | None, table: str | QualifiedName, options: Layou
         raise BadInput("--modulus must be at least 2")
     if options.past is not None and options.past < 0:
         raise BadInput("--past must be 0 or more")
-    return Layout(name, chosen_key, chosen_interval, chosen_modulus,
-                  options.premake if options.premake is not None else (base.premake if base else 3),
-                  base.retention if base else None, base.retention_mode if base else "detach",
-                  options.default_partition if options.default_partition is not None
-                  else (base.default_partition if base else False),
-                  options.past if options.past is not None else (base.past if base else 0))
+    return Layout(
+        name,
+        chosen_key,
+        chosen_interval,
+        chosen_modulus,
+        options.premake if options.premake is not None else (base.premake if base else 3),
+        base.retention if base else None,
+        base.retention_mode if base else "detach",
+        options.default_partition
+        if options.default_partition is not None
+        else (base.default_partition if base else False),
+        options.past if options.past is not None else (base.past if base else 0),
+    )

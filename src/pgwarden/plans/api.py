@@ -53,26 +53,27 @@ class PlanResult:
     files: list[PlannedFile] = field(default_factory=list)
 
 
-def rename_column(config: Config, env: str | None, table: str, old: str, new: str, *,
-                  dry_run: bool = False) -> PlanResult:
+def rename_column(
+    config: Config, env: str | None, table: str, old: str, new: str, *, dry_run: bool = False
+) -> PlanResult:
     """Plan ``ALTER TABLE … RENAME COLUMN old TO new`` as expand (new column + sync), backfill, contract."""
     _check_identifier(new, "NEW")
     column = _read_column(config, env, table, old)
-    return _write(config, "rename-column", column, recipes.rename_column(column, new), f"rename_{old}_to_{new}",
-                  dry_run)
+    return _write(
+        config, "rename-column", column, recipes.rename_column(column, new), f"rename_{old}_to_{new}", dry_run
+    )
 
 
-def change_type(config: Config, env: str | None, table: str, column_name: str, new_type: str, *,
-                dry_run: bool = False) -> PlanResult:
+def change_type(
+    config: Config, env: str | None, table: str, column_name: str, new_type: str, *, dry_run: bool = False
+) -> PlanResult:
     """Plan a column type change through a shadow column, a backfill and a name swap."""
     _check_type(new_type)
     column = _read_column(config, env, table, column_name)
-    return _write(config, "change-type", column, recipes.change_type(column, new_type),
-                  f"{column_name}_type", dry_run)
+    return _write(config, "change-type", column, recipes.change_type(column, new_type), f"{column_name}_type", dry_run)
 
 
-def set_not_null(config: Config, env: str | None, table: str, column_name: str, *,
-                 dry_run: bool = False) -> PlanResult:
+def set_not_null(config: Config, env: str | None, table: str, column_name: str, *, dry_run: bool = False) -> PlanResult:
     """Plan SET NOT NULL as a NOT VALID CHECK, its validation, then SET NOT NULL that needs no scan."""
     column = _read_column(config, env, table, column_name)
     if column.not_null:
@@ -80,8 +81,16 @@ def set_not_null(config: Config, env: str | None, table: str, column_name: str, 
     return _write(config, "set-not-null", column, recipes.set_not_null(column), f"{column_name}_not_null", dry_run)
 
 
-def add_foreign_key(config: Config, env: str | None, table: str, column_name: str, ref_table: str,
-                    ref_column: str | None = None, *, dry_run: bool = False) -> PlanResult:
+def add_foreign_key(
+    config: Config,
+    env: str | None,
+    table: str,
+    column_name: str,
+    ref_table: str,
+    ref_column: str | None = None,
+    *,
+    dry_run: bool = False,
+) -> PlanResult:
     """Plan a foreign key: index the column CONCURRENTLY when needed, add it NOT VALID, then validate."""
     column = _read_column(config, env, table, column_name)
     ref = parse_table(ref_table)

@@ -61,7 +61,8 @@ def same_deploy_problems(pending: list[MigrationFile]) -> list[str]:
             problems.append(
                 f"{migration.label} is the contract step of plan {phase.plan}, whose expand step(s) "
                 f"{', '.join(expands[phase.plan])} are in the same deploy: deploy up to {last_expand} first "
-                f"(--to {last_expand}), release the application that uses the new shape, then deploy again")
+                f"(--to {last_expand}), release the application that uses the new shape, then deploy again"
+            )
     return problems
 
 
@@ -75,8 +76,9 @@ def dropped_columns(migration: MigrationFile) -> list[DroppedColumn]:
         for command in statement.fields.get("cmds", []):
             cmd = command.get("AlterTableCmd", {})
             if cmd.get("subtype") == "AT_DropColumn" and cmd.get("name"):
-                found.append(DroppedColumn(migration.version, relation.get("schemaname"), relation["relname"],
-                                           cmd["name"]))
+                found.append(
+                    DroppedColumn(migration.version, relation.get("schemaname"), relation["relname"], cmd["name"])
+                )
     return found
 
 
@@ -97,9 +99,11 @@ def check(conn: psycopg.Connection[Any] | None, pending: list[MigrationFile]) ->
     if not columns or conn is None:
         return result
     if not _has_pg_stat_statements(conn):
-        result.warnings.append("cannot tell whether the application still reads the columns contract migrations "
-                               "drop (" + ", ".join(f"{c.table}.{c.column}" for c in columns) + "): "
-                               "pg_stat_statements is not installed (CREATE EXTENSION pg_stat_statements)")
+        result.warnings.append(
+            "cannot tell whether the application still reads the columns contract migrations "
+            "drop (" + ", ".join(f"{c.table}.{c.column}" for c in columns) + "): "
+            "pg_stat_statements is not installed (CREATE EXTENSION pg_stat_statements)"
+        )
         return result
     for column in columns:
         seen = still_read(conn, column)
@@ -109,7 +113,8 @@ def check(conn: psycopg.Connection[Any] | None, pending: list[MigrationFile]) ->
                 f"{column.version} drops {column.table}.{column.column}, but {queries} recorded quer"
                 f"{'y' if queries == 1 else 'ies'} ({calls:,} calls) still name it, e.g. {example!r}: switch the "
                 "application first; if these are from before the switch, reset the statistics "
-                "(SELECT pg_stat_statements_reset()) and deploy again later")
+                "(SELECT pg_stat_statements_reset()) and deploy again later"
+            )
     return result
 
 

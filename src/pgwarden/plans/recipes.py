@@ -82,25 +82,34 @@ BEGIN
 END
 $$;"""
     steps = [
-        Step(f"expand_{col.table}_add_{new}", EXPAND,
-             f"ALTER TABLE {table} ADD COLUMN {new_q} {col.type};\n\n{sync}\n\n"
-             f"CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE ON {table}\n"
-             f"    FOR EACH ROW EXECUTE FUNCTION {func}();",
-             f"DROP TRIGGER {trigger} ON {table};\nDROP FUNCTION {func}();\n"
-             f"ALTER TABLE {table} DROP COLUMN {new_q};"),
+        Step(
+            f"expand_{col.table}_add_{new}",
+            EXPAND,
+            f"ALTER TABLE {table} ADD COLUMN {new_q} {col.type};\n\n{sync}\n\n"
+            f"CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE ON {table}\n"
+            f"    FOR EACH ROW EXECUTE FUNCTION {func}();",
+            f"DROP TRIGGER {trigger} ON {table};\nDROP FUNCTION {func}();\nALTER TABLE {table} DROP COLUMN {new_q};",
+        ),
         _backfill_step(col, f"{new_q} = {old_q}", f"{new_q} IS DISTINCT FROM {old_q}", new),
     ]
     if col.not_null:
         steps += _not_null_steps(col.schema, col.table, new, check)
-    steps.append(Step(
-        f"contract_{col.table}_drop_{col.name}", CONTRACT,
-        f"DROP TRIGGER {trigger} ON {table};\nDROP FUNCTION {func}();\n"
-        f"-- pgwarden:ignore drop-column contract phase of a planned rename: the application reads {new} now\n"
-        f"ALTER TABLE {table} DROP COLUMN {old_q};",
-        f"-- {col.name} and its data are gone: restore a backup to get them back", irreversible=True,
-    ))
-    steps[-2] = _with_app_step(steps[-2], f"deploy the application reading and writing {new} instead of "
-                                          f"{col.name} (writes to either are kept in sync until the next step)")
+    steps.append(
+        Step(
+            f"contract_{col.table}_drop_{col.name}",
+            CONTRACT,
+            f"DROP TRIGGER {trigger} ON {table};\nDROP FUNCTION {func}();\n"
+            f"-- pgwarden:ignore drop-column contract phase of a planned rename: the application reads {new} now\n"
+            f"ALTER TABLE {table} DROP COLUMN {old_q};",
+            f"-- {col.name} and its data are gone: restore a backup to get them back",
+            irreversible=True,
+        )
+    )
+    steps[-2] = _with_app_step(
+        steps[-2],
+        f"deploy the application reading and writing {new} instead of "
+        f"{col.name} (writes to either are kept in sync until the next step)",
+    )
     return steps
 
 
@@ -119,33 +128,47 @@ BEGIN
 END
 $$;"""
     steps = [
-        Step(f"expand_{col.table}_add_{shadow}", EXPAND,
-             f"ALTER TABLE {table} ADD COLUMN {shadow_q} {new_type};\n\n{sync}\n\n"
-             f"CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE ON {table}\n"
-             f"    FOR EACH ROW EXECUTE FUNCTION {func}();",
-             f"DROP TRIGGER {trigger} ON {table};\nDROP FUNCTION {func}();\n"
-             f"ALTER TABLE {table} DROP COLUMN {shadow_q};"),
-        _backfill_step(col, f"{shadow_q} = {old_q}::{new_type}",
-                       f"{shadow_q} IS DISTINCT FROM {old_q}::{new_type}", shadow),
+        Step(
+            f"expand_{col.table}_add_{shadow}",
+            EXPAND,
+            f"ALTER TABLE {table} ADD COLUMN {shadow_q} {new_type};\n\n{sync}\n\n"
+            f"CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE ON {table}\n"
+            f"    FOR EACH ROW EXECUTE FUNCTION {func}();",
+            f"DROP TRIGGER {trigger} ON {table};\nDROP FUNCTION {func}();\nALTER TABLE {table} DROP COLUMN {shadow_q};",
+        ),
+        _backfill_step(
+            col, f"{shadow_q} = {old_q}::{new_type}", f"{shadow_q} IS DISTINCT FROM {old_q}::{new_type}", shadow
+        ),
     ]
     if col.not_null:
         steps += _not_null_steps(col.schema, col.table, shadow, q(_limit(f"{col.table}_{shadow}_not_null")))
-    steps.append(_with_app_step(
-        Step(f"expand_{col.table}_swap_{col.name}", EXPAND,
-             f"DROP TRIGGER {trigger} ON {table};\nDROP FUNCTION {func}();\n"
-             f"-- pgwarden:ignore rename-column swap of a planned type change: the application reads both\n"
-             f"ALTER TABLE {table} RENAME COLUMN {old_q} TO {retired_q};\n"
-             f"-- pgwarden:ignore rename-column swap of a planned type change: the application reads both\n"
-             f"ALTER TABLE {table} RENAME COLUMN {shadow_q} TO {old_q};",
-             f"ALTER TABLE {table} RENAME COLUMN {old_q} TO {shadow_q};\n"
-             f"ALTER TABLE {table} RENAME COLUMN {retired_q} TO {old_q};"),
-        f"deploy the application that reads {col.name} as {new_type} before this swap "
-        "(both run the same column name; the swap is two renames in one short transaction)"))
-    steps.append(Step(
-        f"contract_{col.table}_drop_{col.name}_old", CONTRACT,
-        f"-- pgwarden:ignore drop-column contract phase of a planned type change: {col.name} holds {new_type} now\n"
-        f"ALTER TABLE {table} DROP COLUMN {retired_q};",
-        f"-- the old {col.name} values are gone: restore a backup to get them back", irreversible=True))
+    steps.append(
+        _with_app_step(
+            Step(
+                f"expand_{col.table}_swap_{col.name}",
+                EXPAND,
+                f"DROP TRIGGER {trigger} ON {table};\nDROP FUNCTION {func}();\n"
+                f"-- pgwarden:ignore rename-column swap of a planned type change: the application reads both\n"
+                f"ALTER TABLE {table} RENAME COLUMN {old_q} TO {retired_q};\n"
+                f"-- pgwarden:ignore rename-column swap of a planned type change: the application reads both\n"
+                f"ALTER TABLE {table} RENAME COLUMN {shadow_q} TO {old_q};",
+                f"ALTER TABLE {table} RENAME COLUMN {old_q} TO {shadow_q};\n"
+                f"ALTER TABLE {table} RENAME COLUMN {retired_q} TO {old_q};",
+            ),
+            f"deploy the application that reads {col.name} as {new_type} before this swap "
+            "(both run the same column name; the swap is two renames in one short transaction)",
+        )
+    )
+    steps.append(
+        Step(
+            f"contract_{col.table}_drop_{col.name}_old",
+            CONTRACT,
+            f"-- pgwarden:ignore drop-column contract phase of a planned type change: {col.name} holds {new_type} now\n"
+            f"ALTER TABLE {table} DROP COLUMN {retired_q};",
+            f"-- the old {col.name} values are gone: restore a backup to get them back",
+            irreversible=True,
+        )
+    )
     return steps
 
 
@@ -162,54 +185,84 @@ def add_foreign_key(col: Column, ref_schema: str, ref_table: str, ref_column: st
     steps = []
     if not has_index:
         index = q(_limit(f"{col.table}_{col.name}_idx"))
-        steps.append(Step(f"expand_{col.table}_index_{col.name}", EXPAND,
-                          f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {index} ON {table} ({q(col.name)});",
-                          f"DROP INDEX CONCURRENTLY IF EXISTS {q(col.schema, _limit(f'{col.table}_{col.name}_idx'))};",
-                          transactional=False))
-    steps.append(Step(f"expand_{col.table}_add_{col.name}_fkey", EXPAND,
-                      f"ALTER TABLE {table} ADD CONSTRAINT {fk} FOREIGN KEY ({q(col.name)})\n"
-                      f"    REFERENCES {q(ref_schema, ref_table)} ({q(ref_column)}) NOT VALID;",
-                      f"ALTER TABLE {table} DROP CONSTRAINT {fk};"))
-    steps.append(Step(f"expand_{col.table}_validate_{col.name}_fkey", EXPAND,
-                      f"ALTER TABLE {table} VALIDATE CONSTRAINT {fk};",
-                      f"ALTER TABLE {table} DROP CONSTRAINT {fk};\n"
-                      f"ALTER TABLE {table} ADD CONSTRAINT {fk} FOREIGN KEY ({q(col.name)})\n"
-                      f"    REFERENCES {q(ref_schema, ref_table)} ({q(ref_column)}) NOT VALID;"))
+        steps.append(
+            Step(
+                f"expand_{col.table}_index_{col.name}",
+                EXPAND,
+                f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {index} ON {table} ({q(col.name)});",
+                f"DROP INDEX CONCURRENTLY IF EXISTS {q(col.schema, _limit(f'{col.table}_{col.name}_idx'))};",
+                transactional=False,
+            )
+        )
+    steps.append(
+        Step(
+            f"expand_{col.table}_add_{col.name}_fkey",
+            EXPAND,
+            f"ALTER TABLE {table} ADD CONSTRAINT {fk} FOREIGN KEY ({q(col.name)})\n"
+            f"    REFERENCES {q(ref_schema, ref_table)} ({q(ref_column)}) NOT VALID;",
+            f"ALTER TABLE {table} DROP CONSTRAINT {fk};",
+        )
+    )
+    steps.append(
+        Step(
+            f"expand_{col.table}_validate_{col.name}_fkey",
+            EXPAND,
+            f"ALTER TABLE {table} VALIDATE CONSTRAINT {fk};",
+            f"ALTER TABLE {table} DROP CONSTRAINT {fk};\n"
+            f"ALTER TABLE {table} ADD CONSTRAINT {fk} FOREIGN KEY ({q(col.name)})\n"
+            f"    REFERENCES {q(ref_schema, ref_table)} ({q(ref_column)}) NOT VALID;",
+        )
+    )
     return steps
 
 
 def _not_null_steps(schema: str, table_name: str, column: str, check: str) -> list[Step]:
     table, column_q = q(schema, table_name), q(column)
     return [
-        Step(f"expand_{table_name}_check_{column}_not_null", EXPAND,
-             f"ALTER TABLE {table} ADD CONSTRAINT {check} CHECK ({column_q} IS NOT NULL) NOT VALID;",
-             f"ALTER TABLE {table} DROP CONSTRAINT {check};"),
-        Step(f"expand_{table_name}_validate_{column}_not_null", EXPAND,
-             f"ALTER TABLE {table} VALIDATE CONSTRAINT {check};",
-             f"ALTER TABLE {table} DROP CONSTRAINT {check};\n"
-             f"ALTER TABLE {table} ADD CONSTRAINT {check} CHECK ({column_q} IS NOT NULL) NOT VALID;"),
-        Step(f"expand_{table_name}_set_{column}_not_null", EXPAND,
-             f"-- the validated CHECK lets PostgreSQL skip the full scan\n"
-             f"ALTER TABLE {table} ALTER COLUMN {column_q} SET NOT NULL;\n"
-             f"ALTER TABLE {table} DROP CONSTRAINT {check};",
-             f"ALTER TABLE {table} ADD CONSTRAINT {check} CHECK ({column_q} IS NOT NULL) NOT VALID;\n"
-             f"ALTER TABLE {table} ALTER COLUMN {column_q} DROP NOT NULL;"),
+        Step(
+            f"expand_{table_name}_check_{column}_not_null",
+            EXPAND,
+            f"ALTER TABLE {table} ADD CONSTRAINT {check} CHECK ({column_q} IS NOT NULL) NOT VALID;",
+            f"ALTER TABLE {table} DROP CONSTRAINT {check};",
+        ),
+        Step(
+            f"expand_{table_name}_validate_{column}_not_null",
+            EXPAND,
+            f"ALTER TABLE {table} VALIDATE CONSTRAINT {check};",
+            f"ALTER TABLE {table} DROP CONSTRAINT {check};\n"
+            f"ALTER TABLE {table} ADD CONSTRAINT {check} CHECK ({column_q} IS NOT NULL) NOT VALID;",
+        ),
+        Step(
+            f"expand_{table_name}_set_{column}_not_null",
+            EXPAND,
+            f"-- the validated CHECK lets PostgreSQL skip the full scan\n"
+            f"ALTER TABLE {table} ALTER COLUMN {column_q} SET NOT NULL;\n"
+            f"ALTER TABLE {table} DROP CONSTRAINT {check};",
+            f"ALTER TABLE {table} ADD CONSTRAINT {check} CHECK ({column_q} IS NOT NULL) NOT VALID;\n"
+            f"ALTER TABLE {table} ALTER COLUMN {column_q} DROP NOT NULL;",
+        ),
     ]
 
 
 def _backfill_step(col: Column, set_clause: str, where: str, target: str) -> Step:
     """A ``-- pgwarden:backfill`` directive step: batched, resumable, one short transaction a batch."""
     table = f"{q(col.schema)}.{q(col.table)}"
-    directive = (f"-- pgwarden:backfill table={_quote_arg(table)} set={_quote_arg(set_clause)} "
-                 f"where={_quote_arg(where)} batch=5000")
-    return Step(f"expand_{col.table}_backfill_{target}", EXPAND, directive,
-                f"SELECT {sql.Literal(f'nothing to undo: the step that added {target} drops it').as_string(None)};",
-                transactional=False)
+    directive = (
+        f"-- pgwarden:backfill table={_quote_arg(table)} set={_quote_arg(set_clause)} "
+        f"where={_quote_arg(where)} batch=5000"
+    )
+    return Step(
+        f"expand_{col.table}_backfill_{target}",
+        EXPAND,
+        directive,
+        f"SELECT {sql.Literal(f'nothing to undo: the step that added {target} drops it').as_string(None)};",
+        transactional=False,
+    )
 
 
 def _quote_arg(value: str) -> str:
     """A directive argument: single-quoted with '' for a quote when it holds spaces or quotes."""
-    if value and all(c.isalnum() or c in "_.\"" for c in value):
+    if value and all(c.isalnum() or c in '_."' for c in value):
         return value
     return "'" + value.replace("'", "''") + "'"
 
@@ -221,11 +274,15 @@ def _with_app_step(step: Step, text: str) -> Step:
 def render(step: Step, *, plan: str, number: int, total: int) -> str:
     """The migration file text of ``step``: phase directive, up and down sections, the app step as a comment."""
     up_options = "" if step.transactional else " transaction:false"
-    lines = [f"-- pgwarden:phase {step.phase} plan={plan}",
-             f"-- step {number} of {total} of plan {plan}"]
+    lines = [f"-- pgwarden:phase {step.phase} plan={plan}", f"-- step {number} of {total} of plan {plan}"]
     if step.then_in_app:
         lines.append(f"-- before the next step: {step.then_in_app}")
-    lines += [f"-- migrate:up{up_options}", step.up.strip(), "",
-              "-- migrate:down irreversible" if step.irreversible
-              else f"-- migrate:down{up_options}", step.down.strip(), ""]
+    lines += [
+        f"-- migrate:up{up_options}",
+        step.up.strip(),
+        "",
+        "-- migrate:down irreversible" if step.irreversible else f"-- migrate:down{up_options}",
+        step.down.strip(),
+        "",
+    ]
     return "\n".join(lines)

@@ -6,5 +6,13 @@
 from pgwarden.schema.diff import AttributeChange, Difference, diff
 from pgwarden.schema.snapshot import KINDS, Snapshot, read_snapshot, snapshot_of, take_snapshot
 
-__all__ = ["KINDS", "AttributeChange", "Difference", "Snapshot", "diff", "read_snapshot", "snapshot_of",
-           "take_snapshot"]
+__all__ = [
+    "KINDS",
+    "AttributeChange",
+    "Difference",
+    "Snapshot",
+    "diff",
+    "read_snapshot",
+    "snapshot_of",
+    "take_snapshot",
+]

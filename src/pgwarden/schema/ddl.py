@@ -56,8 +56,11 @@ def _column_extras(attrs: dict[str, Any], facts: dict[str, Any]) -> list[str]:
 
 
 def _table_columns(snapshot: Snapshot, table: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    found = [(snapshot.info("columns", key), attrs) for key, attrs in snapshot.objects("columns").items()
-             if snapshot.info("columns", key).get("table") == table]
+    found = [
+        (snapshot.info("columns", key), attrs)
+        for key, attrs in snapshot.objects("columns").items()
+        if snapshot.info("columns", key).get("table") == table
+    ]
     found.sort(key=lambda pair: int(pair[0].get("position") or 0))
     return [(attrs, facts) for facts, attrs in found]
 
@@ -73,8 +76,10 @@ def _table(snapshot: Snapshot, name: str, attrs: dict[str, Any], facts: dict[str
     unlogged = "UNLOGGED " if attrs.get("persistence") == "unlogged" else ""
     foreign = attrs.get("kind") == "foreign table"
     if partition is not None:
-        head = (f"CREATE {unlogged}TABLE {q} PARTITION OF {snapshot.info('partitions', name).get('qparent')} "
-                f"{partition.get('bound')}")
+        head = (
+            f"CREATE {unlogged}TABLE {q} PARTITION OF {snapshot.info('partitions', name).get('qparent')} "
+            f"{partition.get('bound')}"
+        )
     else:
         body = ",\n".join(f"    {_column_def(a, f)}" for a, f in columns)
         head = f"CREATE {'FOREIGN ' if foreign else unlogged}TABLE {q} (\n{body}\n)"
@@ -110,16 +115,19 @@ def _options(options: list[str]) -> str:
 
 
 def _column(snapshot: Snapshot, name: str, attrs: dict[str, Any], facts: dict[str, Any]) -> str:
-    return "\n".join([f"ALTER TABLE {facts.get('qtable')} ADD COLUMN {_column_def(attrs, facts)};",
-                      *_column_extras(attrs, facts)])
+    return "\n".join(
+        [f"ALTER TABLE {facts.get('qtable')} ADD COLUMN {_column_def(attrs, facts)};", *_column_extras(attrs, facts)]
+    )
 
 
 def _sequence(snapshot: Snapshot, name: str, attrs: dict[str, Any], facts: dict[str, Any]) -> str:
     if facts.get("identity"):
         return f"-- {name}: the sequence of identity column {attrs.get('owned_by')}"
-    text = (f"CREATE {'UNLOGGED ' if attrs.get('unlogged') else ''}SEQUENCE {facts.get('q')} AS {attrs.get('type')} "
-            f"INCREMENT BY {attrs.get('increment')} MINVALUE {attrs.get('min')} MAXVALUE {attrs.get('max')} "
-            f"START WITH {attrs.get('start')} CACHE {attrs.get('cache')}{' CYCLE' if attrs.get('cycle') else ''};")
+    text = (
+        f"CREATE {'UNLOGGED ' if attrs.get('unlogged') else ''}SEQUENCE {facts.get('q')} AS {attrs.get('type')} "
+        f"INCREMENT BY {attrs.get('increment')} MINVALUE {attrs.get('min')} MAXVALUE {attrs.get('max')} "
+        f"START WITH {attrs.get('start')} CACHE {attrs.get('cache')}{' CYCLE' if attrs.get('cycle') else ''};"
+    )
     if attrs.get("owned_by"):
         text += f"\n-- owned by {attrs['owned_by']}"
     return text
@@ -140,8 +148,12 @@ def _domain(snapshot: Snapshot, name: str, attrs: dict[str, Any], facts: dict[st
 
 def _range(snapshot: Snapshot, name: str, attrs: dict[str, Any], facts: dict[str, Any]) -> str:
     options = [f"SUBTYPE = {attrs.get('subtype')}"]
-    for key, label in (("opclass", "SUBTYPE_OPCLASS"), ("collation", "COLLATION"), ("canonical", "CANONICAL"),
-                       ("subdiff", "SUBTYPE_DIFF")):
+    for key, label in (
+        ("opclass", "SUBTYPE_OPCLASS"),
+        ("collation", "COLLATION"),
+        ("canonical", "CANONICAL"),
+        ("subdiff", "SUBTYPE_DIFF"),
+    ):
         if attrs.get(key):
             options.append(f"{label} = {attrs[key]}")
     return f"CREATE TYPE {facts.get('q')} AS RANGE ({', '.join(options)});"
@@ -156,7 +168,8 @@ def _view(snapshot: Snapshot, name: str, attrs: dict[str, Any], facts: dict[str,
 def _trigger(snapshot: Snapshot, name: str, attrs: dict[str, Any], facts: dict[str, Any]) -> str:
     text = _stmt(str(attrs.get("definition")))
     state = {"disabled": "DISABLE", "replica": "ENABLE REPLICA", "always": "ENABLE ALWAYS"}.get(
-        str(attrs.get("enabled")))
+        str(attrs.get("enabled"))
+    )
     if state:
         text += f"\nALTER TABLE {facts.get('qtable')} {state} TRIGGER {facts.get('q')};"
     return text
@@ -164,14 +177,18 @@ def _trigger(snapshot: Snapshot, name: str, attrs: dict[str, Any], facts: dict[s
 
 def _event_trigger(snapshot: Snapshot, name: str, attrs: dict[str, Any], facts: dict[str, Any]) -> str:
     tags = f" WHEN TAG IN ({', '.join(literal(t) for t in attrs['tags'])})" if attrs.get("tags") else ""
-    return (f"CREATE EVENT TRIGGER {facts.get('q')} ON {attrs.get('event')}{tags} "
-            f"EXECUTE FUNCTION {attrs.get('function')}();")
+    return (
+        f"CREATE EVENT TRIGGER {facts.get('q')} ON {attrs.get('event')}{tags} "
+        f"EXECUTE FUNCTION {attrs.get('function')}();"
+    )
 
 
 def _policy(snapshot: Snapshot, name: str, attrs: dict[str, Any], facts: dict[str, Any]) -> str:
-    text = (f"CREATE POLICY {facts.get('q')} ON {facts.get('qtable')} "
-            f"AS {'PERMISSIVE' if attrs.get('permissive') else 'RESTRICTIVE'} FOR {attrs.get('command')} "
-            f"TO {', '.join(attrs.get('roles') or ['PUBLIC'])}")
+    text = (
+        f"CREATE POLICY {facts.get('q')} ON {facts.get('qtable')} "
+        f"AS {'PERMISSIVE' if attrs.get('permissive') else 'RESTRICTIVE'} FOR {attrs.get('command')} "
+        f"TO {', '.join(attrs.get('roles') or ['PUBLIC'])}"
+    )
     if attrs.get("using"):
         text += f" USING ({attrs['using']})"
     if attrs.get("with_check"):
@@ -180,11 +197,16 @@ def _policy(snapshot: Snapshot, name: str, attrs: dict[str, Any], facts: dict[st
 
 
 def _publication(snapshot: Snapshot, name: str, attrs: dict[str, Any], facts: dict[str, Any]) -> str:
-    target = " FOR ALL TABLES" if attrs.get("all_tables") else (
-        f" FOR TABLE {', '.join(attrs['tables'])}" if attrs.get("tables") else "")
-    return (f"CREATE PUBLICATION {facts.get('q')}{target} WITH (publish = "
-            f"{literal(', '.join(attrs.get('publish') or []))}, publish_via_partition_root = "
-            f"{str(bool(attrs.get('via_root'))).lower()});")
+    target = (
+        " FOR ALL TABLES"
+        if attrs.get("all_tables")
+        else (f" FOR TABLE {', '.join(attrs['tables'])}" if attrs.get("tables") else "")
+    )
+    return (
+        f"CREATE PUBLICATION {facts.get('q')}{target} WITH (publish = "
+        f"{literal(', '.join(attrs.get('publish') or []))}, publish_via_partition_root = "
+        f"{str(bool(attrs.get('via_root'))).lower()});"
+    )
 
 
 def _server(snapshot: Snapshot, name: str, attrs: dict[str, Any], facts: dict[str, Any]) -> str:
@@ -200,8 +222,14 @@ def _server(snapshot: Snapshot, name: str, attrs: dict[str, Any], facts: dict[st
 
 
 # pg_identify_object's type names -> the words COMMENT ON / GRANT ON / ALTER ... OWNER use.
-_OBJECT_WORD = {"table column": "COLUMN", "table constraint": "CONSTRAINT", "foreign-data wrapper":
-                "FOREIGN DATA WRAPPER", "server": "SERVER", "composite type": "TYPE", "enum type": "TYPE"}
+_OBJECT_WORD = {
+    "table column": "COLUMN",
+    "table constraint": "CONSTRAINT",
+    "foreign-data wrapper": "FOREIGN DATA WRAPPER",
+    "server": "SERVER",
+    "composite type": "TYPE",
+    "enum type": "TYPE",
+}
 
 
 def object_word(type_name: str) -> str:
@@ -213,10 +241,22 @@ def _comment(snapshot: Snapshot, name: str, attrs: dict[str, Any], facts: dict[s
     return f"COMMENT ON {object_word(str(facts.get('type')))} {facts.get('q')} IS {literal(attrs.get('comment'))};"
 
 
-_GRANT_WORD = {"table": "TABLE", "view": "TABLE", "materialized view": "TABLE", "foreign table": "TABLE",
-               "sequence": "SEQUENCE", "function": "FUNCTION", "procedure": "PROCEDURE", "schema": "SCHEMA",
-               "type": "TYPE", "domain": "DOMAIN", "composite type": "TYPE", "enum type": "TYPE",
-               "server": "FOREIGN SERVER", "foreign-data wrapper": "FOREIGN DATA WRAPPER"}
+_GRANT_WORD = {
+    "table": "TABLE",
+    "view": "TABLE",
+    "materialized view": "TABLE",
+    "foreign table": "TABLE",
+    "sequence": "SEQUENCE",
+    "function": "FUNCTION",
+    "procedure": "PROCEDURE",
+    "schema": "SCHEMA",
+    "type": "TYPE",
+    "domain": "DOMAIN",
+    "composite type": "TYPE",
+    "enum type": "TYPE",
+    "server": "FOREIGN SERVER",
+    "foreign-data wrapper": "FOREIGN DATA WRAPPER",
+}
 
 
 def _grant_target(facts: dict[str, Any]) -> tuple[str, str] | None:
@@ -252,6 +292,7 @@ def _owner(snapshot: Snapshot, name: str, attrs: dict[str, Any], facts: dict[str
 def _simple(template: str) -> Renderer:
     def render_one(snapshot: Snapshot, name: str, attrs: dict[str, Any], facts: dict[str, Any]) -> str:
         return template.format(q=facts.get("q"), qtable=facts.get("qtable"), name=name, **attrs)
+
     return render_one
 
 

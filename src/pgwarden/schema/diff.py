@@ -62,13 +62,33 @@ class Difference:
         return f"{label}: {self.change}" + (f" ({detail})" if detail else "")
 
 
-SINGULAR = {"schemas": "schema", "extensions": "extension", "tables": "table", "columns": "column",
-            "partitions": "partition", "indexes": "index", "constraints": "constraint",
-            "sequences": "sequence", "views": "view", "functions": "function", "triggers": "trigger",
-            "enums": "enum type", "composites": "composite type", "domains": "domain", "ranges": "range type",
-            "servers": "foreign server", "event_triggers": "event trigger", "rules": "rule", "policies": "policy",
-            "publications": "publication", "comments": "comment", "grants": "grant",
-            "default_privileges": "default privileges", "owners": "owner", ORDER: "column order of"}
+SINGULAR = {
+    "schemas": "schema",
+    "extensions": "extension",
+    "tables": "table",
+    "columns": "column",
+    "partitions": "partition",
+    "indexes": "index",
+    "constraints": "constraint",
+    "sequences": "sequence",
+    "views": "view",
+    "functions": "function",
+    "triggers": "trigger",
+    "enums": "enum type",
+    "composites": "composite type",
+    "domains": "domain",
+    "ranges": "range type",
+    "servers": "foreign server",
+    "event_triggers": "event trigger",
+    "rules": "rule",
+    "policies": "policy",
+    "publications": "publication",
+    "comments": "comment",
+    "grants": "grant",
+    "default_privileges": "default privileges",
+    "owners": "owner",
+    ORDER: "column order of",
+}
 
 
 def _show(value: Any) -> str:
@@ -90,8 +110,9 @@ def _summary(kind: str, attributes: dict[str, Any]) -> str:
 def _columns_by_table(snapshot: Snapshot) -> dict[str, list[str]]:
     by_table: dict[str, list[tuple[int, str]]] = {}
     for key, facts in snapshot.meta.get("columns", {}).items():
-        by_table.setdefault(str(facts.get("table")), []).append((int(facts.get("position") or 0),
-                                                                  key.rsplit(".", 1)[1]))
+        by_table.setdefault(str(facts.get("table")), []).append(
+            (int(facts.get("position") or 0), key.rsplit(".", 1)[1])
+        )
     return {table: [name for _, name in sorted(columns)] for table, columns in by_table.items()}
 
 
@@ -103,18 +124,42 @@ def _order_differences(expected: Snapshot, actual: Snapshot, skip: set[str]) -> 
         common = set(want) & set(have)
         want, have = [c for c in want if c in common], [c for c in have if c in common]
         if want != have:
-            out.append(Difference(ORDER, table, "changed", (AttributeChange("columns", want, have),),
-                                  table=table, schema=table.split(".", 1)[0], severity="information"))
+            out.append(
+                Difference(
+                    ORDER,
+                    table,
+                    "changed",
+                    (AttributeChange("columns", want, have),),
+                    table=table,
+                    schema=table.split(".", 1)[0],
+                    severity="information",
+                )
+            )
     return out
 
 
-def _difference(expected: Snapshot, actual: Snapshot, kind: str, name: str, change: Change, *,
-                changes: tuple[AttributeChange, ...] = (), attributes: dict[str, Any] | None = None) -> Difference:
+def _difference(
+    expected: Snapshot,
+    actual: Snapshot,
+    kind: str,
+    name: str,
+    change: Change,
+    *,
+    changes: tuple[AttributeChange, ...] = (),
+    attributes: dict[str, Any] | None = None,
+) -> Difference:
     facts = expected.info(kind, name) or actual.info(kind, name)
-    return Difference(kind, name, change, changes, attributes,
-                      expected_ddl=render(expected, kind, name) if name in expected.objects(kind) else None,
-                      actual_ddl=render(actual, kind, name) if name in actual.objects(kind) else None,
-                      table=facts.get("table"), schema=facts.get("schema"))
+    return Difference(
+        kind,
+        name,
+        change,
+        changes,
+        attributes,
+        expected_ddl=render(expected, kind, name) if name in expected.objects(kind) else None,
+        actual_ddl=render(actual, kind, name) if name in actual.objects(kind) else None,
+        table=facts.get("table"),
+        schema=facts.get("schema"),
+    )
 
 
 def diff(expected: Snapshot, actual: Snapshot, *, kinds: tuple[str, ...] = KINDS) -> list[Difference]:
@@ -140,13 +185,24 @@ def diff(expected: Snapshot, actual: Snapshot, *, kinds: tuple[str, ...] = KINDS
             if kind in WITH_OBJECT and (before is None or after is None):
                 continue  # the object itself is missing or unexpected: that difference says it
             if after is not None and before is not None:
-                changes = tuple(AttributeChange(k, before.get(k), after.get(k))
-                                for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k))
+                changes = tuple(
+                    AttributeChange(k, before.get(k), after.get(k))
+                    for k in sorted(set(before) | set(after))
+                    if before.get(k) != after.get(k)
+                )
                 if changes:
                     out.append(_difference(expected, actual, kind, name, "changed", changes=changes))
                 continue
-            out.append(_difference(expected, actual, kind, name, "missing" if after is None else "unexpected",
-                                   attributes=before if after is None else after))
+            out.append(
+                _difference(
+                    expected,
+                    actual,
+                    kind,
+                    name,
+                    "missing" if after is None else "unexpected",
+                    attributes=before if after is None else after,
+                )
+            )
             if kind == "tables":
                 whole_tables.add(name)
     if "columns" in kinds:

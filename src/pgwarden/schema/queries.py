@@ -17,13 +17,17 @@ from __future__ import annotations
 
 
 def _user_schema(alias: str) -> str:
-    return (f"{alias}.nspname <> 'information_schema' AND {alias}.nspname NOT LIKE 'pg\\_%%' "
-            f"AND NOT ({alias}.nspname = ANY (%(exclude)s))")
+    return (
+        f"{alias}.nspname <> 'information_schema' AND {alias}.nspname NOT LIKE 'pg\\_%%' "
+        f"AND NOT ({alias}.nspname = ANY (%(exclude)s))"
+    )
 
 
 def _not_extension_member(catalog: str, oid: str) -> str:
-    return (f"NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = '{catalog}'::regclass "
-            f"AND x.objid = {oid} AND x.deptype = 'e')")
+    return (
+        f"NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = '{catalog}'::regclass "
+        f"AND x.objid = {oid} AND x.deptype = 'e')"
+    )
 
 
 _USER_NS = _user_schema("n")
@@ -33,7 +37,7 @@ _QREL = "quote_ident(n.nspname) || '.' || quote_ident(c.relname)"
 SCHEMAS = f"""
 SELECT n.nspname AS key, quote_ident(n.nspname) AS meta_q, n.nspname AS meta_schema
 FROM pg_namespace n
-WHERE {_USER_NS} AND {_not_extension_member('pg_namespace', 'n.oid')}
+WHERE {_USER_NS} AND {_not_extension_member("pg_namespace", "n.oid")}
 """
 
 EXTENSIONS = """
@@ -43,9 +47,11 @@ FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
 
 _TYPE_FROM = f"""
 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-WHERE t.oid >= 16384 AND {_USER_NS} AND {_not_extension_member('pg_type', 't.oid')}"""
-_TYPE_KEY = ("n.nspname || '.' || t.typname AS key, n.nspname AS meta_schema, "
-             "quote_ident(n.nspname) || '.' || quote_ident(t.typname) AS meta_q")
+WHERE t.oid >= 16384 AND {_USER_NS} AND {_not_extension_member("pg_type", "t.oid")}"""
+_TYPE_KEY = (
+    "n.nspname || '.' || t.typname AS key, n.nspname AS meta_schema, "
+    "quote_ident(n.nspname) || '.' || quote_ident(t.typname) AS meta_q"
+)
 
 ENUMS = f"""
 SELECT {_TYPE_KEY},
@@ -85,7 +91,7 @@ SELECT {_TYPE_KEY},
        (SELECT oc.opcname FROM pg_opclass oc WHERE oc.oid = r.rngsubopc) AS opclass,
        nullif(r.rngcanonical::regproc::text, '-') AS canonical,
        nullif(r.rngsubdiff::regproc::text, '-') AS subdiff
-{_TYPE_FROM.replace('FROM pg_type t', 'FROM pg_type t JOIN pg_range r ON r.rngtypid = t.oid')}
+{_TYPE_FROM.replace("FROM pg_type t", "FROM pg_type t JOIN pg_range r ON r.rngtypid = t.oid")}
 """
 
 SEQUENCES = f"""
@@ -108,7 +114,7 @@ LEFT JOIN LATERAL (
      WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.objsubid = 0
        AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
      LIMIT 1) od ON true
-WHERE c.oid >= 16384 AND {_USER_NS} AND {_not_extension_member('pg_class', 'c.oid')}
+WHERE c.oid >= 16384 AND {_USER_NS} AND {_not_extension_member("pg_class", "c.oid")}
 """
 
 FUNCTIONS = f"""
@@ -135,7 +141,7 @@ SELECT n.nspname || '.' || p.proname || '(' || pg_get_function_identity_argument
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_language l ON l.oid = p.prolang
-WHERE p.oid >= 16384 AND {_USER_NS} AND {_not_extension_member('pg_proc', 'p.oid')}
+WHERE p.oid >= 16384 AND {_USER_NS} AND {_not_extension_member("pg_proc", "p.oid")}
 """
 
 TABLES = f"""
@@ -160,7 +166,7 @@ SELECT {_REL} AS key, n.nspname AS meta_schema, {_REL} AS meta_table, {_QREL} AS
        (SELECT ft.ftoptions FROM pg_foreign_table ft WHERE ft.ftrelid = c.oid) AS foreign_options
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.oid >= 16384 AND c.relkind IN ('r', 'p', 'f') AND {_USER_NS}
-  AND {_not_extension_member('pg_class', 'c.oid')}
+  AND {_not_extension_member("pg_class", "c.oid")}
 """
 
 COLUMNS = f"""
@@ -187,7 +193,7 @@ LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 LEFT JOIN pg_collation co ON co.oid = a.attcollation
 WHERE a.attrelid >= 16384 AND c.oid >= 16384 AND a.attnum > 0 AND NOT a.attisdropped
   AND c.relkind IN ('r', 'p', 'f')
-  AND {_USER_NS} AND {_not_extension_member('pg_class', 'c.oid')}
+  AND {_USER_NS} AND {_not_extension_member("pg_class", "c.oid")}
 """
 
 PARTITIONS = f"""
@@ -219,7 +225,7 @@ JOIN pg_namespace n ON n.oid = ic.relnamespace
 JOIN pg_class tc ON tc.oid = i.indrelid
 JOIN pg_namespace tn ON tn.oid = tc.relnamespace
 WHERE i.indrelid >= 16384 AND i.indexrelid >= 16384 AND tc.relkind IN ('r', 'p', 'm', 'f')
-  AND {_USER_NS} AND {_not_extension_member('pg_class', 'tc.oid')}
+  AND {_USER_NS} AND {_not_extension_member("pg_class", "tc.oid")}
 """
 
 CONSTRAINTS = f"""
@@ -238,7 +244,7 @@ FROM pg_constraint con
 JOIN pg_class c ON c.oid = con.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE con.oid >= 16384 AND c.oid >= 16384 AND con.contype <> 'n'
-  AND {_USER_NS} AND {_not_extension_member('pg_class', 'c.oid')}
+  AND {_USER_NS} AND {_not_extension_member("pg_class", "c.oid")}
 """
 
 VIEWS = f"""
@@ -247,7 +253,7 @@ SELECT {_REL} AS key, n.nspname AS meta_schema, {_QREL} AS meta_q,
        pg_get_viewdef(c.oid, true) AS definition,
        c.reloptions AS options
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.oid >= 16384 AND c.relkind IN ('v', 'm') AND {_USER_NS} AND {_not_extension_member('pg_class', 'c.oid')}
+WHERE c.oid >= 16384 AND c.relkind IN ('v', 'm') AND {_USER_NS} AND {_not_extension_member("pg_class", "c.oid")}
 """
 
 TRIGGERS = f"""
@@ -260,7 +266,7 @@ FROM pg_trigger t
 JOIN pg_class c ON c.oid = t.tgrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE t.oid >= 16384 AND NOT t.tgisinternal AND t.tgparentid = 0
-  AND {_USER_NS} AND {_not_extension_member('pg_class', 'c.oid')}
+  AND {_USER_NS} AND {_not_extension_member("pg_class", "c.oid")}
 """
 
 EVENT_TRIGGERS = f"""
@@ -271,7 +277,7 @@ SELECT e.evtname AS key, quote_ident(e.evtname) AS meta_q,
             ELSE 'enabled' END AS enabled,
        (SELECT array_agg(tag ORDER BY tag) FROM unnest(e.evttags) tag) AS tags
 FROM pg_event_trigger e
-WHERE {_not_extension_member('pg_event_trigger', 'e.oid')}
+WHERE {_not_extension_member("pg_event_trigger", "e.oid")}
 """
 
 RULES = f"""
@@ -283,7 +289,7 @@ SELECT {_REL} || '.' || r.rulename AS key, n.nspname AS meta_schema, {_REL} AS m
 FROM pg_rewrite r
 JOIN pg_class c ON c.oid = r.ev_class
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE r.oid >= 16384 AND r.rulename <> '_RETURN' AND {_USER_NS} AND {_not_extension_member('pg_class', 'c.oid')}
+WHERE r.oid >= 16384 AND r.rulename <> '_RETURN' AND {_USER_NS} AND {_not_extension_member("pg_class", "c.oid")}
 """
 
 POLICIES = f"""
@@ -299,7 +305,7 @@ SELECT {_REL} || '.' || p.polname AS key, n.nspname AS meta_schema, {_REL} AS me
 FROM pg_policy p
 JOIN pg_class c ON c.oid = p.polrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE p.oid >= 16384 AND {_USER_NS} AND {_not_extension_member('pg_class', 'c.oid')}
+WHERE p.oid >= 16384 AND {_USER_NS} AND {_not_extension_member("pg_class", "c.oid")}
 """
 
 PUBLICATIONS = """
@@ -320,7 +326,7 @@ SELECT s.srvname AS key, quote_ident(s.srvname) AS meta_q,
        w.fdwname AS wrapper, s.srvtype AS type, s.srvversion AS version,
        s.srvoptions AS options
 FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
-WHERE {_not_extension_member('pg_foreign_server', 's.oid')}
+WHERE {_not_extension_member("pg_foreign_server", "s.oid")}
 """
 
 # Objects that can have an owner or privileges, with the catalog row pg_identify_object needs.

@@ -16,6 +16,7 @@ DEFAULT_EXCLUDED_SCHEMAS: tuple[str, ...] = ("pgwarden",)
 
 Objects = dict[str, dict[str, Any]]
 
+
 # Attributes compared by meaning rather than as text: (kind, attribute) -> normaliser.
 def _sorted(value: Any) -> Any:
     # Options (reloptions, attoptions, server options) compare as sets: the order they were set in is not meaning.
@@ -62,15 +63,22 @@ def _combined(conn: psycopg.Connection[Any], exclude_schemas: tuple[str, ...]) -
     # The excluded schemas are written into the text (no parameters), so the statement can be
     # prepared once per connection: a round trip over a long history plans it once.
     excluded = sql.Literal(list(exclude_schemas)).as_string(conn) + "::text[]"
-    parts = [f"(SELECT coalesce(json_agg(q), '[]') FROM ({text}) q) AS {kind}"
-             for kind, text in (*queries.BY_KIND.items(), ("excluded", queries.EXCLUDED_COUNT))]
+    parts = [
+        f"(SELECT coalesce(json_agg(q), '[]') FROM ({text}) q) AS {kind}"
+        for kind, text in (*queries.BY_KIND.items(), ("excluded", queries.EXCLUDED_COUNT))
+    ]
     return ("SELECT " + ",\n".join(parts)).replace("%(exclude)s", excluded).replace("%%", "%")
 
 
 # Rendered expressions (partition bounds, defaults, view bodies) depend on these settings;
 # fixing them makes snapshots of two servers comparable.
-SETTINGS: dict[str, str] = {"TimeZone": "UTC", "DateStyle": "ISO, MDY", "IntervalStyle": "postgres",
-                            "extra_float_digits": "1", "search_path": "public"}
+SETTINGS: dict[str, str] = {
+    "TimeZone": "UTC",
+    "DateStyle": "ISO, MDY",
+    "IntervalStyle": "postgres",
+    "extra_float_digits": "1",
+    "search_path": "public",
+}
 
 
 def session_options() -> str:
@@ -107,8 +115,9 @@ def _split(kind: str, rows: list[dict[str, Any]]) -> tuple[Objects, Objects]:
     return found, facts
 
 
-def read_snapshot(conn: psycopg.Connection[Any],
-                  exclude_schemas: tuple[str, ...] = DEFAULT_EXCLUDED_SCHEMAS) -> Snapshot:
+def read_snapshot(
+    conn: psycopg.Connection[Any], exclude_schemas: tuple[str, ...] = DEFAULT_EXCLUDED_SCHEMAS
+) -> Snapshot:
     """Read every kind of object on ``conn`` as it is now, inside the caller's transaction.
 
     One prepared statement for all kinds (:data:`queries.BY_KIND`), never one per object.
@@ -127,8 +136,9 @@ def read_snapshot(conn: psycopg.Connection[Any],
     return Snapshot(kinds, meta, excluded)
 
 
-def take_snapshot(conn: psycopg.Connection[Any],
-                  exclude_schemas: tuple[str, ...] = DEFAULT_EXCLUDED_SCHEMAS) -> Snapshot:
+def take_snapshot(
+    conn: psycopg.Connection[Any], exclude_schemas: tuple[str, ...] = DEFAULT_EXCLUDED_SCHEMAS
+) -> Snapshot:
     """Read every kind of object from the catalog of ``conn``'s database (read-only, one snapshot).
 
     Runs in one REPEATABLE READ READ ONLY transaction so all kinds come from the

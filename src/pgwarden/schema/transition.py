@@ -34,15 +34,25 @@ def _drop(kind: str, name: str, attrs: dict[str, Any], facts: dict[str, Any]) ->
         return []
     if kind == "comments":
         return [f"COMMENT ON {object_word(str(facts.get('type')))} {q} IS NULL;"]
-    simple = {"schemas": f"DROP SCHEMA {q};", "extensions": f"DROP EXTENSION {q};", "enums": f"DROP TYPE {q};",
-              "composites": f"DROP TYPE {q};", "ranges": f"DROP TYPE {q};", "domains": f"DROP DOMAIN {q};",
-              "sequences": f"DROP SEQUENCE {q};", "servers": f"DROP SERVER {q};",
-              "columns": f"ALTER TABLE {qt} DROP COLUMN {q};",
-              "partitions": f"ALTER TABLE {facts.get('qparent')} DETACH PARTITION {q};",
-              "constraints": f"ALTER TABLE {qt} DROP CONSTRAINT {q};", "indexes": f"DROP INDEX {q};",
-              "triggers": f"DROP TRIGGER {q} ON {qt};", "event_triggers": f"DROP EVENT TRIGGER {q};",
-              "rules": f"DROP RULE {q} ON {qt};", "policies": f"DROP POLICY {q} ON {qt};",
-              "publications": f"DROP PUBLICATION {q};"}
+    simple = {
+        "schemas": f"DROP SCHEMA {q};",
+        "extensions": f"DROP EXTENSION {q};",
+        "enums": f"DROP TYPE {q};",
+        "composites": f"DROP TYPE {q};",
+        "ranges": f"DROP TYPE {q};",
+        "domains": f"DROP DOMAIN {q};",
+        "sequences": f"DROP SEQUENCE {q};",
+        "servers": f"DROP SERVER {q};",
+        "columns": f"ALTER TABLE {qt} DROP COLUMN {q};",
+        "partitions": f"ALTER TABLE {facts.get('qparent')} DETACH PARTITION {q};",
+        "constraints": f"ALTER TABLE {qt} DROP CONSTRAINT {q};",
+        "indexes": f"DROP INDEX {q};",
+        "triggers": f"DROP TRIGGER {q} ON {qt};",
+        "event_triggers": f"DROP EVENT TRIGGER {q};",
+        "rules": f"DROP RULE {q} ON {qt};",
+        "policies": f"DROP POLICY {q} ON {qt};",
+        "publications": f"DROP PUBLICATION {q};",
+    }
     if kind in simple:
         return [simple[kind]]
     if kind == "tables":
@@ -64,8 +74,11 @@ def _columns(name: str, before: dict[str, Any], after: dict[str, Any], facts: di
         collate = f' COLLATE "{after["collation"]}"' if after.get("collation") else ""
         out.append(f"{target} TYPE {after.get('type')}{collate};")
     if "default" in changed:
-        out.append(f"{target} SET DEFAULT {after['default']};" if after.get("default") is not None
-                   else f"{target} DROP DEFAULT;")
+        out.append(
+            f"{target} SET DEFAULT {after['default']};"
+            if after.get("default") is not None
+            else f"{target} DROP DEFAULT;"
+        )
     if "nullable" in changed:
         out.append(f"{target} {'DROP' if after.get('nullable') else 'SET'} NOT NULL;")
     if "identity" in changed:
@@ -129,8 +142,11 @@ def _domains(name: str, before: dict[str, Any], after: dict[str, Any], facts: di
         return Steps(cannot=f"domain {name}: base type or collation changed")
     out = []
     if "default" in changed:
-        out.append(f"ALTER DOMAIN {q} SET DEFAULT {after['default']};" if after.get("default") is not None
-                   else f"ALTER DOMAIN {q} DROP DEFAULT;")
+        out.append(
+            f"ALTER DOMAIN {q} SET DEFAULT {after['default']};"
+            if after.get("default") is not None
+            else f"ALTER DOMAIN {q} DROP DEFAULT;"
+        )
     if "not_null" in changed:
         out.append(f"ALTER DOMAIN {q} {'SET' if after.get('not_null') else 'DROP'} NOT NULL;")
     old, new = set(before.get("constraints") or []), set(after.get("constraints") or [])
@@ -142,9 +158,11 @@ def _domains(name: str, before: dict[str, Any], after: dict[str, Any], facts: di
 def _sequences(name: str, before: dict[str, Any], after: dict[str, Any], facts: dict[str, Any]) -> Steps:
     if facts.get("identity"):
         return Steps(cannot=f"sequence {name}: belongs to an identity column (alter the column)")
-    out = [f"ALTER SEQUENCE {facts.get('q')} AS {after.get('type')} INCREMENT BY {after.get('increment')} "
-           f"MINVALUE {after.get('min')} MAXVALUE {after.get('max')} START WITH {after.get('start')} "
-           f"CACHE {after.get('cache')} {'' if after.get('cycle') else 'NO '}CYCLE;"]
+    out = [
+        f"ALTER SEQUENCE {facts.get('q')} AS {after.get('type')} INCREMENT BY {after.get('increment')} "
+        f"MINVALUE {after.get('min')} MAXVALUE {after.get('max')} START WITH {after.get('start')} "
+        f"CACHE {after.get('cache')} {'' if after.get('cycle') else 'NO '}CYCLE;"
+    ]
     return Steps(creates=out)
 
 
@@ -158,12 +176,25 @@ def _extensions(name: str, before: dict[str, Any], after: dict[str, Any], facts:
 
 
 _ALTERS: dict[str, Callable[[str, dict[str, Any], dict[str, Any], dict[str, Any]], Steps]] = {
-    "columns": _columns, "tables": _tables, "enums": _enums, "domains": _domains, "sequences": _sequences,
+    "columns": _columns,
+    "tables": _tables,
+    "enums": _enums,
+    "domains": _domains,
+    "sequences": _sequences,
     "extensions": _extensions,
 }
 # Changed objects of these kinds are dropped and created again.
-_RECREATE = ("partitions", "constraints", "indexes", "views", "triggers", "event_triggers", "rules", "policies",
-             "publications")
+_RECREATE = (
+    "partitions",
+    "constraints",
+    "indexes",
+    "views",
+    "triggers",
+    "event_triggers",
+    "rules",
+    "policies",
+    "publications",
+)
 # Changed objects of these kinds are simply stated again (the statement replaces the old state).
 _RESTATE = ("comments", "grants", "owners")
 
@@ -180,8 +211,11 @@ def transition(kind: str, name: str, source: Snapshot, target: Snapshot) -> Step
     facts = source.info(kind, name)
     if after is None:
         statements = _drop(kind, name, before, facts)
-        return Steps(drops=statements) if statements or kind == "owners" else Steps(
-            cannot=f"{kind} {name}: no DROP form known")
+        return (
+            Steps(drops=statements)
+            if statements or kind == "owners"
+            else Steps(cannot=f"{kind} {name}: no DROP form known")
+        )
     target_facts = target.info(kind, name)
     if kind in _ALTERS:
         return _ALTERS[kind](name, before, after, target_facts)

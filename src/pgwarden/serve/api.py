@@ -43,5 +43,11 @@ def serve(config: Config, *, host: str | None = None, port: int | None = None) -
     bind = host or settings.host
     token = token_of(settings)
     check_bind(bind, token)
-    uvicorn.run(app_for(config, token=token), host=bind, port=port if port is not None else settings.port,
-                log_level="warning", access_log=False, server_header=False)
+    uvicorn.run(
+        app_for(config, token=token),
+        host=bind,
+        port=port if port is not None else settings.port,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+    )

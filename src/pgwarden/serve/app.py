@@ -38,10 +38,19 @@ from pgwarden.serve.sections import Sections
 HERE = Path(__file__).parent
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 COOKIE = "pgwarden_token"
-PAGES = (("migrations", "Migrations"), ("deploys", "Deploys"), ("backups", "Backups"), ("partitions", "Partitions"),
-         ("health", "Health"), ("tune", "Tune"), ("locks", "Locks"))
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
-       "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+PAGES = (
+    ("migrations", "Migrations"),
+    ("deploys", "Deploys"),
+    ("backups", "Backups"),
+    ("partitions", "Partitions"),
+    ("health", "Health"),
+    ("tune", "Tune"),
+    ("locks", "Locks"),
+)
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 
 
 def _size(value: float | int | None) -> str:
@@ -94,13 +103,18 @@ class _Guard(BaseHTTPMiddleware):
                 rest = {k: v for k, v in request.query_params.items() if k != "token"}
                 target = request.url.path + (f"?{urlencode(rest)}" if rest else "")
                 response: Response = RedirectResponse(target, status_code=303)
-                response.set_cookie(COOKIE, query or "", httponly=True, samesite="strict",
-                                    secure=request.url.scheme == "https")
+                response.set_cookie(
+                    COOKIE, query or "", httponly=True, samesite="strict", secure=request.url.scheme == "https"
+                )
                 return self._headers(response)
             if not (self._valid(bearer) or self._valid(request.cookies.get(COOKIE))):
-                return self._headers(PlainTextResponse(
-                    "pgwarden dashboard: a token is required (Authorization: Bearer, or open /?token=...)\n",
-                    status_code=401, headers={"WWW-Authenticate": "Bearer"}))
+                return self._headers(
+                    PlainTextResponse(
+                        "pgwarden dashboard: a token is required (Authorization: Bearer, or open /?token=...)\n",
+                        status_code=401,
+                        headers={"WWW-Authenticate": "Bearer"},
+                    )
+                )
         return self._headers(await call_next(request))
 
     @staticmethod
@@ -116,8 +130,9 @@ def create_app(project: ReadOnlyProject, *, token: str | None = None, sections: 
     """The dashboard for ``project``; ``token`` None means no check (loopback only, see settings.check_bind)."""
     views.preload()
     pool = sections or Sections()
-    templates = Jinja2Templates(env=jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")),
-                                                       autoescape=True))  # every value escaped, whatever its source
+    templates = Jinja2Templates(
+        env=jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True)
+    )  # every value escaped, whatever its source
     templates.env.filters.update(size=_size, age=_age, since=_since, when=_when)
     templates.env.globals.update(pages=PAGES, envs=project.envs, project=project.config.root.name)
 
@@ -127,13 +142,13 @@ def create_app(project: ReadOnlyProject, *, token: str | None = None, sections: 
     def overview(request: Request) -> Response:
         return render(request, "overview.html", {"page": "overview", **views.overview(project, pool)})
 
-    def env_page(page: str, build: Callable[[ReadOnlyProject, Sections, str], dict[str, Any]]
-                 ) -> Callable[[Request], Response]:
+    def env_page(
+        page: str, build: Callable[[ReadOnlyProject, Sections, str], dict[str, Any]]
+    ) -> Callable[[Request], Response]:
         def endpoint(request: Request) -> Response:
             env = request.path_params["env"]
             if env not in project.envs:
-                return render(request, "missing.html", {"page": page, "env": None, "what": f"environment {env!r}"},
-                              404)
+                return render(request, "missing.html", {"page": page, "env": None, "what": f"environment {env!r}"}, 404)
             try:
                 data = build(project, pool, env)
             except Exception as exc:  # the environment itself could not be resolved (unreachable, config)
@@ -141,18 +156,29 @@ def create_app(project: ReadOnlyProject, *, token: str | None = None, sections: 
 
                 data = {"failed": describe(exc)}
             return render(request, f"{page}.html", {"page": page, "env": env, **data})
+
         return endpoint
 
     def metrics(request: Request) -> Response:
         return PlainTextResponse(exposition(project, pool), media_type=CONTENT_TYPE)
 
     builders: dict[str, Callable[[ReadOnlyProject, Sections, str], dict[str, Any]]] = {
-        "migrations": views.migrations, "deploys": views.deploys, "backups": views.backups,
-        "partitions": views.partitions, "health": views.health, "tune": views.tune, "locks": views.locks}
-    routes: list[Route | Mount] = [Route("/", overview, methods=["GET"], name="overview"),
-                                   Route("/metrics", metrics, methods=["GET"], name="metrics")]
-    routes += [Route(f"/env/{{env}}/{page}", env_page(page, builders[page]), methods=["GET"], name=page)
-               for page, _title in PAGES]
+        "migrations": views.migrations,
+        "deploys": views.deploys,
+        "backups": views.backups,
+        "partitions": views.partitions,
+        "health": views.health,
+        "tune": views.tune,
+        "locks": views.locks,
+    }
+    routes: list[Route | Mount] = [
+        Route("/", overview, methods=["GET"], name="overview"),
+        Route("/metrics", metrics, methods=["GET"], name="metrics"),
+    ]
+    routes += [
+        Route(f"/env/{{env}}/{page}", env_page(page, builders[page]), methods=["GET"], name=page)
+        for page, _title in PAGES
+    ]
     routes.append(Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"))
 
     @asynccontextmanager

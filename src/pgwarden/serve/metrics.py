@@ -44,8 +44,11 @@ def exposition(project: ReadOnlyProject, sections: Sections, envs: list[str] | N
     def job(env: str) -> Callable[[], list[Metric]]:
         return lambda: collect(project.config_for(env), env)
 
-    found = sections.gather({f"metrics/{env}": job(env) for env in names}, project.settings.seconds("section_timeout"),
-                            max_age=project.settings.seconds("overview_max_age"))
+    found = sections.gather(
+        {f"metrics/{env}": job(env) for env in names},
+        project.settings.seconds("section_timeout"),
+        max_age=project.settings.seconds("overview_max_age"),
+    )
     found = {env: found[f"metrics/{env}"] for env in names}
     why = "".join(f"# pgwarden: env {env} did not answer: {found[env].error}\n" for env in names if not found[env].ok)
     return why + render(merge({env: found[env].value if found[env].ok else None for env in names}))
@@ -57,8 +60,9 @@ def serve_in_thread(host: str, port: int, render: Callable[[], str], token: str 
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-            if token and not hmac.compare_digest(self.headers.get("Authorization", "").encode(),
-                                                 f"Bearer {token}".encode()):
+            if token and not hmac.compare_digest(
+                self.headers.get("Authorization", "").encode(), f"Bearer {token}".encode()
+            ):
                 self._reply(401, "token required\n")
             elif self.path.split("?")[0] != "/metrics":
                 self._reply(404, "only /metrics here\n")

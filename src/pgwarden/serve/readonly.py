@@ -29,8 +29,10 @@ def readonly_url(url: str, *, lock_timeout: float, statement_timeout: float) -> 
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
     existing = str(conninfo_to_dict(url).get("options") or "")
-    options = (f"{existing} -c default_transaction_read_only=on -c lock_timeout={_ms(lock_timeout)} "
-               f"-c statement_timeout={_ms(statement_timeout)}").strip()
+    options = (
+        f"{existing} -c default_transaction_read_only=on -c lock_timeout={_ms(lock_timeout)} "
+        f"-c statement_timeout={_ms(statement_timeout)}"
+    ).strip()
     return make_conninfo(url, options=options, application_name=APPLICATION_NAME)
 
 
@@ -56,8 +58,11 @@ class ReadOnlyProject:
         from pgwarden.db import Intent, resolve_target
 
         target = resolve_target(self.config, env, intent=Intent.READ)
-        url = readonly_url(target.url, lock_timeout=self.settings.seconds("lock_timeout"),
-                           statement_timeout=self.settings.seconds("statement_timeout"))
+        url = readonly_url(
+            target.url,
+            lock_timeout=self.settings.seconds("lock_timeout"),
+            statement_timeout=self.settings.seconds("statement_timeout"),
+        )
         envs = dict(self.config.settings.environments)
         envs[env] = target.env.model_copy(update={"url": url})
         copy = dataclasses.replace(self.config, settings=self.config.settings.model_copy(update={"environments": envs}))

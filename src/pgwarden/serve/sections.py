@@ -60,8 +60,7 @@ class Sections:
         self._refreshing: set[str] = set()
         self._lock = threading.Lock()
 
-    def gather(self, jobs: dict[str, Callable[[], Any]], timeout: float, *, max_age: float = 0.0
-               ) -> dict[str, Section]:
+    def gather(self, jobs: dict[str, Callable[[], Any]], timeout: float, *, max_age: float = 0.0) -> dict[str, Section]:
         """Run every job; each result or error within ``timeout`` seconds, else 'did not answer'.
 
         With ``max_age`` > 0 a result younger than that is reused; an older one is shown while a
@@ -88,8 +87,11 @@ class Sections:
         for name, future in futures.items():
             spent = round(time.monotonic() - started, 3)
             if not future.done():
-                out[name] = Section(error=f"did not answer within {timeout:g}s (a lock or a slow query); "
-                                          "it shows again once the database answers", seconds=spent)
+                out[name] = Section(
+                    error=f"did not answer within {timeout:g}s (a lock or a slow query); "
+                    "it shows again once the database answers",
+                    seconds=spent,
+                )
             else:
                 out[name] = future.result()
         return {name: out[name] for name in jobs}

@@ -75,9 +75,12 @@ def is_loopback(host: str) -> bool:
 def check_bind(host: str, token: str | None) -> None:
     """Refuse (exit 5) to listen beyond loopback without a token; BadInput for a token too short to guess-proof."""
     if token is not None and len(token) < MIN_TOKEN_LENGTH:
-        raise BadInput(f"the dashboard token is {len(token)} characters; use at least {MIN_TOKEN_LENGTH}",
-                       hint="e.g. export PGWARDEN_DASHBOARD_TOKEN=$(python -c 'import secrets; "
-                            "print(secrets.token_urlsafe(24))')")
+        raise BadInput(
+            f"the dashboard token is {len(token)} characters; use at least {MIN_TOKEN_LENGTH}",
+            hint="e.g. export PGWARDEN_DASHBOARD_TOKEN=$(python -c 'import secrets; print(secrets.token_urlsafe(24))')",
+        )
     if not is_loopback(host) and not token:
-        raise Refused(f"--host {host} serves the dashboard beyond this machine: set {TOKEN_ENV} (or [serve] token)",
-                      hint="or keep the default --host 127.0.0.1 and use an SSH tunnel")
+        raise Refused(
+            f"--host {host} serves the dashboard beyond this machine: set {TOKEN_ENV} (or [serve] token)",
+            hint="or keep the default --host 127.0.0.1 and use an SSH tunnel",
+        )

@@ -101,8 +101,9 @@ def overview(project: ReadOnlyProject, sections: Sections) -> dict[str, Any]:
     store = _store(project)
     rows = []
     for env, settings in project.config.settings.environments.items():
-        row = EnvRow(env, settings.protected, {k.split("/", 1)[1]: v for k, v in found.items()
-                                              if k.split("/", 1)[0] == env})
+        row = EnvRow(
+            env, settings.protected, {k.split("/", 1)[1]: v for k, v in found.items() if k.split("/", 1)[0] == env}
+        )
         snaps = store.snapshots(env, limit=1)
         row.snapshot = snaps[-1] if snaps else None
         checked = next((r for r in store.runs(env=env, task="check", limit=5) if r.outcome in ("ok", "failed")), None)
@@ -110,8 +111,12 @@ def overview(project: ReadOnlyProject, sections: Sections) -> dict[str, Any]:
             row.drift = {"drifted": checked.details["drifted"], "at": checked.started_at}
         rows.append(row)
     oldest = min((part.at for row in rows for part in row.parts.values() if part.at), default=None)
-    return {"rows": rows, "now": now, "has_partitions": bool(_layouts(project)),
-            "as_of": datetime.fromtimestamp(oldest, UTC) if oldest else now}
+    return {
+        "rows": rows,
+        "now": now,
+        "has_partitions": bool(_layouts(project)),
+        "as_of": datetime.fromtimestamp(oldest, UTC) if oldest else now,
+    }
 
 
 # -- per environment --------------------------------------------------------------------------------
@@ -119,8 +124,9 @@ def migrations(project: ReadOnlyProject, sections: Sections, env: str) -> dict[s
     from pgwarden.migrations.commands import history_of, status
 
     config = project.config_for(env)
-    found = sections.gather({"state": lambda: status(config, env), "history": lambda: history_of(config, env)},
-                            _timeout(project))
+    found = sections.gather(
+        {"state": lambda: status(config, env), "history": lambda: history_of(config, env)}, _timeout(project)
+    )
     return {"state": found["state"], "history": found["history"]}
 
 
@@ -146,8 +152,9 @@ def gfs_calendar(decisions: list[Any], today: date, weeks: int = 5) -> list[Cale
     for offset in range((today - first).days + 1):
         day = first + timedelta(days=offset)
         mine = [d for d in decisions if d.created_at.astimezone(UTC).date() == day]
-        slots = sorted({r.split()[0] for d in mine for r in d.reasons
-                        if r.split()[0] in ("daily", "weekly", "monthly")})
+        slots = sorted(
+            {r.split()[0] for d in mine for r in d.reasons if r.split()[0] in ("daily", "weekly", "monthly")}
+        )
         out.append(CalendarDay(day, [d.id for d in mine], slots))
     return out
 
@@ -160,11 +167,15 @@ def backups(project: ReadOnlyProject, sections: Sections, env: str) -> dict[str,
 
     def load() -> dict[str, Any]:
         listed = list_backups(project.config, env)
-        decisions = plan([Candidate(b.id, b.created_at, b.verified, b.kind) for b in listed],  # type: ignore[arg-type]
-                         Policy.of(settings))
+        decisions = plan(
+            [Candidate(b.id, b.created_at, b.verified, b.kind) for b in listed],  # type: ignore[arg-type]
+            Policy.of(settings),
+        )
         keep = {d.id: d for d in decisions}
-        return {"backups": [(b, b.kind, keep.get(b.id)) for b in listed],
-                "calendar": gfs_calendar(decisions, datetime.now(UTC).date())}
+        return {
+            "backups": [(b, b.kind, keep.get(b.id)) for b in listed],
+            "calendar": gfs_calendar(decisions, datetime.now(UTC).date()),
+        }
 
     found = sections.gather({"backups": load}, _timeout(project))
     return {"backups": found["backups"], "keep": settings.keep}
@@ -176,13 +187,21 @@ def partitions(project: ReadOnlyProject, sections: Sections, env: str) -> dict[s
     config = project.config_for(env)
     now = datetime.now(UTC)
     layouts = _layouts(project)
-    found = sections.gather({str(layout.name): (lambda q: lambda: show(config, env, q))(str(layout.name))
-                             for layout in layouts}, _timeout(project))
+    found = sections.gather(
+        {str(layout.name): (lambda q: lambda: show(config, env, q))(str(layout.name)) for layout in layouts},
+        _timeout(project),
+    )
     tables = []
     for layout in layouts:
         cutoff = layout.retention.cutoff(now) if layout.retention else None
-        tables.append({"layout": layout, "section": found[str(layout.name)], "cutoff": cutoff,
-                       "timeline": _timeline(found[str(layout.name)], now, cutoff)})
+        tables.append(
+            {
+                "layout": layout,
+                "section": found[str(layout.name)],
+                "cutoff": cutoff,
+                "timeline": _timeline(found[str(layout.name)], now, cutoff),
+            }
+        )
     return {"tables": tables, "now": now}
 
 
@@ -200,9 +219,19 @@ def _timeline(section: Section, now: datetime, cutoff: datetime | None) -> dict[
         return float(round(max(0.0, min(100.0, (moment - start).total_seconds() / span * 100)), 2))
 
     biggest = max((p.rows for p in ranged), default=0) or 1
-    bars = [{"name": p.name, "left": pos(p.lower), "width": round(pos(p.upper) - pos(p.lower), 2), "rows": p.rows,
-             "size": p.size_bytes, "fill": round(p.rows / biggest * 100),
-             "expired": cutoff is not None and p.upper <= cutoff, "future": p.lower > now} for p in ranged]
+    bars = [
+        {
+            "name": p.name,
+            "left": pos(p.lower),
+            "width": round(pos(p.upper) - pos(p.lower), 2),
+            "rows": p.rows,
+            "size": p.size_bytes,
+            "fill": round(p.rows / biggest * 100),
+            "expired": cutoff is not None and p.upper <= cutoff,
+            "future": p.lower > now,
+        }
+        for p in ranged
+    ]
     shown_cutoff = pos(cutoff) if cutoff is not None and start <= cutoff <= end else None  # off the chart: no line
     return {"bars": bars, "now": pos(now), "cutoff": shown_cutoff, "start": start, "end": end}
 
@@ -218,18 +247,21 @@ def trends(snapshots: list[Snapshot]) -> dict[str, Any]:
         return round(hit / (hit + read) * 100, 2) if hit is not None and read is not None and hit + read else None
 
     names = list(dict.fromkeys(t["table"] for s in snapshots[-1:] for t in s.data.get("tables", [])[:5]))
+
     def series(name: str, column: str) -> list[Any]:
         return [next((t[column] for t in s.data.get("tables", []) if t["table"] == name), None) for s in snapshots]
 
     tables = {n: series(n, "total_bytes") for n in names}
     indexes = {n: series(n, "index_bytes") for n in names}
-    return {"x": xs,
-            "connections": [m.get("pg_connections") for m in metric],
-            "cache_hit": [ratio(m) for m in metric],
-            "database_size": [m.get("pg_database_size_bytes") for m in metric],
-            "tables": tables,
-            "indexes": indexes,
-            "counts": {k: [s.data.get("counts", {}).get(k, 0) for s in snapshots] for k in ("ok", "warn", "fail")}}
+    return {
+        "x": xs,
+        "connections": [m.get("pg_connections") for m in metric],
+        "cache_hit": [ratio(m) for m in metric],
+        "database_size": [m.get("pg_database_size_bytes") for m in metric],
+        "tables": tables,
+        "indexes": indexes,
+        "counts": {k: [s.data.get("counts", {}).get(k, 0) for s in snapshots] for k in ("ok", "warn", "fail")},
+    }
 
 
 def health(project: ReadOnlyProject, sections: Sections, env: str) -> dict[str, Any]:
@@ -276,12 +308,23 @@ def lock_tree(rows: list[dict[str, Any]]) -> list[LockNode]:
     def node(pid: int, seen: frozenset[int]) -> LockNode:
         if pid in waiting:
             r = waiting[pid]
-            out = LockNode(pid, str(r.get("query") or ""), "waiting", r.get("waiting_seconds"),
-                           application_name=r.get("application_name"))
+            out = LockNode(
+                pid,
+                str(r.get("query") or ""),
+                "waiting",
+                r.get("waiting_seconds"),
+                application_name=r.get("application_name"),
+            )
         else:
             b = info.get(pid, {})
-            out = LockNode(pid, str(b.get("query") or ""), b.get("state"), None, b.get("transaction_seconds"),
-                           b.get("application_name"))
+            out = LockNode(
+                pid,
+                str(b.get("query") or ""),
+                b.get("state"),
+                None,
+                b.get("transaction_seconds"),
+                b.get("application_name"),
+            )
         for child in sorted(p for p, r in waiting.items() if pid in (r.get("blocked_by") or [])):
             if child not in seen:
                 out.children.append(node(child, seen | {child}))

@@ -38,8 +38,10 @@ def parse_args(text: str, *, where: str) -> dict[str, str]:
     while position < len(text):
         match = _ARG.match(text, position)
         if not match:
-            raise MigrationFileError(f"{where}: cannot read directive arguments at {text[position:].strip()!r} "
-                                     "(write key=value, quoting values with blanks: key='a b')")
+            raise MigrationFileError(
+                f"{where}: cannot read directive arguments at {text[position:].strip()!r} "
+                "(write key=value, quoting values with blanks: key='a b')"
+            )
         key = match["key"]
         if key in args:
             raise MigrationFileError(f"{where}: argument {key!r} given twice")
@@ -48,8 +50,9 @@ def parse_args(text: str, *, where: str) -> dict[str, str]:
     return args
 
 
-def find_directives(body: str, *, offset: int, lines: LineIndex, source: str, transactional: bool,
-                    direction: str) -> list[Statement]:
+def find_directives(
+    body: str, *, offset: int, lines: LineIndex, source: str, transactional: bool, direction: str
+) -> list[Statement]:
     """The directive steps in one section's ``body`` (which starts at ``offset`` of the file), as statements."""
     found: list[Statement] = []
     for match in _LINE.finditer(body):
@@ -59,11 +62,15 @@ def find_directives(body: str, *, offset: int, lines: LineIndex, source: str, tr
         line = lines.line(offset + match.start())
         where = f"{source}:{line}"
         if name not in KNOWN:
-            raise MigrationFileError(f"{where}: unknown directive 'pgwarden:{name}' "
-                                     f"(known: {', '.join(KNOWN)}; annotations: {', '.join(ANNOTATIONS)})")
+            raise MigrationFileError(
+                f"{where}: unknown directive 'pgwarden:{name}' "
+                f"(known: {', '.join(KNOWN)}; annotations: {', '.join(ANNOTATIONS)})"
+            )
         if transactional or direction != "up":
-            raise MigrationFileError(f"{where}: 'pgwarden:{name}' runs in steps that commit on their own: put it in "
-                                     "an up section marked '-- migrate:up transaction:false'")
+            raise MigrationFileError(
+                f"{where}: 'pgwarden:{name}' runs in steps that commit on their own: put it in "
+                "an up section marked '-- migrate:up transaction:false'"
+            )
         args = parse_args(match["args"], where=where)
         found.append(Statement(match[0].strip(), line, 1, 0, {"Directive": {"name": name, "args": args}}))
     return found
@@ -86,8 +93,10 @@ def find_phase(text: str, *, source: str, lines: LineIndex) -> Phase | None:
         line = lines.line(match.start())
         words = match["args"].split()
         if not words or words[0].lower() not in PHASES:
-            raise MigrationFileError(f"{source}:{line}: write '-- pgwarden:phase expand' or "
-                                     "'-- pgwarden:phase contract' (optionally plan=ID)")
+            raise MigrationFileError(
+                f"{source}:{line}: write '-- pgwarden:phase expand' or "
+                "'-- pgwarden:phase contract' (optionally plan=ID)"
+            )
         if phase is not None:
             raise MigrationFileError(f"{source}:{line}: a second '-- pgwarden:phase' line")
         args = parse_args(" ".join(words[1:]), where=f"{source}:{line}")

@@ -27,8 +27,9 @@ def _parse_options(raw: str, *, source: str, line: int) -> set[str]:
     options = {token.lower() for token in raw.split()}
     unknown = options - _KNOWN_OPTIONS
     if unknown:
-        raise MigrationFileError(f"{source}:{line}: unknown option {sorted(unknown)[0]!r} "
-                                 f"(known: transaction:false, irreversible)")
+        raise MigrationFileError(
+            f"{source}:{line}: unknown option {sorted(unknown)[0]!r} (known: transaction:false, irreversible)"
+        )
     return options
 
 
@@ -58,9 +59,17 @@ def parse_migration_text(text: str, *, path: Path, version: str, name: str) -> M
         body_end = markers[i + 1].start() if i + 1 < len(markers) else len(text_lf)
         body = text_lf[body_start:body_end]
         statements = parse_statements(body, source=source, full_text=text_lf, offset=body_start, lines=lines)
-        statements = merge_steps(statements, find_directives(
-            body, offset=body_start, lines=lines, source=source, direction=direction,
-            transactional="transaction:false" not in options))
+        statements = merge_steps(
+            statements,
+            find_directives(
+                body,
+                offset=body_start,
+                lines=lines,
+                source=source,
+                direction=direction,
+                transactional="transaction:false" not in options,
+            ),
+        )
         if "irreversible" in options and statements:
             raise MigrationFileError(f"{source}:{line}: a down section marked irreversible must be empty")
         for statement in statements:
@@ -68,15 +77,28 @@ def parse_migration_text(text: str, *, path: Path, version: str, name: str) -> M
                 raise MigrationFileError(
                     f"{source}:{statement.line}: transaction control ({statement.sql.split()[0].upper()}) "
                     "is not allowed in a migration; pgwarden manages transactions "
-                    "(use '-- migrate:up transaction:false' to run statements one by one)")
-        sections[direction] = Section("up" if direction == "up" else "down", line,
-                                      "transaction:false" not in options, "irreversible" in options, statements)
+                    "(use '-- migrate:up transaction:false' to run statements one by one)"
+                )
+        sections[direction] = Section(
+            "up" if direction == "up" else "down",
+            line,
+            "transaction:false" not in options,
+            "irreversible" in options,
+            statements,
+        )
     if "up" not in sections:
         raise MigrationFileError(f"{source}: no '-- migrate:up' section")
     if "down" in sections and sections["down"].line < sections["up"].line:
         raise MigrationFileError(f"{source}:{sections['down'].line}: the down section must follow the up section")
-    return MigrationFile(version, name, path, checksum_of(text), sections["up"], sections.get("down"),
-                         find_phase(text_lf, source=source, lines=lines))
+    return MigrationFile(
+        version,
+        name,
+        path,
+        checksum_of(text),
+        sections["up"],
+        sections.get("down"),
+        find_phase(text_lf, source=source, lines=lines),
+    )
 
 
 def parse_migration_file(path: Path) -> MigrationFile:
@@ -104,6 +126,7 @@ def discover(directory: Path) -> list[MigrationFile]:
         number = int(migration.version)
         if number in seen:
             raise MigrationFileError(
-                f"{migration.path}: duplicate version {migration.version} (also {seen[number].path.name})")
+                f"{migration.path}: duplicate version {migration.version} (also {seen[number].path.name})"
+            )
         seen[number] = migration
     return migrations

@@ -41,8 +41,10 @@ def _raw_statements(parsed_json: str) -> list[tuple[int, int, LazyTree]]:
 
 
 def _decoded_statements(parsed_json: str) -> list[tuple[int, int, dict[str, Any]]]:
-    return [(raw.get("stmt_location", 0), raw.get("stmt_len", 0), raw["stmt"])
-            for raw in json.loads(parsed_json).get("stmts", [])]
+    return [
+        (raw.get("stmt_location", 0), raw.get("stmt_len", 0), raw["stmt"])
+        for raw in json.loads(parsed_json).get("stmts", [])
+    ]
 
 
 class LineIndex:
@@ -89,9 +91,15 @@ def reject_nul(text: str, *, source: str, lines: LineIndex | None = None) -> Non
         raise MigrationFileError(f"{source}:{line}: NUL byte in the file (SQL text cannot contain one)")
 
 
-def parse_statements(sql_text: str, *, source: str, first_line: int = 1,
-                     full_text: str | None = None, offset: int = 0,
-                     lines: LineIndex | None = None) -> tuple[Statement, ...]:
+def parse_statements(
+    sql_text: str,
+    *,
+    source: str,
+    first_line: int = 1,
+    full_text: str | None = None,
+    offset: int = 0,
+    lines: LineIndex | None = None,
+) -> tuple[Statement, ...]:
     """Split and parse ``sql_text`` with pglast; errors name ``source`` and the line.
 
     ``full_text``/``offset`` locate ``sql_text`` inside a bigger file so that lines
@@ -110,8 +118,9 @@ def parse_statements(sql_text: str, *, source: str, first_line: int = 1,
         line = index.line(offset + position) if isinstance(position, int) else first_line
         raise MigrationFileError(f"{source}:{line}: {one_line(str(message))}") from None
     raw_statements: list[tuple[int, int, Any]] = _raw_statements(parsed_json)
-    if len(raw_statements) != parsed_json.count('"stmt_len":') + (1 if raw_statements and
-                                                                  raw_statements[-1][1] == 0 else 0):
+    if len(raw_statements) != parsed_json.count('"stmt_len":') + (
+        1 if raw_statements and raw_statements[-1][1] == 0 else 0
+    ):
         raw_statements = _decoded_statements(parsed_json)  # an unexpected layout: decode it all
     # libpg_query reports byte offsets into the UTF-8 text; convert them walking forward once.
     encoded = sql_text.encode("utf-8")

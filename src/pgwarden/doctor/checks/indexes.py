@@ -29,12 +29,19 @@ def duplicate_indexes(ctx: CheckContext) -> Outcome:
     rows = ctx.rows("duplicate_indexes")
     if not rows:
         return ok("no duplicate or redundant index")
-    fix = [f"DROP INDEX CONCURRENTLY IF EXISTS {qname(ctx.conn, r['schema'], r['index'])};  "
-           f"-- covered by {r['covered_by']}" for r in rows]
+    fix = [
+        f"DROP INDEX CONCURRENTLY IF EXISTS {qname(ctx.conn, r['schema'], r['index'])};  "
+        f"-- covered by {r['covered_by']}"
+        for r in rows
+    ]
     kinds = {k: sum(1 for r in rows if r["kind"] == k) for k in ("duplicate", "prefix")}
-    return Outcome("warn", f"{kinds['duplicate']} duplicate and {kinds['prefix']} redundant (prefix) "
-                           f"{'index' if len(rows) == 1 else 'indexes'} ({size(sum(r['size_bytes'] for r in rows))})",
-                   rows, fix)
+    return Outcome(
+        "warn",
+        f"{kinds['duplicate']} duplicate and {kinds['prefix']} redundant (prefix) "
+        f"{'index' if len(rows) == 1 else 'indexes'} ({size(sum(r['size_bytes'] for r in rows))})",
+        rows,
+        fix,
+    )
 
 
 def _concurrently(definition: str) -> str:
@@ -56,8 +63,10 @@ def invalid_indexes(ctx: CheckContext) -> Outcome:
     for r in broken:
         name = qname(ctx.conn, r["schema"], r["index"])
         if r["kind"] == "I":  # partitioned index: attach the missing partitions' indexes
-            fix.append(f"-- {name} is partitioned: create the index on each partition, then "
-                       f"ALTER INDEX {name} ATTACH PARTITION <partition_index>;")
+            fix.append(
+                f"-- {name} is partitioned: create the index on each partition, then "
+                f"ALTER INDEX {name} ATTACH PARTITION <partition_index>;"
+            )
             continue
         fix.append(f"DROP INDEX CONCURRENTLY IF EXISTS {name};")
         fix.append(_concurrently(r["definition"]) + "  -- after fixing what made it fail (e.g. duplicate keys)")
@@ -68,12 +77,23 @@ def invalid_indexes(ctx: CheckContext) -> Outcome:
 @check("missing_indexes", "indexes")
 def missing_indexes(ctx: CheckContext) -> Outcome:
     """Large tables read mostly by sequential scans: a query filtering them probably lacks an index."""
-    rows = ctx.rows("missing_indexes", {"min_rows": int(ctx.thresholds["missing_index_min_rows"]),
-                                        "min_seq_scans": int(ctx.thresholds["missing_index_min_seq_scans"])})
+    rows = ctx.rows(
+        "missing_indexes",
+        {
+            "min_rows": int(ctx.thresholds["missing_index_min_rows"]),
+            "min_seq_scans": int(ctx.thresholds["missing_index_min_seq_scans"]),
+        },
+    )
     if not rows:
         return ok("no large table read mostly by sequential scans")
     names = ", ".join(f"{r['schema']}.{r['table']}" for r in rows[:5])
-    return Outcome("warn", f"{plural(len(rows), 'large table')} read mostly by sequential scans: {names}", rows,
-                   ["find the statements that scan them: SELECT query, calls, rows FROM pg_stat_statements "
-                    "WHERE query ILIKE '%<table>%' ORDER BY total_exec_time DESC;",
-                    "EXPLAIN the worst one and CREATE INDEX CONCURRENTLY on its filter columns"])
+    return Outcome(
+        "warn",
+        f"{plural(len(rows), 'large table')} read mostly by sequential scans: {names}",
+        rows,
+        [
+            "find the statements that scan them: SELECT query, calls, rows FROM pg_stat_statements "
+            "WHERE query ILIKE '%<table>%' ORDER BY total_exec_time DESC;",
+            "EXPLAIN the worst one and CREATE INDEX CONCURRENTLY on its filter columns",
+        ],
+    )

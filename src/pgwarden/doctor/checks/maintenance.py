@@ -18,18 +18,28 @@ def wraparound(ctx: CheckContext) -> Outcome:
     worst = max(databases, key=lambda r: max(r["xid_age"], r["mxid_age"]))
     age = max(worst["xid_age"], worst["mxid_age"])
     pct = 100.0 * age / WRAPAROUND
-    evidence = [{**r, "xid_pct": round(100.0 * r["xid_age"] / WRAPAROUND, 3),
-                 "mxid_pct": round(100.0 * r["mxid_age"] / WRAPAROUND, 3)} for r in databases]
+    evidence = [
+        {
+            **r,
+            "xid_pct": round(100.0 * r["xid_age"] / WRAPAROUND, 3),
+            "mxid_pct": round(100.0 * r["mxid_age"] / WRAPAROUND, 3),
+        }
+        for r in databases
+    ]
     summary = f"oldest: database {worst['database']} at {age:,} ({pct:.2f}% of wraparound)"
     if pct < ctx.thresholds["xid_age_warn_pct"]:
         return ok(summary, evidence)
     tables = ctx.rows("wraparound_tables")
     holders = ctx.rows("wraparound_holders")
     evidence += [{"oldest_table": f"{t['schema']}.{t['table']}", "xid_age": t["xid_age"]} for t in tables]
-    evidence += [{"holding_back": h["kind"], "name": h["name"], "xmin_age": h["xmin_age"], "detail": h["detail"]}
-                 for h in holders]
-    fix = ["end what holds back the xmin horizon first (long transactions, prepared transactions, "
-           "inactive replication slots listed in the evidence)"]
+    evidence += [
+        {"holding_back": h["kind"], "name": h["name"], "xmin_age": h["xmin_age"], "detail": h["detail"]}
+        for h in holders
+    ]
+    fix = [
+        "end what holds back the xmin horizon first (long transactions, prepared transactions, "
+        "inactive replication slots listed in the evidence)"
+    ]
     fix += [f"VACUUM (FREEZE, VERBOSE) {qname(ctx.conn, t['schema'], t['table'])};" for t in tables]
     status: Status = "fail" if pct >= ctx.thresholds["xid_age_fail_pct"] else "warn"
     return Outcome(status, summary, evidence, fix)
@@ -62,20 +72,26 @@ def sequences(ctx: CheckContext) -> Outcome:
         if pct >= ctx.thresholds["sequence_warn_pct"]:
             hot.append({**row, "used_pct": round(pct, 2), "limit": limit})
     if not hot:
-        return ok(f"no sequence past {ctx.thresholds['sequence_warn_pct']:g}% of its range "
-                  f"({plural(len(rows), 'used sequence')} can run out: int2/int4 columns or a limit under 2^62)")
+        return ok(
+            f"no sequence past {ctx.thresholds['sequence_warn_pct']:g}% of its range "
+            f"({plural(len(rows), 'used sequence')} can run out: int2/int4 columns or a limit under 2^62)"
+        )
     hot.sort(key=lambda r: -r["used_pct"])
     fix = []
     for r in hot:
         if r["table"] and r["column_max"] is not None:
-            fix.append(f"ALTER TABLE {qname(ctx.conn, r['schema'], r['table'])} ALTER COLUMN "
-                       f"{qname(ctx.conn, r['column'])} TYPE bigint;  -- rewrites the table under an exclusive "
-                       "lock; on a big table add a bigint column and backfill instead")
+            fix.append(
+                f"ALTER TABLE {qname(ctx.conn, r['schema'], r['table'])} ALTER COLUMN "
+                f"{qname(ctx.conn, r['column'])} TYPE bigint;  -- rewrites the table under an exclusive "
+                "lock; on a big table add a bigint column and backfill instead"
+            )
             if r["sequence_type"] != "bigint":
                 fix.append(f"ALTER SEQUENCE {qname(ctx.conn, r['sequence_schema'], r['sequence'])} AS bigint;")
         else:
-            fix.append(f"ALTER SEQUENCE {qname(ctx.conn, r['sequence_schema'], r['sequence'])} AS bigint "
-                       "MAXVALUE 9223372036854775807;")
+            fix.append(
+                f"ALTER SEQUENCE {qname(ctx.conn, r['sequence_schema'], r['sequence'])} AS bigint "
+                "MAXVALUE 9223372036854775807;"
+            )
     status: Status = "fail" if hot[0]["used_pct"] >= ctx.thresholds["sequence_fail_pct"] else "warn"
     names = ", ".join(f"{r['sequence_schema']}.{r['sequence']} {r['used_pct']:g}%" for r in hot[:5])
     return Outcome(status, f"{plural(len(hot), 'sequence')} near exhaustion: {names}", hot, fix)

@@ -23,8 +23,9 @@ def _worse(a: Status, b: Status) -> Status:
     return a if _ORDER[a] >= _ORDER[b] else b
 
 
-def _range_problems(ctx: CheckContext, layout: Any, table: Any, parts: list[Any],
-                    now: datetime) -> tuple[Status, list[str], list[str]]:
+def _range_problems(
+    ctx: CheckContext, layout: Any, table: Any, parts: list[Any], now: datetime
+) -> tuple[Status, list[str], list[str]]:
     """Status, problems and fixes for a range-partitioned table at ``now``."""
     from pgwarden.partition.api import missing_periods
 
@@ -47,14 +48,21 @@ def _default_rows(ctx: CheckContext, parts: list[Any]) -> tuple[Status, list[str
     problems: list[str] = []
     fixes: list[str] = []
     for part in (p for p in parts if p.is_default):
-        count = ctx.run(sql.SQL("SELECT count(*) AS n FROM (SELECT 1 FROM {} LIMIT %(limit)s) x").format(
-            sql.Identifier(part.schema, part.name)), {"limit": DEFAULT_ROWS_LIMIT})[0]["n"]
+        count = ctx.run(
+            sql.SQL("SELECT count(*) AS n FROM (SELECT 1 FROM {} LIMIT %(limit)s) x").format(
+                sql.Identifier(part.schema, part.name)
+            ),
+            {"limit": DEFAULT_ROWS_LIMIT},
+        )[0]["n"]
         if count:
-            problems.append(f"{count}{'+' if count >= DEFAULT_ROWS_LIMIT else ''} rows in the "
-                            f"default partition {part.name}")
+            problems.append(
+                f"{count}{'+' if count >= DEFAULT_ROWS_LIMIT else ''} rows in the default partition {part.name}"
+            )
             status = "warn"
-            fixes.append(f"move the rows of {part.name} into proper partitions "
-                         "(pgwarden partition maintain), then keep the default empty")
+            fixes.append(
+                f"move the rows of {part.name} into proper partitions "
+                "(pgwarden partition maintain), then keep the default empty"
+            )
     return status, problems, fixes
 
 
@@ -63,8 +71,12 @@ def _one(ctx: CheckContext, layout: Any, now: datetime) -> tuple[Status, list[st
 
     table = find_table(ctx.conn, layout.name)
     if table is None or not table.partitioned:
-        return "warn", [f"{layout.name} does not exist or is not partitioned"], [
-            f"pgwarden partition create {layout.name.shell()}  (or convert the existing table)"], 0
+        return (
+            "warn",
+            [f"{layout.name} does not exist or is not partitioned"],
+            [f"pgwarden partition create {layout.name.shell()}  (or convert the existing table)"],
+            0,
+        )
     parts = partitions(ctx.conn, table.oid, exact_below=None)
     status: Status = "ok"
     problems: list[str] = []

@@ -29,17 +29,23 @@ def pending_migrations(ctx: CheckContext) -> Outcome:
     states = compute_status(discover(ctx.config.migrations_path), history.applied(ctx.conn))
     pending = [s for s in states if s.state == "pending"]
     broken = [s for s in states if s.state in PROBLEM_STATES]
-    evidence = [{"version": s.version, "name": s.name, "state": s.state, "note": s.note}
-                for s in (*broken, *pending)]
+    evidence = [{"version": s.version, "name": s.name, "state": s.state, "note": s.note} for s in (*broken, *pending)]
     env = f" --env {ctx.env_name}" if ctx.env_name else ""
     if broken:
-        return Outcome("fail", f"{plural(len(broken), 'migration')} failed, interrupted, changed or missing: "
-                               + ", ".join(f"{s.version} ({s.state})" for s in broken), evidence,
-                       [f"pgwarden migrate status{env}", f"pgwarden migrate repair{env}  (after reviewing)"])
+        return Outcome(
+            "fail",
+            f"{plural(len(broken), 'migration')} failed, interrupted, changed or missing: "
+            + ", ".join(f"{s.version} ({s.state})" for s in broken),
+            evidence,
+            [f"pgwarden migrate status{env}", f"pgwarden migrate repair{env}  (after reviewing)"],
+        )
     if pending:
-        return Outcome("warn", f"{plural(len(pending), 'migration')} pending: "
-                               + ", ".join(s.version for s in pending[:5]), evidence,
-                       [f"pgwarden migrate up{env}"])
+        return Outcome(
+            "warn",
+            f"{plural(len(pending), 'migration')} pending: " + ", ".join(s.version for s in pending[:5]),
+            evidence,
+            [f"pgwarden migrate up{env}"],
+        )
     applied = sum(1 for s in states if s.state in ("applied", "baseline"))
     return ok(f"all {plural(applied, 'migration')} applied")
 
@@ -67,8 +73,9 @@ def backup_age(ctx: CheckContext) -> Outcome:
     bad: Status = "fail" if ctx.protected else "warn"
     env = f" --env {ctx.env_name}"
     verified = [b for b in backups if b.counts_as_full]
-    evidence: list[dict[str, Any]] = [{"id": b.id, "kind": b.kind, "taken_at": b.created_at, "verified": b.verified}
-                                      for b in backups[:5]]
+    evidence: list[dict[str, Any]] = [
+        {"id": b.id, "kind": b.kind, "taken_at": b.created_at, "verified": b.verified} for b in backups[:5]
+    ]
     if not verified:
         full = [b for b in backups if b.kind == "full"]
         what = f"{plural(len(full), 'backup')}, none verified" if full else "no backup"
@@ -80,8 +87,10 @@ def backup_age(ctx: CheckContext) -> Outcome:
         return Outcome(bad, f"{what} for environment {ctx.env_name}", evidence, fix)
     newest = verified[0]
     age = newest.age_seconds
-    summary = (f"newest verified backup {newest.id} is {seconds(age)} old (policy: at most {seconds(max_age)}); "
-               "full backups only")
+    summary = (
+        f"newest verified backup {newest.id} is {seconds(age)} old (policy: at most {seconds(max_age)}); "
+        "full backups only"
+    )
     if age > max_age:
         return Outcome(bad, summary, evidence, [f"pgwarden backup create{env}", f"pgwarden backup verify <id>{env}"])
     return ok(summary, evidence)

@@ -21,25 +21,37 @@ def bloat(ctx: CheckContext) -> Outcome:
     rows = ctx.rows("bloat", {"min_size": int(min_size)})
     bad = [r for r in rows if r["wasted_pct"] >= ctx.thresholds["bloat_warn_pct"] and r["wasted_bytes"] >= min_size]
     if not bad:
-        return ok(f"no table or index estimated more than {ctx.thresholds['bloat_warn_pct']:g}% bloated "
-                  f"(from {size(min_size)})", rows[:10])
+        return ok(
+            f"no table or index estimated more than {ctx.thresholds['bloat_warn_pct']:g}% bloated "
+            f"(from {size(min_size)})",
+            rows[:10],
+        )
     fix = []
     for r in bad:
         if r["kind"] == "index":
             fix.append(f"REINDEX INDEX CONCURRENTLY {qname(ctx.conn, r['schema'], r['index'])};")
         else:
-            fix.append(f"-- {r['schema']}.{r['table']}: VACUUM FULL locks the table; prefer pg_repack, "
-                       f"or: VACUUM (FULL, ANALYZE) {qname(ctx.conn, r['schema'], r['table'])};")
-    return Outcome("warn", f"{plural(len(bad), 'relation')} estimated over {ctx.thresholds['bloat_warn_pct']:g}% "
-                           f"bloated ({size(sum(r['wasted_bytes'] for r in bad))} wasted)", bad, fix)
+            fix.append(
+                f"-- {r['schema']}.{r['table']}: VACUUM FULL locks the table; prefer pg_repack, "
+                f"or: VACUUM (FULL, ANALYZE) {qname(ctx.conn, r['schema'], r['table'])};"
+            )
+    return Outcome(
+        "warn",
+        f"{plural(len(bad), 'relation')} estimated over {ctx.thresholds['bloat_warn_pct']:g}% "
+        f"bloated ({size(sum(r['wasted_bytes'] for r in bad))} wasted)",
+        bad,
+        fix,
+    )
 
 
 @check("dead_tuples", "tables", heavy=True)
 def dead_tuples(ctx: CheckContext) -> Outcome:
     """Tables with many dead rows: vacuum is not keeping up (or is disabled), so the table grows and
     scans slow down."""
-    rows = ctx.rows("dead_tuples", {"pct": ctx.thresholds["dead_tuples_warn_pct"],
-                                    "min_dead": int(ctx.thresholds["dead_tuples_min"])})
+    rows = ctx.rows(
+        "dead_tuples",
+        {"pct": ctx.thresholds["dead_tuples_warn_pct"], "min_dead": int(ctx.thresholds["dead_tuples_min"])},
+    )
     if not rows:
         return ok(f"no table with more than {ctx.thresholds['dead_tuples_warn_pct']:g}% dead rows")
     fix = []
@@ -49,8 +61,13 @@ def dead_tuples(ctx: CheckContext) -> Outcome:
         if r["autovacuum_enabled"].lower() in ("off", "false", "0", "no"):
             fix.append(f"ALTER TABLE {name} RESET (autovacuum_enabled);  -- autovacuum is off for it")
     worst = rows[0]
-    return Outcome("warn", f"{plural(len(rows), 'table')} with many dead rows (worst {worst['schema']}."
-                           f"{worst['table']}: {worst['dead_rows']} dead, {worst['dead_pct']:g}%)", rows, fix)
+    return Outcome(
+        "warn",
+        f"{plural(len(rows), 'table')} with many dead rows (worst {worst['schema']}."
+        f"{worst['table']}: {worst['dead_rows']} dead, {worst['dead_pct']:g}%)",
+        rows,
+        fix,
+    )
 
 
 @check("vacuum_staleness", "tables")
@@ -65,8 +82,9 @@ def vacuum_staleness(ctx: CheckContext) -> Outcome:
     for r in rows:
         verb = "VACUUM (ANALYZE)" if r["needs_vacuum"] else "ANALYZE"
         fix.append(f"{verb} {qname(ctx.conn, r['schema'], r['table'])};")
-    return Outcome("warn", f"{plural(len(rows), 'table')} not vacuumed or analyzed for {seconds(stale)} "
-                           "despite changes", rows, fix)
+    return Outcome(
+        "warn", f"{plural(len(rows), 'table')} not vacuumed or analyzed for {seconds(stale)} despite changes", rows, fix
+    )
 
 
 def _snapshots_file(ctx: CheckContext) -> Path | None:

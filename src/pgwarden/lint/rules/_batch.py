@@ -76,8 +76,15 @@ def backfill_rewrite(sql: str) -> tuple[str, str] | None:
     args = f"table={table} set={_quote_arg(assignments)}" + (f" where={_quote_arg(where)}" if where else "")
     from pgwarden.lint.rules._commands import command, relation_arg
 
-    shell = command("backfill", relation_arg(relation), "--set", " ".join(assignments.split()),
-                    *(["--where", " ".join(where.split())] if where else []), "--batch", str(BATCH_ROWS))
+    shell = command(
+        "backfill",
+        relation_arg(relation),
+        "--set",
+        " ".join(assignments.split()),
+        *(["--where", " ".join(where.split())] if where else []),
+        "--batch",
+        str(BATCH_ROWS),
+    )
     return (
         f"-- migrate:up transaction:false\n-- or once, from a shell (same batches, not versioned): {shell}\n"
         f"-- batched by key, resumable, one transaction per batch:\n"

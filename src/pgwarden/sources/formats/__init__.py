@@ -47,8 +47,9 @@ def read(format_name: str, directory: Path) -> list[MigrationFile]:
     seen: dict[str, MigrationFile] = {}
     for migration in migrations:
         if migration.version in seen:
-            raise MigrationFileError(f"{migration.path}: version {migration.version} also used by "
-                                     f"{seen[migration.version].path}")
+            raise MigrationFileError(
+                f"{migration.path}: version {migration.version} also used by {seen[migration.version].path}"
+            )
         seen[migration.version] = migration
     return migrations
 

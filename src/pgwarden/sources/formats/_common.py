@@ -23,16 +23,25 @@ def read_text(path: Path) -> str:
     return text
 
 
-def section(direction: str, text: str, path: Path, *, transactional: bool = True,
-            irreversible: bool = False) -> Section:
+def section(
+    direction: str, text: str, path: Path, *, transactional: bool = True, irreversible: bool = False
+) -> Section:
     """A section holding every statement of ``text`` (the whole file), located in ``path``."""
     lines = LineIndex(text)
     statements = parse_statements(text, source=str(path), full_text=text, offset=0, lines=lines)
     return Section("up" if direction == "up" else "down", 1, transactional, irreversible, statements)
 
 
-def migration(version: str, name: str, path: Path, up_text: str, down: Section | None, *,
-              checksum: str | None = None, transactional: bool = True) -> MigrationFile:
+def migration(
+    version: str,
+    name: str,
+    path: Path,
+    up_text: str,
+    down: Section | None,
+    *,
+    checksum: str | None = None,
+    transactional: bool = True,
+) -> MigrationFile:
     """A migration whose up section is all of ``up_text``."""
     up = section("up", up_text, path, transactional=transactional)
     if up.empty:

@@ -50,8 +50,13 @@ def ini_for(directory: Path) -> Path:
 
 def _literal(tree: ast.Module, name: str, path: Path) -> object:
     for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else \
-            [node.target] if isinstance(node, ast.AnnAssign) and node.value is not None else []
+        targets = (
+            node.targets
+            if isinstance(node, ast.Assign)
+            else [node.target]
+            if isinstance(node, ast.AnnAssign) and node.value is not None
+            else []
+        )
         value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
         if any(isinstance(t, ast.Name) and t.id == name for t in targets) and value is not None:
             try:
@@ -78,15 +83,19 @@ def revisions(directory: Path) -> list[Revision]:
     chain: list[Revision] = []
     children = {r.down_revision: r for r in found.values()}
     if len(children) != len(found):
-        raise MigrationFileError(f"{directory / 'versions'}: two revisions revise the same one (a branch); "
-                                 "merge the heads first (alembic merge)")
+        raise MigrationFileError(
+            f"{directory / 'versions'}: two revisions revise the same one (a branch); "
+            "merge the heads first (alembic merge)"
+        )
     current = children.get(None)
     while current is not None:
         chain.append(current)
         current = children.get(current.revision)
     if len(chain) != len(found):
-        raise MigrationFileError(f"{directory / 'versions'}: revisions not reachable from the base: "
-                                 f"{', '.join(sorted(set(found) - {r.revision for r in chain}))}")
+        raise MigrationFileError(
+            f"{directory / 'versions'}: revisions not reachable from the base: "
+            f"{', '.join(sorted(set(found) - {r.revision for r in chain}))}"
+        )
     return chain
 
 
@@ -95,14 +104,21 @@ def offline_sql(directory: Path, *args: str) -> str:
     ini = ini_for(directory)
     python = os.environ.get("PGWARDEN_ALEMBIC_PYTHON") or sys.executable
     try:
-        done = subprocess.run([python, "-m", "alembic", "-c", str(ini), *args, "--sql"], cwd=ini.parent,
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [python, "-m", "alembic", "-c", str(ini), *args, "--sql"],
+            cwd=ini.parent,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise MigrationFileError(f"{ini}: cannot run alembic with {python}: {exc}") from None
     if done.returncode != 0:
         last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise MigrationFileError(f"{ini}: alembic {' '.join(args)} --sql failed: {last[0]}",
-                                 hint="run that command yourself to see the whole error (env.py must work offline)")
+        raise MigrationFileError(
+            f"{ini}: alembic {' '.join(args)} --sql failed: {last[0]}",
+            hint="run that command yourself to see the whole error (env.py must work offline)",
+        )
     return done.stdout
 
 
@@ -112,7 +128,7 @@ def _chunks(text: str, direction: str) -> dict[str, str]:
     out = {}
     for i, mark in enumerate(marks):
         end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
-        out[mark["to"] if direction == "upgrade" else mark["from"]] = text[mark.end():end]
+        out[mark["to"] if direction == "upgrade" else mark["from"]] = text[mark.end() : end]
     return out
 
 
@@ -132,13 +148,31 @@ def read(directory: Path) -> list[MigrationFile]:
     out = []
     for number, revision in enumerate(chain, start=1):
         up_sql = ups.get(revision.revision, "")
-        up = Section("up", 1, True, False, _own(parse_statements(up_sql, source=str(revision.path),
-                                                                 lines=LineIndex(up_sql), full_text=up_sql)))
+        up = Section(
+            "up",
+            1,
+            True,
+            False,
+            _own(parse_statements(up_sql, source=str(revision.path), lines=LineIndex(up_sql), full_text=up_sql)),
+        )
         down_sql = downs.get(revision.revision, "")
-        down = Section("down", 1, True, False, _own(parse_statements(down_sql, source=str(revision.path),
-                                                                     lines=LineIndex(down_sql), full_text=down_sql)))
+        down = Section(
+            "down",
+            1,
+            True,
+            False,
+            _own(parse_statements(down_sql, source=str(revision.path), lines=LineIndex(down_sql), full_text=down_sql)),
+        )
         slug = re.sub(r"[^A-Za-z0-9]+", "_", revision.message).strip("_").lower()[:60]
         checksum = hashlib.sha256(revision.path.read_bytes()).hexdigest()
-        out.append(MigrationFile(f"{number:04d}", f"{revision.revision}_{slug}", revision.path, checksum, up,
-                                 down if down.statements else Section("down", 0, True, True, ())))
+        out.append(
+            MigrationFile(
+                f"{number:04d}",
+                f"{revision.revision}_{slug}",
+                revision.path,
+                checksum,
+                up,
+                down if down.statements else Section("down", 0, True, True, ()),
+            )
+        )
     return out

@@ -38,8 +38,9 @@ def detect(root: Path) -> Detected | None:
     """The migration tool of the project at ``root``, or None when nothing tells."""
     ini = root / "alembic.ini"
     if ini.is_file():
-        match = re.search(r"^script_location\s*=\s*(?P<dir>.+)$", ini.read_text(encoding="utf-8", errors="replace"),
-                          re.M)
+        match = re.search(
+            r"^script_location\s*=\s*(?P<dir>.+)$", ini.read_text(encoding="utf-8", errors="replace"), re.M
+        )
         folder = match["dir"].strip().replace("%(here)s/", "") if match else "alembic"
         return Detected("alembic", folder, "alembic.ini")
     if (root / "prisma" / "schema.prisma").is_file() or (root / "prisma" / "migrations").is_dir():

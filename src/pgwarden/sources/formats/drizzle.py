@@ -53,8 +53,9 @@ def read(directory: Path) -> list[MigrationFile]:
     for entry in journal(directory):
         path = directory / f"{entry.tag}.sql"
         if not path.is_file():
-            raise MigrationFileError(f"{directory / 'meta' / '_journal.json'}: entry {entry.idx} names "
-                                     f"{path.name}, which does not exist")
+            raise MigrationFileError(
+                f"{directory / 'meta' / '_journal.json'}: entry {entry.idx} names {path.name}, which does not exist"
+            )
         match = TAG.match(entry.tag)
         version, name = (match["version"], match["name"]) if match else (str(entry.idx), entry.tag)
         text = read_text(path)

@@ -32,8 +32,10 @@ def read(directory: Path) -> list[MigrationFile]:
     undo: dict[str, Path] = {}
     for path in sorted(directory.glob("*.sql")):
         if path.name.startswith("R__"):
-            raise MigrationFileError(f"{path}: repeatable Flyway migrations (R__) are not supported by pgwarden yet; "
-                                     "run them with Flyway or move their SQL into a versioned migration")
+            raise MigrationFileError(
+                f"{path}: repeatable Flyway migrations (R__) are not supported by pgwarden yet; "
+                "run them with Flyway or move their SQL into a versioned migration"
+            )
         match = PATTERN.match(path.name)
         if not match:
             raise MigrationFileError(f"{path}: not a Flyway file name (V<version>__<description>.sql)")

@@ -41,6 +41,9 @@ def read(directory: Path) -> list[MigrationFile]:
         script = folder / "migration.sql"
         if not script.is_file():
             raise MigrationFileError(f"{folder}: no migration.sql in this Prisma migration folder")
-        out.append(migration(match["version"], match["name"], script, read_text(script), irreversible(),
-                             checksum=checksum(script)))
+        out.append(
+            migration(
+                match["version"], match["name"], script, read_text(script), irreversible(), checksum=checksum(script)
+            )
+        )
     return out
