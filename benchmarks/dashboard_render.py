@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from _common import embedded_server  # noqa: E402
 
 from pgwarden.config import load_config  # noqa: E402
-from pgwarden.migrations.commands import up  # noqa: E402
+from pgwarden.migrations.api import up  # noqa: E402
 from pgwarden.partition.api import MaintainOptions, maintain  # noqa: E402
 from pgwarden.serve.api import app_for  # noqa: E402
 from pgwarden.server import FAST_SETTINGS, bin_dir  # noqa: E402

@@ -31,7 +31,7 @@ CUSTOMERS, ORDERS, EVENTS_NOW = 40, 25, 7
 
 def build_shop(project: Any, *, extra_config: str = "") -> Any:
     """Apply two of three migrations, create the partitions, fill rows; returns the loaded config."""
-    from pgwarden.migrations.commands import up
+    from pgwarden.migrations.api import up
     from pgwarden.partition.api import maintain
     from pgwarden.partition.maintain import MaintainOptions
 

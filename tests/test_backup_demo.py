@@ -10,7 +10,7 @@ import psycopg
 
 from pgwarden.backup.demo import demo_steps
 from pgwarden.demo import example_path
-from pgwarden.migrations import commands
+from pgwarden.migrations import api as commands
 
 
 def test_demo_steps_bring_a_dropped_table_back(project) -> None:  # type: ignore[no-untyped-def]

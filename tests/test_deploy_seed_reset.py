@@ -79,7 +79,7 @@ def test_reset_drops_recreates_and_migrates(project: Project) -> None:
 def test_reset_of_an_embedded_env(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from pgwarden.config import load_config
     from pgwarden.deploy.reset import reset
-    from pgwarden.migrations import commands
+    from pgwarden.migrations import api as commands
     from pgwarden.server import EmbeddedServer
 
     root = tmp_path / "emb"

@@ -99,7 +99,7 @@ def test_unreachable_database_exits_3(project: Project, tmp_path: Path) -> None:
 
 
 def test_pending_migrations_warn_then_ok_after_up(project: Project) -> None:
-    from pgwarden.migrations.commands import up
+    from pgwarden.migrations.api import up
 
     project.write_migration("001_users.sql", "CREATE TABLE users (id bigint PRIMARY KEY);", "DROP TABLE users;")
     pending = run_doctor(project.config(), checks=["pending_migrations"]).checks[0]

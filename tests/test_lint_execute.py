@@ -92,7 +92,7 @@ def test_big_data_change_is_graded_on_the_scratch(project, case: Path) -> None: 
 
 
 def test_execute_leaves_the_target_untouched_and_replays_applied(project, db) -> None:  # type: ignore[no-untyped-def]
-    from pgwarden.migrations.commands import up
+    from pgwarden.migrations.api import up
 
     project.write_migration("001_people.sql", "CREATE TABLE people (id bigint PRIMARY KEY, name text);")
     up(project.config(), "test")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from pgwarden.lint.api import lint_paths
-from pgwarden.migrations.commands import up
+from pgwarden.migrations.api import up
 
 LINT_CONFIG = '\n[lint]\nsmall_table_rows = 1000\nsmall_table_size = "10MB"\n'
 

@@ -47,7 +47,7 @@ def test_partitioned_parent_is_the_sum_of_its_partitions(project, db) -> None:  
 
 
 def test_big_update_is_graded_on_the_target_and_its_rewrite_runs(project, db) -> None:  # type: ignore[no-untyped-def]
-    from pgwarden.migrations.commands import up
+    from pgwarden.migrations.api import up
 
     project.write_config(LINT_CONFIG)
     project.write_migration(

@@ -63,7 +63,7 @@ def browser() -> Iterator[Any]:
 def _prepare(project: Any, pg_server: Any) -> Any:
     """The shop project plus what the agent would have left: a verified backup, snapshots, a drift check;
     and two more environments: ``staging`` (every migration applied) and ``offline`` (unreachable)."""
-    from pgwarden.migrations.commands import up
+    from pgwarden.migrations.api import up
 
     with psycopg.connect(pg_server.url("postgres"), autocommit=True) as conn:
         staging_db = _staging_name(project)

@@ -48,7 +48,7 @@ def run_demo(workdir: Path, *, keep: bool = False, on_step: Callable[[DemoStep],
     """
     from pgwarden.config import load_config
     from pgwarden.devserver import destroy_all
-    from pgwarden.migrations import commands as migrate
+    from pgwarden.migrations import api as migrate
     from pgwarden.server import EmbeddedServer
 
     project = workdir / "tableorder"

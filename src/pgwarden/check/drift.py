@@ -10,7 +10,8 @@ from pgwarden.check.scratch import SCRATCH_ENV, with_scratch_env
 from pgwarden.check.settings import check_settings, with_overrides
 from pgwarden.config import Config
 from pgwarden.db import Intent, connect, resolve_target
-from pgwarden.migrations import commands, history
+from pgwarden.migrations import api as commands
+from pgwarden.migrations import history
 from pgwarden.migrations.plan import current_version
 from pgwarden.schema.diff import Difference, diff
 from pgwarden.schema.snapshot import Snapshot, snapshot_of

@@ -78,7 +78,7 @@ def emit_migration(config: Config, result: DriftResult, name: str, *, towards: T
     Raises BadInput when ``name`` has no letters or digits or the result carries no snapshots.
     """
     from pgwarden.lint.api import lint_paths
-    from pgwarden.migrations.commands import new
+    from pgwarden.migrations.api import new
 
     expected, actual = result._expected, result._actual
     if expected is None or actual is None:

@@ -12,7 +12,7 @@ SCRATCH_ENV = "pgwarden-scratch"
 def with_scratch_env(config: Config, url: str) -> Config:
     """``config`` plus an unprotected environment named :data:`SCRATCH_ENV` pointing at ``url``.
 
-    Lets ``pgwarden.migrations.commands`` apply and revert files on a scratch
+    Lets ``pgwarden.migrations.api`` apply and revert files on a scratch
     database with exactly the settings (lock timeouts, retries) of the project.
     """
     environments = {**config.settings.environments, SCRATCH_ENV: Environment(url=url)}

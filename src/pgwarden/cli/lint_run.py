@@ -49,7 +49,7 @@ def _config_or_none(config_path: Path | None) -> Config | None:
 
 
 def _pending(config: Config, env: str) -> list[Path]:
-    from pgwarden.migrations.commands import pending_files
+    from pgwarden.migrations.api import pending_files
 
     return [f.path for f in pending_files(config, env)]
 

@@ -5,7 +5,7 @@ Guarantees:
   confirmed (``yes``, or the person typed the environment's name);
 - a protected environment is only deployed over TLS (unless ``allow_insecure``)
   and only after a backup that was verified;
-- migrations are applied by :func:`pgwarden.migrations.commands.up` (lock
+- migrations are applied by :func:`pgwarden.migrations.api.up` (lock
   timeouts, retries, one transaction per migration) and it stops at the first failure;
 - only one deploy runs per database (advisory lock);
 - once anything may have changed, the report is recorded in ``pgwarden.events``
@@ -28,7 +28,8 @@ from pgwarden.deploy.backup_first import verified_backup
 from pgwarden.deploy.report import DeployReport, DeployStep, DeployStopped, StepOutcome
 from pgwarden.errors import LockTimeoutGaveUp, PgwardenError, ProblemsFound, Refused
 from pgwarden.guards import Confirm, confirm_or_refuse
-from pgwarden.migrations import commands, history
+from pgwarden.migrations import api as commands
+from pgwarden.migrations import history
 from pgwarden.migrations.api import applied_history, migration_files
 from pgwarden.migrations.plan import compute_status, current_version, to_apply
 from pgwarden.migrations.runner import Reporter

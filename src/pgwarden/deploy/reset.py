@@ -10,8 +10,8 @@ from pgwarden.config import Config
 from pgwarden.db import Intent, connect, resolve_target
 from pgwarden.errors import Refused
 from pgwarden.guards import Confirm, confirm_or_refuse
-from pgwarden.migrations import commands
-from pgwarden.migrations.commands import MigrateResult
+from pgwarden.migrations import api as commands
+from pgwarden.migrations.api import MigrateResult
 from pgwarden.migrations.runner import Reporter
 
 MAINTENANCE_DB = "postgres"

@@ -19,6 +19,7 @@ what exactly-once and resume need).
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,7 +45,7 @@ class ForeignRow:
     applied_at: datetime | None = None
 
 
-class Adapter:
+class Adapter(ABC):
     """One tool's history table; subclasses say how to read and write it."""
 
     tool = ""
@@ -62,20 +63,21 @@ class Adapter:
         """Every version the table knows (empty when the table does not exist)."""
         return self._read(conn) if self.exists(conn) else {}
 
+    @abstractmethod
     def _read(self, conn: psycopg.Connection[Any]) -> dict[str, ForeignRow]:
-        raise NotImplementedError
+        """Every version the existing table knows."""
 
+    @abstractmethod
     def ensure_sql(self) -> sql.Composable:
         """Create the table as the tool does, when missing."""
-        raise NotImplementedError
 
+    @abstractmethod
     def applied_sql(self, migration: MigrationFile, duration_ms: int | sql.Composable) -> sql.Composable:
         """The row(s) the tool writes after applying ``migration``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def reverted_sql(self, migration: MigrationFile, previous: str | None) -> sql.Composable:
         """What the tool's table holds after ``migration`` was reverted (``previous``: the version now current)."""
-        raise NotImplementedError
 
 
 def _single_row(table: str, columns: tuple[str, ...], values: tuple[object, ...] | None) -> sql.Composable:

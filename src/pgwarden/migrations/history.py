@@ -6,7 +6,7 @@ same transaction as a transactional migration, so the two never disagree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -119,41 +119,16 @@ def applied(conn: psycopg.Connection[Any]) -> dict[str, AppliedMigration]:
 
 
 def _from_row(row: tuple[Any, ...]) -> AppliedMigration:
-    (
-        version,
-        name,
-        checksum,
-        applied_at,
-        applied_by,
-        duration_ms,
-        transactional,
-        status,
-        done,
-        total,
-        error,
-        run_id,
-        statement_sums,
-        down_done,
-        down_total,
-        down_sums,
-    ) = row
-    return AppliedMigration(
-        version,
-        name,
-        checksum,
-        applied_at,
-        applied_by,
-        duration_ms,
-        transactional,
-        status,
-        done,
-        total,
-        error,
-        run_id,
-        tuple(statement_sums or ()),
-        down_done,
-        down_total,
-        tuple(down_sums or ()),
+    """A current-release row: the first-release columns as they are, the checksum arrays as tuples."""
+    first = AppliedMigration(*row[:11])
+    run_id, statement_sums, down_done, down_total, down_sums = row[11:]
+    return replace(
+        first,
+        run_id=run_id,
+        statement_checksums=tuple(statement_sums or ()),
+        down_done=down_done,
+        down_total=down_total,
+        down_checksums=tuple(down_sums or ()),
     )
 
 

@@ -134,7 +134,7 @@ def _connect(config: Config, env: str | None) -> psycopg.Connection[Any]:
 
 
 def _write(config: Config, recipe: str, column: Column, steps: list[Step], slug: str, dry_run: bool) -> PlanResult:
-    from pgwarden.migrations.commands import new
+    from pgwarden.migrations.api import new
 
     plan_id = re.sub(r"[^a-z0-9]+", "_", f"{column.table}_{slug}".lower()).strip("_")[:60]
     result = PlanResult(plan_id, recipe, f"{column.schema}.{column.table}", written=not dry_run)

@@ -29,7 +29,7 @@ def preload() -> None:
     import pgwarden.doctor.runner  # noqa: F401
     import pgwarden.doctor.tune  # noqa: F401
     import pgwarden.events  # noqa: F401
-    import pgwarden.migrations.commands  # noqa: F401
+    import pgwarden.migrations.api  # noqa: F401
     import pgwarden.partition.api  # noqa: F401
     import pgwarden.partition.inspect  # noqa: F401
     import pgwarden.partition.spec  # noqa: F401
@@ -87,7 +87,7 @@ def _last_verified_full(project: ReadOnlyProject, env: str) -> Any:
 
 def overview(project: ReadOnlyProject, sections: Sections) -> dict[str, Any]:
     """Every environment in a row: reachable, version, migrations, pending, drift, backup, doctor, partitions."""
-    from pgwarden.migrations.commands import status
+    from pgwarden.migrations.api import status
 
     now = datetime.now(UTC)
     jobs: dict[str, Callable[[], Any]] = {}
@@ -121,7 +121,7 @@ def overview(project: ReadOnlyProject, sections: Sections) -> dict[str, Any]:
 
 # -- per environment --------------------------------------------------------------------------------
 def migrations(project: ReadOnlyProject, sections: Sections, env: str) -> dict[str, Any]:
-    from pgwarden.migrations.commands import history_of, status
+    from pgwarden.migrations.api import history_of, status
 
     config = project.config_for(env)
     found = sections.gather(
