@@ -25,6 +25,7 @@ class Intent(StrEnum):
     READ = "read"
     RECORDS = "records"
     SCHEMA_CHANGE = "schema change"
+    ADDITIVE_CHANGE = "additive change"
     DATA_RESTORE = "data restore"
     APPLY_MIGRATIONS = "apply migrations"
     DESTRUCTIVE = "destructive"
@@ -35,6 +36,7 @@ class Intent(StrEnum):
             Intent.READ: "reading",
             Intent.RECORDS: "changing pgwarden's records",
             Intent.SCHEMA_CHANGE: "a schema change",
+            Intent.ADDITIVE_CHANGE: "adding empty objects",
             Intent.DATA_RESTORE: "restoring data",
             Intent.APPLY_MIGRATIONS: "applying migrations",
             Intent.DESTRUCTIVE: "dropping or overwriting data",

@@ -13,6 +13,9 @@ intent            requirement
 read              TLS (sslmode require or stronger, session encrypted) unless ``allow_insecure``
 records           TLS; typed confirmation or ``--yes`` (no terminal and no ``--yes``: exit 5)
 schema change     TLS; confirmation; a verified backup first (taken by the installed backup step)
+additive change   TLS; confirmation (only new, empty objects are made and no row can be lost:
+                  ``partition maintain`` when no retention drops partitions; a backup would
+                  protect nothing, and an hourly schedule must not take one each hour)
 data restore      TLS; confirmation (``backup restore`` takes its own safety backup)
 apply migrations  TLS; only inside ``pgwarden deploy`` (which confirms and backs up first);
                   ``migrate up`` on its own is refused with ``next: pgwarden deploy --env ...``
@@ -245,6 +248,8 @@ def admit(
     if intent is Intent.SCHEMA_CHANGE and granted.backup_id is None:
         granted.backup_id = _verified_backup(config, name)
     granted.intents.add(intent)
+    if intent is Intent.SCHEMA_CHANGE:
+        granted.intents.add(Intent.ADDITIVE_CHANGE)
     return granted
 
 
@@ -271,7 +276,7 @@ def deploying(config: Config, target: Target, backup_id: str | None) -> Iterator
     session = _current()
     previous = session.admitted.get(key)
     granted = Admission(set(previous.intents) if previous else set(), backup_id)
-    granted.intents |= {Intent.APPLY_MIGRATIONS, Intent.SCHEMA_CHANGE, Intent.RECORDS}
+    granted.intents |= {Intent.APPLY_MIGRATIONS, Intent.SCHEMA_CHANGE, Intent.ADDITIVE_CHANGE, Intent.RECORDS}
     session.admitted[key] = granted
     try:
         yield

@@ -166,7 +166,9 @@ def maintain(config: Config, env: str | None, options: MaintainOptions = Maintai
 
     now = options.now or datetime.now(UTC)
     layouts = select_layouts(configured(config), options.tables)
-    target = resolve(config, env, changes=True)
+    # Only dropping retired partitions can lose rows (archive mode drops after its own verified dump).
+    drops = any(layout.retention and layout.retention_mode == "drop" for layout in layouts)
+    target = resolve(config, env, changes=True, may_lose_rows=drops)
     if not layouts:
         return MaintainResult(target.env, now, [])
     wait = (

@@ -27,11 +27,19 @@ class Where:
     policy: LockRetryPolicy
 
 
-def resolve(config: Config, env: str | None, *, changes: bool) -> Where:
-    """The environment ``env`` of ``config``; ``changes`` says whether the command changes the schema."""
+def resolve(config: Config, env: str | None, *, changes: bool, may_lose_rows: bool = True) -> Where:
+    """The environment ``env`` of ``config``; ``changes`` says whether the command changes the schema.
+
+    A change that cannot lose a row (``may_lose_rows=False``: only new, empty partitions
+    and rows moved inside the table) is admitted as an additive change: confirmed on a
+    protected database, without the verified backup a schema change takes first.
+    """
     from pgwarden.db import Intent, LockRetryPolicy, resolve_target
 
-    target = resolve_target(config, env, intent=Intent.SCHEMA_CHANGE if changes else Intent.READ)
+    intent = Intent.READ
+    if changes:
+        intent = Intent.SCHEMA_CHANGE if may_lose_rows else Intent.ADDITIVE_CHANGE
+    target = resolve_target(config, env, intent=intent)
     return Where(target.url, target.env_name, LockRetryPolicy.from_config(config, target.env))
 
 
