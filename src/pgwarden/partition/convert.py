@@ -415,9 +415,11 @@ class Converter:
 
         def attempt() -> float:
             self.replay(c, rounds=50, until=tail)
-            return ddl.attempt_locked(conn, locked, self.policy)
+            ddl.yield_autovacuum(conn, info.schema, [info.name, c.new_name])
+            return ddl.attempt_locked(conn, locked, self.policy, watcher=watcher)
 
-        held = retry_on_lock_timeout(attempt, self.policy, what=f"swap {info.qualified} for its partitioned twin")
+        with open_session(self.url) as watcher:  # samples who blocks the LOCK, for the message after a timeout
+            held = retry_on_lock_timeout(attempt, self.policy, what=f"swap {info.qualified} for its partitioned twin")
         c.phase = "swapped"
         failpoint("swap")
         return held

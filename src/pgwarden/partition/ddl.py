@@ -443,3 +443,43 @@ def _serial_sequence(conn: psycopg.Connection[Any], schema: str, table: str, col
     row = conn.execute(_SERIAL_SEQUENCE_SQL, [sql.Identifier(schema, table).as_string(conn), column]).fetchone()
     assert row, f"{schema}.{table}.{column} has no identity sequence"
     return QualifiedName(str(row[0]), str(row[1]))
+
+
+_AUTOVACUUM_ON_SQL = """
+SELECT a.pid
+FROM pg_stat_activity a
+JOIN (SELECT pid, relid FROM pg_stat_progress_vacuum
+      UNION ALL SELECT pid, relid FROM pg_stat_progress_analyze) p ON p.pid = a.pid
+WHERE a.backend_type = 'autovacuum worker'
+  AND a.query NOT LIKE %s
+  AND p.relid IN (SELECT relid FROM pg_partition_tree(%s::regclass)
+                  UNION ALL SELECT relid FROM pg_partition_tree(%s::regclass))
+"""
+
+
+def yield_autovacuum(conn: psycopg.Connection[Any], schema: str, tables: Sequence[str]) -> int:
+    """Cancel autovacuum workers on ``tables`` (and their partitions) before a short ACCESS EXCLUSIVE lock.
+
+    PostgreSQL cancels an autovacuum that blocks a lock request itself, but only after
+    ``deadlock_timeout`` (1 s by default) of waiting; partition DDL waits at most its
+    ``lock_timeout`` (500 ms), so without this a long autovacuum of a big table makes
+    every swap attempt time out. Anti-wraparound vacuums are never cancelled (PostgreSQL
+    does not cancel them either). Returns how many were cancelled; 0 when the role may
+    not signal autovacuum workers (superuser or ``pg_signal_autovacuum_worker``).
+    """
+    import psycopg
+
+    if len(tables) != 2:
+        raise ValueError("yield_autovacuum takes the original table and its twin")
+    names = [sql.Identifier(schema, t).as_string(conn) for t in tables]
+    pids = [r[0] for r in conn.execute(_AUTOVACUUM_ON_SQL, ["%to prevent wraparound%", *names]).fetchall()]
+    cancelled = 0
+    for pid in pids:
+        try:
+            row = conn.execute("SELECT pg_cancel_backend(%s)", [pid]).fetchone()
+        except psycopg.errors.InsufficientPrivilege:
+            if conn.info.transaction_status != 0:
+                conn.rollback()
+            return cancelled
+        cancelled += bool(row and row[0])
+    return cancelled
