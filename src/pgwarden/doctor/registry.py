@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class CheckContext:
-    """What a check may use: a connection (autocommit, read-only, timeouts set), thresholds, the project."""
+    """What a check may use: a connection inside the check's read-only transaction (timeouts set
+    transaction-locally), thresholds, the project."""
 
     conn: psycopg.Connection[Any]
     thresholds: dict[str, float]
@@ -38,10 +39,13 @@ class CheckContext:
         return self.run(load_sql(name), params)
 
     def run(self, query: Any, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Run ``query`` (text or psycopg.sql.Composed) with named ``params``; rows as dicts."""
+        """Run ``query`` (text or psycopg.sql.Composed) with named ``params``; rows as dicts.
+
+        The query runs in a savepoint, so a check may catch its error and go on querying.
+        """
         from psycopg.rows import dict_row
 
-        with self.conn.cursor(row_factory=dict_row) as cur:
+        with self.conn.transaction(), self.conn.cursor(row_factory=dict_row) as cur:
             cur.execute(query, params or {})
             return cur.fetchall() if cur.description else []
 

@@ -1,7 +1,9 @@
 """Run health checks concurrently, each on its own pooled connection, and build the report.
 
-Guarantees: every check query runs with ``statement_timeout`` and
-``lock_timeout`` (thresholds of the same names) in a read-only session; checks
+Guarantees: every check runs in its own read-only transaction whose
+``statement_timeout`` and ``lock_timeout`` (thresholds of the same names) are
+set with ``SET LOCAL`` semantics, so nothing outlives the check, even when a
+transaction pooler hands the server connection to another client; checks
 run on a small thread pool with one connection per worker; a check that raises
 or times out is reported with status ``error`` and never hides the others; the
 report lists checks in registry order. Only an unreachable database stops the
@@ -12,8 +14,9 @@ from __future__ import annotations
 
 import queue
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -58,16 +61,25 @@ class _Pool:
     def open(self) -> psycopg.Connection[Any]:
         conn = connect(self.url, application_name=APPLICATION_NAME)
         self._all.append(conn)
-        conn.execute(
-            "SELECT set_config('statement_timeout', %s, false), set_config('lock_timeout', %s, false),"
-            " set_config('default_transaction_read_only', 'on', false),"
-            " set_config('TimeZone', 'UTC', false)",
-            [
-                postgres_duration(self.thresholds["statement_timeout"]),
-                postgres_duration(self.thresholds["lock_timeout"]),
-            ],
-        )
         return conn
+
+    @contextmanager
+    def read_only(self, conn: psycopg.Connection[Any]) -> Iterator[None]:
+        """One read-only transaction on ``conn`` with transaction-local timeouts and UTC.
+
+        Transaction-local settings (``set_config(..., true)``) end with the transaction, so a pooler
+        in transaction mode never passes them on to the next client of the server connection.
+        """
+        with conn.transaction():
+            conn.execute(
+                "SELECT set_config('statement_timeout', %s, true), set_config('lock_timeout', %s, true),"
+                " set_config('transaction_read_only', 'on', true), set_config('TimeZone', 'UTC', true)",
+                [
+                    postgres_duration(self.thresholds["statement_timeout"]),
+                    postgres_duration(self.thresholds["lock_timeout"]),
+                ],
+            )
+            yield
 
     def get(self) -> psycopg.Connection[Any]:
         try:
@@ -106,7 +118,8 @@ def _run_one(check: Check, pool: _Pool, base: dict[str, Any]) -> CheckResult:
     conn = None
     try:
         conn = pool.get()
-        outcome = check.fn(CheckContext(conn=conn, **base))
+        with pool.read_only(conn):
+            outcome = check.fn(CheckContext(conn=conn, **base))
     except Exception as exc:  # noqa: BLE001 - one failing check never hides the others
         outcome = Outcome("error", _describe_error(exc, base["thresholds"]))
     finally:
@@ -144,7 +157,7 @@ def run_checks(
     pool = _Pool(url, thresholds)
     first = pool.open()  # raises Unreachable (exit 3) before any check runs
     database = first.info.dbname
-    server_version = str(first.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+    server_version = str(first.info.parameter_status("server_version") or first.info.server_version)
     pool.put(first)
     base = {"thresholds": thresholds, "config": config, "env_name": env_name, "protected": protected, "now": started_at}
     workers = max(1, min(int(thresholds["workers"]), len(checks)))
